@@ -1,0 +1,158 @@
+//! The messages of a connection between a runtime's attach endpoint and an observer.
+//!
+//! ```text
+//! observer                         runtime
+//!    | -- Hello{version, token} ----> |   refused with a reason on version or token mismatch
+//!    | <--- Welcome{node, pid, ...} - |
+//!    | <--- Snapshot (full) --------- |   then one Delta per sampling interval;
+//!    | <--- Delta ------------------- |   a client that falls behind gets a fresh Snapshot
+//!    | -- Control{id, request} -----> |
+//!    | <--- Reply{id, reply} -------- |
+//! ```
+//!
+//! See `docs/PROTOCOL.md` for the byte-level description.
+
+use crate::{Pid, ProcessSample, SystemSample};
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any change to the encoding of these types; peers with another version are refused.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// First frame from the client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The client's [`PROTOCOL_VERSION`].
+    pub version: u16,
+    /// The shared token, required by endpoints on non-loopback addresses.
+    pub token: Option<String>,
+    /// Free text naming the client, for the runtime's logs.
+    pub client: String,
+}
+
+/// The runtime's answer to an accepted [`Hello`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// The server's [`PROTOCOL_VERSION`].
+    pub version: u16,
+    /// The node name given to the runtime (defaults to the program name).
+    pub node: String,
+    /// The operating-system process id of the runtime.
+    pub os_pid: u32,
+    /// Unique per runtime start: a restarted runtime is never mixed with the old one.
+    pub incarnation: u64,
+    /// When the runtime started, milliseconds since the Unix epoch. Sample times are relative to it.
+    pub started_unix_ms: u64,
+    /// The sampling interval now, milliseconds.
+    pub interval_ms: u64,
+}
+
+/// Every live (and recently exited) process at one instant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Sample number; a delta with `seq` n applies to the state at n - 1.
+    pub seq: u64,
+    /// Milliseconds since runtime start.
+    pub at_ms: u64,
+    /// The sampling interval, milliseconds.
+    pub interval_ms: u64,
+    /// Runtime-wide figures.
+    pub system: SystemSample,
+    /// All processes.
+    pub processes: Vec<ProcessSample>,
+}
+
+/// What changed since the previous sample: bandwidth follows change, not process count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    /// Sample number; applies to the state left by sample `seq - 1`.
+    pub seq: u64,
+    /// Milliseconds since runtime start.
+    pub at_ms: u64,
+    /// The sampling interval, milliseconds.
+    pub interval_ms: u64,
+    /// Runtime-wide figures.
+    pub system: SystemSample,
+    /// Processes spawned or changed since the previous sample, in full.
+    pub changed: Vec<ProcessSample>,
+    /// Processes no longer reported (exited and past their retention window).
+    pub removed: Vec<Pid>,
+}
+
+/// A request from an observer to act on the runtime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ControlRequest {
+    /// Exit the process with this reason (OTP's `Process.exit(pid, reason)`; `kill` is brutal).
+    Kill {
+        /// Target.
+        pid: Pid,
+        /// `kill` for a brutal kill, anything else is an exit signal with that reason.
+        reason: String,
+    },
+    /// Ask the process's supervisor to restart it (terminate then start its child slot).
+    Restart {
+        /// Target.
+        pid: Pid,
+    },
+    /// Change the sampling interval; clamped to at least 100 ms.
+    SetInterval {
+        /// New interval, milliseconds.
+        ms: u64,
+    },
+    /// Fetch a rendering of the process's state, if it opted in.
+    RenderState {
+        /// Target.
+        pid: Pid,
+    },
+    /// Fetch the last log lines emitted inside the process.
+    Logs {
+        /// Target.
+        pid: Pid,
+    },
+}
+
+/// The runtime's answer to a [`ControlRequest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ControlReply {
+    /// Done.
+    Ok,
+    /// The state rendering (bounded in size).
+    State(String),
+    /// Recent log lines, oldest first.
+    Logs(Vec<String>),
+    /// Could not be done; says why.
+    Error(String),
+}
+
+/// Frames sent by the observer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClientMsg {
+    /// The handshake; must be the first frame.
+    Hello(Hello),
+    /// A control request with a client-chosen id echoed in the reply.
+    Control {
+        /// Correlates the reply.
+        id: u64,
+        /// What to do.
+        request: ControlRequest,
+    },
+}
+
+/// Frames sent by the runtime.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ServerMsg {
+    /// Handshake accepted.
+    Welcome(Welcome),
+    /// Handshake refused, or the connection is being closed; a human-readable reason.
+    Refused(String),
+    /// Full state.
+    Snapshot(Snapshot),
+    /// Changes since the previous sample.
+    Delta(Delta),
+    /// Answer to a control request.
+    Reply {
+        /// The request's id.
+        id: u64,
+        /// The answer.
+        reply: ControlReply,
+    },
+}
