@@ -1,0 +1,183 @@
+//! The interactive loop: one `tokio::select!` over terminal events, the source, control replies,
+//! a tick and termination signals; each branch updates the state, then the screen is drawn.
+
+use crate::diagnosis::Thresholds;
+use crate::input::{self, Mode};
+use crate::model::Model;
+use crate::source::{ConnState, Source};
+use crate::state::{Effect, Settings, State};
+use crate::theme::Theme;
+use crate::view;
+use beamline_wire::{ControlReply, ControlRequest};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
+use futures_util::StreamExt;
+use ratatui::layout::Rect;
+use std::io;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Settings of an interactive session.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Use colours (false with `--no-color` or when `NO_COLOR` is set).
+    pub color: bool,
+    /// Ask the runtime for this sampling interval once connected.
+    pub interval_ms: Option<u64>,
+    /// Diagnosis thresholds.
+    pub thresholds: Thresholds,
+    /// Also save everything received to this recording.
+    pub record: Option<std::path::PathBuf>,
+}
+
+impl Default for Options {
+    /// Colours unless `NO_COLOR` is set (see <https://no-color.org>), runtime's interval.
+    fn default() -> Self {
+        Options {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            interval_ms: None,
+            thresholds: Thresholds::default(),
+            record: None,
+        }
+    }
+}
+
+/// Which keymap applies now.
+pub fn mode(state: &State) -> Mode {
+    if state.confirm.is_some() {
+        Mode::Confirm
+    } else if state.help {
+        Mode::Help
+    } else if state.filter.editing {
+        Mode::Filter
+    } else {
+        Mode::Normal
+    }
+}
+
+/// Puts the terminal back however the loop ends (return, error or unwinding panic).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+/// Run the TUI over `source` until the user quits or a termination signal arrives.
+pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    let _restore = Restore;
+    // ratatui's hook restores the screen; mouse capture is ours to undo.
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
+        prev(info);
+    }));
+    crossterm::execute!(io::stdout(), EnableMouseCapture)?;
+
+    let size = terminal.size()?;
+    let settings = Settings {
+        target: source.describe(),
+        theme: Theme::new(opts.color),
+        replay: source.playback(crate::source::Playback::Resume),
+    };
+    let mut state = State::new(
+        Model::new(opts.thresholds.clone()),
+        settings,
+        Rect::new(0, 0, size.width, size.height),
+    );
+    let mut events = EventStream::new();
+    let (reply_tx, mut replies) = mpsc::unbounded_channel::<(ControlRequest, ControlReply)>();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut signals = Signals::new()?;
+    let mut source_open = true;
+    let mut asked_interval = opts.interval_ms.is_none();
+
+    loop {
+        terminal.draw(|f| view::draw(&state, f))?;
+        let mut effects = Vec::new();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    if let Some(a) = input::event(&ev, mode(&state)) {
+                        effects = state.handle(a);
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            ev = source.next(), if source_open => match ev {
+                Some(ev) => {
+                    let change = state.model.apply(ev);
+                    state.on_change(change);
+                    if let ConnState::Retrying { .. } = state.model.conn {
+                        state.note = Some("disconnected, retrying".into());
+                    }
+                    if !asked_interval && state.model.welcome.is_some() {
+                        asked_interval = true;
+                        if let Some(ms) = opts.interval_ms {
+                            state.requested_interval = Some(ms);
+                            effects.push(Effect::Control(ControlRequest::SetInterval { ms }));
+                        }
+                    }
+                }
+                None => source_open = false,
+            },
+            Some((req, reply)) = replies.recv() => state.on_reply(req, reply),
+            _ = tick.tick() => state.source_missed = source.missed(),
+            _ = signals.recv() => return Ok(()),
+        }
+        for fx in effects {
+            match fx {
+                Effect::Quit => return Ok(()),
+                Effect::Control(req) => {
+                    let fut = source.control(req.clone());
+                    let tx = reply_tx.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send((req, fut.await));
+                    });
+                }
+                Effect::Playback(cmd) => {
+                    source.playback(cmd);
+                }
+            }
+        }
+    }
+}
+
+/// SIGINT and SIGTERM (Ctrl-C in raw mode arrives as a key instead).
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.int.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

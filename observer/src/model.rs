@@ -1,0 +1,296 @@
+//! The observer's picture of the runtime: the current and recent moments, per-process history,
+//! the link state and the alerts. Fed by [`crate::source::SourceEvent`]s, read by the views.
+//!
+//! Memory is bounded twice over: the number of whole moments kept for pause-and-scrub shrinks as
+//! the process count grows, and per-process history shares a fixed budget of points.
+
+pub mod history;
+pub mod moment;
+
+use crate::diagnosis::{Alert, Diagnoser, Thresholds};
+use crate::source::{ConnState, SourceEvent};
+use beamline_wire::{ServerMsg, Welcome};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+pub use history::{History, Point, Ring, SystemPoint};
+pub use moment::Moment;
+
+/// Cost units kept across all retained moments: one per process pointer, plus more per sample a
+/// moment owns outright (those cost real memory, pointers are cheap).
+const MOMENT_BUDGET: usize = 3_000_000;
+/// A changed sample weighs this many pointer units.
+const OWNED_SAMPLE_COST: usize = 20;
+/// Never keep more moments than this, however small the runtime.
+const MAX_MOMENTS: usize = 300;
+
+/// What applying an event changed, so the caller knows what to recompute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing visible.
+    Nothing,
+    /// The link state or handshake changed.
+    Link,
+    /// A new moment arrived.
+    Sample,
+    /// History was cleared (new incarnation, or a replay seeked back).
+    Reset,
+}
+
+/// Everything known about the observed runtime.
+#[derive(Debug)]
+pub struct Model {
+    /// State of the link.
+    pub conn: ConnState,
+    /// The handshake of the current incarnation.
+    pub welcome: Option<Welcome>,
+    /// Recent moments, oldest first, with their cost units.
+    moments: VecDeque<(Arc<Moment>, usize)>,
+    cost: usize,
+    /// Per-process and runtime-wide series.
+    pub history: History,
+    /// Deltas that could not be applied (a gap); the runtime resends a snapshot after one.
+    pub gaps: u64,
+    /// Current alerts, most important first.
+    pub alerts: Vec<Alert>,
+    diagnoser: Diagnoser,
+}
+
+impl Model {
+    /// An empty model; `thresholds` tune the diagnosis.
+    pub fn new(thresholds: Thresholds) -> Self {
+        Model {
+            conn: ConnState::Connecting,
+            welcome: None,
+            moments: VecDeque::new(),
+            cost: 0,
+            history: History::default(),
+            gaps: 0,
+            alerts: Vec::new(),
+            diagnoser: Diagnoser::new(thresholds),
+        }
+    }
+
+    /// Fold one source event into the model.
+    pub fn apply(&mut self, ev: SourceEvent) -> Change {
+        match ev {
+            SourceEvent::Conn(c) => {
+                self.conn = c;
+                Change::Link
+            }
+            SourceEvent::Reset => {
+                self.clear();
+                Change::Reset
+            }
+            SourceEvent::Msg(ServerMsg::Welcome(w)) => {
+                let fresh = self
+                    .welcome
+                    .as_ref()
+                    .is_some_and(|old| old.incarnation != w.incarnation);
+                self.welcome = Some(w);
+                if fresh {
+                    // A restarted runtime: its pids and counters mean nothing next to the old.
+                    self.clear();
+                    Change::Reset
+                } else {
+                    Change::Link
+                }
+            }
+            SourceEvent::Msg(ServerMsg::Refused(why)) => {
+                self.conn = ConnState::Failed(why);
+                Change::Link
+            }
+            SourceEvent::Msg(ServerMsg::Snapshot(s)) => {
+                self.push(Moment::from_snapshot(s));
+                Change::Sample
+            }
+            SourceEvent::Msg(ServerMsg::Delta(d)) => {
+                let Some(latest) = self.latest() else {
+                    self.gaps += 1;
+                    return Change::Nothing;
+                };
+                match latest.apply(&d) {
+                    Ok(m) => {
+                        self.push(m);
+                        Change::Sample
+                    }
+                    Err(_) => {
+                        self.gaps += 1;
+                        Change::Nothing
+                    }
+                }
+            }
+            SourceEvent::Msg(ServerMsg::Reply { .. }) => Change::Nothing,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.moments.clear();
+        self.cost = 0;
+        self.history.clear();
+        self.alerts.clear();
+        self.gaps = 0;
+        self.diagnoser.reset();
+    }
+
+    fn push(&mut self, m: Moment) {
+        self.history.record(&m);
+        self.alerts = self.diagnoser.update(&m, &self.history);
+        let cost = m.processes.len() + m.owned * OWNED_SAMPLE_COST;
+        self.moments.push_back((Arc::new(m), cost));
+        self.cost += cost;
+        while self.moments.len() > 2
+            && (self.cost > MOMENT_BUDGET || self.moments.len() > MAX_MOMENTS)
+        {
+            if let Some((_, c)) = self.moments.pop_front() {
+                self.cost -= c;
+            }
+        }
+    }
+
+    /// The newest moment.
+    pub fn latest(&self) -> Option<&Arc<Moment>> {
+        self.moments.back().map(|(m, _)| m)
+    }
+
+    /// The moment with sequence number `seq`, or the oldest kept one if it was evicted.
+    pub fn at(&self, seq: u64) -> Option<&Arc<Moment>> {
+        let i = self.moments.partition_point(|(m, _)| m.seq < seq);
+        self.moments
+            .get(i.min(self.moments.len().saturating_sub(1)))
+            .map(|(m, _)| m)
+    }
+
+    /// The sequence number `steps` moments away from `seq` (negative: older), clamped to what is
+    /// kept; used to scrub through a paused display.
+    pub fn step_from(&self, seq: u64, steps: isize) -> Option<u64> {
+        if self.moments.is_empty() {
+            return None;
+        }
+        let i = self.moments.partition_point(|(m, _)| m.seq < seq) as isize;
+        let j = (i + steps).clamp(0, self.moments.len() as isize - 1) as usize;
+        Some(self.moments[j].0.seq)
+    }
+
+    /// How many moments are kept for scrubbing.
+    pub fn kept(&self) -> usize {
+        self.moments.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beamline_wire::{
+        Delta, Pid, ProcessKind, ProcessSample, Snapshot, SystemSample, table::diff,
+    };
+
+    fn welcome(incarnation: u64) -> SourceEvent {
+        SourceEvent::Msg(ServerMsg::Welcome(Welcome {
+            version: 1,
+            node: "n".into(),
+            os_pid: 1,
+            incarnation,
+            started_unix_ms: 0,
+            interval_ms: 1000,
+        }))
+    }
+
+    fn snap(seq: u64, lens: &[u64]) -> Snapshot {
+        Snapshot {
+            seq,
+            at_ms: seq * 1000,
+            interval_ms: 1000,
+            system: SystemSample::default(),
+            processes: lens
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut p = ProcessSample::new(Pid(i as u64), ProcessKind::Server, "T");
+                    p.mailbox_len = *l;
+                    p
+                })
+                .collect(),
+        }
+    }
+
+    fn delta(a: &Snapshot, b: &Snapshot) -> SourceEvent {
+        SourceEvent::Msg(ServerMsg::Delta(diff(a, b)))
+    }
+
+    #[test]
+    fn applies_snapshot_then_deltas_and_counts_gaps() {
+        let mut m = Model::new(Thresholds::default());
+        m.apply(welcome(1));
+        let s0 = snap(0, &[1, 2]);
+        let s1 = snap(1, &[3, 2]);
+        let s3 = snap(3, &[9, 9]);
+        m.apply(SourceEvent::Msg(ServerMsg::Snapshot(s0.clone())));
+        assert_eq!(m.apply(delta(&s0, &s1)), Change::Sample);
+        assert_eq!(m.latest().unwrap().get(Pid(0)).unwrap().mailbox_len, 3);
+        assert_eq!(m.apply(delta(&s1, &s3)), Change::Nothing);
+        assert_eq!(m.gaps, 1);
+        let h: Vec<u64> = m
+            .history
+            .process(Pid(0))
+            .unwrap()
+            .iter()
+            .map(|p| p.mailbox_len)
+            .collect();
+        assert_eq!(h, [1, 3]);
+    }
+
+    #[test]
+    fn a_new_incarnation_clears_history_but_a_reconnect_does_not() {
+        let mut m = Model::new(Thresholds::default());
+        m.apply(welcome(1));
+        m.apply(SourceEvent::Msg(ServerMsg::Snapshot(snap(5, &[1]))));
+        assert_eq!(m.apply(welcome(1)), Change::Link);
+        assert_eq!(m.kept(), 1);
+        assert_eq!(m.apply(welcome(2)), Change::Reset);
+        assert_eq!(m.kept(), 0);
+        assert!(m.history.process(Pid(0)).is_none());
+        assert!(m.latest().is_none());
+    }
+
+    #[test]
+    fn scrubbing_steps_through_kept_moments() {
+        let mut m = Model::new(Thresholds::default());
+        for seq in 10..15 {
+            m.apply(SourceEvent::Msg(ServerMsg::Snapshot(snap(seq, &[seq]))));
+        }
+        assert_eq!(m.step_from(14, -1), Some(13));
+        assert_eq!(m.step_from(14, -99), Some(10));
+        assert_eq!(m.step_from(12, 99), Some(14));
+        assert_eq!(m.at(12).unwrap().seq, 12);
+    }
+
+    #[test]
+    fn kept_moments_are_bounded_by_cost() {
+        let mut m = Model::new(Thresholds::default());
+        let lens = vec![1u64; 20_000];
+        let s = snap(0, &lens);
+        m.apply(SourceEvent::Msg(ServerMsg::Snapshot(s)));
+        for seq in 1..40u64 {
+            let d = Delta {
+                seq,
+                at_ms: seq * 1000,
+                interval_ms: 1000,
+                system: SystemSample::default(),
+                changed: vec![],
+                removed: vec![],
+            };
+            m.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
+        }
+        // Unchanged deltas are cheap: 40 moments of 20k pointers fit.
+        assert_eq!(m.kept(), 40);
+        let big = snap(40, &vec![2u64; 20_000]);
+        for i in 0..10 {
+            let mut s = big.clone();
+            s.seq = 40 + i;
+            m.apply(SourceEvent::Msg(ServerMsg::Snapshot(s)));
+        }
+        assert!(m.cost <= MOMENT_BUDGET, "cost {} over budget", m.cost);
+        assert!(m.kept() < 50);
+    }
+}

@@ -1,0 +1,223 @@
+//! Time series kept for charts, sparklines and diagnosis.
+//!
+//! Each process gets a ring of recent points; rings share a fixed budget, so with a hundred
+//! thousand processes each keeps fewer points instead of the observer growing without bound.
+
+use super::Moment;
+use beamline_wire::Pid;
+use std::collections::{HashMap, VecDeque};
+
+/// Most points one process keeps: five minutes at the default one-second interval.
+pub const MAX_POINTS: usize = 300;
+/// Fewest points one process keeps, so sparklines still mean something at scale.
+pub const MIN_POINTS: usize = 8;
+/// Points shared by all processes (about 80 MB at worst).
+pub const POINT_BUDGET: usize = 2_000_000;
+
+/// A bounded first-in-first-out buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ring<T> {
+    buf: VecDeque<T>,
+    cap: usize,
+}
+
+impl<T> Ring<T> {
+    /// An empty ring keeping at most `cap` items.
+    pub fn new(cap: usize) -> Self {
+        Ring {
+            buf: VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Append, dropping the oldest items beyond the capacity.
+    pub fn push(&mut self, v: T) {
+        self.buf.push_back(v);
+        while self.buf.len() > self.cap {
+            self.buf.pop_front();
+        }
+    }
+
+    /// Change the capacity; shrinking drops the oldest items.
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap.max(1);
+        while self.buf.len() > self.cap {
+            self.buf.pop_front();
+        }
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+        self.buf.iter()
+    }
+
+    /// The newest item.
+    pub fn last(&self) -> Option<&T> {
+        self.buf.back()
+    }
+
+    /// How many items are held.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+/// One process at one sample, reduced to what is charted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// Sample time, milliseconds since runtime start.
+    pub at_ms: u64,
+    /// Messages waiting.
+    pub mailbox_len: u64,
+    /// Arrivals per second.
+    pub in_per_s: f32,
+    /// Sends per second.
+    pub out_per_s: f32,
+    /// Fraction of the interval inside callbacks.
+    pub busy: f32,
+    /// State size in bytes.
+    pub state_bytes: u64,
+    /// Restarts of its child slot so far.
+    pub restarts: u32,
+}
+
+/// The runtime at one sample, reduced to what is charted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SystemPoint {
+    /// Sample time, milliseconds since runtime start.
+    pub at_ms: u64,
+    /// Live processes.
+    pub processes: u64,
+    /// Messages handled per second.
+    pub msgs_per_s: f32,
+    /// Worker busy fraction.
+    pub worker_busy: f32,
+    /// Global plus local queue depth.
+    pub queue_depth: u64,
+}
+
+/// All series.
+#[derive(Clone, Debug)]
+pub struct History {
+    per: HashMap<Pid, Ring<Point>>,
+    /// Runtime-wide series.
+    pub system: Ring<SystemPoint>,
+    budget: usize,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self::with_budget(POINT_BUDGET)
+    }
+}
+
+impl History {
+    /// History sharing `budget` points between processes.
+    pub fn with_budget(budget: usize) -> Self {
+        History {
+            per: HashMap::new(),
+            system: Ring::new(MAX_POINTS),
+            budget,
+        }
+    }
+
+    /// Points each process may keep with `n` processes alive.
+    pub fn cap_for(&self, n: usize) -> usize {
+        (self.budget / n.max(1)).clamp(MIN_POINTS, MAX_POINTS)
+    }
+
+    /// Add one point per process of `m`, and forget processes no longer reported.
+    pub fn record(&mut self, m: &Moment) {
+        let cap = self.cap_for(m.processes.len());
+        self.per.retain(|pid, _| m.index_of(*pid).is_some());
+        for p in &m.processes {
+            let ring = self.per.entry(p.id).or_insert_with(|| Ring::new(cap));
+            if ring.cap != cap {
+                ring.set_cap(cap);
+            }
+            ring.push(Point {
+                at_ms: m.at_ms,
+                mailbox_len: p.mailbox_len,
+                in_per_s: p.in_per_s as f32,
+                out_per_s: p.out_per_s as f32,
+                busy: p.busy as f32,
+                state_bytes: p.state_bytes,
+                restarts: p.restarts,
+            });
+        }
+        let s = &m.system;
+        self.system.push(SystemPoint {
+            at_ms: m.at_ms,
+            processes: s.processes,
+            msgs_per_s: s.msgs_per_s as f32,
+            worker_busy: s.worker_busy as f32,
+            queue_depth: s.global_queue_depth + s.local_queue_depth,
+        });
+    }
+
+    /// The series of one process.
+    pub fn process(&self, pid: Pid) -> Option<&Ring<Point>> {
+        self.per.get(&pid)
+    }
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        self.per.clear();
+        self.system = Ring::new(MAX_POINTS);
+    }
+
+    /// Points held across all processes (for the memory bound's test and the System view).
+    pub fn total_points(&self) -> usize {
+        self.per.values().map(Ring::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beamline_wire::{ProcessKind, ProcessSample, Snapshot, SystemSample};
+
+    fn moment(seq: u64, n: u64) -> Moment {
+        Moment::from_snapshot(Snapshot {
+            seq,
+            at_ms: seq * 1000,
+            interval_ms: 1000,
+            system: SystemSample::default(),
+            processes: (0..n)
+                .map(|i| ProcessSample::new(Pid(i), ProcessKind::Task, "T"))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn ring_keeps_the_newest() {
+        let mut r = Ring::new(3);
+        for i in 0..5 {
+            r.push(i);
+        }
+        assert_eq!(r.iter().copied().collect::<Vec<_>>(), [2, 3, 4]);
+        r.set_cap(2);
+        assert_eq!(r.iter().copied().collect::<Vec<_>>(), [3, 4]);
+    }
+
+    #[test]
+    fn total_points_stay_within_budget_as_processes_grow() {
+        let mut h = History::with_budget(1000);
+        for seq in 0..50 {
+            h.record(&moment(seq, 10));
+        }
+        assert_eq!(h.process(Pid(0)).unwrap().len(), 50);
+        for seq in 50..100 {
+            h.record(&moment(seq, 100));
+        }
+        assert_eq!(h.process(Pid(0)).unwrap().len(), 10);
+        assert!(h.total_points() <= 1000);
+        h.record(&moment(100, 3));
+        assert!(h.process(Pid(50)).is_none(), "removed processes are forgotten");
+    }
+}

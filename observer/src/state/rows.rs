@@ -1,0 +1,432 @@
+//! The order of rows in the list views, computed once per sample (or per sort, filter or
+//! collapse change) as indices into the moment, so drawing only touches the visible rows.
+
+use crate::model::Moment;
+use beamline_wire::{Pid, ProcessSample};
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
+/// A sortable column of the Processes view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// Process id.
+    Pid,
+    /// Registered name.
+    Name,
+    /// What it is doing.
+    Status,
+    /// Messages waiting.
+    Mailbox,
+    /// Deepest mailbox in the interval.
+    Peak,
+    /// Arrivals per second.
+    In,
+    /// Sends per second.
+    Out,
+    /// Busy fraction.
+    Busy,
+    /// State size.
+    State,
+    /// Restarts.
+    Restarts,
+}
+
+impl Column {
+    /// Columns in display order.
+    pub const ALL: [Column; 10] = [
+        Column::Pid,
+        Column::Name,
+        Column::Status,
+        Column::Mailbox,
+        Column::Peak,
+        Column::In,
+        Column::Out,
+        Column::Busy,
+        Column::State,
+        Column::Restarts,
+    ];
+
+    /// Header text; the sort key is one of its letters, underlined on screen.
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Pid => "PID",
+            Column::Name => "NAME",
+            Column::Status => "STATUS",
+            Column::Mailbox => "MBOX",
+            Column::Peak => "PEAK",
+            Column::In => "IN/S",
+            Column::Out => "OUT/S",
+            Column::Busy => "BUSY",
+            Column::State => "STATE",
+            Column::Restarts => "RST",
+        }
+    }
+
+    /// The key that sorts by this column (pressing it again reverses).
+    pub fn key(self) -> char {
+        match self {
+            Column::Pid => 'p',
+            Column::Name => 'n',
+            Column::Status => 'u',
+            Column::Mailbox => 'm',
+            Column::Peak => 'e',
+            Column::In => 'i',
+            Column::Out => 'o',
+            Column::Busy => 'b',
+            Column::State => 't',
+            Column::Restarts => 's',
+        }
+    }
+
+    /// The column sorted by `c`, if any.
+    pub fn from_key(c: char) -> Option<Column> {
+        Column::ALL.into_iter().find(|col| col.key() == c)
+    }
+
+    /// Identities ascend by default; quantities descend so the biggest is on top.
+    fn descending(self) -> bool {
+        !matches!(self, Column::Pid | Column::Name | Column::Status)
+    }
+
+    fn cmp(self, a: &ProcessSample, b: &ProcessSample) -> Ordering {
+        let f = |x: f64, y: f64| x.total_cmp(&y);
+        match self {
+            Column::Pid => a.id.cmp(&b.id),
+            Column::Name => (a.name.is_none(), &a.name).cmp(&(b.name.is_none(), &b.name)),
+            Column::Status => a.status.as_str().cmp(b.status.as_str()),
+            Column::Mailbox => a.mailbox_len.cmp(&b.mailbox_len),
+            Column::Peak => a.mailbox_peak.cmp(&b.mailbox_peak),
+            Column::In => f(a.in_per_s, b.in_per_s),
+            Column::Out => f(a.out_per_s, b.out_per_s),
+            Column::Busy => f(a.busy, b.busy),
+            Column::State => a.state_bytes.cmp(&b.state_bytes),
+            Column::Restarts => a.restarts.cmp(&b.restarts),
+        }
+    }
+}
+
+/// One row of the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeRow {
+    /// Index into [`Moment::processes`].
+    pub idx: u32,
+    /// Nesting depth, 0 for roots.
+    pub depth: u16,
+    /// Direct children.
+    pub children: u32,
+    /// Whether its children are hidden.
+    pub collapsed: bool,
+}
+
+/// The rows of the current list view.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Rows {
+    /// Not a list view, or nothing received yet.
+    #[default]
+    None,
+    /// Tree rows in display order.
+    Tree(Vec<TreeRow>),
+    /// Indices into the moment in display order.
+    Table(Vec<u32>),
+}
+
+/// Whether `p` matches a lower-cased filter: by name, pid or behaviour.
+pub fn matches(p: &ProcessSample, filter: &str) -> bool {
+    filter.is_empty()
+        || p.name
+            .as_deref()
+            .is_some_and(|n| n.to_lowercase().contains(filter))
+        || p.id.to_string().contains(filter)
+        || p.behaviour.to_lowercase().contains(filter)
+}
+
+/// Processes that have children in `m` (what "collapse all" collapses).
+pub fn parents(m: &Moment) -> HashSet<Pid> {
+    m.processes
+        .iter()
+        .filter_map(|p| p.parent.filter(|pp| *pp != p.id))
+        .filter(|pp| m.index_of(*pp).is_some())
+        .collect()
+}
+
+impl Rows {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::None => 0,
+            Rows::Tree(r) => r.len(),
+            Rows::Table(r) => r.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index into the moment of row `i`.
+    pub fn idx(&self, i: usize) -> Option<usize> {
+        match self {
+            Rows::None => None,
+            Rows::Tree(r) => r.get(i).map(|r| r.idx as usize),
+            Rows::Table(r) => r.get(i).map(|i| *i as usize),
+        }
+    }
+
+    /// The process on row `i`.
+    pub fn pid_at(&self, m: &Moment, i: usize) -> Option<Pid> {
+        self.idx(i).and_then(|i| m.processes.get(i)).map(|p| p.id)
+    }
+
+    /// The row showing `pid`.
+    pub fn position(&self, m: &Moment, pid: Pid) -> Option<usize> {
+        let want = m.index_of(pid)? as u32;
+        match self {
+            Rows::None => None,
+            Rows::Tree(r) => r.iter().position(|r| r.idx == want),
+            Rows::Table(r) => r.iter().position(|i| *i == want),
+        }
+    }
+
+    /// The flat table: filtered, then sorted by `col` (ties by pid).
+    pub fn table(m: &Moment, col: Column, reverse: bool, filter: &str) -> Rows {
+        let ps = &m.processes;
+        let mut idx: Vec<u32> = (0..ps.len() as u32)
+            .filter(|i| matches(&ps[*i as usize], filter))
+            .collect();
+        let desc = col.descending() != reverse;
+        idx.sort_by(|a, b| {
+            let (pa, pb) = (&ps[*a as usize], &ps[*b as usize]);
+            let o = col.cmp(pa, pb);
+            let o = if desc { o.reverse() } else { o };
+            o.then(pa.id.cmp(&pb.id))
+        });
+        Rows::Table(idx)
+    }
+
+    /// The supervision tree from `parent` edges, depth first, children by pid. Processes whose
+    /// parent is not reported (or that sit in a parent cycle) become roots. With a filter, shows
+    /// matches and their ancestors, fully expanded.
+    pub fn tree(m: &Moment, collapsed: &HashSet<Pid>, filter: &str) -> Rows {
+        let ps = &m.processes;
+        let n = ps.len();
+        let parent: Vec<Option<usize>> = ps
+            .iter()
+            .map(|p| {
+                p.parent
+                    .filter(|pp| *pp != p.id)
+                    .and_then(|pp| m.index_of(pp))
+            })
+            .collect();
+        // Children lists in one allocation (compressed sparse rows).
+        let mut start = vec![0u32; n + 1];
+        for p in parent.iter().flatten() {
+            start[p + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut kids = vec![0u32; start[n] as usize];
+        for (i, p) in parent.iter().enumerate() {
+            if let Some(p) = p {
+                kids[fill[*p] as usize] = i as u32;
+                fill[*p] += 1;
+            }
+        }
+        let keep: Option<Vec<bool>> = (!filter.is_empty()).then(|| {
+            let mut keep = vec![false; n];
+            for (i, p) in ps.iter().enumerate() {
+                if !matches(p, filter) {
+                    continue;
+                }
+                let mut at = Some(i);
+                let mut steps = 0;
+                while let Some(j) = at {
+                    if keep[j] || steps > n {
+                        break;
+                    }
+                    keep[j] = true;
+                    at = parent[j];
+                    steps += 1;
+                }
+            }
+            keep
+        });
+        let shown = |i: usize| keep.as_ref().is_none_or(|k| k[i]);
+        let mut rows = Vec::new();
+        let mut seen = vec![false; n];
+        let mut stack: Vec<(u32, u16)> = Vec::new();
+        let mut walk = |root: usize, rows: &mut Vec<TreeRow>, seen: &mut Vec<bool>| {
+            if seen[root] || !shown(root) {
+                return;
+            }
+            stack.push((root as u32, 0));
+            while let Some((i, depth)) = stack.pop() {
+                let iu = i as usize;
+                if seen[iu] {
+                    continue;
+                }
+                seen[iu] = true;
+                let ch = &kids[start[iu] as usize..start[iu + 1] as usize];
+                let is_collapsed =
+                    keep.is_none() && !ch.is_empty() && collapsed.contains(&ps[iu].id);
+                rows.push(TreeRow {
+                    idx: i,
+                    depth,
+                    children: ch.len() as u32,
+                    collapsed: is_collapsed,
+                });
+                if !is_collapsed {
+                    for c in ch.iter().rev() {
+                        if shown(*c as usize) && !seen[*c as usize] {
+                            stack.push((*c, depth.saturating_add(1)));
+                        }
+                    }
+                }
+            }
+        };
+        for r in (0..n).filter(|i| parent[*i].is_none()) {
+            walk(r, &mut rows, &mut seen);
+        }
+        // Nodes never reached sit in a parent cycle or under a collapsed node; only the former
+        // become roots.
+        for r in 0..n {
+            if seen[r] || under_seen(r, &parent, &seen) {
+                continue;
+            }
+            walk(r, &mut rows, &mut seen);
+        }
+        Rows::Tree(rows)
+    }
+}
+
+/// Whether some ancestor of `i` was already placed (so `i` is hidden by a collapse, not lost).
+fn under_seen(i: usize, parent: &[Option<usize>], seen: &[bool]) -> bool {
+    let mut at = parent[i];
+    for _ in 0..parent.len() {
+        match at {
+            Some(j) if seen[j] => return true,
+            Some(j) => at = parent[j],
+            None => return false,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beamline_wire::{ProcessKind, Snapshot, SystemSample};
+
+    /// (id, parent, name, mailbox)
+    fn moment(spec: &[(u64, Option<u64>, &str, u64)]) -> Moment {
+        Moment::from_snapshot(Snapshot {
+            seq: 0,
+            at_ms: 0,
+            interval_ms: 1000,
+            system: SystemSample::default(),
+            processes: spec
+                .iter()
+                .map(|(id, parent, name, len)| {
+                    let mut p = ProcessSample::new(Pid(*id), ProcessKind::Server, "T");
+                    p.parent = parent.map(Pid);
+                    p.name = (!name.is_empty()).then(|| name.to_string());
+                    p.mailbox_len = *len;
+                    p
+                })
+                .collect(),
+        })
+    }
+
+    fn tree_pids(m: &Moment, rows: &Rows) -> Vec<(u64, u16)> {
+        match rows {
+            Rows::Tree(r) => r
+                .iter()
+                .map(|r| (m.processes[r.idx as usize].id.0, r.depth))
+                .collect(),
+            _ => panic!("not a tree"),
+        }
+    }
+
+    fn sample_tree() -> Moment {
+        moment(&[
+            (1, None, "root", 0),
+            (2, Some(1), "workers", 0),
+            (3, Some(2), "w1", 5),
+            (4, Some(2), "w2", 1),
+            (5, Some(1), "cache", 9),
+            (6, Some(99), "orphan", 0),
+        ])
+    }
+
+    #[test]
+    fn tree_is_depth_first_with_children_by_pid() {
+        let m = sample_tree();
+        let rows = Rows::tree(&m, &HashSet::new(), "");
+        assert_eq!(
+            tree_pids(&m, &rows),
+            [(1, 0), (2, 1), (3, 2), (4, 2), (5, 1), (6, 0)]
+        );
+    }
+
+    #[test]
+    fn collapsing_hides_descendants_only() {
+        let m = sample_tree();
+        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "");
+        assert_eq!(tree_pids(&m, &rows), [(1, 0), (2, 1), (5, 1), (6, 0)]);
+        let Rows::Tree(r) = &rows else { panic!() };
+        assert!(r[1].collapsed);
+        assert_eq!(r[1].children, 2);
+        let all = Rows::tree(&m, &parents(&m), "");
+        assert_eq!(tree_pids(&m, &all), [(1, 0), (6, 0)]);
+    }
+
+    #[test]
+    fn filter_keeps_matches_and_their_ancestors() {
+        let m = sample_tree();
+        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "w2");
+        assert_eq!(tree_pids(&m, &rows), [(1, 0), (2, 1), (4, 2)]);
+    }
+
+    #[test]
+    fn parent_cycles_do_not_loop_or_vanish() {
+        let m = moment(&[(1, Some(2), "a", 0), (2, Some(1), "b", 0), (3, None, "c", 0)]);
+        let rows = Rows::tree(&m, &HashSet::new(), "");
+        let mut got: Vec<u64> = tree_pids(&m, &rows).iter().map(|r| r.0).collect();
+        got.sort();
+        assert_eq!(got, [1, 2, 3]);
+    }
+
+    #[test]
+    fn table_sorts_by_any_column_and_reverses() {
+        let m = sample_tree();
+        let ids = |r: &Rows| -> Vec<u64> {
+            (0..r.len()).map(|i| r.pid_at(&m, i).unwrap().0).collect()
+        };
+        assert_eq!(
+            ids(&Rows::table(&m, Column::Mailbox, false, "")),
+            [5, 3, 4, 1, 2, 6]
+        );
+        assert_eq!(
+            ids(&Rows::table(&m, Column::Mailbox, true, "")),
+            [1, 2, 6, 4, 3, 5]
+        );
+        assert_eq!(
+            ids(&Rows::table(&m, Column::Name, false, "")),
+            [5, 6, 1, 3, 4, 2]
+        );
+        assert_eq!(ids(&Rows::table(&m, Column::Pid, false, "w")), [2, 3, 4]);
+        let r = Rows::table(&m, Column::Pid, false, "");
+        assert_eq!(r.position(&m, Pid(4)), Some(3));
+    }
+
+    #[test]
+    fn sort_keys_are_unique_and_round_trip() {
+        let keys: HashSet<char> = Column::ALL.iter().map(|c| c.key()).collect();
+        assert_eq!(keys.len(), Column::ALL.len());
+        for c in Column::ALL {
+            assert_eq!(Column::from_key(c.key()), Some(c));
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Diagnosis findings, most important first; Enter opens the culprit.
+
+use super::{fmt, title_block};
+use crate::diagnosis::Severity;
+use crate::state::State;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget, Wrap};
+
+/// Render the Alerts view.
+pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
+    let t = &state.settings.theme;
+    let alerts = &state.model.alerts;
+    let title = format!(" Alerts {} ", alerts.len());
+    if alerts.is_empty() {
+        Paragraph::new(vec![
+            Line::default(),
+            Line::styled("  No alerts.", t.good()),
+            Line::styled(
+                "  Checked every sample: overflow, bottleneck, deadlock, long wait, restart storm, state growth.",
+                t.dim(),
+            ),
+        ])
+        .wrap(Wrap { trim: false })
+        .block(title_block(state, title))
+        .render(area, buf);
+        return;
+    }
+    let m = state.shown();
+    let pos = &state.alerts;
+    let page = super::list_rows(area);
+    let rows: Vec<Row> = alerts
+        .iter()
+        .enumerate()
+        .skip(pos.offset)
+        .take(page)
+        .map(|(i, a)| {
+            let sev = match a.severity {
+                Severity::Critical => t.bad(),
+                Severity::Warning => t.warn(),
+            };
+            let who = a
+                .processes
+                .first()
+                .map(|pid| {
+                    m.and_then(|m| m.get(*pid))
+                        .map_or_else(|| pid.to_string(), |p| p.label())
+                })
+                .unwrap_or_default();
+            let since = m.map_or(0, |m| m.at_ms.saturating_sub(a.since_ms));
+            let row = Row::new(vec![
+                Cell::from(Line::styled(a.severity.as_str(), sev)),
+                Cell::from(a.kind.as_str()),
+                Cell::from(who),
+                Cell::from(Line::from(fmt::duration_ms(since)).right_aligned()),
+                Cell::from(a.message.clone()),
+            ]);
+            if i == pos.cursor {
+                row.style(t.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header = Row::new(["SEVERITY", "KIND", "PROCESS", "FOR", "WHAT"]).style(t.heading());
+    Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(13),
+            Constraint::Length(14),
+            Constraint::Length(6),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(header)
+    .block(title_block(state, title))
+    .render(area, buf);
+}

@@ -1,0 +1,309 @@
+//! One process in depth: what it is doing and waiting on, where it sits, its history as charts,
+//! its exits, links and monitors, recent log lines and (if it opted in) its state.
+
+use super::{fmt, title_block};
+use crate::model::Moment;
+use crate::state::{Detail, Fetch, State};
+use beamline_wire::{Pid, ProcessSample, Status};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget, Wrap};
+
+/// Render the Detail view.
+pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
+    let (Some(m), Some(d)) = (state.shown(), state.detail.as_ref()) else {
+        return;
+    };
+    let t = &state.settings.theme;
+    let Some(p) = m.get(d.pid) else {
+        Paragraph::new(vec![
+            Line::default(),
+            Line::styled(
+                format!("  {} is no longer reported (exited and past retention)", d.pid),
+                t.warn(),
+            ),
+            Line::styled("  Esc to go back", t.dim()),
+        ])
+        .block(title_block(state, format!(" Detail {} ", d.pid)))
+        .render(area, buf);
+        return;
+    };
+    let title = format!(
+        " Detail {} {} · {} · {} ",
+        p.id,
+        p.name.as_deref().unwrap_or(""),
+        p.kind.as_str(),
+        p.behaviour
+    );
+    let block = title_block(state, title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let bottom_h = if inner.height >= 18 { 6 } else { inner.height / 3 };
+    let [top, bottom] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(bottom_h)]).areas(inner);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(top);
+    Paragraph::new(info(state, m, p))
+        .wrap(Wrap { trim: false })
+        .render(left, buf);
+    charts(state, p.id, right, buf);
+    extras(state, d, bottom, buf);
+}
+
+fn since(m: &Moment, at: u64) -> String {
+    fmt::duration_ms(m.at_ms.saturating_sub(at))
+}
+
+fn label(m: &Moment, pid: Pid) -> String {
+    match m.get(pid).and_then(|p| p.name.clone()) {
+        Some(n) => format!("{pid} {n}"),
+        None => pid.to_string(),
+    }
+}
+
+fn list(m: &Moment, pids: &[Pid]) -> String {
+    if pids.is_empty() {
+        return "none".into();
+    }
+    let shown: Vec<String> = pids.iter().take(4).map(|p| label(m, *p)).collect();
+    let more = pids.len().saturating_sub(4);
+    let mut s = shown.join(", ");
+    if more > 0 {
+        s.push_str(&format!(" +{more}"));
+    }
+    s
+}
+
+/// The facts column.
+fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
+    let t = &state.settings.theme;
+    let row = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<10}"), t.heading()),
+            Span::raw(v),
+        ])
+    };
+    let status = match &p.status {
+        Status::Waiting { on, since_ms } => format!(
+            "waiting on {} for {}",
+            label(m, *on),
+            since(m, *since_ms)
+        ),
+        Status::Handling { kind, since_ms } => {
+            format!("handling {} for {}", kind.as_str(), since(m, *since_ms))
+        }
+        Status::Exited { reason } => format!("exited: {reason}"),
+        s => s.as_str().to_string(),
+    };
+    let mut chain = Vec::new();
+    let mut at = p.parent;
+    while let Some(pp) = at {
+        if chain.len() > 8 {
+            chain.push("…".to_string());
+            break;
+        }
+        chain.push(m.get(pp).map_or_else(|| pp.to_string(), |q| q.label()));
+        at = m.get(pp).and_then(|q| q.parent);
+    }
+    chain.reverse();
+    chain.push(p.label());
+    let cap = p
+        .mailbox_capacity
+        .map_or("unbounded".to_string(), |c| format!("cap {c}"));
+    let mut lines = vec![
+        row("status", status),
+        row("path", chain.join(" › ")),
+        row(
+            "mailbox",
+            format!("{} now · {} peak · {cap}", p.mailbox_len, p.mailbox_peak),
+        ),
+        row(
+            "rates",
+            format!(
+                "in {}/s · out {}/s · call {} cast {} info {}",
+                fmt::si(p.in_per_s),
+                fmt::si(p.out_per_s),
+                fmt::si(p.call_per_s),
+                fmt::si(p.cast_per_s),
+                fmt::si(p.info_per_s)
+            ),
+        ),
+        row(
+            "totals",
+            format!(
+                "received {} · handled {} · dropped {}",
+                fmt::count(p.received),
+                fmt::count(p.handled),
+                fmt::count(p.dropped)
+            ),
+        ),
+        row(
+            "busy",
+            format!(
+                "{} · handle {}µs avg {}µs max · wait {}µs",
+                fmt::percent(p.busy),
+                fmt::si(p.mean_handle_us),
+                fmt::si(p.max_handle_us),
+                fmt::si(p.mean_wait_us)
+            ),
+        ),
+        row(
+            "state",
+            format!(
+                "{}{}",
+                fmt::bytes(p.state_bytes),
+                if p.state_deep { "" } else { " (shallow)" }
+            ),
+        ),
+        row(
+            "restarts",
+            if p.exit_history.is_empty() {
+                p.restarts.to_string()
+            } else {
+                format!(
+                    "{} · exits: {}",
+                    p.restarts,
+                    p.exit_history
+                        .iter()
+                        .rev()
+                        .take(3)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            },
+        ),
+        row("links", list(m, &p.links)),
+        row("monitors", list(m, &p.monitors)),
+        row(
+            "flags",
+            format!(
+                "trap_exit {} · hibernated {}×{}",
+                if p.trap_exit { "yes" } else { "no" },
+                p.hibernations,
+                p.child_id
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" · child {c}"))
+            ),
+        ),
+    ];
+    if let Some(s) = &p.supervisor {
+        lines.push(row(
+            "supervise",
+            format!(
+                "{} · {}/{} restarts per {} · {} children",
+                s.strategy,
+                s.restarts_in_window,
+                s.max_restarts,
+                fmt::duration_ms(s.period_ms),
+                s.children
+            ),
+        ));
+    }
+    if let Some(task) = &p.task {
+        lines.push(row(
+            "task",
+            format!(
+                "poll {}µs · scheduled {}µs · slow polls {}",
+                fmt::si(task.mean_poll_us),
+                fmt::si(task.mean_scheduled_us),
+                task.slow_polls
+            ),
+        ));
+    }
+    lines
+}
+
+/// Four small charts over the retained history.
+fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
+    let t = &state.settings.theme;
+    let Some(h) = state.model.history.process(pid) else {
+        return;
+    };
+    let take = area.width as usize;
+    let pts: Vec<_> = h.iter().rev().take(take).rev().collect();
+    let series: [(&str, Vec<u64>, String); 4] = [
+        (
+            "mailbox",
+            pts.iter().map(|p| p.mailbox_len).collect(),
+            pts.last().map_or(String::new(), |p| p.mailbox_len.to_string()),
+        ),
+        (
+            "msg in/s",
+            pts.iter().map(|p| p.in_per_s.round() as u64).collect(),
+            pts.last().map_or(String::new(), |p| fmt::si(p.in_per_s as f64)),
+        ),
+        (
+            "busy %",
+            pts.iter().map(|p| (p.busy * 100.0).round() as u64).collect(),
+            pts.last()
+                .map_or(String::new(), |p| fmt::percent(p.busy as f64)),
+        ),
+        (
+            "state",
+            pts.iter().map(|p| p.state_bytes).collect(),
+            pts.last().map_or(String::new(), |p| fmt::bytes(p.state_bytes)),
+        ),
+    ];
+    let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(area);
+    for ((name, data, now), r) in series.into_iter().zip(rows.iter()) {
+        let max = data.iter().copied().max().unwrap_or(0);
+        let title = Line::from(vec![
+            Span::styled(format!("{name} "), t.heading()),
+            Span::styled(format!("now {now} · max {max} · {} samples", data.len()), t.dim()),
+        ]);
+        Sparkline::default()
+            .block(Block::new().borders(Borders::NONE).title(title))
+            .data(&data)
+            .max(max.max(1))
+            .style(t.chart())
+            .render(*r, buf);
+    }
+}
+
+fn fetched<T>(f: &Fetch<T>, none: &str, show: impl Fn(&T) -> Vec<Line<'static>>) -> Vec<Line<'static>> {
+    match f {
+        Fetch::NotAsked => vec![Line::from(none.to_string())],
+        Fetch::Pending => vec![Line::from("fetching…")],
+        Fetch::Failed(e) => vec![Line::from(format!("unavailable: {e}"))],
+        Fetch::Ready(v) => show(v),
+    }
+}
+
+/// Log lines and the state rendering.
+fn extras(state: &State, d: &Detail, area: Rect, buf: &mut Buffer) {
+    let t = &state.settings.theme;
+    let [logs_a, state_a] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
+    let rows = logs_a.height.saturating_sub(1) as usize;
+    let logs = fetched(&d.logs, "no logs in a replay", |l| {
+        if l.is_empty() {
+            return vec![Line::from("no log lines")];
+        }
+        l.iter()
+            .rev()
+            .take(rows)
+            .rev()
+            .map(|s| Line::from(s.clone()))
+            .collect()
+    });
+    let st = fetched(
+        &d.state,
+        "not inspectable (the process has not opted in)",
+        |s| s.lines().map(|l| Line::from(l.to_string())).collect(),
+    );
+    let block = |title: &'static str| {
+        Block::new()
+            .borders(Borders::TOP)
+            .border_style(t.dim())
+            .title(Line::styled(title, t.heading()))
+    };
+    Paragraph::new(logs)
+        .block(block(" recent logs "))
+        .render(logs_a, buf);
+    Paragraph::new(st)
+        .block(block(" state "))
+        .wrap(Wrap { trim: false })
+        .render(state_a, buf);
+}

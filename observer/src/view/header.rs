@@ -1,0 +1,185 @@
+//! The header (target, link, incarnation, uptime, totals, interval, missed updates, top alert),
+//! the tab bar and the footer.
+
+use super::fmt;
+use crate::source::ConnState;
+use crate::state::{State, ViewId};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+/// Render the two header lines.
+pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
+    let t = &state.settings.theme;
+    let m = &state.model;
+    let sep = || Span::styled(" │ ", t.dim());
+    let (dot, conn, style) = match &m.conn {
+        ConnState::Connecting => ("○", "connecting".to_string(), t.warn()),
+        ConnState::Connected => ("●", "connected".to_string(), t.good()),
+        ConnState::Retrying { retry_in_ms, .. } => (
+            "○",
+            format!(
+                "disconnected, retrying in {}",
+                fmt::duration_ms(*retry_in_ms)
+            ),
+            t.bad(),
+        ),
+        ConnState::Failed(_) => ("✕", "refused".to_string(), t.bad()),
+        ConnState::Ended => ("■", "ended".to_string(), t.warn()),
+    };
+    let mut l1 = vec![
+        Span::styled(format!(" {dot} {conn} "), style),
+        Span::styled(state.settings.target.clone(), t.heading()),
+    ];
+    if let Some(w) = &m.welcome {
+        l1.push(sep());
+        l1.push(Span::raw(format!(
+            "{} pid {} · incarnation {:x}",
+            w.node, w.os_pid, w.incarnation
+        )));
+    }
+    let latest = m.latest();
+    if let Some(s) = latest {
+        l1.push(sep());
+        l1.push(Span::raw(format!("up {}", fmt::uptime(s.at_ms))));
+    }
+    let interval = latest
+        .map(|s| s.interval_ms)
+        .or(m.welcome.as_ref().map(|w| w.interval_ms));
+    if let Some(i) = interval {
+        l1.push(sep());
+        let mut s = format!("every {}", fmt::duration_ms(i));
+        if let Some(r) = state.requested_interval {
+            s.push_str(&format!(" → {}", fmt::duration_ms(r)));
+        }
+        l1.push(Span::raw(s));
+    }
+    let missed = m.gaps + state.source_missed;
+    l1.push(sep());
+    l1.push(Span::styled(
+        format!("missed {missed}"),
+        if missed > 0 { t.warn() } else { t.dim() },
+    ));
+
+    let mut l2 = vec![Span::raw(" ")];
+    if let Some(s) = state.shown() {
+        let sys = &s.system;
+        l2.push(Span::raw(format!(
+            "{} procs · {} msg/s · workers {} busy",
+            fmt::count(s.processes.len() as u64),
+            fmt::si(sys.msgs_per_s),
+            fmt::percent(sys.worker_busy)
+        )));
+    }
+    if let Some(seq) = state.paused {
+        let behind = m
+            .latest()
+            .map_or(0, |l| l.seq.saturating_sub(seq));
+        l2.push(sep());
+        l2.push(Span::styled(
+            format!("PAUSED at #{seq} ({behind} behind) ←/→ scrub"),
+            t.warn(),
+        ));
+    }
+    if let Some(a) = m.alerts.first() {
+        l2.push(sep());
+        l2.push(Span::styled(
+            format!("▲ {}: {}", a.kind.as_str(), a.message),
+            t.bad(),
+        ));
+    } else if let ConnState::Retrying { reason, .. } | ConnState::Failed(reason) = &m.conn {
+        l2.push(sep());
+        l2.push(Span::styled(reason.clone(), t.bad()));
+    }
+    Paragraph::new(vec![Line::from(l1), Line::from(l2)]).render(area, buf);
+}
+
+fn tab_labels(state: &State) -> Vec<String> {
+    ViewId::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            ViewId::Alerts if !state.model.alerts.is_empty() => {
+                format!(" {} {}({}) ", i + 1, v.title(), state.model.alerts.len())
+            }
+            _ => format!(" {} {} ", i + 1, v.title()),
+        })
+        .collect()
+}
+
+/// Render the tab bar.
+pub fn render_tabs(state: &State, area: Rect, buf: &mut Buffer) {
+    let t = &state.settings.theme;
+    let mut spans = Vec::new();
+    for (label, v) in tab_labels(state).into_iter().zip(ViewId::ALL) {
+        let style = if v == state.view { t.tab() } else { t.text() };
+        spans.push(Span::styled(label, style));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+/// Which tab sits at column `x` of the tab bar (for mouse clicks). Labels are laid out the same
+/// way [`render_tabs`] draws them, without alert counts, which only ever widen the last tab.
+pub fn tab_at(area: Rect, x: u16) -> Option<ViewId> {
+    let mut left = area.x;
+    for (i, v) in ViewId::ALL.iter().enumerate() {
+        let w = format!(" {} {} ", i + 1, v.title()).chars().count() as u16;
+        let right = if *v == ViewId::Alerts { area.right() } else { left + w };
+        if x >= left && x < right {
+            return Some(*v);
+        }
+        left += w;
+    }
+    None
+}
+
+/// Render the footer: the filter being typed, the last note, or key hints.
+pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
+    let t = &state.settings.theme;
+    let line = if state.filter.editing {
+        Line::from(vec![
+            Span::styled(" /", t.key()),
+            Span::raw(format!("{}█", state.filter.text)),
+            Span::styled("  Enter keep · Esc clear", t.dim()),
+        ])
+    } else if let Some(n) = &state.note {
+        Line::from(Span::styled(format!(" {n}"), t.warn()))
+    } else {
+        let mut hints: Vec<(&str, &str)> = vec![
+            ("q", "quit"),
+            ("?", "help"),
+            ("Tab", "view"),
+            ("/", "filter"),
+            ("Enter", "detail"),
+            ("Space", "pause"),
+        ];
+        match state.view {
+            ViewId::Tree => hints.push(("c", "fold")),
+            ViewId::Processes => hints.push(("r", "reverse")),
+            ViewId::Detail => {
+                hints.push(("K", "kill"));
+                hints.push(("R", "restart"));
+            }
+            _ => {}
+        }
+        if state.settings.replay {
+            hints.push(("[ ]", "seek"));
+        } else {
+            hints.push(("+/-", "interval"));
+        }
+        let mut spans = vec![Span::raw(" ")];
+        if !state.filter.text.is_empty() {
+            spans.push(Span::styled(
+                format!("filter: {}  ", state.filter.text),
+                t.warn(),
+            ));
+        }
+        for (k, what) in hints {
+            spans.push(Span::styled(k, t.key()));
+            spans.push(Span::styled(format!(" {what}  "), t.dim()));
+        }
+        Line::from(spans)
+    };
+    Paragraph::new(line).render(area, buf);
+}

@@ -1,0 +1,87 @@
+//! Things drawn on top of a view: the help screen and the yes/no confirmation.
+
+use crate::state::{Column, Confirm, State};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    r
+}
+
+/// The key reference.
+pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
+    let t = &state.settings.theme;
+    let sort: String = Column::ALL
+        .iter()
+        .map(|c| format!("{} {}", c.key(), c.title().to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let keys: Vec<(&str, String)> = vec![
+        ("q Ctrl-C", "quit".into()),
+        ("Tab 1-5", "views: tree, processes, detail, system, alerts".into()),
+        ("↑↓ j k", "move · PgUp/PgDn page · g/G first/last".into()),
+        ("Enter", "detail of the process (on an alert: its culprit)".into()),
+        ("Esc", "back / close / clear filter".into()),
+        ("/", "filter by name, pid or type".into()),
+        ("sort", format!("{sort} (again or r: reverse)")),
+        ("c C E", "tree: fold node · fold all · expand all (also ←/→)".into()),
+        ("Space", "pause the display (history keeps recording)".into()),
+        ("← →", "while paused: scrub back and forth through samples".into()),
+        ("+ -", "longer / shorter sampling interval".into()),
+        ("K R", "kill / restart through supervisor (asks first)".into()),
+        ("[ ]", "replay: seek 10 s back / forward; → steps when paused".into()),
+        ("mouse", "wheel scrolls · click selects · click again opens".into()),
+    ];
+    let lines: Vec<Line> = keys
+        .into_iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<9}"), t.key()),
+                Span::raw(v),
+            ])
+        })
+        .collect();
+    let r = centered(area, 76, lines.len() as u16 + 2);
+    Clear.render(r, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::bordered()
+                .title(Line::styled(" Keys · any key closes ", t.heading()))
+                .border_style(t.heading()),
+        )
+        .render(r, buf);
+}
+
+/// The confirmation for a destructive action.
+pub fn confirm(state: &State, c: &Confirm, area: Rect, buf: &mut Buffer) {
+    let t = &state.settings.theme;
+    let q = match c {
+        Confirm::Kill(pid, label) => format!("Kill {label} ({pid})?"),
+        Confirm::Restart(pid, label) => {
+            format!("Restart {label} ({pid}) through its supervisor?")
+        }
+    };
+    let w = (q.chars().count() as u16 + 6).max(30);
+    let r = centered(area, w, 4);
+    Clear.render(r, buf);
+    Paragraph::new(vec![
+        Line::from(format!(" {q}")),
+        Line::from(vec![
+            Span::styled(" y", t.key()),
+            Span::raw(" yes   "),
+            Span::styled("any other key", t.key()),
+            Span::raw(" no"),
+        ]),
+    ])
+    .block(Block::bordered().border_style(t.bad()).title(" Confirm "))
+    .render(r, buf);
+}
