@@ -1,9 +1,9 @@
 //! `--json` and `--once`: no terminal, one JSON object per line on stdout.
 
+use crate::diagnosis::Thresholds;
 use crate::json::JsonSample;
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Source, SourceEvent};
-use crate::diagnosis::Thresholds;
 use beamline_wire::ControlRequest;
 use std::io::Write;
 

@@ -248,10 +248,7 @@ mod tests {
             row: 7,
             modifiers: KeyModifiers::NONE,
         };
-        assert_eq!(
-            mouse(&m(MouseEventKind::ScrollDown)),
-            Some(Action::Move(3))
-        );
+        assert_eq!(mouse(&m(MouseEventKind::ScrollDown)), Some(Action::Move(3)));
         assert_eq!(
             mouse(&m(MouseEventKind::Down(MouseButton::Left))),
             Some(Action::Click { column: 4, row: 7 })

@@ -157,7 +157,11 @@ impl JsonSample {
                 dead_letters: s.dead_letters,
                 missed_updates: s.missed_updates,
             },
-            processes: m.processes.iter().map(|p| JsonProcess::from(&**p)).collect(),
+            processes: m
+                .processes
+                .iter()
+                .map(|p| JsonProcess::from(&**p))
+                .collect(),
             alerts: model.alerts.iter().map(JsonAlert::from).collect(),
         }
     }

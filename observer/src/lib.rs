@@ -24,6 +24,7 @@
 pub mod app;
 pub mod cli;
 pub mod diagnosis;
+pub mod fixture;
 pub mod headless;
 pub mod input;
 pub mod json;

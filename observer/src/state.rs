@@ -595,8 +595,8 @@ impl State {
         let Some(m) = self.shown().cloned() else {
             if self.view == ViewId::Alerts {
                 let pos = &mut self.alerts;
-                pos.cursor = (pos.cursor as isize + d).clamp(0, len.saturating_sub(1) as isize)
-                    as usize;
+                pos.cursor =
+                    (pos.cursor as isize + d).clamp(0, len.saturating_sub(1) as isize) as usize;
                 pos.offset = scroll(pos.offset, pos.cursor, page, len);
             }
             return;
@@ -702,3 +702,6 @@ pub fn scroll(offset: usize, cursor: usize, page: usize, len: usize) -> usize {
     }
     o
 }
+
+#[cfg(test)]
+mod tests;

@@ -218,6 +218,9 @@ mod tests {
         assert_eq!(h.process(Pid(0)).unwrap().len(), 10);
         assert!(h.total_points() <= 1000);
         h.record(&moment(100, 3));
-        assert!(h.process(Pid(50)).is_none(), "removed processes are forgotten");
+        assert!(
+            h.process(Pid(50)).is_none(),
+            "removed processes are forgotten"
+        );
     }
 }

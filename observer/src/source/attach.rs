@@ -173,7 +173,11 @@ async fn run(
 ) {
     let mut backoff = Backoff::new();
     let mut ever_connected = false;
-    if events.send(SourceEvent::Conn(ConnState::Connecting)).await.is_err() {
+    if events
+        .send(SourceEvent::Conn(ConnState::Connecting))
+        .await
+        .is_err()
+    {
         return;
     }
     loop {
@@ -202,7 +206,9 @@ async fn run(
         let reason = match end {
             End::ObserverGone => return,
             End::Refused(reason) => {
-                let _ = events.send(SourceEvent::Conn(ConnState::Failed(reason))).await;
+                let _ = events
+                    .send(SourceEvent::Conn(ConnState::Failed(reason)))
+                    .await;
                 return;
             }
             End::Lost { reason, was_up } => {
@@ -283,7 +289,10 @@ where
             welcome.version
         ));
     }
-    if events.send(SourceEvent::Conn(ConnState::Connected)).await.is_err()
+    if events
+        .send(SourceEvent::Conn(ConnState::Connected))
+        .await
+        .is_err()
         || events
             .send(SourceEvent::Msg(ServerMsg::Welcome(welcome)))
             .await
@@ -341,7 +350,9 @@ where
     };
     reader.abort();
     for (_, tx) in pending {
-        let _ = tx.send(ControlReply::Error("connection lost before the reply".into()));
+        let _ = tx.send(ControlReply::Error(
+            "connection lost before the reply".into(),
+        ));
     }
     end
 }

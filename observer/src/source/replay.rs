@@ -59,7 +59,9 @@ impl ReplaySource {
     pub fn position_ms(&self) -> u64 {
         match self.paused_at {
             Some(p) => p,
-            None => Instant::now().saturating_duration_since(self.base).as_millis() as u64,
+            None => Instant::now()
+                .saturating_duration_since(self.base)
+                .as_millis() as u64,
         }
     }
 
@@ -215,7 +217,10 @@ mod tests {
     async fn plays_at_recorded_pace() {
         let mut r = ReplaySource::from_entries("t".into(), entries());
         let start = Instant::now();
-        assert_eq!(r.next().await, Some(SourceEvent::Conn(ConnState::Connected)));
+        assert_eq!(
+            r.next().await,
+            Some(SourceEvent::Conn(ConnState::Connected))
+        );
         assert_eq!(seq(r.next().await), 0);
         assert_eq!(seq(r.next().await), 1);
         assert_eq!(Instant::now() - start, Duration::from_millis(1000));
@@ -232,8 +237,7 @@ mod tests {
         r.next().await;
         assert_eq!(seq(r.next().await), 0);
         r.playback(Playback::Pause);
-        let blocked =
-            tokio::time::timeout(Duration::from_secs(60), r.next()).await;
+        let blocked = tokio::time::timeout(Duration::from_secs(60), r.next()).await;
         assert!(blocked.is_err(), "paused replay delivered a message");
         r.playback(Playback::Step);
         assert_eq!(seq(r.next().await), 1);

@@ -391,7 +391,11 @@ mod tests {
 
     #[test]
     fn parent_cycles_do_not_loop_or_vanish() {
-        let m = moment(&[(1, Some(2), "a", 0), (2, Some(1), "b", 0), (3, None, "c", 0)]);
+        let m = moment(&[
+            (1, Some(2), "a", 0),
+            (2, Some(1), "b", 0),
+            (3, None, "c", 0),
+        ]);
         let rows = Rows::tree(&m, &HashSet::new(), "");
         let mut got: Vec<u64> = tree_pids(&m, &rows).iter().map(|r| r.0).collect();
         got.sort();
@@ -401,9 +405,8 @@ mod tests {
     #[test]
     fn table_sorts_by_any_column_and_reverses() {
         let m = sample_tree();
-        let ids = |r: &Rows| -> Vec<u64> {
-            (0..r.len()).map(|i| r.pid_at(&m, i).unwrap().0).collect()
-        };
+        let ids =
+            |r: &Rows| -> Vec<u64> { (0..r.len()).map(|i| r.pid_at(&m, i).unwrap().0).collect() };
         assert_eq!(
             ids(&Rows::table(&m, Column::Mailbox, false, "")),
             [5, 3, 4, 1, 2, 6]

@@ -20,7 +20,10 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         Paragraph::new(vec![
             Line::default(),
             Line::styled(
-                format!("  {} is no longer reported (exited and past retention)", d.pid),
+                format!(
+                    "  {} is no longer reported (exited and past retention)",
+                    d.pid
+                ),
                 t.warn(),
             ),
             Line::styled("  Esc to go back", t.dim()),
@@ -39,14 +42,16 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let block = title_block(state, title);
     let inner = block.inner(area);
     block.render(area, buf);
-    let bottom_h = if inner.height >= 18 { 6 } else { inner.height / 3 };
+    let bottom_h = if inner.height >= 18 {
+        6
+    } else {
+        inner.height / 3
+    };
     let [top, bottom] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(bottom_h)]).areas(inner);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(top);
-    Paragraph::new(info(state, m, p))
-        .wrap(Wrap { trim: false })
-        .render(left, buf);
+    Paragraph::new(info(state, m, p)).render(left, buf);
     charts(state, p.id, right, buf);
     extras(state, d, bottom, buf);
 }
@@ -85,11 +90,9 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         ])
     };
     let status = match &p.status {
-        Status::Waiting { on, since_ms } => format!(
-            "waiting on {} for {}",
-            label(m, *on),
-            since(m, *since_ms)
-        ),
+        Status::Waiting { on, since_ms } => {
+            format!("waiting on {} for {}", label(m, *on), since(m, *since_ms))
+        }
         Status::Handling { kind, since_ms } => {
             format!("handling {} for {}", kind.as_str(), since(m, *since_ms))
         }
@@ -121,9 +124,15 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         row(
             "rates",
             format!(
-                "in {}/s · out {}/s · call {} cast {} info {}",
+                "in {}/s · out {}/s",
                 fmt::si(p.in_per_s),
-                fmt::si(p.out_per_s),
+                fmt::si(p.out_per_s)
+            ),
+        ),
+        row(
+            "handled",
+            format!(
+                "call {} · cast {} · info {} /s",
                 fmt::si(p.call_per_s),
                 fmt::si(p.cast_per_s),
                 fmt::si(p.info_per_s)
@@ -132,7 +141,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         row(
             "totals",
             format!(
-                "received {} · handled {} · dropped {}",
+                "in {} · done {} · drop {}",
                 fmt::count(p.received),
                 fmt::count(p.handled),
                 fmt::count(p.dropped)
@@ -141,11 +150,17 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         row(
             "busy",
             format!(
-                "{} · handle {}µs avg {}µs max · wait {}µs",
+                "{} · queued {}µs avg",
                 fmt::percent(p.busy),
-                fmt::si(p.mean_handle_us),
-                fmt::si(p.max_handle_us),
                 fmt::si(p.mean_wait_us)
+            ),
+        ),
+        row(
+            "handle",
+            format!(
+                "{}µs avg · {}µs max",
+                fmt::si(p.mean_handle_us),
+                fmt::si(p.max_handle_us)
             ),
         ),
         row(
@@ -179,7 +194,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         row(
             "flags",
             format!(
-                "trap_exit {} · hibernated {}×{}",
+                "trap_exit {} · hibernated {}{}",
                 if p.trap_exit { "yes" } else { "no" },
                 p.hibernations,
                 p.child_id
@@ -227,23 +242,28 @@ fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
         (
             "mailbox",
             pts.iter().map(|p| p.mailbox_len).collect(),
-            pts.last().map_or(String::new(), |p| p.mailbox_len.to_string()),
+            pts.last()
+                .map_or(String::new(), |p| p.mailbox_len.to_string()),
         ),
         (
             "msg in/s",
             pts.iter().map(|p| p.in_per_s.round() as u64).collect(),
-            pts.last().map_or(String::new(), |p| fmt::si(p.in_per_s as f64)),
+            pts.last()
+                .map_or(String::new(), |p| fmt::si(p.in_per_s as f64)),
         ),
         (
             "busy %",
-            pts.iter().map(|p| (p.busy * 100.0).round() as u64).collect(),
+            pts.iter()
+                .map(|p| (p.busy * 100.0).round() as u64)
+                .collect(),
             pts.last()
                 .map_or(String::new(), |p| fmt::percent(p.busy as f64)),
         ),
         (
             "state",
             pts.iter().map(|p| p.state_bytes).collect(),
-            pts.last().map_or(String::new(), |p| fmt::bytes(p.state_bytes)),
+            pts.last()
+                .map_or(String::new(), |p| fmt::bytes(p.state_bytes)),
         ),
     ];
     let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(area);
@@ -251,7 +271,10 @@ fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
         let max = data.iter().copied().max().unwrap_or(0);
         let title = Line::from(vec![
             Span::styled(format!("{name} "), t.heading()),
-            Span::styled(format!("now {now} · max {max} · {} samples", data.len()), t.dim()),
+            Span::styled(
+                format!("now {now} · max {max} · {} samples", data.len()),
+                t.dim(),
+            ),
         ]);
         Sparkline::default()
             .block(Block::new().borders(Borders::NONE).title(title))
@@ -262,7 +285,11 @@ fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn fetched<T>(f: &Fetch<T>, none: &str, show: impl Fn(&T) -> Vec<Line<'static>>) -> Vec<Line<'static>> {
+fn fetched<T>(
+    f: &Fetch<T>,
+    none: &str,
+    show: impl Fn(&T) -> Vec<Line<'static>>,
+) -> Vec<Line<'static>> {
     match f {
         Fetch::NotAsked => vec![Line::from(none.to_string())],
         Fetch::Pending => vec![Line::from("fetching…")],

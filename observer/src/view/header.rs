@@ -34,10 +34,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     ];
     if let Some(w) = &m.welcome {
         l1.push(sep());
-        l1.push(Span::raw(format!(
-            "{} pid {} · incarnation {:x}",
-            w.node, w.os_pid, w.incarnation
-        )));
+        l1.push(Span::raw(format!("{} · inc {:x}", w.node, w.incarnation)));
     }
     let latest = m.latest();
     if let Some(s) = latest {
@@ -73,9 +70,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         )));
     }
     if let Some(seq) = state.paused {
-        let behind = m
-            .latest()
-            .map_or(0, |l| l.seq.saturating_sub(seq));
+        let behind = m.latest().map_or(0, |l| l.seq.saturating_sub(seq));
         l2.push(sep());
         l2.push(Span::styled(
             format!("PAUSED at #{seq} ({behind} behind) ←/→ scrub"),
@@ -125,7 +120,11 @@ pub fn tab_at(area: Rect, x: u16) -> Option<ViewId> {
     let mut left = area.x;
     for (i, v) in ViewId::ALL.iter().enumerate() {
         let w = format!(" {} {} ", i + 1, v.title()).chars().count() as u16;
-        let right = if *v == ViewId::Alerts { area.right() } else { left + w };
+        let right = if *v == ViewId::Alerts {
+            area.right()
+        } else {
+            left + w
+        };
         if x >= left && x < right {
             return Some(*v);
         }
@@ -149,10 +148,9 @@ pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
         let mut hints: Vec<(&str, &str)> = vec![
             ("q", "quit"),
             ("?", "help"),
-            ("Tab", "view"),
             ("/", "filter"),
-            ("Enter", "detail"),
             ("Space", "pause"),
+            ("⏎", "detail"),
         ];
         match state.view {
             ViewId::Tree => hints.push(("c", "fold")),
@@ -177,7 +175,7 @@ pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
         }
         for (k, what) in hints {
             spans.push(Span::styled(k, t.key()));
-            spans.push(Span::styled(format!(" {what}  "), t.dim()));
+            spans.push(Span::styled(format!(" {what} "), t.dim()));
         }
         Line::from(spans)
     };

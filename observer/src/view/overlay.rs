@@ -19,26 +19,55 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 /// The key reference.
 pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
     let t = &state.settings.theme;
-    let sort: String = Column::ALL
-        .iter()
-        .map(|c| format!("{} {}", c.key(), c.title().to_lowercase()))
-        .collect::<Vec<_>>()
-        .join(" · ");
+    let sort = |cols: &[Column]| -> String {
+        cols.iter()
+            .map(|c| format!("{} {}", c.key(), c.title().to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
     let keys: Vec<(&str, String)> = vec![
         ("q Ctrl-C", "quit".into()),
-        ("Tab 1-5", "views: tree, processes, detail, system, alerts".into()),
+        (
+            "Tab 1-5",
+            "views: tree, processes, detail, system, alerts".into(),
+        ),
         ("↑↓ j k", "move · PgUp/PgDn page · g/G first/last".into()),
-        ("Enter", "detail of the process (on an alert: its culprit)".into()),
+        (
+            "Enter",
+            "detail of the process (on an alert: its culprit)".into(),
+        ),
         ("Esc", "back / close / clear filter".into()),
         ("/", "filter by name, pid or type".into()),
-        ("sort", format!("{sort} (again or r: reverse)")),
-        ("c C E", "tree: fold node · fold all · expand all (also ←/→)".into()),
-        ("Space", "pause the display (history keeps recording)".into()),
-        ("← →", "while paused: scrub back and forth through samples".into()),
+        ("sort by", sort(&Column::ALL[..5])),
+        (
+            "",
+            format!("{} (again or r: reverse)", sort(&Column::ALL[5..])),
+        ),
+        (
+            "c C E",
+            "tree: fold node · fold all · expand all (also ←/→)".into(),
+        ),
+        (
+            "Space",
+            "pause the display (history keeps recording)".into(),
+        ),
+        (
+            "← →",
+            "while paused: scrub back and forth through samples".into(),
+        ),
         ("+ -", "longer / shorter sampling interval".into()),
-        ("K R", "kill / restart through supervisor (asks first)".into()),
-        ("[ ]", "replay: seek 10 s back / forward; → steps when paused".into()),
-        ("mouse", "wheel scrolls · click selects · click again opens".into()),
+        (
+            "K R",
+            "kill / restart through supervisor (asks first)".into(),
+        ),
+        (
+            "[ ]",
+            "replay: seek 10 s back / forward; → steps when paused".into(),
+        ),
+        (
+            "mouse",
+            "wheel scrolls · click selects · click again opens".into(),
+        ),
     ];
     let lines: Vec<Line> = keys
         .into_iter()

@@ -36,7 +36,11 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
                 Cell::from(p.id.to_string()),
                 Cell::from(Line::styled(
                     p.name.clone().unwrap_or_else(|| p.behaviour.clone()),
-                    if p.name.is_some() { name_style } else { t.dim() },
+                    if p.name.is_some() {
+                        name_style
+                    } else {
+                        t.dim()
+                    },
                 )),
                 Cell::from(status_cell(p, t)),
                 Cell::from(

@@ -30,7 +30,11 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             row("processes", fmt::count(y.processes)),
             row(
                 "spawned / exited",
-                format!("{} / {}", fmt::count(y.spawned_total), fmt::count(y.exited_total)),
+                format!(
+                    "{} / {}",
+                    fmt::count(y.spawned_total),
+                    fmt::count(y.exited_total)
+                ),
             ),
             row("messages/s", fmt::si(y.msgs_per_s)),
             row(
@@ -39,13 +43,19 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             ),
             row(
                 "queue depth",
-                format!("global {} · local {}", y.global_queue_depth, y.local_queue_depth),
+                format!(
+                    "global {} · local {}",
+                    y.global_queue_depth, y.local_queue_depth
+                ),
             ),
             row("tokio tasks", fmt::count(y.alive_tasks)),
             row("dropped msgs", fmt::count(y.dropped_total)),
             row("dead letters", fmt::count(y.dead_letters)),
             row("runtime missed", fmt::count(y.missed_updates)),
-            row("sample cost", format!("{}µs", fmt::si(y.sample_cost_us as f64))),
+            row(
+                "sample cost",
+                format!("{}µs", fmt::si(y.sample_cost_us as f64)),
+            ),
         ]);
     }
     lines.extend([
@@ -84,7 +94,10 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         let max = data.iter().copied().max().unwrap_or(0);
         let title = Line::from(vec![
             Span::styled(format!("{name} "), t.heading()),
-            Span::styled(format!("now {} · max {}", fmt::si(now as f64), fmt::si(max as f64)), t.dim()),
+            Span::styled(
+                format!("now {} · max {}", fmt::si(now as f64), fmt::si(max as f64)),
+                t.dim(),
+            ),
         ]);
         Sparkline::default()
             .block(Block::new().borders(Borders::NONE).title(title))

@@ -1,0 +1,204 @@
+//! Every screen rendered through ratatui's `TestBackend` at 80x24 and compared with a reviewed
+//! snapshot (`src/view/snapshots/`).
+
+use crate::diagnosis::{Alert, AlertKind, Severity, Thresholds};
+use crate::fixture;
+use crate::input::Action;
+use crate::model::Model;
+use crate::source::{ConnState, SourceEvent};
+use crate::state::{Column, Fetch, Settings, State, ViewId};
+use crate::theme::Theme;
+use beamline_wire::table::diff;
+use beamline_wire::{ControlReply, ControlRequest, Pid, ServerMsg};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+
+/// A state that has seen `samples` samples of the small fixture.
+pub(crate) fn state_with(samples: u64) -> State {
+    let mut model = Model::new(Thresholds::default());
+    model.apply(SourceEvent::Conn(ConnState::Connected));
+    model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
+    model.apply(SourceEvent::Msg(ServerMsg::Snapshot(fixture::small(0))));
+    for seq in 1..samples {
+        let d = diff(&fixture::small(seq - 1), &fixture::small(seq));
+        model.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
+    }
+    let settings = Settings {
+        target: "127.0.0.1:7420".into(),
+        theme: Theme::new(false),
+        replay: false,
+    };
+    let mut s = State::new(model, settings, Rect::new(0, 0, 80, 24));
+    s.refresh();
+    s
+}
+
+fn screen(state: &State) -> TestBackend {
+    let mut t = Terminal::new(TestBackend::new(state.size.width, state.size.height)).unwrap();
+    t.draw(|f| super::draw(state, f)).unwrap();
+    t.backend().clone()
+}
+
+#[test]
+fn tree() {
+    let s = state_with(12);
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn tree_collapsed_with_culprit_path() {
+    let mut s = state_with(12);
+    s.model.alerts = vec![Alert {
+        kind: AlertKind::Bottleneck,
+        severity: Severity::Critical,
+        processes: vec![Pid(9), Pid(8)],
+        message: "stage_3 is busy 98% and its queue keeps growing".into(),
+        since_ms: 65_000,
+    }];
+    s.handle(Action::Move(1));
+    s.handle(Action::ToggleCollapse);
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn processes_sorted_by_mailbox() {
+    let mut s = state_with(12);
+    s.handle(Action::View(ViewId::Processes));
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn processes_filtered_while_typing() {
+    let mut s = state_with(12);
+    s.handle(Action::View(ViewId::Processes));
+    s.handle(Action::Sort(Column::Name));
+    s.handle(Action::FilterStart);
+    for c in "stage".chars() {
+        s.handle(Action::FilterInput(c));
+    }
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn detail_with_history_logs_and_state() {
+    let mut s = state_with(30);
+    s.handle(Action::View(ViewId::Processes));
+    let fx = s.handle(Action::Open);
+    assert_eq!(fx.len(), 2, "logs and state are fetched: {fx:?}");
+    s.on_reply(
+        ControlRequest::Logs { pid: Pid(9) },
+        ControlReply::Logs(vec![
+            "INFO handling batch 41".into(),
+            "WARN slow downstream".into(),
+        ]),
+    );
+    s.on_reply(
+        ControlRequest::RenderState { pid: Pid(9) },
+        ControlReply::State("Stage { batch: 41, pending: 1200 }".into()),
+    );
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn system() {
+    let mut s = state_with(30);
+    s.handle(Action::View(ViewId::System));
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn alerts_empty_and_listed() {
+    let mut s = state_with(5);
+    s.handle(Action::View(ViewId::Alerts));
+    insta::assert_snapshot!("alerts_empty", screen(&s));
+    s.model.alerts = vec![
+        Alert {
+            kind: AlertKind::Deadlock,
+            severity: Severity::Critical,
+            processes: vec![Pid(3), Pid(4)],
+            message: "account_alice and account_bob call each other".into(),
+            since_ms: 62_000,
+        },
+        Alert {
+            kind: AlertKind::Overflow,
+            severity: Severity::Warning,
+            processes: vec![Pid(9)],
+            message: "stage_3 mailbox 200/1000, full in about 20s".into(),
+            since_ms: 61_000,
+        },
+    ];
+    insta::assert_snapshot!("alerts_listed", screen(&s));
+}
+
+#[test]
+fn help_overlay() {
+    let mut s = state_with(3);
+    s.handle(Action::Help);
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn kill_confirmation() {
+    let mut s = state_with(3);
+    s.handle(Action::Move(3));
+    s.handle(Action::Kill);
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn paused_and_scrubbed_back() {
+    let mut s = state_with(10);
+    s.handle(Action::Pause);
+    s.handle(Action::Left);
+    s.handle(Action::Left);
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn disconnected_and_waiting() {
+    let mut s = state_with(0);
+    s.model.apply(SourceEvent::Conn(ConnState::Retrying {
+        reason: "Connection refused (os error 111)".into(),
+        retry_in_ms: 2000,
+        ever_connected: true,
+    }));
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn detail_fetching_then_failed() {
+    let mut s = state_with(3);
+    s.handle(Action::Open);
+    let d = s.detail.as_ref().unwrap();
+    assert_eq!(d.pid, Pid(1));
+    assert_eq!(d.logs, Fetch::Pending);
+    assert_eq!(d.state, Fetch::NotAsked, "app_sup did not opt in");
+    s.on_reply(
+        ControlRequest::Logs { pid: Pid(1) },
+        ControlReply::Error("no such process".into()),
+    );
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn tiny_and_zero_sized_terminals_do_not_panic() {
+    for (w, h) in [(1, 1), (20, 5), (0, 0), (80, 3)] {
+        let mut s = state_with(3);
+        s.handle(Action::Resize(w, h));
+        for v in ViewId::ALL {
+            s.handle(Action::View(v));
+            let _ = screen(&s);
+        }
+        s.handle(Action::Help);
+        let _ = screen(&s);
+    }
+}
+
+#[test]
+fn wide_terminal_after_resize() {
+    let mut s = state_with(12);
+    s.handle(Action::Resize(120, 30));
+    s.handle(Action::View(ViewId::Processes));
+    insta::assert_snapshot!(screen(&s));
+}

@@ -82,8 +82,10 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         })
         .collect();
     let header = Row::new(
-        ["NAME", "STATUS", "MAILBOX", "MSG/S IN", "BUSY", "STATE", "RST"]
-            .map(|h| Cell::from(Line::from(h))),
+        [
+            "NAME", "STATUS", "MAILBOX", "MSG/S IN", "BUSY", "STATE", "RST",
+        ]
+        .map(|h| Cell::from(Line::from(h))),
     )
     .style(t.heading());
     let title = format!(
@@ -194,7 +196,14 @@ pub fn mailbox_cell(p: &ProcessSample, history: &History, t: &Theme) -> Line<'st
 pub fn rate_cell(p: &ProcessSample, history: &History, t: &Theme) -> Line<'static> {
     let series: Vec<f32> = history
         .process(p.id)
-        .map(|h| h.iter().rev().take(SPARK).rev().map(|x| x.in_per_s).collect())
+        .map(|h| {
+            h.iter()
+                .rev()
+                .take(SPARK)
+                .rev()
+                .map(|x| x.in_per_s)
+                .collect()
+        })
         .unwrap_or_default();
     Line::from(vec![
         Span::raw(format!("{:>5} ", fmt::si(p.in_per_s))),
