@@ -1,0 +1,142 @@
+//! `--json` output decoded by types declared here, independently of the observer's own, with
+//! unknown fields denied: renaming, adding or removing a key fails this test.
+
+use crate::support::{Fake, FakeRuntime, observer};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Line {
+    seq: u64,
+    at_ms: u64,
+    interval_ms: u64,
+    node: Option<String>,
+    incarnation: Option<u64>,
+    missed: u64,
+    system: System,
+    processes: Vec<Process>,
+    alerts: Vec<Alert>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct System {
+    processes: u64,
+    msgs_per_s: f64,
+    workers: u64,
+    worker_busy: f64,
+    global_queue_depth: u64,
+    dropped_total: u64,
+    dead_letters: u64,
+    missed_updates: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Process {
+    id: u64,
+    name: Option<String>,
+    parent: Option<u64>,
+    kind: String,
+    behaviour: String,
+    status: String,
+    waiting_on: Option<u64>,
+    mailbox_len: u64,
+    mailbox_peak: u64,
+    mailbox_capacity: Option<u64>,
+    in_per_s: f64,
+    out_per_s: f64,
+    busy: f64,
+    state_bytes: u64,
+    restarts: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Alert {
+    kind: String,
+    severity: String,
+    processes: Vec<u64>,
+    message: String,
+    since_ms: u64,
+}
+
+fn lines(stdout: &[u8]) -> Vec<Line> {
+    let text = String::from_utf8(stdout.to_vec()).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn once_prints_one_snapshot_with_stable_keys() {
+    let rt = FakeRuntime::start(Fake::default());
+    let out = observer(&["--attach", &rt.addr.to_string(), "--json", "--once"]);
+    assert!(out.status.success(), "{out:?}");
+    let l = lines(&out.stdout);
+    assert_eq!(l.len(), 1);
+    let s = &l[0];
+    assert_eq!(s.seq, 0);
+    assert_eq!(s.node.as_deref(), Some("demo"));
+    assert_eq!(s.incarnation, Some(7));
+    assert_eq!(s.processes.len(), 11);
+    assert!(s.alerts.is_empty() || s.alerts.iter().all(|a| !a.processes.is_empty()));
+    let root = &s.processes[0];
+    assert_eq!((root.id, root.parent), (1, None));
+    assert_eq!(root.name.as_deref(), Some("app_sup"));
+    assert_eq!(root.kind, "supervisor");
+    let stage3 = s.processes.iter().find(|p| p.id == 9).unwrap();
+    assert_eq!(stage3.parent, Some(6));
+    assert_eq!(stage3.status, "handling_cast");
+    assert_eq!(stage3.mailbox_len, 40);
+    assert_eq!(stage3.mailbox_capacity, Some(1000));
+    assert!((0.0..=1.0).contains(&stage3.busy));
+    let stage4 = s.processes.iter().find(|p| p.id == 10).unwrap();
+    assert_eq!(stage4.waiting_on, Some(5));
+    let unnamed = s.processes.iter().find(|p| p.id == 11).unwrap();
+    assert_eq!(unnamed.name, None);
+}
+
+#[test]
+fn json_streams_one_line_per_sample_and_record_replays_them() {
+    let rt = FakeRuntime::start(Fake::default());
+    let dir = std::env::temp_dir().join(format!("observer-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = dir.join("session.rec");
+    let rec_s = rec.to_str().unwrap();
+    // Record a short session: --once stops after the snapshot, so record through a replay of
+    // our own making instead: attach with --json until a few lines have been printed.
+    let mut child = std::process::Command::new(crate::support::OBSERVER)
+        .args([
+            "--attach",
+            &rt.addr.to_string(),
+            "--json",
+            "--record",
+            rec_s,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seqs = Vec::new();
+    for _ in 0..4 {
+        let mut l = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut l).unwrap();
+        let parsed: Line = serde_json::from_str(&l).unwrap();
+        seqs.push(parsed.seq);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(seqs, [0, 1, 2, 3], "one line per sample, in order");
+
+    let out = observer(&["--replay", rec_s, "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let replayed: Vec<u64> = lines(&out.stdout).iter().map(|l| l.seq).collect();
+    assert!(replayed.len() >= 4, "replayed {replayed:?}");
+    assert_eq!(&replayed[..4], &[0, 1, 2, 3]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

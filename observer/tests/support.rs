@@ -1,0 +1,146 @@
+//! A fake runtime endpoint speaking the real protocol (beamline-wire), serving the observer's
+//! synthetic fixture, and helpers to run the `observer` binary.
+
+use beamline_observer::fixture;
+use beamline_wire::table::diff;
+use beamline_wire::{ClientMsg, ControlReply, ControlRequest, MAX_FRAME_LEN, ServerMsg, frame};
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// The compiled binary under test.
+pub const OBSERVER: &str = env!("CARGO_BIN_EXE_observer");
+
+/// How the fake endpoint behaves.
+#[derive(Clone)]
+pub struct Fake {
+    /// Refuse clients whose token differs.
+    pub token: Option<String>,
+    /// Time between deltas.
+    pub period: Duration,
+}
+
+impl Default for Fake {
+    fn default() -> Self {
+        Fake {
+            token: None,
+            period: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A running fake endpoint; lives on its own thread and runtime until the test ends.
+pub struct FakeRuntime {
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl FakeRuntime {
+    /// Start listening on 127.0.0.1, port chosen by the OS.
+    pub fn start(cfg: Fake) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                loop {
+                    let (sock, _) = listener.accept().await.unwrap();
+                    tokio::spawn(serve(sock, cfg.clone()));
+                }
+            });
+        });
+        FakeRuntime {
+            addr: rx.recv().unwrap(),
+        }
+    }
+}
+
+async fn serve(sock: tokio::net::TcpStream, cfg: Fake) {
+    let (mut rd, mut wr) = sock.into_split();
+    let Ok(Some(ClientMsg::Hello(hello))) =
+        frame::read::<ClientMsg, _>(&mut rd, MAX_FRAME_LEN).await
+    else {
+        return;
+    };
+    if cfg.token.is_some() && hello.token != cfg.token {
+        let _ = frame::write(&mut wr, &ServerMsg::Refused("bad token".into())).await;
+        return;
+    }
+    let (ctl_tx, mut ctl_rx) = mpsc::channel::<(u64, ControlRequest)>(8);
+    tokio::spawn(async move {
+        while let Ok(Some(ClientMsg::Control { id, request })) =
+            frame::read::<ClientMsg, _>(&mut rd, MAX_FRAME_LEN).await
+        {
+            if ctl_tx.send((id, request)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let w = ServerMsg::Welcome(fixture::welcome(7));
+    if frame::write(&mut wr, &w).await.is_err() {
+        return;
+    }
+    if frame::write(&mut wr, &ServerMsg::Snapshot(fixture::small(0)))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut tick = tokio::time::interval(cfg.period);
+    tick.tick().await;
+    let mut seq = 0;
+    loop {
+        let msg = tokio::select! {
+            _ = tick.tick() => {
+                seq += 1;
+                ServerMsg::Delta(diff(&fixture::small(seq - 1), &fixture::small(seq)))
+            }
+            Some((id, req)) = ctl_rx.recv() => ServerMsg::Reply {
+                id,
+                reply: match req {
+                    ControlRequest::Logs { .. } => ControlReply::Logs(vec!["fake log line".into()]),
+                    _ => ControlReply::Ok,
+                },
+            },
+        };
+        if frame::write(&mut wr, &msg).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+/// Run the observer to completion with `args`, failing the test if it takes over 30 s.
+pub fn observer(args: &[&str]) -> Output {
+    let child = Command::new(OBSERVER)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let out = child.wait_with_output();
+        let _ = tx.send(());
+        out
+    });
+    if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        let _ = Command::new("kill").arg(id.to_string()).status();
+        panic!("observer {args:?} did not finish within 30 s");
+    }
+    waiter.join().unwrap().unwrap()
+}
