@@ -134,7 +134,6 @@ impl History {
     /// Add one point per process of `m`, and forget processes no longer reported.
     pub fn record(&mut self, m: &Moment) {
         let cap = self.cap_for(m.processes.len());
-        self.per.retain(|pid, _| m.index_of(*pid).is_some());
         for p in &m.processes {
             let ring = self.per.entry(p.id).or_insert_with(|| Ring::new(cap));
             if ring.cap != cap {
@@ -149,6 +148,10 @@ impl History {
                 state_bytes: p.state_bytes,
                 restarts: p.restarts,
             });
+        }
+        // Every live process now has a ring, so any extra ring belongs to a process that is gone.
+        if self.per.len() > m.processes.len() {
+            self.per.retain(|pid, _| m.index_of(*pid).is_some());
         }
         let s = &m.system;
         self.system.push(SystemPoint {
