@@ -44,11 +44,37 @@ pub struct Cli {
     /// No colours (also when the NO_COLOR environment variable is set).
     #[arg(long)]
     pub no_color: bool,
+
+    /// Diagnosis thresholds from FILE: `key = value` lines (see the README for keys).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override one diagnosis threshold, e.g. `--threshold long_wait_ms=2000` (repeatable;
+    /// applied after --config).
+    #[arg(long = "threshold", value_name = "KEY=VALUE")]
+    pub thresholds: Vec<String>,
+}
+
+impl Cli {
+    /// The diagnosis thresholds: defaults, then the config file, then `--threshold` flags.
+    pub fn thresholds(&self) -> Result<Thresholds, String> {
+        let mut th = Thresholds::default();
+        if let Some(path) = &self.config {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            th.apply_config(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        for kv in &self.thresholds {
+            th.set(kv).map_err(|e| format!("--threshold {kv}: {e}"))?;
+        }
+        Ok(th)
+    }
 }
 
 /// Run what the arguments ask for; `Err` is the one line to print before exiting with 1.
 pub async fn run(cli: Cli) -> Result<(), String> {
-    let thresholds = Thresholds::default();
+    let thresholds = cli.thresholds()?;
     if let Some(path) = &cli.replay {
         let src = ReplaySource::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         return dispatch(src, &cli, thresholds).await;

@@ -73,3 +73,22 @@ fn a_missing_or_foreign_recording_is_one_line_and_exit_1() {
     assert!(stderr_lines(&out)[0].contains("not a Beamline recording"));
     std::fs::remove_file(&f).unwrap();
 }
+
+#[test]
+fn thresholds_come_from_a_config_file_and_flags() {
+    let rt = FakeRuntime::start(Fake::default());
+    let addr = rt.addr.to_string();
+    let f = std::env::temp_dir().join(format!("observer-cfg-{}", std::process::id()));
+    std::fs::write(&f, "# make the first sample alarming\nfill_ratio = 0.01\n").unwrap();
+    let out = observer(&["--attach", &addr, "--once", "--config", f.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r#""kind":"overflow""#), "{text}");
+    let out = observer(&["--attach", &addr, "--once", "--threshold", "bogus=1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_lines(&out)[0].contains("unknown threshold"),
+        "{out:?}"
+    );
+    std::fs::remove_file(&f).unwrap();
+}

@@ -123,12 +123,19 @@ fn json_streams_one_line_per_sample_and_record_replays_them() {
         .unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut seqs = Vec::new();
+    let mut last = None;
     for _ in 0..4 {
         let mut l = String::new();
         std::io::BufRead::read_line(&mut stdout, &mut l).unwrap();
         let parsed: Line = serde_json::from_str(&l).unwrap();
         seqs.push(parsed.seq);
+        last = Some(parsed);
     }
+    // By now diagnosis has seen stage_3 busy with a growing queue.
+    let last = last.unwrap();
+    let top = last.alerts.first().expect("an alert by the fourth sample");
+    assert_eq!((top.kind.as_str(), top.processes[0]), ("bottleneck", 9));
+    assert_eq!(top.severity, "critical");
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(seqs, [0, 1, 2, 3], "one line per sample, in order");

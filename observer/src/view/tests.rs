@@ -47,6 +47,13 @@ fn tree() {
 }
 
 #[test]
+fn alerts_from_diagnosis_of_the_fixture() {
+    let mut s = state_with(12);
+    s.handle(Action::View(ViewId::Alerts));
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
 fn tree_collapsed_with_culprit_path() {
     let mut s = state_with(12);
     s.model.alerts = vec![Alert {
@@ -110,6 +117,7 @@ fn system() {
 #[test]
 fn alerts_empty_and_listed() {
     let mut s = state_with(5);
+    s.model.alerts.clear();
     s.handle(Action::View(ViewId::Alerts));
     insta::assert_snapshot!("alerts_empty", screen(&s));
     s.model.alerts = vec![
