@@ -1,1 +1,57 @@
-//! placeholder
+//! # Beamline
+//!
+//! Erlang/OTP-style processes on tokio, instrumented from the first line so that an observer
+//! can show every process's mailbox, rates, busy time, state size and restarts.
+//!
+//! - [`server`]: the [`GenServer`] behaviour: `init`, `handle_call`, `handle_cast`,
+//!   `handle_info`, `terminate`.
+//! - [`handle`]: [`ServerRef`] (typed call/cast/send), [`ProcessRef`] (any process).
+//! - [`ctx`]: [`Ctx`], what callbacks reach: themselves, deferred replies, links, monitors,
+//!   timers.
+//! - [`mailbox`]: unbounded or bounded mailboxes with an [`Overflow`] policy.
+//! - [`registry`]: unique [`Name`]s, global or keyed.
+//! - [`timer`]: `send_after`, `send_interval`.
+//! - [`runtime`]: [`Runtime`], the node that holds it all.
+//! - [`agent`], [`task`]: Elixir's `Agent` and `Task`, built on the same processes.
+//! - [`info`]: [`ProcessInfo`], a reading of one process's counters.
+//!
+//! Counters are per-process relaxed atomics (see `stats.rs`): no lock, allocation or system
+//! call per message.
+
+pub mod agent;
+pub mod ctx;
+pub mod error;
+pub mod exit;
+pub mod handle;
+pub mod info;
+pub mod mailbox;
+pub mod registry;
+pub mod runtime;
+pub mod server;
+pub mod task;
+pub mod timer;
+
+mod current;
+mod panic;
+mod process;
+mod spawn;
+mod stats;
+
+pub use agent::Agent;
+pub use beamline_wire as wire;
+pub use beamline_wire::Pid;
+pub use ctx::Ctx;
+pub use current::self_pid;
+pub use error::{CallError, CastError, StartError};
+pub use exit::ExitReason;
+pub use get_size2 as get_size;
+pub use handle::{DEFAULT_CALL_TIMEOUT, ProcessRef, ReplyTo, ServerRef};
+pub use info::ProcessInfo;
+pub use mailbox::{Mailbox, Overflow};
+pub use process::{Down, MonitorRef};
+pub use registry::Name;
+pub use runtime::{Builder, Runtime};
+pub use server::{CallReply, GenServer, Info, InitError, Next, StateSize};
+pub use spawn::SpawnOpts;
+pub use task::{Task, TaskError};
+pub use timer::{TimerRef, send_after, send_interval};

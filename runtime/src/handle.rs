@@ -1,0 +1,375 @@
+//! Handles: [`ServerRef`] to talk to a `GenServer` with typed messages, [`ProcessRef`] for
+//! what works on any process (links, monitors, exit signals, stats), [`ReplyTo`] for deferred
+//! replies.
+
+use crate::mailbox::{Sent, Tx};
+use crate::process::{ProcessCell, Sys};
+use crate::stats::{StatusCode, WAIT_SAMPLE_EVERY, bump};
+use crate::{CallError, CastError, ExitReason, GenServer, ProcessInfo, current};
+use beamline_wire::Pid;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// The default call timeout, as in OTP.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A message in a process's mailbox; `stamp` is the enqueue time for one message in
+/// [`WAIT_SAMPLE_EVERY`] (0 otherwise).
+pub(crate) enum Envelope<S: GenServer> {
+    Call(S::Call, oneshot::Sender<S::Reply>, u64),
+    Cast(S::Cast, u64),
+    Info(S::Info, u64),
+}
+
+/// How a message handed to a mailbox ended up, once counted.
+enum Outcome<M> {
+    Queued,
+    Dead,
+    Dropped,
+    Full(M),
+}
+
+/// A handle to any process, whatever its messages: identity, liveness, links, monitors, exit
+/// signals and stats.
+#[derive(Clone)]
+pub struct ProcessRef {
+    pub(crate) cell: Arc<ProcessCell>,
+    pub(crate) typed: Option<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl fmt::Debug for ProcessRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProcessRef({})", self.cell.pid)
+    }
+}
+
+impl PartialEq for ProcessRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.cell.pid == other.cell.pid
+    }
+}
+
+impl ProcessRef {
+    /// Its pid.
+    pub fn pid(&self) -> Pid {
+        self.cell.pid
+    }
+
+    /// Whether it is still running.
+    pub fn is_alive(&self) -> bool {
+        !self.cell.has_exited()
+    }
+
+    /// Its exit reason, once it has exited.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.cell.exit.get().cloned()
+    }
+
+    /// Wait for it to exit and return the reason.
+    ///
+    /// Cancel safety: cancel safe.
+    pub async fn wait(&self) -> ExitReason {
+        self.cell.wait_exit().await
+    }
+
+    /// Send an exit signal, like OTP's `Process.exit(pid, reason)`: [`ExitReason::Killed`] kills
+    /// at once (no `terminate`); any other abnormal reason ends the process unless it traps
+    /// exits, in which case it receives [`crate::Info::Exit`]. `Normal` is ignored unless trapped.
+    pub fn exit(&self, reason: ExitReason) {
+        let from = current::self_pid().unwrap_or(self.cell.pid);
+        self.cell.exit_signal(from, reason);
+    }
+
+    /// Ask it to stop in an orderly way: `terminate` runs with `reason`. If it has not exited
+    /// after `timeout`, it is killed. Returns the exit reason.
+    ///
+    /// Cancel safety: the stop request is sent at once; dropping the future only stops waiting
+    /// (and the kill after the timeout does not happen).
+    pub async fn stop(&self, reason: ExitReason, timeout: Option<Duration>) -> ExitReason {
+        if self.cell.has_exited() {
+            return self
+                .cell
+                .exit
+                .get()
+                .cloned()
+                .unwrap_or(ExitReason::NoProcess);
+        }
+        let _ = self.cell.sys.send(Sys::Stop(reason));
+        match timeout {
+            None => self.cell.wait_exit().await,
+            Some(t) => match tokio::time::timeout(t, self.cell.wait_exit()).await {
+                Ok(r) => r,
+                Err(_) => {
+                    self.cell.kill();
+                    self.cell.wait_exit().await
+                }
+            },
+        }
+    }
+
+    /// A point-in-time reading of its counters, without messaging it.
+    pub fn info(&self) -> ProcessInfo {
+        ProcessInfo::read(&self.cell)
+    }
+
+    /// The typed handle, if this process is a `S`.
+    pub fn downcast<S: GenServer>(&self) -> Option<ServerRef<S>> {
+        self.typed
+            .as_ref()
+            .and_then(|t| t.downcast_ref::<ServerRef<S>>())
+            .cloned()
+    }
+}
+
+/// A typed handle to a running [`GenServer`]: what you `call`, `cast` and `send` to.
+///
+/// A handle names one incarnation. After the process exits (even if a supervisor restarts it
+/// under the same name) the handle answers [`CallError::NoProcess`]; look the name up again to
+/// reach the new one.
+pub struct ServerRef<S: GenServer> {
+    pub(crate) cell: Arc<ProcessCell>,
+    pub(crate) tx: Tx<Envelope<S>>,
+}
+
+impl<S: GenServer> Clone for ServerRef<S> {
+    fn clone(&self) -> Self {
+        ServerRef {
+            cell: self.cell.clone(),
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<S: GenServer> fmt::Debug for ServerRef<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ServerRef<{}>({})",
+            std::any::type_name::<S>(),
+            self.cell.pid
+        )
+    }
+}
+
+impl<S: GenServer> PartialEq for ServerRef<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cell.pid == other.cell.pid
+    }
+}
+
+impl<S: GenServer> ServerRef<S> {
+    /// Its pid.
+    pub fn pid(&self) -> Pid {
+        self.cell.pid
+    }
+
+    /// The untyped handle.
+    pub fn process(&self) -> ProcessRef {
+        ProcessRef {
+            cell: self.cell.clone(),
+            typed: Some(Arc::new(self.clone())),
+        }
+    }
+
+    /// Whether it is still running.
+    pub fn is_alive(&self) -> bool {
+        !self.cell.has_exited()
+    }
+
+    /// Count one message on both sides before it is queued: the receiver's mailbox (and, for
+    /// one message in [`WAIT_SAMPLE_EVERY`], a timestamp) and the sender's outgoing count.
+    #[inline]
+    fn stamp(&self) -> u64 {
+        if !self.cell.shared.instrument {
+            return 0;
+        }
+        current::with(|me| bump(&me.stats.sent, 1));
+        let n = self.cell.stats.on_enqueue();
+        if n % WAIT_SAMPLE_EVERY == 0 {
+            self.cell.now_ns()
+        } else {
+            0
+        }
+    }
+
+    /// Settle the counts of a message handed to the mailbox: undo what was counted for a
+    /// message that was not queued, and count evictions, drops and dead letters.
+    fn account<M>(&self, sent: Sent<M>) -> Outcome<M> {
+        let instrument = self.cell.shared.instrument;
+        let stats = &self.cell.stats;
+        match sent {
+            Sent::Queued => Outcome::Queued,
+            Sent::QueuedEvicting => {
+                if instrument {
+                    stats.evicted.fetch_add(1, Relaxed);
+                }
+                Outcome::Queued
+            }
+            Sent::Dead(_) => {
+                if instrument {
+                    stats.enqueued.fetch_sub(1, Relaxed);
+                }
+                self.cell.shared.dead_letters.fetch_add(1, Relaxed);
+                Outcome::Dead
+            }
+            Sent::Dropped => {
+                if instrument {
+                    stats.enqueued.fetch_sub(1, Relaxed);
+                    stats.dropped.fetch_add(1, Relaxed);
+                }
+                Outcome::Dropped
+            }
+            Sent::Full(m) => {
+                if instrument {
+                    stats.enqueued.fetch_sub(1, Relaxed);
+                }
+                Outcome::Full(m)
+            }
+        }
+    }
+
+    /// Call with the default timeout of 5 s. See [`ServerRef::call_timeout`].
+    pub async fn call(&self, msg: S::Call) -> Result<S::Reply, CallError> {
+        self.call_timeout(msg, DEFAULT_CALL_TIMEOUT).await
+    }
+
+    /// Send a request and wait for its reply.
+    ///
+    /// Errors: [`CallError::CallingSelf`] at once if a process calls itself;
+    /// [`CallError::NoProcess`] if it is not alive; [`CallError::Exited`] if it exits before
+    /// replying; [`CallError::Timeout`] after `timeout`. While waiting, the calling process's
+    /// status says whom it waits on (an edge of the wait-for graph the observer draws).
+    ///
+    /// Cancel safety: if the future is dropped after the request was queued, the request is still
+    /// handled and its reply discarded; no later call ever sees it.
+    pub async fn call_timeout(
+        &self,
+        msg: S::Call,
+        timeout: Duration,
+    ) -> Result<S::Reply, CallError> {
+        let me = current::with(|c| c.clone());
+        if let Some(me) = &me
+            && me.pid == self.cell.pid
+        {
+            return Err(CallError::CallingSelf);
+        }
+        if self.cell.has_exited() {
+            return Err(CallError::NoProcess);
+        }
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let stamp = self.stamp();
+        let sent = self
+            .tx
+            .send(Envelope::Call(msg, reply_tx, stamp), || {
+                !self.cell.has_exited()
+            })
+            .await;
+        match self.account(sent) {
+            Outcome::Queued => {}
+            Outcome::Dead => return Err(CallError::NoProcess),
+            Outcome::Full(_) | Outcome::Dropped => return Err(CallError::MailboxFull),
+        }
+        let waiting = me.filter(|_| self.cell.shared.instrument).map(|me| {
+            let prev = me.stats.status.load(Relaxed);
+            let prev_since = me.stats.status_since_ns.load(Relaxed);
+            me.stats.waiting_on.store(self.cell.pid.0, Relaxed);
+            me.stats.set_status(StatusCode::Waiting, me.now_ns());
+            (me, prev, prev_since)
+        });
+        let outcome = tokio::time::timeout(timeout, reply_rx).await;
+        if let Some((me, prev, prev_since)) = waiting {
+            me.stats.status.store(prev, Relaxed);
+            me.stats.status_since_ns.store(prev_since, Relaxed);
+        }
+        match outcome {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => match self.cell.exit.get() {
+                Some(reason) => Err(CallError::Exited(reason.clone())),
+                None => Err(CallError::NoReply),
+            },
+            Err(_) => Err(CallError::Timeout(timeout)),
+        }
+    }
+
+    /// Send a fire-and-forget request. Returns at once for unbounded mailboxes; waits for room
+    /// under [`crate::Overflow::Wait`]. A cast to a dead process is not an error (as in OTP); it
+    /// is counted as a dead letter.
+    ///
+    /// Cancel safety: under `Wait`, dropping the future while it waits for room drops the
+    /// message, never queued; otherwise the message is queued before the first poll returns.
+    pub async fn cast(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
+        let stamp = self.stamp();
+        let sent = self
+            .tx
+            .send(Envelope::Cast(msg, stamp), || !self.cell.has_exited())
+            .await;
+        match self.account(sent) {
+            Outcome::Full(Envelope::Cast(m, _)) => Err(CastError::Full(m)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Cast without waiting: under [`crate::Overflow::Wait`] a full mailbox returns
+    /// [`CastError::Full`]. Usable from synchronous code.
+    pub fn try_cast(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
+        let stamp = self.stamp();
+        let sent = self
+            .tx
+            .try_send(Envelope::Cast(msg, stamp), || !self.cell.has_exited());
+        match self.account(sent) {
+            Outcome::Full(Envelope::Cast(m, _)) => Err(CastError::Full(m)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Send an info message (OTP's `send`), delivered to `handle_info` as [`crate::Info::Msg`].
+    /// Never waits; a full bounded mailbox applies its policy as for `try_cast`.
+    pub fn send(&self, msg: S::Info) -> Result<(), CastError<S::Info>> {
+        let stamp = self.stamp();
+        let sent = self
+            .tx
+            .try_send(Envelope::Info(msg, stamp), || !self.cell.has_exited());
+        match self.account(sent) {
+            Outcome::Full(Envelope::Info(m, _)) => Err(CastError::Full(m)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ask it to stop in an orderly way; see [`ProcessRef::stop`].
+    pub async fn stop(&self, reason: ExitReason, timeout: Option<Duration>) -> ExitReason {
+        self.process().stop(reason, timeout).await
+    }
+
+    /// A point-in-time reading of its counters.
+    pub fn info(&self) -> ProcessInfo {
+        ProcessInfo::read(&self.cell)
+    }
+}
+
+/// The reply handle of a call, taken with [`crate::Ctx::defer_reply`] to answer later, from any
+/// callback (OTP's `GenServer.reply/2`). Dropping it unanswered gives the caller
+/// [`CallError::NoReply`].
+pub struct ReplyTo<R> {
+    pub(crate) tx: oneshot::Sender<R>,
+}
+
+impl<R> ReplyTo<R> {
+    /// Answer the call. Returns the value back if the caller stopped waiting (timed out).
+    pub fn reply(self, value: R) -> Result<(), R> {
+        self.tx.send(value)
+    }
+
+    /// Whether the caller is still waiting.
+    pub fn is_waiting(&self) -> bool {
+        !self.tx.is_closed()
+    }
+}
+
+impl<R> fmt::Debug for ReplyTo<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplyTo")
+    }
+}

@@ -1,0 +1,134 @@
+//! [`ProcessInfo`]: a point-in-time reading of one process's counters, for users and tests.
+//! The sampler turns successive readings into rates for the observer.
+
+use crate::ExitReason;
+use crate::process::ProcessCell;
+use crate::registry::Name;
+use crate::stats::StatusCode;
+use beamline_wire::{MsgKind, Pid, ProcessKind, Status};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// Everything the runtime knows about a process at one instant, read without messaging it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessInfo {
+    /// Its pid.
+    pub pid: Pid,
+    /// Its registered name.
+    pub name: Option<Name>,
+    /// Server, supervisor, agent or task.
+    pub kind: ProcessKind,
+    /// The Rust type of its behaviour.
+    pub behaviour: &'static str,
+    /// Its supervisor, or the process that started it.
+    pub parent: Option<Pid>,
+    /// Its child id, if supervised.
+    pub child_id: Option<String>,
+    /// What it is doing (times in milliseconds since the runtime started).
+    pub status: Status,
+    /// Messages queued now (correct even while it sits in a slow callback).
+    pub mailbox_len: u64,
+    /// Deepest the mailbox has been since the sampler last looked (since spawn if no sampler).
+    pub mailbox_peak: u64,
+    /// Capacity of a bounded mailbox.
+    pub mailbox_capacity: Option<u64>,
+    /// Messages that arrived in its mailbox.
+    pub received: u64,
+    /// Calls handled.
+    pub handled_calls: u64,
+    /// Casts handled.
+    pub handled_casts: u64,
+    /// Infos handled (plain messages, timers, timeouts, down and exit messages).
+    pub handled_infos: u64,
+    /// Messages it sent.
+    pub sent: u64,
+    /// Messages dropped by its overflow policy or left queued when it exited.
+    pub dropped: u64,
+    /// Total time inside callbacks.
+    pub busy: Duration,
+    /// Mean time a message waited in the mailbox (sampled: one message in 32 is timed).
+    pub mean_wait: Duration,
+    /// State size in bytes, measured at most once per sampling interval.
+    pub state_bytes: u64,
+    /// Whether `state_bytes` includes heap memory.
+    pub state_deep: bool,
+    /// Restarts of its child slot.
+    pub restarts: u32,
+    /// Times it hibernated.
+    pub hibernations: u64,
+    /// Its exit reason, once exited.
+    pub exit_reason: Option<ExitReason>,
+}
+
+impl ProcessInfo {
+    pub(crate) fn read(cell: &ProcessCell) -> ProcessInfo {
+        let s = &cell.stats;
+        let now = cell.now_ns();
+        let samples = s.wait_samples.load(Relaxed);
+        ProcessInfo {
+            pid: cell.pid,
+            name: cell.meta.name.clone(),
+            kind: cell.meta.kind,
+            behaviour: cell.meta.behaviour,
+            parent: cell.meta.parent,
+            child_id: cell.meta.child_id.clone(),
+            status: status_of(cell),
+            mailbox_len: s.mailbox_len(),
+            mailbox_peak: s.peak.load(Relaxed).max(s.mailbox_len()),
+            mailbox_capacity: cell.meta.capacity,
+            received: s.enqueued.load(Relaxed),
+            handled_calls: s.handled_call.load(Relaxed),
+            handled_casts: s.handled_cast.load(Relaxed),
+            handled_infos: s.handled_info.load(Relaxed),
+            sent: s.sent.load(Relaxed),
+            dropped: s.dropped.load(Relaxed) + s.evicted.load(Relaxed),
+            busy: Duration::from_nanos(s.busy_at(now)),
+            mean_wait: Duration::from_nanos(
+                s.wait_ns.load(Relaxed).checked_div(samples).unwrap_or(0),
+            ),
+            state_bytes: s.state_bytes.load(Relaxed),
+            state_deep: s.state_deep.load(Relaxed),
+            restarts: cell
+                .meta
+                .slot
+                .as_ref()
+                .map_or(0, |slot| slot.restarts.load(Relaxed)),
+            hibernations: s.hibernations.load(Relaxed),
+            exit_reason: cell.exit.get().cloned(),
+        }
+    }
+}
+
+/// The wire form of a process's status.
+pub(crate) fn status_of(cell: &ProcessCell) -> Status {
+    let s = &cell.stats;
+    let since_ms = s.status_since_ns.load(Relaxed) / 1_000_000;
+    match s.status() {
+        StatusCode::Starting => Status::Starting,
+        StatusCode::Idle => Status::Idle,
+        StatusCode::HandlingCall => Status::Handling {
+            kind: MsgKind::Call,
+            since_ms,
+        },
+        StatusCode::HandlingCast => Status::Handling {
+            kind: MsgKind::Cast,
+            since_ms,
+        },
+        StatusCode::HandlingInfo => Status::Handling {
+            kind: MsgKind::Info,
+            since_ms,
+        },
+        StatusCode::Waiting => Status::Waiting {
+            on: Pid(s.waiting_on.load(Relaxed)),
+            since_ms,
+        },
+        StatusCode::Hibernating => Status::Hibernating,
+        StatusCode::Terminating => Status::Terminating,
+        StatusCode::Exited => Status::Exited {
+            reason: cell
+                .exit
+                .get()
+                .map_or_else(|| "exited".to_string(), |r| r.to_string()),
+        },
+    }
+}

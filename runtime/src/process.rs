@@ -1,0 +1,419 @@
+//! The shared record of one process ([`ProcessCell`]) and of the runtime ([`Shared`]).
+//!
+//! A cell is what outsiders hold: handles, the registry, links and monitors, the sampler. It
+//! carries the counters, the system-message channel, the relations (links and monitors) and,
+//! once the process is gone, its exit reason. The process's state and mailbox receiver are not
+//! here: they belong to the process's own task.
+
+use crate::ExitReason;
+use crate::registry::{Name, Registry};
+use crate::stats::{Stats, StatusCode};
+use beamline_wire::{Pid, ProcessKind};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::AbortHandle;
+
+/// A monitor's identity, returned by `monitor` and carried in the down message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MonitorRef(pub(crate) u64);
+
+/// The notice a monitor delivers when the watched process exits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Down {
+    /// Which monitor fired.
+    pub monitor: MonitorRef,
+    /// The process that went down.
+    pub pid: Pid,
+    /// Why; [`ExitReason::NoProcess`] if it was already gone when monitored.
+    pub reason: ExitReason,
+}
+
+/// Messages the runtime itself sends to a process; they bypass bounded mailboxes and are handled
+/// before ordinary messages.
+pub(crate) enum Sys {
+    /// An exit signal from a link, or `exit(pid, reason)`.
+    Exit { from: Pid, reason: ExitReason },
+    /// An orderly stop request: `terminate` runs with this reason.
+    Stop(ExitReason),
+    /// A monitor fired.
+    Down(Down),
+    /// Render the state (opt-in), bounded.
+    Inspect(tokio::sync::oneshot::Sender<Option<String>>),
+}
+
+/// The restart history of a supervised child slot, shared by all its incarnations.
+#[derive(Default)]
+pub(crate) struct SlotInfo {
+    pub restarts: AtomicU32,
+    pub exits: Mutex<VecDeque<String>>,
+}
+
+/// How many exit reasons a child slot remembers.
+pub(crate) const EXIT_HISTORY: usize = 8;
+
+impl SlotInfo {
+    pub(crate) fn record_exit(&self, reason: &ExitReason) {
+        let mut exits = self.exits.lock().unwrap_or_else(|p| p.into_inner());
+        if exits.len() == EXIT_HISTORY {
+            exits.pop_front();
+        }
+        exits.push_back(reason.to_string());
+    }
+}
+
+/// What a supervisor publishes about itself.
+#[derive(Default)]
+pub(crate) struct SupervisorStats {
+    pub strategy: OnceLock<&'static str>,
+    pub max_restarts: AtomicU32,
+    pub period_ms: AtomicU64,
+    pub restarts_in_window: AtomicU32,
+    pub children: AtomicU32,
+}
+
+/// Fixed facts about a process, known at spawn.
+pub(crate) struct Meta {
+    pub kind: ProcessKind,
+    pub behaviour: &'static str,
+    pub parent: Option<Pid>,
+    pub spawned_ns: u64,
+    pub name: Option<Name>,
+    pub child_id: Option<String>,
+    pub slot: Option<Arc<SlotInfo>>,
+    pub capacity: Option<u64>,
+    pub inspectable: bool,
+}
+
+/// Links and monitors; guarded together so that exit and link/monitor never race.
+#[derive(Default)]
+pub(crate) struct Relations {
+    pub links: Vec<Arc<ProcessCell>>,
+    /// Processes this one monitors.
+    pub monitors: Vec<(MonitorRef, Arc<ProcessCell>)>,
+    /// Processes monitoring this one.
+    pub monitored_by: Vec<(MonitorRef, Arc<ProcessCell>)>,
+    pub exited: bool,
+}
+
+/// The shared record of one process.
+pub struct ProcessCell {
+    pub(crate) pid: Pid,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) meta: Meta,
+    pub(crate) stats: Stats,
+    pub(crate) sys: mpsc::UnboundedSender<Sys>,
+    pub(crate) relations: Mutex<Relations>,
+    pub(crate) exit: OnceLock<ExitReason>,
+    pub(crate) exited: Notify,
+    pub(crate) abort: OnceLock<AbortHandle>,
+    pub(crate) trap_exit: AtomicBool,
+    pub(crate) supervisor: Option<SupervisorStats>,
+    /// Recent log lines emitted inside this process (see [`crate::logs`]).
+    pub(crate) logs: Mutex<VecDeque<String>>,
+    /// The task id, for tokio-metrics' per-task figures.
+    pub(crate) sampled_once: AtomicBool,
+}
+
+impl ProcessCell {
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exit.get().is_some()
+    }
+
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.shared.now_ns()
+    }
+
+    pub(crate) fn relations(&self) -> std::sync::MutexGuard<'_, Relations> {
+        self.relations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wait until the process has exited; returns its reason.
+    ///
+    /// Cancel safety: cancel safe.
+    pub(crate) async fn wait_exit(&self) -> ExitReason {
+        loop {
+            let notified = self.exited.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(r) = self.exit.get() {
+                return r.clone();
+            }
+            notified.await;
+        }
+    }
+
+    /// Send an exit signal. `Killed` aborts the task at once (no `terminate`).
+    pub(crate) fn exit_signal(&self, from: Pid, reason: ExitReason) {
+        if reason == ExitReason::Killed {
+            self.kill();
+            return;
+        }
+        let _ = self.sys.send(Sys::Exit { from, reason });
+    }
+
+    /// Brutal kill: abort the task; its exit bookkeeping runs as the task is dropped.
+    pub(crate) fn kill(&self) {
+        match self.abort.get() {
+            Some(h) => h.abort(),
+            None => {
+                let _ = self.sys.send(Sys::Exit {
+                    from: self.pid,
+                    reason: ExitReason::Killed,
+                });
+            }
+        }
+    }
+
+    /// Record the exit and tell everyone who needs to know. Runs exactly once per process,
+    /// from the process's own task (or its drop when aborted).
+    pub(crate) fn finish(self: &Arc<Self>, reason: ExitReason, dropped_in_mailbox: u64) {
+        if self.exit.set(reason.clone()).is_err() {
+            return;
+        }
+        let now = self.now_ns();
+        self.stats.set_status(StatusCode::Exited, now);
+        self.stats.batch_start_ns.store(0, Relaxed);
+        if dropped_in_mailbox > 0 {
+            self.stats.dropped.fetch_add(dropped_in_mailbox, Relaxed);
+        }
+        let shared = &self.shared;
+        shared
+            .dropped_by_exited
+            .fetch_add(self.stats.dropped.load(Relaxed), Relaxed);
+        shared.exited_total.fetch_add(1, Relaxed);
+        if let Some(slot) = &self.meta.slot {
+            slot.record_exit(&reason);
+        }
+        if let Some(name) = &self.meta.name {
+            shared.registry.unregister(name, self.pid);
+        }
+        let rel = {
+            let mut rel = self.relations();
+            let taken = std::mem::take(&mut *rel);
+            rel.exited = true;
+            taken
+        };
+        for link in rel.links {
+            link.relations().links.retain(|c| c.pid != self.pid);
+            link.exit_signal(self.pid, reason.clone());
+        }
+        for (mref, watcher) in rel.monitored_by {
+            let _ = watcher.sys.send(Sys::Down(Down {
+                monitor: mref,
+                pid: self.pid,
+                reason: reason.clone(),
+            }));
+        }
+        for (mref, target) in rel.monitors {
+            target.relations().monitored_by.retain(|(r, _)| *r != mref);
+        }
+        if reason.is_abnormal() {
+            tracing::warn!(pid = %self.pid, name = ?self.meta.name.as_ref().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
+        } else {
+            tracing::debug!(pid = %self.pid, name = ?self.meta.name.as_ref().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
+        }
+        shared.table.on_exit(self);
+        self.exited.notify_waiters();
+    }
+}
+
+/// Exited processes kept for the sampler (so short-lived ones are seen at least once), at most.
+pub(crate) const MAX_RETAINED_EXITED: usize = 10_000;
+
+const TABLE_SHARDS: usize = 64;
+
+/// Every live (and recently exited) process, sharded by pid so spawns on many cores do not
+/// contend. Touched only at spawn, at exit and by the sampler.
+pub(crate) struct Table {
+    shards: Vec<Mutex<HashMap<u64, Arc<ProcessCell>>>>,
+    pub retained_exited: AtomicUsize,
+    pub live: AtomicUsize,
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            shards: (0..TABLE_SHARDS)
+                .map(|_| Mutex::new(HashMap::new()))
+                .collect(),
+            retained_exited: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, pid: Pid) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<ProcessCell>>> {
+        self.shards[(pid.0 as usize) % TABLE_SHARDS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn insert(&self, cell: Arc<ProcessCell>) {
+        self.live.fetch_add(1, Relaxed);
+        self.shard(cell.pid).insert(cell.pid.0, cell);
+    }
+
+    pub(crate) fn get(&self, pid: Pid) -> Option<Arc<ProcessCell>> {
+        self.shard(pid).get(&pid.0).cloned()
+    }
+
+    fn on_exit(&self, cell: &ProcessCell) {
+        self.live.fetch_sub(1, Relaxed);
+        if !cell.shared.instrument || self.retained_exited.load(Relaxed) >= MAX_RETAINED_EXITED {
+            self.shard(cell.pid).remove(&cell.pid.0);
+        } else {
+            self.retained_exited.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Drop an exited process that the sampler has reported.
+    pub(crate) fn forget(&self, pid: Pid) {
+        if self.shard(pid).remove(&pid.0).is_some() {
+            self.retained_exited.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Visit every process, one shard at a time (a shard is locked only while it is visited).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<ProcessCell>)) {
+        for shard in &self.shards {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for cell in shard.values() {
+                f(cell);
+            }
+        }
+    }
+
+    /// A copy of the live cells (for shutdown and tests).
+    pub(crate) fn cells(&self) -> Vec<Arc<ProcessCell>> {
+        let mut out = Vec::new();
+        self.for_each(|c| out.push(c.clone()));
+        out
+    }
+}
+
+/// State shared by everything in one runtime.
+pub(crate) struct Shared {
+    pub epoch: tokio::time::Instant,
+    pub started_unix_ms: u64,
+    pub incarnation: u64,
+    pub node: String,
+    pub instrument: bool,
+    pub next_pid: AtomicU64,
+    pub next_ref: AtomicU64,
+    pub table: Table,
+    pub registry: Registry,
+    pub dead_letters: AtomicU64,
+    pub dropped_by_exited: AtomicU64,
+    pub spawned_total: AtomicU64,
+    pub exited_total: AtomicU64,
+    pub shutting_down: AtomicBool,
+    /// Sampling interval in milliseconds; the sampler reads it every tick.
+    pub interval_ms: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(node: String, instrument: bool, interval_ms: u64) -> Self {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Shared {
+            epoch: tokio::time::Instant::now(),
+            started_unix_ms: started.as_millis() as u64,
+            incarnation: started.as_nanos() as u64 ^ ((std::process::id() as u64) << 32),
+            node,
+            instrument,
+            next_pid: AtomicU64::new(1),
+            next_ref: AtomicU64::new(1),
+            table: Table::new(),
+            registry: Registry::new(),
+            dead_letters: AtomicU64::new(0),
+            dropped_by_exited: AtomicU64::new(0),
+            spawned_total: AtomicU64::new(0),
+            exited_total: AtomicU64::new(0),
+            shutting_down: AtomicBool::new(false),
+            interval_ms: AtomicU64::new(interval_ms),
+        }
+    }
+
+    /// Nanoseconds since the runtime started, never 0 (0 means "not set" in the counters).
+    #[inline]
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64 + 1
+    }
+
+    pub(crate) fn next_ref(&self) -> MonitorRef {
+        MonitorRef(self.next_ref.fetch_add(1, Relaxed))
+    }
+}
+
+impl ProcessCell {
+    /// Link two processes (both directions). Linking to a dead process sends this one an exit
+    /// signal with reason `noproc`.
+    pub(crate) fn link(self: &Arc<Self>, other: &Arc<ProcessCell>) {
+        if self.pid == other.pid {
+            return;
+        }
+        let (first, second) = if self.pid < other.pid {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let mut a = first.relations();
+        let mut b = second.relations();
+        if a.exited || b.exited {
+            drop((a, b));
+            if other.has_exited() {
+                self.exit_signal(other.pid, ExitReason::NoProcess);
+            }
+            return;
+        }
+        if !a.links.iter().any(|c| c.pid == second.pid) {
+            a.links.push(second.clone());
+            b.links.push(first.clone());
+        }
+    }
+
+    /// Remove a link in both directions.
+    pub(crate) fn unlink(&self, other: &ProcessCell) {
+        self.relations().links.retain(|c| c.pid != other.pid);
+        other.relations().links.retain(|c| c.pid != self.pid);
+    }
+
+    /// Monitor `target`; a down message arrives when it exits (at once if it already has).
+    pub(crate) fn monitor(self: &Arc<Self>, target: &Arc<ProcessCell>) -> MonitorRef {
+        let mref = self.shared.next_ref();
+        {
+            let mut t = target.relations();
+            if !t.exited {
+                t.monitored_by.push((mref, self.clone()));
+                drop(t);
+                self.relations().monitors.push((mref, target.clone()));
+                return mref;
+            }
+        }
+        let _ = self.sys.send(Sys::Down(Down {
+            monitor: mref,
+            pid: target.pid,
+            reason: ExitReason::NoProcess,
+        }));
+        mref
+    }
+
+    /// Remove a monitor set by this process.
+    pub(crate) fn demonitor(&self, mref: MonitorRef) {
+        let target = {
+            let mut mine = self.relations();
+            let pos = mine.monitors.iter().position(|(r, _)| *r == mref);
+            pos.map(|i| mine.monitors.swap_remove(i).1)
+        };
+        if let Some(t) = target {
+            t.relations().monitored_by.retain(|(r, _)| *r != mref);
+        }
+    }
+
+    /// Forget a monitor that has fired (its down message is being delivered).
+    pub(crate) fn monitor_fired(&self, mref: MonitorRef) {
+        self.relations().monitors.retain(|(r, _)| *r != mref);
+    }
+}

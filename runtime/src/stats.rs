@@ -1,0 +1,162 @@
+//! Per-process counters: written by the process (and by its senders) with relaxed atomics,
+//! read from outside by the sampler without stopping or messaging the process.
+//!
+//! Nothing here locks, allocates or makes a system call. Timestamps are nanoseconds since the
+//! runtime's epoch, taken from tokio's clock so that tests with a paused clock see exact figures.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
+
+/// What a process is doing, packed into one byte for [`Stats::status`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum StatusCode {
+    Starting = 0,
+    Idle = 1,
+    HandlingCall = 2,
+    HandlingCast = 3,
+    HandlingInfo = 4,
+    Waiting = 5,
+    Hibernating = 6,
+    Terminating = 7,
+    Exited = 8,
+}
+
+impl StatusCode {
+    pub(crate) fn from_u8(v: u8) -> StatusCode {
+        match v {
+            0 => StatusCode::Starting,
+            1 => StatusCode::Idle,
+            2 => StatusCode::HandlingCall,
+            3 => StatusCode::HandlingCast,
+            4 => StatusCode::HandlingInfo,
+            5 => StatusCode::Waiting,
+            6 => StatusCode::Hibernating,
+            7 => StatusCode::Terminating,
+            _ => StatusCode::Exited,
+        }
+    }
+}
+
+/// The live counters of one process.
+///
+/// Sender-side fields (`enqueued`, `peak`) are touched by whoever sends; all the others only by
+/// the process's own task, which is why plain load+store suffices for them (see [`bump`]).
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// Messages put in the mailbox (by senders).
+    pub enqueued: AtomicU64,
+    /// Messages taken out of the mailbox, handled or dropped (by the process).
+    pub dequeued: AtomicU64,
+    /// Messages evicted from the front of a `DropOldest` mailbox (by senders).
+    pub evicted: AtomicU64,
+    /// Deepest mailbox since the sampler last reset it.
+    pub peak: AtomicU64,
+    pub handled_call: AtomicU64,
+    pub handled_cast: AtomicU64,
+    pub handled_info: AtomicU64,
+    /// Messages this process sent to others.
+    pub sent: AtomicU64,
+    /// Messages dropped: overflow policy, or still queued when the process died.
+    pub dropped: AtomicU64,
+    /// Total nanoseconds inside callbacks, excluding the batch in progress.
+    pub busy_ns: AtomicU64,
+    /// Start of the batch in progress (0 when idle): lets the sampler count time in a long
+    /// callback before it returns.
+    pub batch_start_ns: AtomicU64,
+    /// Longest per-message time since the sampler last reset it.
+    pub max_handle_ns: AtomicU64,
+    /// Sum and count of sampled mailbox waits (one message in [`WAIT_SAMPLE_EVERY`] is stamped).
+    pub wait_ns: AtomicU64,
+    pub wait_samples: AtomicU64,
+    pub status: AtomicU8,
+    pub status_since_ns: AtomicU64,
+    /// The pid this process is blocked on in a call (meaningful when status is `Waiting`).
+    pub waiting_on: AtomicU64,
+    pub state_bytes: AtomicU64,
+    pub state_deep: AtomicBool,
+    /// Set by the sampler; the process measures its state on its own task and clears it.
+    pub measure_requested: AtomicBool,
+    pub hibernations: AtomicU64,
+}
+
+/// One message in this many is stamped with its enqueue time to estimate mailbox wait.
+pub(crate) const WAIT_SAMPLE_EVERY: u64 = 32;
+
+/// Increment a counter that only one task writes: cheaper than `fetch_add` (no locked
+/// instruction), and exact because there is a single writer.
+#[inline(always)]
+pub(crate) fn bump(counter: &AtomicU64, by: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(by), Relaxed);
+}
+
+impl Stats {
+    /// Messages in the mailbox now; correct while the process sits in a slow callback, since
+    /// senders count on their side.
+    pub(crate) fn mailbox_len(&self) -> u64 {
+        let out = self.dequeued.load(Relaxed) + self.evicted.load(Relaxed);
+        self.enqueued.load(Relaxed).saturating_sub(out)
+    }
+
+    /// Count one enqueued message (sender side) and keep the peak; returns the new length.
+    #[inline]
+    pub(crate) fn on_enqueue(&self) -> u64 {
+        let n = self.enqueued.fetch_add(1, Relaxed) + 1;
+        let len = n.saturating_sub(self.dequeued.load(Relaxed) + self.evicted.load(Relaxed));
+        if len > self.peak.load(Relaxed) {
+            self.peak.fetch_max(len, Relaxed);
+        }
+        n
+    }
+
+    pub(crate) fn set_status(&self, code: StatusCode, since_ns: u64) {
+        self.status.store(code as u8, Relaxed);
+        self.status_since_ns.store(since_ns, Relaxed);
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        StatusCode::from_u8(self.status.load(Relaxed))
+    }
+
+    pub(crate) fn handled(&self) -> u64 {
+        self.handled_call.load(Relaxed)
+            + self.handled_cast.load(Relaxed)
+            + self.handled_info.load(Relaxed)
+    }
+
+    /// Busy nanoseconds including the batch in progress at `now_ns`.
+    pub(crate) fn busy_at(&self, now_ns: u64) -> u64 {
+        let start = self.batch_start_ns.load(Relaxed);
+        let running = if start == 0 {
+            0
+        } else {
+            now_ns.saturating_sub(start)
+        };
+        self.busy_ns.load(Relaxed) + running
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_len_and_peak_follow_senders_and_receiver() {
+        let s = Stats::default();
+        s.on_enqueue();
+        s.on_enqueue();
+        s.on_enqueue();
+        assert_eq!(s.mailbox_len(), 3);
+        bump(&s.dequeued, 2);
+        assert_eq!(s.mailbox_len(), 1);
+        assert_eq!(s.peak.load(Relaxed), 3);
+    }
+
+    #[test]
+    fn busy_counts_the_batch_in_progress() {
+        let s = Stats::default();
+        s.busy_ns.store(100, Relaxed);
+        assert_eq!(s.busy_at(1_000), 100);
+        s.batch_start_ns.store(400, Relaxed);
+        assert_eq!(s.busy_at(1_000), 700);
+    }
+}

@@ -1,0 +1,90 @@
+use crate::support::*;
+use beamline::{CastError, Mailbox, Overflow, Runtime, SpawnOpts};
+use std::time::Duration;
+
+async fn busy_probe(rt: &Runtime, mailbox: Mailbox, l: &Log) -> beamline::ServerRef<Probe> {
+    let p = rt
+        .start_with::<Probe>(Args::new(l), SpawnOpts::new().mailbox(mailbox))
+        .await
+        .unwrap();
+    // Occupy it for 10 s so that what follows queues up.
+    p.cast(Cast::Sleep(Duration::from_secs(10))).await.unwrap();
+    settle().await;
+    p
+}
+
+#[tokio::test(start_paused = true)]
+async fn reject_hands_the_message_back() {
+    let rt = Runtime::new();
+    let l = log();
+    let p = busy_probe(&rt, Mailbox::bounded(2, Overflow::Reject), &l).await;
+    p.cast(Cast::Push("a".into())).await.unwrap();
+    p.cast(Cast::Push("b".into())).await.unwrap();
+    match p.cast(Cast::Push("c".into())).await {
+        Err(CastError::Full(Cast::Push(m))) => assert_eq!(m, "c"),
+        _ => panic!("expected the message back"),
+    }
+    assert_eq!(p.info().mailbox_len, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn drop_newest_and_drop_oldest_count_their_drops() {
+    let rt = Runtime::new();
+    let l = log();
+    let p = busy_probe(&rt, Mailbox::bounded(2, Overflow::DropNewest), &l).await;
+    for m in ["a", "b", "c", "d"] {
+        p.cast(Cast::Push(m.into())).await.unwrap();
+    }
+    assert_eq!(p.info().dropped, 2);
+    p.call_timeout(Call::Echo(0), Duration::from_secs(30))
+        .await
+        .ok();
+
+    let l2 = log();
+    let q = busy_probe(&rt, Mailbox::bounded(2, Overflow::DropOldest), &l2).await;
+    for m in ["a", "b", "c", "d"] {
+        q.cast(Cast::Push(m.into())).await.unwrap();
+    }
+    assert_eq!(q.info().dropped, 2);
+    assert_eq!(q.info().mailbox_len, 2);
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    q.call(Call::Echo(0)).await.unwrap();
+    assert_eq!(seen(&l2), vec!["init", "cast c", "cast d"]);
+    // For drop_newest the first two survived.
+    assert_eq!(seen(&l), vec!["init", "cast a", "cast b"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_applies_backpressure_to_the_sender() {
+    let rt = Runtime::new();
+    let l = log();
+    let p = busy_probe(&rt, Mailbox::bounded(1, Overflow::Wait), &l).await;
+    p.cast(Cast::Push("a".into())).await.unwrap();
+    assert!(matches!(
+        p.try_cast(Cast::Push("x".into())),
+        Err(CastError::Full(_))
+    ));
+    let start = tokio::time::Instant::now();
+    p.cast(Cast::Push("b".into())).await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_secs(9),
+        "the cast waited for the sleeping server to make room"
+    );
+    p.call(Call::Echo(0)).await.unwrap();
+    assert_eq!(seen(&l), vec!["init", "cast a", "cast b"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_queued_at_a_crash_are_counted_as_dropped() {
+    let rt = Runtime::new();
+    let l = log();
+    let p = busy_probe(&rt, Mailbox::Unbounded, &l).await;
+    p.cast(Cast::Panic).await.unwrap();
+    for i in 0..5 {
+        p.cast(Cast::Push(i.to_string())).await.unwrap();
+    }
+    p.process().wait().await;
+    let info = p.process().info();
+    assert_eq!(info.dropped, 5);
+    assert_eq!(info.received, info.handled_casts + info.dropped);
+}

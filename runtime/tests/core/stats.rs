@@ -1,0 +1,104 @@
+use crate::support::*;
+use beamline::wire::{MsgKind, ProcessKind, Status};
+use beamline::{Runtime, SpawnOpts};
+use std::time::Duration;
+
+#[tokio::test(start_paused = true)]
+async fn counters_by_kind_busy_time_and_wait() {
+    let rt = Runtime::new();
+    let p = rt
+        .start_with::<Probe>(Args::new(&log()), SpawnOpts::new().name("stats"))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        p.cast(Cast::Push("x".into())).await.unwrap();
+    }
+    p.send("i".into()).unwrap();
+    p.call(Call::Slow(Duration::from_millis(250), 1))
+        .await
+        .unwrap();
+    let info = p.info();
+    assert_eq!(info.kind, ProcessKind::Server);
+    assert!(info.behaviour.ends_with("Probe"));
+    assert_eq!(
+        (info.handled_casts, info.handled_infos, info.handled_calls),
+        (3, 1, 1)
+    );
+    assert_eq!(info.received, 5);
+    assert_eq!(info.mailbox_len, 0);
+    assert!(
+        info.busy >= Duration::from_millis(250),
+        "busy {:?}",
+        info.busy
+    );
+    assert!(info.busy < Duration::from_millis(260));
+    assert_eq!(info.status, Status::Idle);
+}
+
+#[tokio::test(start_paused = true)]
+async fn mailbox_length_is_right_while_the_process_sits_in_a_slow_callback() {
+    let rt = Runtime::new();
+    let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    p.cast(Cast::Sleep(Duration::from_secs(5))).await.unwrap();
+    settle().await;
+    for _ in 0..7 {
+        p.cast(Cast::Push("q".into())).await.unwrap();
+    }
+    let info = p.info();
+    assert_eq!(info.mailbox_len, 7);
+    assert_eq!(info.mailbox_peak, 7);
+    assert!(matches!(
+        info.status,
+        Status::Handling {
+            kind: MsgKind::Cast,
+            ..
+        }
+    ));
+    // Busy time includes the callback still in progress.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(p.info().busy >= Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn sent_messages_are_counted_against_the_sender() {
+    let rt = Runtime::new();
+    let a = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    let b = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    a.call(Call::CallOther(b.clone())).await.unwrap();
+    assert_eq!(a.info().sent, 1);
+    assert_eq!(b.info().received, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn state_size_is_measured_at_init() {
+    let rt = Runtime::new();
+    let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    let info = p.info();
+    assert!(info.state_deep);
+    assert_eq!(info.state_bytes, std::mem::size_of::<Probe>() as u64);
+}
+
+#[tokio::test(start_paused = true)]
+async fn instrumentation_off_still_runs_but_counts_nothing() {
+    let rt = Runtime::builder().instrument(false).build();
+    assert!(!rt.is_instrumented());
+    let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    p.cast(Cast::Push("x".into())).await.unwrap();
+    assert_eq!(p.call(Call::Echo(1)).await, Ok(Reply::Num(1)));
+    let info = p.info();
+    assert_eq!(
+        (info.received, info.handled_casts, info.handled_calls),
+        (0, 0, 0)
+    );
+    assert_eq!(info.busy, Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn processes_lists_live_processes_with_parents() {
+    let rt = Runtime::new();
+    let a = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    let b = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    let pids: Vec<_> = rt.processes().iter().map(|p| p.pid).collect();
+    assert_eq!(pids, vec![a.pid(), b.pid()]);
+    assert_eq!(rt.processes()[0].parent, None);
+}
