@@ -69,6 +69,9 @@ pub enum StartError {
     /// `init` asked to be ignored; no process remains.
     #[error("init returned ignore")]
     Ignored,
+    /// A supervisor spec was rejected before anything started.
+    #[error("invalid supervisor spec: {0}")]
+    InvalidSpec(String),
     /// The runtime is shutting down.
     #[error("the runtime is shutting down")]
     ShuttingDown,

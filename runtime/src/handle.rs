@@ -188,7 +188,7 @@ impl<S: GenServer> ServerRef<S> {
         }
         current::with(|me| bump(&me.stats.sent, 1));
         let n = self.cell.stats.on_enqueue();
-        if n % WAIT_SAMPLE_EVERY == 0 {
+        if n.is_multiple_of(WAIT_SAMPLE_EVERY) {
             self.cell.now_ns()
         } else {
             0

@@ -10,6 +10,7 @@
 //!   timers.
 //! - [`mailbox`]: unbounded or bounded mailboxes with an [`Overflow`] policy.
 //! - [`registry`]: unique [`Name`]s, global or keyed.
+//! - [`supervisor`]: [`supervisor::Supervisor`] and [`supervisor::DynamicSupervisor`].
 //! - [`timer`]: `send_after`, `send_interval`.
 //! - [`runtime`]: [`Runtime`], the node that holds it all.
 //! - [`agent`], [`task`]: Elixir's `Agent` and `Task`, built on the same processes.
@@ -28,6 +29,7 @@ pub mod mailbox;
 pub mod registry;
 pub mod runtime;
 pub mod server;
+pub mod supervisor;
 pub mod task;
 pub mod timer;
 

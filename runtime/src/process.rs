@@ -39,6 +39,8 @@ pub(crate) enum Sys {
     Stop(ExitReason),
     /// A monitor fired.
     Down(Down),
+    /// A brutal kill requested before the task's abort handle was known.
+    Kill,
     /// Render the state (opt-in), bounded.
     Inspect(tokio::sync::oneshot::Sender<Option<String>>),
 }
@@ -63,9 +65,15 @@ impl SlotInfo {
     }
 }
 
+/// How the runtime reaches a supervisor from outside its typed handle.
+pub(crate) type RestartHook =
+    Box<dyn Fn(Pid, tokio::sync::oneshot::Sender<Result<(), String>>) + Send + Sync>;
+
 /// What a supervisor publishes about itself.
 #[derive(Default)]
 pub(crate) struct SupervisorStats {
+    /// Asks the supervisor to restart the child with this pid (the observer's restart action).
+    pub restart_hook: OnceLock<RestartHook>,
     pub strategy: OnceLock<&'static str>,
     pub max_restarts: AtomicU32,
     pub period_ms: AtomicU64,
@@ -158,10 +166,7 @@ impl ProcessCell {
         match self.abort.get() {
             Some(h) => h.abort(),
             None => {
-                let _ = self.sys.send(Sys::Exit {
-                    from: self.pid,
-                    reason: ExitReason::Killed,
-                });
+                let _ = self.sys.send(Sys::Kill);
             }
         }
     }
@@ -197,7 +202,11 @@ impl ProcessCell {
         };
         for link in rel.links {
             link.relations().links.retain(|c| c.pid != self.pid);
-            link.exit_signal(self.pid, reason.clone());
+            // Unlike an explicit kill, a linked process's `killed` exit can be trapped (OTP).
+            let _ = link.sys.send(Sys::Exit {
+                from: self.pid,
+                reason: reason.clone(),
+            });
         }
         for (mref, watcher) in rel.monitored_by {
             let _ = watcher.sys.send(Sys::Down(Down {
@@ -310,6 +319,8 @@ pub(crate) struct Shared {
     pub shutting_down: AtomicBool,
     /// Sampling interval in milliseconds; the sampler reads it every tick.
     pub interval_ms: AtomicU64,
+    /// The root supervisor, started on first use.
+    pub root: tokio::sync::OnceCell<crate::supervisor::Supervisor>,
 }
 
 impl Shared {
@@ -333,6 +344,7 @@ impl Shared {
             exited_total: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
             interval_ms: AtomicU64::new(interval_ms),
+            root: tokio::sync::OnceCell::new(),
         }
     }
 

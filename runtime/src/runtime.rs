@@ -3,9 +3,13 @@
 use crate::process::Shared;
 use crate::registry::Name;
 use crate::spawn::{self, SpawnOpts};
-use crate::{CallError, CastError, GenServer, ProcessInfo, ProcessRef, ServerRef, StartError};
+use crate::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorError, SupervisorSpec};
+use crate::{
+    CallError, CastError, ExitReason, GenServer, ProcessInfo, ProcessRef, ServerRef, StartError,
+};
 use beamline_wire::Pid;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// The default sampling interval.
@@ -222,5 +226,93 @@ impl Runtime {
         self.shared
             .dead_letters
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The root supervisor (one_for_one, started on first use). Put your application's tree
+    /// under it with [`Runtime::supervise`] so that [`Runtime::shutdown`] stops it in order.
+    pub async fn root(&self) -> Result<Supervisor, StartError> {
+        self.shared
+            .root
+            .get_or_try_init(|| async {
+                let spec = SupervisorSpec::new(Strategy::OneForOne).name("root");
+                let opts = SpawnOpts::new();
+                // Started outside any process so that it has no parent.
+                tokio::spawn({
+                    let rt = self.clone();
+                    async move { Supervisor::start_with(&rt, spec, opts).await }
+                })
+                .await
+                .map_err(|_| StartError::ShuttingDown)?
+            })
+            .await
+            .cloned()
+    }
+
+    /// Start a child under the root supervisor.
+    pub async fn supervise(&self, child: ChildSpec) -> Result<Option<ProcessRef>, SupervisorError> {
+        let root = self
+            .root()
+            .await
+            .map_err(|e| SupervisorError::Start(e.to_string()))?;
+        root.start_child(child).await
+    }
+
+    /// Shut everything down gracefully: the root supervisor's tree in reverse start order (each
+    /// child by its shutdown policy, `terminate` callbacks run), then any process started
+    /// outside the tree, newest first, with a 5 s timeout each. New top-level starts fail with
+    /// [`StartError::ShuttingDown`] from now on.
+    ///
+    /// Cancel safety: if the future is dropped, processes already asked to stop still stop; the
+    /// rest keep running.
+    pub async fn shutdown(&self) {
+        self.shared.shutting_down.store(true, Relaxed);
+        if let Some(root) = self.shared.root.get() {
+            root.stop().await;
+        }
+        let mut rest: Vec<_> = self
+            .shared
+            .table
+            .cells()
+            .into_iter()
+            .filter(|c| !c.has_exited())
+            .collect();
+        rest.sort_by_key(|c| std::cmp::Reverse(c.pid));
+        for cell in rest {
+            let p = ProcessRef { cell, typed: None };
+            p.stop(ExitReason::Shutdown, Some(Duration::from_secs(5)))
+                .await;
+        }
+    }
+
+    /// Wait for ctrl-c (SIGINT) or SIGTERM, then [`Runtime::shutdown`]. Typical end of `main`.
+    ///
+    /// Cancel safety: cancel safe until a signal arrives; see [`Runtime::shutdown`] after.
+    pub async fn run_until_signal(&self) {
+        wait_for_signal().await;
+        tracing::info!("signal received; shutting down");
+        self.shutdown().await;
+    }
+}
+
+/// Resolves on SIGINT or (on Unix) SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

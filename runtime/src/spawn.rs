@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::handle::{Envelope, ServerRef};
 use crate::mailbox::{Mailbox, Rx};
 use crate::panic::guarded;
-use crate::process::{Meta, ProcessCell, Relations, Shared, SlotInfo, SupervisorStats, Sys};
+use crate::process::{Meta, ProcessCell, Relations, SlotInfo, SupervisorStats, Sys};
 use crate::registry::{Entry, Name};
 use crate::stats::{Stats, StatusCode, bump};
 use crate::{
@@ -394,10 +394,8 @@ async fn handle<S: GenServer>(core: &mut Core<S>, ctx: &mut Ctx<S>, event: Event
         }
         Event::Sys(sys) => match sys {
             Sys::Stop(reason) => Ok(Next::stop(reason)),
+            Sys::Kill => return Flow::Die(ExitReason::Killed),
             Sys::Exit { from, reason } => {
-                if reason == ExitReason::Killed {
-                    return Flow::Die(ExitReason::Killed);
-                }
                 if cell.trap_exit.load(Relaxed) {
                     info_status(cell);
                     guarded(state.handle_info(Info::Exit { from, reason }, ctx)).await
@@ -447,7 +445,7 @@ fn bounded(mut s: String) -> String {
             cut -= 1;
         }
         s.truncate(cut);
-        s.push_str("…");
+        s.push('…');
     }
     s
 }
@@ -472,11 +470,4 @@ fn measure<S: GenServer>(cell: &ProcessCell, state: &S) {
     let size = state.state_size();
     cell.stats.state_bytes.store(size.bytes, Relaxed);
     cell.stats.state_deep.store(size.deep, Relaxed);
-}
-
-impl Shared {
-    /// Used by tests and the sampler: find a process by pid.
-    pub(crate) fn cell(&self, pid: Pid) -> Option<Arc<ProcessCell>> {
-        self.table.get(pid)
-    }
 }

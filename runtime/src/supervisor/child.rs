@@ -1,0 +1,59 @@
+//! Starting a child from its spec, and stopping it by its shutdown policy. Both run on the
+//! supervisor's own task, so the child is linked to and parented by the supervisor.
+
+use super::spec::{ChildKind, ChildSpec, Shutdown, StartArgs};
+use crate::process::SlotInfo;
+use crate::spawn::SpawnOpts;
+use crate::{ExitReason, ProcessRef, Runtime, StartError};
+use beamline_wire::{Pid, ProcessKind};
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Start one child. `Ok(None)` when its `init` asked to be ignored.
+pub(crate) async fn start(
+    rt: &Runtime,
+    supervisor: Pid,
+    spec: &ChildSpec,
+    slot: &Arc<SlotInfo>,
+    extra: Option<Arc<dyn Any + Send + Sync>>,
+) -> Result<Option<ProcessRef>, StartError> {
+    let mut opts = SpawnOpts::new().mailbox(spec.mailbox).link();
+    opts.name = spec.name.clone();
+    opts.parent = Some(supervisor);
+    opts.child_id = Some(spec.id.clone());
+    opts.slot = Some(slot.clone());
+    if spec.kind == ChildKind::Supervisor {
+        opts.kind = Some(ProcessKind::Supervisor);
+    }
+    let args = StartArgs {
+        rt: rt.clone(),
+        opts,
+        extra,
+    };
+    match (spec.start)(args).await {
+        Ok(p) => Ok(Some(p)),
+        Err(StartError::Ignored) => Ok(None),
+        Err(e) => {
+            tracing::warn!(supervisor = %supervisor, child = %spec.id, error = %e, "child failed to start");
+            Err(e)
+        }
+    }
+}
+
+/// Count a restart on the slot (it survives the process being replaced).
+pub(crate) fn count_restart(slot: &SlotInfo) {
+    slot.restarts.fetch_add(1, Relaxed);
+}
+
+/// Stop a child by its shutdown policy and wait for it to be gone.
+pub(crate) async fn stop(child: &ProcessRef, shutdown: Shutdown) -> ExitReason {
+    match shutdown {
+        Shutdown::Brutal => {
+            child.exit(ExitReason::Killed);
+            child.wait().await
+        }
+        Shutdown::Timeout(t) => child.stop(ExitReason::Shutdown, Some(t)).await,
+        Shutdown::Infinity => child.stop(ExitReason::Shutdown, None).await,
+    }
+}
