@@ -15,19 +15,29 @@
 //! - [`runtime`]: [`Runtime`], the node that holds it all.
 //! - [`agent`], [`task`]: Elixir's `Agent` and `Task`, built on the same processes.
 //! - [`info`]: [`ProcessInfo`], a reading of one process's counters.
+//! - [`sampler`]: turns counters into samples once per interval; deltas, snapshots, caps.
+//! - [`observe`]: [`Observation`], the in-process subscription, and control requests.
+//! - [`endpoint`]: the opt-in attach endpoint (Unix socket or loopback TCP, `BEAMLINE_OBSERVE`).
+//! - [`record`]: writing a sample stream to a file for replay.
+//! - [`logs`]: a `tracing` layer keeping each process's last log lines.
 //!
 //! Counters are per-process relaxed atomics (see `stats.rs`): no lock, allocation or system
 //! call per message.
 
 pub mod agent;
 pub mod ctx;
+pub mod endpoint;
 pub mod error;
 pub mod exit;
 pub mod handle;
 pub mod info;
+pub mod logs;
 pub mod mailbox;
+pub mod observe;
+pub mod record;
 pub mod registry;
 pub mod runtime;
+pub mod sampler;
 pub mod server;
 pub mod supervisor;
 pub mod task;
@@ -44,12 +54,14 @@ pub use beamline_wire as wire;
 pub use beamline_wire::Pid;
 pub use ctx::Ctx;
 pub use current::self_pid;
+pub use endpoint::{Endpoint, EndpointConfig, ObserveAddr, ServeError};
 pub use error::{CallError, CastError, StartError};
 pub use exit::ExitReason;
 pub use get_size2 as get_size;
 pub use handle::{DEFAULT_CALL_TIMEOUT, ProcessRef, ReplyTo, ServerRef};
 pub use info::ProcessInfo;
 pub use mailbox::{Mailbox, Overflow};
+pub use observe::Observation;
 pub use process::{Down, MonitorRef};
 pub use registry::Name;
 pub use runtime::{Builder, Runtime};

@@ -20,6 +20,8 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) shared: Arc<Shared>,
+    /// The sampler, subscribers and task monitors (see [`crate::observe`]).
+    pub(crate) publish: Arc<crate::sampler::Publish>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -43,6 +45,9 @@ pub struct Builder {
     instrument: bool,
     interval: Duration,
     quiet_panics: bool,
+    task_metrics: bool,
+    endpoint: Option<crate::endpoint::EndpointConfig>,
+    from_env: bool,
 }
 
 impl Default for Builder {
@@ -60,6 +65,9 @@ impl Default for Builder {
             instrument: true,
             interval: DEFAULT_INTERVAL,
             quiet_panics: true,
+            task_metrics: false,
+            endpoint: None,
+            from_env: true,
         }
     }
 }
@@ -92,18 +100,53 @@ impl Builder {
         self
     }
 
-    /// Build the runtime.
+    /// Wrap every process's task in a tokio-metrics `TaskMonitor` so that samples carry mean
+    /// poll time, scheduling delay and slow polls (default off: it costs a few hundred bytes and
+    /// some time per poll, per process).
+    pub fn task_metrics(mut self, on: bool) -> Self {
+        self.task_metrics = on;
+        self
+    }
+
+    /// Serve the attach endpoint once built (see [`crate::endpoint`]). A bind failure is logged
+    /// as a `tracing` error and the runtime runs unobserved; use [`Runtime::serve`] to handle it.
+    pub fn observe_at(mut self, config: crate::endpoint::EndpointConfig) -> Self {
+        self.endpoint = Some(config);
+        self
+    }
+
+    /// Whether `BEAMLINE_OBSERVE` (and `BEAMLINE_OBSERVE_TOKEN`) may enable the endpoint with no
+    /// code change (default on). An [`Builder::observe_at`] address takes precedence.
+    pub fn observe_from_env(mut self, on: bool) -> Self {
+        self.from_env = on;
+        self
+    }
+
+    /// Build the runtime. With an endpoint configured (by [`Builder::observe_at`] or the
+    /// environment), this must run inside a tokio runtime.
     pub fn build(self) -> Runtime {
         if self.quiet_panics {
             crate::panic::install_quiet_hook();
         }
-        Runtime {
+        let rt = Runtime {
             shared: Arc::new(Shared::new(
                 self.node,
                 self.instrument,
                 self.interval.as_millis() as u64,
             )),
+            publish: Arc::new(crate::sampler::Publish::new(self.task_metrics)),
+        };
+        let config = match self.endpoint {
+            Some(c) => Some(Ok(c)),
+            None if self.from_env => crate::endpoint::EndpointConfig::from_env(),
+            None => None,
+        };
+        match config.map(|c| c.and_then(|c| rt.serve(c))) {
+            Some(Ok(endpoint)) => endpoint.detach(),
+            Some(Err(e)) => tracing::error!(error = %e, "observe endpoint not started"),
+            None => {}
         }
+        rt
     }
 }
 
@@ -126,6 +169,49 @@ impl Runtime {
     /// Whether per-process instrumentation is on.
     pub fn is_instrumented(&self) -> bool {
         self.shared.instrument
+    }
+
+    /// Subscribe to this runtime's samples (starting the sampler if nobody observed yet): a
+    /// `Welcome`, a `Snapshot`, then a `Delta` per interval. A subscriber that falls behind
+    /// never slows the runtime; it skips ahead to a fresh snapshot (see
+    /// [`crate::observe::Observation::missed`]). Must be called inside a tokio runtime.
+    pub fn observe(&self) -> crate::observe::Observation {
+        crate::observe::Observation::new(self, true)
+    }
+
+    /// Change the sampling interval (clamped to at least 100 ms); takes effect at once.
+    pub fn set_interval(&self, every: Duration) {
+        let ms = every.max(crate::sampler::MIN_INTERVAL).as_millis() as u64;
+        self.shared.interval_ms.store(ms, Relaxed);
+        if let Some(hub) = self.publish.running_hub() {
+            hub.wake.notify_one();
+        }
+    }
+
+    /// The sampling interval now.
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.shared.interval_ms.load(Relaxed))
+    }
+
+    /// Serve the attach endpoint (Unix socket or TCP) so that an observer in another process can
+    /// attach. Binding happens now; connections are handled on tokio tasks until the returned
+    /// [`crate::endpoint::Endpoint`] is dropped or detached. Must be called inside a tokio
+    /// runtime.
+    pub fn serve(
+        &self,
+        config: crate::endpoint::EndpointConfig,
+    ) -> Result<crate::endpoint::Endpoint, crate::endpoint::ServeError> {
+        crate::endpoint::serve(self, config)
+    }
+
+    /// Record this runtime's sample stream to a file (the versioned format of
+    /// `beamline_wire::record`), until the returned [`crate::record::Recording`] is stopped or
+    /// dropped. Must be called inside a tokio runtime.
+    pub fn record_to(
+        &self,
+        path: impl AsRef<std::path::Path>,
+    ) -> std::io::Result<crate::record::Recording> {
+        crate::record::Recording::start(self.observe(), path.as_ref())
     }
 
     /// Start a `GenServer` and wait for its `init` to finish (OTP's `start`; inside a process,

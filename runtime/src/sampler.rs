@@ -24,8 +24,8 @@
 
 use crate::process::{ProcessCell, Shared};
 use beamline_wire::{
-    Delta, PROTOCOL_VERSION, Pid, ProcessSample, ServerMsg, Snapshot, SupervisorInfo,
-    SystemSample, TaskMetrics, Welcome,
+    Delta, PROTOCOL_VERSION, Pid, ProcessSample, ServerMsg, Snapshot, SupervisorInfo, SystemSample,
+    TaskMetrics, Welcome,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -313,6 +313,7 @@ impl Sampler {
                     all.push(s.clone());
                 }
                 if is_changed {
+                    cell.sampled_once.store(true, Relaxed);
                     changed.push(s);
                 }
             }
@@ -412,7 +413,11 @@ impl Sampler {
                 processes: chunks.next().unwrap_or_default(),
             })];
             for i in 1..frames as u64 {
-                out.push(delta(first + i, chunks.next().unwrap_or_default(), Vec::new()));
+                out.push(delta(
+                    first + i,
+                    chunks.next().unwrap_or_default(),
+                    Vec::new(),
+                ));
             }
             out
         });
@@ -527,7 +532,11 @@ fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) -> ProcessSam
         let rel = cell.relations();
         (
             rel.links.iter().take(MAX_LIST).map(|c| c.pid).collect(),
-            rel.monitors.iter().take(MAX_LIST).map(|(_, c)| c.pid).collect(),
+            rel.monitors
+                .iter()
+                .take(MAX_LIST)
+                .map(|(_, c)| c.pid)
+                .collect(),
         )
     };
     let exit_history = meta.slot.as_ref().map_or_else(Vec::new, |slot| {
@@ -565,7 +574,7 @@ fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) -> ProcessSam
         cast_per_s: per_s(b.cast, old.cast),
         info_per_s: per_s(b.info, old.info),
         received: b.received,
-        handled: b.call + b.cast + b.info,
+        handled: s.handled(),
         dropped: s.dropped.load(Relaxed) + s.evicted.load(Relaxed),
         busy: (busy_ns as f64 / dt_ns as f64).clamp(0.0, 1.0),
         mean_handle_us: ratio(busy_ns, handled_now) / 1e3,
@@ -645,7 +654,10 @@ pub(crate) fn welcome(shared: &Shared) -> Welcome {
         os_pid: std::process::id(),
         incarnation: shared.incarnation,
         started_unix_ms: shared.started_unix_ms,
-        interval_ms: shared.interval_ms.load(Relaxed).max(MIN_INTERVAL.as_millis() as u64),
+        interval_ms: shared
+            .interval_ms
+            .load(Relaxed)
+            .max(MIN_INTERVAL.as_millis() as u64),
     }
 }
 

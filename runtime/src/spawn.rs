@@ -193,7 +193,12 @@ pub(crate) async fn start<S: GenServer>(
         reply: None,
         idle_timeout: None,
     };
-    let task = tokio::spawn(current::CURRENT.scope(cell.clone(), run(core, ctx, args, init_tx)));
+    let body = current::CURRENT.scope(cell.clone(), run(core, ctx, args, init_tx));
+    // Opt-in (Builder::task_metrics): tokio-metrics' per-task figures cost memory per process.
+    let task = match rt.publish.task_monitor(shared, pid) {
+        Some(monitor) => tokio::spawn(monitor.instrument(body)),
+        None => tokio::spawn(body),
+    };
     let _ = cell.abort.set(task.abort_handle());
     match init_rx.await {
         Ok(Ok(())) => Ok(handle),
