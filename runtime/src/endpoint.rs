@@ -400,6 +400,29 @@ async fn refuse<W: AsyncWrite + Unpin>(wr: &mut W, why: String, timeout: Duratio
     let _ = tokio::time::timeout(timeout, frame::write(wr, &ServerMsg::Refused(why))).await;
 }
 
+/// Close after a refusal so that the client gets to read it: closing a socket with unread input
+/// makes the kernel reset the connection, which can destroy the refusal in flight. So we end our
+/// side, then read and discard what the client still sends, briefly and up to a bound.
+async fn linger<R, W>(rd: &mut R, wr: &mut W)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = wr.shutdown().await;
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut left = 1024 * 1024usize;
+        while left > 0 {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
+}
+
 /// Compare tokens without revealing through timing how much of a guess was right.
 fn same_token(expected: &str, given: Option<&str>) -> bool {
     let Some(given) = given else { return false };
@@ -423,35 +446,38 @@ where
         frame::read::<ClientMsg, _>(&mut rd, MAX_CLIENT_FRAME),
     )
     .await;
-    let hello = match first {
-        Ok(Ok(Some(ClientMsg::Hello(h)))) => h,
-        Ok(Ok(Some(_))) => {
-            return refuse(&mut wr, "the first frame must be a Hello".into(), wt).await;
+    let refusal = match first {
+        Ok(Ok(Some(ClientMsg::Hello(hello)))) => {
+            if hello.version != PROTOCOL_VERSION {
+                tracing::warn!(%peer, client = %hello.client, version = hello.version, "observe endpoint: protocol version mismatch");
+                Err(format!(
+                    "protocol version mismatch: client speaks version {}, this runtime speaks version {PROTOCOL_VERSION}; use an observer built for this runtime",
+                    hello.version
+                ))
+            } else if let Some(token) = &settings.token
+                && !same_token(token, hello.token.as_deref())
+            {
+                tracing::warn!(%peer, client = %hello.client, "observe endpoint: wrong or missing token");
+                Err("wrong or missing token".into())
+            } else {
+                Ok(hello)
+            }
         }
+        Ok(Ok(Some(_))) => Err("the first frame must be a Hello".into()),
         Ok(Ok(None)) => return,
         Ok(Err(e)) => {
             tracing::warn!(%peer, error = %e, "observe endpoint: bad handshake");
-            return refuse(&mut wr, format!("bad handshake: {e}"), wt).await;
+            Err(format!("bad handshake: {e}"))
         }
-        Err(_) => {
-            let why = format!("no Hello within {} s", HANDSHAKE_TIMEOUT.as_secs());
-            return refuse(&mut wr, why, wt).await;
+        Err(_) => Err(format!("no Hello within {} s", HANDSHAKE_TIMEOUT.as_secs())),
+    };
+    let hello = match refusal {
+        Ok(hello) => hello,
+        Err(why) => {
+            refuse(&mut wr, why, wt).await;
+            return linger(&mut rd, &mut wr).await;
         }
     };
-    if hello.version != PROTOCOL_VERSION {
-        tracing::warn!(%peer, client = %hello.client, version = hello.version, "observe endpoint: protocol version mismatch");
-        let why = format!(
-            "protocol version mismatch: client speaks version {}, this runtime speaks version {PROTOCOL_VERSION}; use an observer built for this runtime",
-            hello.version
-        );
-        return refuse(&mut wr, why, wt).await;
-    }
-    if let Some(token) = &settings.token
-        && !same_token(token, hello.token.as_deref())
-    {
-        tracing::warn!(%peer, client = %hello.client, "observe endpoint: wrong or missing token");
-        return refuse(&mut wr, "wrong or missing token".into(), wt).await;
-    }
     tracing::info!(%peer, client = %hello.client, "observer attached");
     let welcome = ServerMsg::Welcome(sampler::welcome(&rt.shared));
     if !matches!(
@@ -467,7 +493,7 @@ where
     let (tx, mut replies) =
         mpsc::channel::<Result<(u64, ControlReply), String>>(MAX_PENDING_REPLIES);
     let reader_rt = rt.clone();
-    let reader = tokio::spawn(async move {
+    let mut reader = tokio::spawn(async move {
         loop {
             let next = match frame::read::<ClientMsg, _>(&mut rd, MAX_CLIENT_FRAME).await {
                 Ok(Some(ClientMsg::Control { id, request })) => {
@@ -479,7 +505,7 @@ where
             };
             let stop = next.is_err();
             if tx.send(next).await.is_err() || stop {
-                return;
+                return rd;
             }
         }
     });
@@ -495,6 +521,10 @@ where
                     if !why.is_empty() {
                         tracing::warn!(%peer, error = %why, "observe endpoint: closing connection");
                         refuse(&mut wr, why, wt).await;
+                        // The reader has stopped after sending this.
+                        if let Ok(mut rd) = (&mut reader).await {
+                            linger(&mut rd, &mut wr).await;
+                        }
                     }
                     break;
                 }

@@ -1,0 +1,110 @@
+//! Control requests: kill, set interval, render state (opt-in only), logs, restart.
+
+use crate::support::*;
+use beamline::ExitReason;
+use beamline::logs::ProcessLogs;
+use beamline::wire::{ControlReply, ControlRequest, Pid, ServerMsg};
+use std::time::Duration;
+use tracing_subscriber::prelude::*;
+
+#[tokio::test(start_paused = true)]
+async fn kill_is_brutal_and_other_reasons_are_exit_signals() {
+    let rt = runtime(1000);
+    let obs = rt.observe();
+    let a = rt.start::<Worker>(()).await.unwrap();
+    let b = rt.start::<Worker>(()).await.unwrap();
+    let kill = |pid, reason: &str| ControlRequest::Kill {
+        pid,
+        reason: reason.into(),
+    };
+    assert_eq!(obs.control(kill(a.pid(), "kill")).await, ControlReply::Ok);
+    assert_eq!(a.process().wait().await, ExitReason::Killed);
+    assert_eq!(obs.control(kill(b.pid(), "boom")).await, ControlReply::Ok);
+    assert_eq!(b.process().wait().await, ExitReason::Error("boom".into()));
+    let ControlReply::Error(e) = obs.control(kill(Pid(999), "kill")).await else {
+        panic!()
+    };
+    assert!(e.contains("no such process"), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn set_interval_changes_the_sampling_and_is_clamped() {
+    let rt = runtime(1000);
+    let mut obs = rt.observe();
+    sample(&mut obs).await;
+    let reply = obs.control(ControlRequest::SetInterval { ms: 250 }).await;
+    assert_eq!(reply, ControlReply::Ok);
+    assert_eq!(rt.interval(), Duration::from_millis(250));
+    let ServerMsg::Delta(a) = sample(&mut obs).await else {
+        panic!()
+    };
+    let ServerMsg::Delta(b) = sample(&mut obs).await else {
+        panic!()
+    };
+    assert_eq!(b.at_ms - a.at_ms, 250);
+    assert_eq!(b.interval_ms, 250);
+    obs.control(ControlRequest::SetInterval { ms: 5 }).await;
+    assert_eq!(rt.interval(), Duration::from_millis(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn state_is_rendered_only_for_processes_that_opt_in() {
+    let rt = runtime(1000);
+    let obs = rt.observe();
+    let closed = rt.start::<Worker>(()).await.unwrap();
+    let open = rt.start::<Open>(7).await.unwrap();
+    let ControlReply::Error(e) = obs
+        .control(ControlRequest::RenderState { pid: closed.pid() })
+        .await
+    else {
+        panic!()
+    };
+    assert!(e.contains("does not allow"), "{e}");
+    assert_eq!(
+        obs.control(ControlRequest::RenderState { pid: open.pid() })
+            .await,
+        ControlReply::State("Open { secret_free: 7 }".into())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn logs_keep_the_last_lines_emitted_inside_each_process() {
+    let _guard = tracing_subscriber::registry()
+        .with(ProcessLogs::with_lines(4))
+        .set_default();
+    let rt = runtime(1000);
+    let obs = rt.observe();
+    let w = rt.start::<Worker>(()).await.unwrap();
+    let other = rt.start::<Worker>(()).await.unwrap();
+    tracing::info!("outside any process");
+    for i in 0..10 {
+        w.cast(Work::Log(format!("line {i}"))).await.unwrap();
+    }
+    w.call(()).await.unwrap();
+    let ControlReply::Logs(lines) = obs.control(ControlRequest::Logs { pid: w.pid() }).await else {
+        panic!()
+    };
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(
+        lines[3].contains("line 9") && lines[3].contains("n=10"),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("line 6"), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.contains("outside")));
+    assert_eq!(
+        obs.control(ControlRequest::Logs { pid: other.pid() }).await,
+        ControlReply::Logs(vec![])
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_without_a_supervisor_is_a_clear_error() {
+    let rt = runtime(1000);
+    let obs = rt.observe();
+    let w = rt.start::<Worker>(()).await.unwrap();
+    let ControlReply::Error(e) = obs.control(ControlRequest::Restart { pid: w.pid() }).await else {
+        panic!()
+    };
+    assert!(!e.is_empty());
+    assert!(w.is_alive());
+}

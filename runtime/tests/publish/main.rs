@@ -1,0 +1,10 @@
+//! Tests of publishing (issue 4): the sampler, the local channel, the attach endpoint, control
+//! requests, recordings and per-process logs. One binary, one module per area.
+
+mod support;
+
+mod channel;
+mod control;
+mod endpoint;
+mod record;
+mod sampler;

@@ -1,0 +1,224 @@
+//! The sampler's figures over an interval, deltas holding only what changed, and exited
+//! processes seen once then gone.
+
+use crate::support::*;
+use beamline::ExitReason;
+use beamline::wire::{ServerMsg, Status, table::ProcessTable};
+use proptest::prelude::*;
+use std::time::Duration;
+
+#[tokio::test(start_paused = true)]
+async fn rates_busy_peak_and_handle_times_over_one_interval() {
+    let rt = runtime(1000);
+    let w = rt.start::<Worker>(()).await.unwrap();
+    let mut obs = rt.observe();
+    assert!(matches!(obs.recv().await, Some(ServerMsg::Welcome(_))));
+    let first = sample(&mut obs).await;
+    assert!(matches!(first, ServerMsg::Snapshot(_)));
+    for _ in 0..5 {
+        w.cast(Work::Busy(Duration::from_millis(100)))
+            .await
+            .unwrap();
+    }
+    let d = sample(&mut obs).await;
+    let ServerMsg::Delta(delta) = &d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(delta.interval_ms, 1000);
+    let p = changed(&d, w.pid()).expect("the worker changed");
+    assert_eq!(p.in_per_s, 5.0);
+    assert_eq!(p.cast_per_s, 5.0);
+    assert_eq!(p.call_per_s, 0.0);
+    assert_eq!(p.busy, 0.5);
+    assert_eq!(p.mailbox_peak, 5);
+    assert_eq!(p.mailbox_len, 0);
+    assert_eq!(p.mean_handle_us, 100_000.0);
+    assert_eq!(p.max_handle_us, 100_000.0);
+    assert_eq!(p.received, 5);
+    assert_eq!(p.handled, 5);
+    assert_eq!(delta.system.msgs_per_s, 5.0);
+
+    // Nothing happens: rates drop to zero once (so the observer sees it), the peak resets...
+    let d = sample(&mut obs).await;
+    let p = changed(&d, w.pid()).expect("rates went back to zero");
+    assert_eq!(
+        (p.in_per_s, p.busy, p.mailbox_peak, p.max_handle_us),
+        (0.0, 0.0, 0, 0.0)
+    );
+    // ...then the process is no longer sent at all.
+    let d = sample(&mut obs).await;
+    assert!(changed(&d, w.pid()).is_none(), "{d:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_callback_in_progress_counts_as_busy_and_shows_its_status() {
+    let rt = runtime(1000);
+    let w = rt.start::<Worker>(()).await.unwrap();
+    let mut obs = rt.observe();
+    sample(&mut obs).await;
+    w.cast(Work::Busy(Duration::from_millis(1500)))
+        .await
+        .unwrap();
+    let d = sample(&mut obs).await;
+    let p = changed(&d, w.pid()).unwrap();
+    assert_eq!(p.busy, 1.0);
+    assert!(
+        matches!(p.status, Status::Handling { .. }),
+        "{:?}",
+        p.status
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn deltas_carry_only_changed_processes() {
+    let rt = runtime(1000);
+    let mut workers = Vec::new();
+    for _ in 0..100 {
+        workers.push(rt.start::<Worker>(()).await.unwrap());
+    }
+    let mut obs = rt.observe();
+    let ServerMsg::Snapshot(s) = sample(&mut obs).await else {
+        panic!()
+    };
+    assert_eq!(s.processes.len(), 100);
+    assert_eq!(s.system.processes, 100);
+    // Quiet tick: nothing was active, nothing is sent.
+    let ServerMsg::Delta(d) = sample(&mut obs).await else {
+        panic!()
+    };
+    assert!(d.changed.is_empty() && d.removed.is_empty(), "{d:?}");
+    workers[42].cast(Work::Busy(Duration::ZERO)).await.unwrap();
+    let ServerMsg::Delta(d) = sample(&mut obs).await else {
+        panic!()
+    };
+    let ids: Vec<_> = d.changed.iter().map(|p| p.id).collect();
+    assert_eq!(ids, vec![workers[42].pid()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn exited_processes_are_seen_once_then_removed_and_forgotten() {
+    let rt = runtime(1000);
+    let mut obs = rt.observe();
+    sample(&mut obs).await;
+    // Spawned and gone within one interval: still reported once.
+    let w = rt.start::<Worker>(()).await.unwrap();
+    let pid = w.pid();
+    w.cast(Work::Stop).await.unwrap();
+    w.process().wait().await;
+    let d = sample(&mut obs).await;
+    let p = changed(&d, pid).expect("seen once");
+    assert_eq!(
+        p.status,
+        Status::Exited {
+            reason: ExitReason::Normal.to_string()
+        }
+    );
+    let ServerMsg::Delta(d) = sample(&mut obs).await else {
+        panic!()
+    };
+    assert_eq!(d.removed, vec![pid]);
+    assert!(d.changed.iter().all(|p| p.id != pid));
+    assert!(rt.process(pid).is_none(), "forgotten once reported");
+    let ServerMsg::Delta(d) = sample(&mut obs).await else {
+        panic!()
+    };
+    assert!(d.removed.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn system_sample_has_tokio_figures_and_counts() {
+    let rt = runtime(1000);
+    rt.start::<Worker>(()).await.unwrap();
+    let mut obs = rt.observe();
+    let ServerMsg::Snapshot(s) = sample(&mut obs).await else {
+        panic!()
+    };
+    assert_eq!(s.system.workers, 1);
+    assert!(s.system.alive_tasks >= 2, "{:?}", s.system);
+    assert_eq!(s.system.spawned_total, 1);
+    assert_eq!(s.system.processes, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn task_metrics_are_opt_in() {
+    let rt = beamline::Runtime::builder()
+        .observe_from_env(false)
+        .task_metrics(true)
+        .build();
+    let w = rt.start::<Worker>(()).await.unwrap();
+    let mut obs = rt.observe();
+    sample(&mut obs).await;
+    w.cast(Work::Busy(Duration::ZERO)).await.unwrap();
+    let d = sample(&mut obs).await;
+    assert!(changed(&d, w.pid()).unwrap().task.is_some());
+
+    let plain = runtime(1000);
+    let w = plain.start::<Worker>(()).await.unwrap();
+    let mut obs = plain.observe();
+    let s = sample(&mut obs).await;
+    assert!(changed(&s, w.pid()).unwrap().task.is_none());
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Spawn,
+    Cast(usize),
+    Stop(usize),
+    Tick,
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    prop::collection::vec(
+        prop_oneof![
+            2 => Just(Op::Spawn),
+            3 => (0usize..16).prop_map(Op::Cast),
+            1 => (0usize..16).prop_map(Op::Stop),
+            2 => Just(Op::Tick),
+        ],
+        1..40,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// A subscriber that applied every delta since its snapshot holds exactly what a new
+    /// subscriber's fresh snapshot says.
+    #[test]
+    fn applying_deltas_reproduces_a_fresh_snapshot(ops in ops()) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let rt = runtime(100);
+            let mut old = rt.observe();
+            let mut table = ProcessTable::default();
+            apply(&mut table, &sample(&mut old).await);
+            let mut workers = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Spawn => workers.push(rt.start::<Worker>(()).await.unwrap()),
+                    Op::Cast(i) if !workers.is_empty() => {
+                        let _ = workers[i % workers.len()].cast(Work::Busy(Duration::from_millis(7))).await;
+                    }
+                    Op::Stop(i) if !workers.is_empty() => {
+                        let w = workers.remove(i % workers.len());
+                        let _ = w.cast(Work::Stop).await;
+                    }
+                    Op::Tick => apply(&mut table, &sample(&mut old).await),
+                    _ => {}
+                }
+            }
+            let mut fresh = rt.observe();
+            let mut other = ProcessTable::default();
+            apply(&mut other, &sample(&mut fresh).await);
+            while table.seq < other.seq {
+                apply(&mut table, &sample(&mut old).await);
+            }
+            assert_eq!(table.seq, other.seq);
+            assert_eq!(table, other);
+        });
+    }
+}
