@@ -222,3 +222,48 @@ proptest! {
         });
     }
 }
+
+/// Measures the sampler's cost; run in release:
+/// `BEAMLINE_BENCH_PROCESSES=1000000 cargo test --release -p beamline --test publish -- --ignored --nocapture sampler_cost`
+#[test]
+#[ignore]
+fn sampler_cost() {
+    let n: usize = std::env::var("BEAMLINE_BENCH_PROCESSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let rt = runtime(100);
+        let mut workers = Vec::with_capacity(n);
+        for _ in 0..n {
+            workers.push(rt.start::<Worker>(()).await.unwrap());
+        }
+        let mut obs = rt.observe();
+        let mut costs = Vec::new();
+        let mut last_at = None;
+        let mut i = 0;
+        while costs.len() < 6 {
+            let (at, cost, sent) = match sample(&mut obs).await {
+                ServerMsg::Snapshot(s) => (s.at_ms, s.system.sample_cost_us, s.processes.len()),
+                ServerMsg::Delta(d) => (d.at_ms, d.system.sample_cost_us, d.changed.len()),
+                _ => unreachable!(),
+            };
+            if last_at == Some(at) {
+                continue; // another frame of the same tick
+            }
+            last_at = Some(at);
+            costs.push((cost, sent));
+            // 1% of the processes get a message before the next tick.
+            for w in workers.iter().skip(i).step_by(100) {
+                w.cast(Work::Busy(Duration::ZERO)).await.unwrap();
+            }
+            i += 1;
+        }
+        println!("sampler cost at {n} processes (us, samples sent): {costs:?}");
+    });
+}

@@ -78,9 +78,9 @@ impl GenServer for Open {
 /// Receive until a snapshot or delta arrives (skipping welcome and replies).
 pub async fn sample(obs: &mut Observation) -> ServerMsg {
     loop {
-        match obs.recv().await.expect("stream ended") {
-            m @ (ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) => return m,
-            _ => {}
+        let m = obs.recv().await.expect("stream ended");
+        if matches!(m, ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) {
+            return m;
         }
     }
 }
