@@ -141,6 +141,12 @@ impl Builder {
             None if self.from_env => crate::endpoint::EndpointConfig::from_env(),
             None => None,
         };
+        if config.is_some() && tokio::runtime::Handle::try_current().is_err() {
+            tracing::error!(
+                "observe endpoint not started: build the runtime inside a tokio runtime"
+            );
+            return rt;
+        }
         match config.map(|c| c.and_then(|c| rt.serve(c))) {
             Some(Ok(endpoint)) => endpoint.detach(),
             Some(Err(e)) => tracing::error!(error = %e, "observe endpoint not started"),
