@@ -82,6 +82,11 @@ struct Core<S: GenServer> {
     sys: mpsc::UnboundedReceiver<Sys>,
     state: Option<S>,
     finished: bool,
+    /// The callbacks' context. Kept here, not beside the core, so that a call's reply handle
+    /// is dropped only after the exit reason is recorded (the caller then sees why).
+    ctx: Ctx<S>,
+    /// The reply handle of a call whose callback panicked, held until the exit is recorded.
+    dying_reply: Option<oneshot::Sender<S::Reply>>,
 }
 
 impl<S: GenServer> Core<S> {
@@ -94,6 +99,8 @@ impl<S: GenServer> Core<S> {
         self.finished = true;
         let queued = self.cell.stats.mailbox_len();
         self.cell.finish(reason, queued);
+        self.dying_reply = None;
+        self.ctx.reply = None;
         self.rx.close_and_drain();
         self.sys.close();
         self.state = None;
@@ -180,20 +187,22 @@ pub(crate) async fn start<S: GenServer>(
     tracing::debug!(%pid, name = ?opts.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, "process spawned");
 
     let (init_tx, init_rx) = oneshot::channel();
-    let core = Core {
-        cell: cell.clone(),
-        rx,
-        sys: sys_rx,
-        state: None,
-        finished: false,
-    };
     let ctx = Ctx {
         myself: handle.clone(),
         rt: rt.clone(),
         reply: None,
         idle_timeout: None,
     };
-    let body = current::CURRENT.scope(cell.clone(), run(core, ctx, args, init_tx));
+    let core = Core {
+        cell: cell.clone(),
+        rx,
+        sys: sys_rx,
+        state: None,
+        finished: false,
+        ctx,
+        dying_reply: None,
+    };
+    let body = current::CURRENT.scope(cell.clone(), run(core, args, init_tx));
     // Opt-in (Builder::task_metrics): tokio-metrics' per-task figures cost memory per process.
     let task = match rt.publish.task_monitor(shared, pid) {
         Some(monitor) => tokio::spawn(monitor.instrument(body)),
@@ -212,12 +221,11 @@ pub(crate) async fn start<S: GenServer>(
 /// The life of a process.
 async fn run<S: GenServer>(
     mut core: Core<S>,
-    mut ctx: Ctx<S>,
     args: S::Args,
     init_tx: oneshot::Sender<Result<(), StartError>>,
 ) {
     let cell = core.cell.clone();
-    let init = guarded(S::init(args, &mut ctx)).await;
+    let init = guarded(S::init(args, &mut core.ctx)).await;
     let state = match init {
         Ok(Ok(state)) => state,
         Ok(Err(InitError::Ignore)) => {
@@ -244,7 +252,7 @@ async fn run<S: GenServer>(
     let instrument = cell.shared.instrument;
     let stats = &cell.stats;
     let mut next = Next {
-        timeout: ctx.idle_timeout.take(),
+        timeout: core.ctx.idle_timeout.take(),
         ..Next::default()
     };
     loop {
@@ -277,7 +285,7 @@ async fn run<S: GenServer>(
         let mut event = event;
         let mut handled = 0u32;
         let flow = loop {
-            let flow = handle(&mut core, &mut ctx, event).await;
+            let flow = handle(&mut core, event).await;
             handled += 1;
             match &flow {
                 Flow::Continue(n) if *n == Next::default() && handled < BATCH => {}
@@ -304,7 +312,7 @@ async fn run<S: GenServer>(
         match flow {
             Flow::Continue(n) => match n.stop.clone() {
                 Some(reason) => {
-                    terminate(&mut core, &mut ctx, reason.clone()).await;
+                    terminate(&mut core, reason.clone()).await;
                     core.finish(reason);
                     return;
                 }
@@ -343,10 +351,11 @@ fn waited(cell: &ProcessCell, stamp: u64) {
 
 /// Handle one event; a panic in the callback becomes a stop with the panic as reason
 /// (`terminate` then runs, as in OTP).
-async fn handle<S: GenServer>(core: &mut Core<S>, ctx: &mut Ctx<S>, event: Event<S>) -> Flow {
+async fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> Flow {
     let cell = &core.cell;
     let instrument = cell.shared.instrument;
     let state = core.state.as_mut().expect("state is set after init");
+    let ctx = &mut core.ctx;
     let outcome = match event {
         Event::Msg(env) => {
             if instrument {
@@ -364,12 +373,18 @@ async fn handle<S: GenServer>(core: &mut Core<S>, ctx: &mut Ctx<S>, event: Event
                     ctx.reply = Some(reply);
                     let r = guarded(state.handle_call(msg, ctx)).await;
                     let reply = ctx.reply.take();
-                    r.map(|CallReply { reply: value, next }| {
-                        if let (Some(value), Some(tx)) = (value, reply) {
-                            let _ = tx.send(value);
+                    match r {
+                        Ok(CallReply { reply: value, next }) => {
+                            if let (Some(value), Some(tx)) = (value, reply) {
+                                let _ = tx.send(value);
+                            }
+                            Ok(next)
                         }
-                        next
-                    })
+                        Err(panic) => {
+                            core.dying_reply = reply;
+                            Err(panic)
+                        }
+                    }
                 }
                 Envelope::Cast(msg, stamp) => {
                     if instrument {
@@ -456,12 +471,12 @@ fn bounded(mut s: String) -> String {
 }
 
 /// Run `terminate`, catching a panic in it.
-async fn terminate<S: GenServer>(core: &mut Core<S>, ctx: &mut Ctx<S>, reason: ExitReason) {
+async fn terminate<S: GenServer>(core: &mut Core<S>, reason: ExitReason) {
     core.cell
         .stats
         .set_status(StatusCode::Terminating, core.cell.now_ns());
     if let Some(state) = core.state.as_mut()
-        && let Err(panic) = guarded(state.terminate(&reason, ctx)).await
+        && let Err(panic) = guarded(state.terminate(&reason, &mut core.ctx)).await
     {
         tracing::error!(pid = %core.cell.pid, panic = %panic, "terminate panicked");
     }

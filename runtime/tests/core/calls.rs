@@ -141,3 +141,30 @@ async fn a_waiting_caller_shows_whom_it_waits_on() {
     assert_eq!(pending.await.unwrap(), Ok(Reply::Num(7)));
     assert_eq!(caller.info().status.waiting_on(), None);
 }
+
+/// Regression: the reply handle of a call in progress used to be dropped before the exit reason
+/// was recorded, so a caller on another worker thread could see `NoReply` instead of the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_on_other_threads_always_see_the_exit_reason() {
+    let rt = Runtime::new();
+    for _ in 0..200 {
+        let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+        let r = p.call(Call::Panic("boom".into())).await;
+        assert_eq!(r, Err(CallError::Exited(ExitReason::Panic("boom".into()))));
+    }
+    for _ in 0..50 {
+        let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+        let pending = {
+            let p = p.clone();
+            tokio::spawn(async move { p.call(Call::Slow(Duration::from_secs(60), 1)).await })
+        };
+        while !matches!(p.info().status, beamline::wire::Status::Handling { .. }) {
+            tokio::task::yield_now().await;
+        }
+        p.process().exit(ExitReason::Killed);
+        assert_eq!(
+            pending.await.unwrap(),
+            Err(CallError::Exited(ExitReason::Killed))
+        );
+    }
+}
