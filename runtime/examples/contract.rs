@@ -87,5 +87,6 @@ async fn main() {
     println!("101: {:?}", c.call(Event::Settle).await);
     let c = contract(&rt, &sup, 102).await;
     println!("102: {:?}", c.call(Event::Settle).await);
+    println!("102 is at {:?}", c.call(Event::Stage).await);
     println!("contracts running: {:?}", rt.registered_keys("contracts"));
 }

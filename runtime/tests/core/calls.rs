@@ -40,7 +40,7 @@ async fn calling_self_by_handle_fails_at_once() {
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
     let start = tokio::time::Instant::now();
     assert_eq!(
-        p.call(Call::CallSelf).await,
+        p.call(Call::AskMyself).await,
         Ok(Reply::Err(CallError::CallingSelf))
     );
     assert_eq!(start.elapsed(), Duration::ZERO, "no time passes: no hang");
@@ -135,7 +135,7 @@ async fn a_waiting_caller_shows_whom_it_waits_on() {
         .unwrap();
     let c2 = caller.clone();
     let s2 = slow.clone();
-    let pending = tokio::spawn(async move { c2.call(Call::CallOther(s2)).await });
+    let pending = tokio::spawn(async move { c2.call(Call::Ask(s2)).await });
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(caller.info().status.waiting_on(), Some(slow.pid()));
     assert_eq!(pending.await.unwrap(), Ok(Reply::Num(7)));

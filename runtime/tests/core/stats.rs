@@ -64,7 +64,7 @@ async fn sent_messages_are_counted_against_the_sender() {
     let rt = Runtime::new();
     let a = rt.start::<Probe>(Args::new(&log())).await.unwrap();
     let b = rt.start::<Probe>(Args::new(&log())).await.unwrap();
-    a.call(Call::CallOther(b.clone())).await.unwrap();
+    a.call(Call::Ask(b.clone())).await.unwrap();
     assert_eq!(a.info().sent, 1);
     assert_eq!(b.info().received, 1);
 }

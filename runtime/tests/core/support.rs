@@ -27,9 +27,9 @@ pub enum Call {
     /// Sleep (on tokio's clock) then answer.
     Slow(Duration, u64),
     /// Call another probe from inside this one.
-    CallOther(ServerRef<Probe>),
+    Ask(ServerRef<Probe>),
     /// Call itself through its own handle.
-    CallSelf,
+    AskMyself,
     /// Keep the reply handle and answer on the next `Release` cast.
     Defer,
     Panic(String),
@@ -49,10 +49,8 @@ pub enum Reply {
 pub enum Cast {
     Push(String),
     Release(u64),
-    Grow(usize),
     Hibernate,
     Panic,
-    TrapExits,
     Sleep(Duration),
 }
 
@@ -116,11 +114,11 @@ impl GenServer for Probe {
                 tokio::time::sleep(d).await;
                 CallReply::reply(Reply::Num(n))
             }
-            Call::CallOther(other) => match other.call(Call::Echo(7)).await {
+            Call::Ask(other) => match other.call(Call::Echo(7)).await {
                 Ok(r) => CallReply::reply(r),
                 Err(e) => CallReply::reply(Reply::Err(e)),
             },
-            Call::CallSelf => {
+            Call::AskMyself => {
                 let me = ctx.myself().clone();
                 match me.call(Call::Echo(1)).await {
                     Ok(r) => CallReply::reply(r),
@@ -138,7 +136,7 @@ impl GenServer for Probe {
         }
     }
 
-    async fn handle_cast(&mut self, msg: Cast, ctx: &mut Ctx<Self>) -> Next {
+    async fn handle_cast(&mut self, msg: Cast, _ctx: &mut Ctx<Self>) -> Next {
         match msg {
             Cast::Push(s) => {
                 self.note(format!("cast {s}"));
@@ -150,16 +148,8 @@ impl GenServer for Probe {
                 }
                 Next::noreply()
             }
-            Cast::Grow(n) => {
-                self.state.extend(std::iter::repeat_n(0u8, n));
-                Next::noreply()
-            }
             Cast::Hibernate => Next::hibernate(),
             Cast::Panic => panic!("cast exploded"),
-            Cast::TrapExits => {
-                ctx.trap_exit(true);
-                Next::noreply()
-            }
             Cast::Sleep(d) => {
                 tokio::time::sleep(d).await;
                 Next::noreply()

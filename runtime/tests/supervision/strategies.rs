@@ -176,7 +176,7 @@ async fn invalid_specs_are_rejected_with_a_clear_error() {
 async fn a_failing_child_at_start_stops_the_ones_before_it() {
     let rt = Runtime::new();
     let l = log();
-    let mut bad = args("bad", &l);
+    let bad = args("bad", &l);
     bad.fail_init
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let spec = SupervisorSpec::new(Strategy::OneForOne)
