@@ -88,6 +88,9 @@ async fn main() {
         "checked out {conn:?}; open connections: {}",
         db.open.load(Ordering::SeqCst)
     );
+    if let Some(c) = conn {
+        rt.cast::<Pool>("db_pool", Back::Checkin(c)).await.ok();
+    }
     sup.stop().await;
     println!(
         "after shutdown, open connections: {}",
