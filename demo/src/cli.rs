@@ -1,0 +1,195 @@
+//! The command line, and what each mode runs.
+//!
+//! - no arguments: the default workload with the observer embedded in this terminal;
+//! - `--serve [ADDR]`: the same, headless, serving the attach endpoint for `observer --attach`;
+//! - `--scenario NAME`: one fault scenario alone (embedded, or headless with `--serve`);
+//! - `--list`: the scenarios, one line each;
+//! - `--duration SECS`: stop cleanly (exit 0) after that long.
+//!
+//! Exit codes: 0 on a clean end (quit, duration elapsed, ctrl-c); 1 when the endpoint or the
+//! terminal cannot be set up (with one line saying why); 2 for bad arguments (clap's usage).
+
+use crate::Scenario;
+use crate::workload::{self, Workload};
+use beamline::Runtime;
+use beamline::endpoint::EndpointConfig;
+use beamline::observe::Observation;
+use beamline::wire::{ControlReply, ControlRequest, ServerMsg};
+use clap::Parser;
+use std::future::Future;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The default endpoint address.
+pub const DEFAULT_ADDR: &str = beamline::endpoint::DEFAULT_ADDR;
+
+/// Beamline's demo: realistic services under supervision, with faults played on a schedule,
+/// watched live in the embedded observer (or served to `observer --attach`).
+#[derive(Debug, Parser)]
+#[command(name = "demo", version, about, long_about = None)]
+pub struct Args {
+    /// Run headless and serve the attach endpoint at ADDR (host:port or unix:/path).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_ADDR)]
+    pub serve: Option<String>,
+
+    /// Shared token observers must present (required to serve on a non-loopback address).
+    #[arg(long, value_name = "TOKEN", requires = "serve")]
+    pub token: Option<String>,
+
+    /// Run one fault scenario alone instead of the default workload (see --list).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<Scenario>,
+
+    /// List the scenarios, one line each, and exit.
+    #[arg(long, conflicts_with_all = ["serve", "scenario", "duration"])]
+    pub list: bool,
+
+    /// Stop cleanly after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+}
+
+/// The `--list` text: one line per scenario.
+pub fn list() -> String {
+    let width = Scenario::ALL
+        .iter()
+        .map(|s| s.name().len())
+        .max()
+        .unwrap_or(0);
+    Scenario::ALL
+        .iter()
+        .map(|s| format!("{:width$}  {}\n", s.name(), s.summary()))
+        .collect()
+}
+
+/// The runtime's subscription as the observer's [`beamline_observer::Feed`]: the two crates do
+/// not depend on each other, so the demo joins them here.
+pub struct RuntimeFeed(pub Observation);
+
+impl beamline_observer::Feed for RuntimeFeed {
+    fn recv(&mut self) -> impl Future<Output = Option<ServerMsg>> + Send {
+        self.0.recv()
+    }
+
+    fn missed(&self) -> u64 {
+        self.0.missed()
+    }
+
+    fn control(&self, request: ControlRequest) -> impl Future<Output = ControlReply> + Send {
+        self.0.control(request)
+    }
+}
+
+/// Install the log subscriber: per-process log lines for the observer, and (headless only)
+/// errors and warnings on stderr. Embedded, nothing is printed: it would tear the screen.
+fn init_logging(headless: bool) {
+    use tracing_subscriber::prelude::*;
+    let stderr = headless.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(tracing_subscriber::filter::LevelFilter::WARN)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(beamline::logs::ProcessLogs::new())
+        .with(stderr)
+        .try_init();
+}
+
+/// Run the demo as `args` say; returns the process's exit code.
+pub async fn run(args: Args) -> ExitCode {
+    if args.list {
+        print!("{}", list());
+        return ExitCode::SUCCESS;
+    }
+    let headless = args.serve.is_some();
+    init_logging(headless);
+    // The demo decides where it is observed; BEAMLINE_OBSERVE must not open a second endpoint.
+    let rt = Runtime::builder()
+        .node("demo")
+        .observe_from_env(false)
+        .build();
+
+    let endpoint = match &args.serve {
+        Some(addr) => match serve(&rt, addr, args.token.as_deref()) {
+            Ok(e) => Some(e),
+            Err(msg) => {
+                eprintln!("demo: {msg}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+
+    let started = match args.scenario {
+        Some(s) => workload::start_scenario(&rt, s).await,
+        None => workload::start(&rt, Workload::default()).await,
+    };
+    if let Err(e) = started {
+        eprintln!("demo: the workload did not start: {e}");
+        rt.shutdown().await;
+        return ExitCode::FAILURE;
+    }
+
+    let deadline = async {
+        match args.duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
+            None => std::future::pending().await,
+        }
+    };
+
+    let code = if let Some(endpoint) = &endpoint {
+        let at = match (endpoint.local_addr(), endpoint.path()) {
+            (Some(a), _) => a.to_string(),
+            (None, Some(p)) => format!("unix:{}", p.display()),
+            (None, None) => args.serve.clone().unwrap_or_default(),
+        };
+        let what = args
+            .scenario
+            .map_or("the default workload".to_string(), |s| {
+                format!("scenario {s}")
+            });
+        println!("demo: running {what}; observe it with: observer --attach {at}");
+        tokio::select! {
+            _ = deadline => {}
+            _ = beamline::runtime::wait_for_signal() => {}
+        }
+        ExitCode::SUCCESS
+    } else {
+        let feed = RuntimeFeed(rt.observe());
+        let observer = beamline_observer::run_embedded(feed, beamline_observer::Options::default());
+        tokio::select! {
+            _ = deadline => ExitCode::SUCCESS,
+            r = observer => match r {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("demo: the observer could not run in this terminal: {e} (try --serve)");
+                    ExitCode::FAILURE
+                }
+            },
+        }
+    };
+    drop(endpoint);
+    rt.shutdown().await;
+    code
+}
+
+/// Serve the endpoint. A non-loopback address was asked for explicitly on the command line, so
+/// it is allowed, but the runtime still refuses it without a token, with its own message.
+fn serve(
+    rt: &Runtime,
+    addr: &str,
+    token: Option<&str>,
+) -> Result<beamline::endpoint::Endpoint, String> {
+    let mut config = EndpointConfig::parse(addr)
+        .map_err(|e| e.to_string())?
+        .allow_remote(true);
+    if let Some(t) = token.filter(|t| !t.is_empty()) {
+        config = config.token(t);
+    }
+    rt.serve(config).map_err(|e| match e {
+        beamline::endpoint::ServeError::TokenRequired(_) => {
+            format!("{e} (demo: pass --token TOKEN)")
+        }
+        e => e.to_string(),
+    })
+}

@@ -1,0 +1,7 @@
+//! The demo's tests, one binary: scenarios (each fault's signature in the stats), the default
+//! workload (30 virtual seconds, nothing exits unexpectedly) and the real binary's command line.
+
+mod cli;
+mod scenarios;
+mod support;
+mod workload;
