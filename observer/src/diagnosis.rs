@@ -246,8 +246,13 @@ pub fn wait_cycles(edges: &HashMap<Pid, Pid>) -> Vec<Vec<Pid>> {
 /// A child slot: restarted processes get new pids but keep their supervisor and child id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Slot {
-    Child(Pid, String),
+    Child(Pid, u64),
     Process(Pid),
+}
+
+fn hash(s: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(s)
 }
 
 struct Candidate {
@@ -493,9 +498,15 @@ impl Diagnoser {
         // Restart storms per child slot.
         let window = th.restart_window_ms;
         let mut live = std::collections::HashSet::new();
-        for p in &m.processes {
+        // Supervised children are tracked from their first sample, so the first restart counts;
+        // anything else only once it has restarted.
+        for p in m
+            .processes
+            .iter()
+            .filter(|p| p.restarts > 0 || p.child_id.is_some())
+        {
             let slot = match (&p.parent, &p.child_id) {
-                (Some(parent), Some(c)) => Slot::Child(*parent, c.clone()),
+                (Some(parent), Some(c)) => Slot::Child(*parent, hash(c)),
                 _ => Slot::Process(p.id),
             };
             live.insert(slot.clone());

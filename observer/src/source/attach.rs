@@ -303,7 +303,9 @@ where
 
     // Frame reads are not cancel safe, so they get a task of their own feeding a channel.
     let (in_tx, mut inbound) = mpsc::channel::<Result<ServerMsg, String>>(4);
-    let reader = tokio::spawn(async move {
+    // Aborted however the session ends, including when the source is dropped mid-session:
+    // the reader holds half of the socket and would otherwise keep it open.
+    let _reader = AbortOnDrop(tokio::spawn(async move {
         loop {
             let r = match frame::read::<ServerMsg, _>(&mut rd, MAX_FRAME_LEN).await {
                 Ok(Some(m)) => Ok(m),
@@ -315,7 +317,7 @@ where
                 return;
             }
         }
-    });
+    }));
     let mut pending: HashMap<u64, oneshot::Sender<ControlReply>> = HashMap::new();
     let mut next_id = 0u64;
     let end = loop {
@@ -348,13 +350,21 @@ where
             },
         }
     };
-    reader.abort();
     for (_, tx) in pending {
         let _ = tx.send(ControlReply::Error(
             "connection lost before the reply".into(),
         ));
     }
     end
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn msg_name(m: &ServerMsg) -> &'static str {
@@ -370,6 +380,106 @@ fn msg_name(m: &ServerMsg) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use beamline_wire::Welcome;
+    use tokio::net::{TcpListener, TcpStream};
+
+    fn welcome(version: u16, incarnation: u64) -> ServerMsg {
+        ServerMsg::Welcome(Welcome {
+            version,
+            node: "n".into(),
+            os_pid: 1,
+            incarnation,
+            started_unix_ms: 0,
+            interval_ms: 1000,
+        })
+    }
+
+    async fn handshake(listener: &TcpListener, reply: ServerMsg) -> TcpStream {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let hello: Option<ClientMsg> = frame::read(&mut s, MAX_FRAME_LEN).await.unwrap();
+        assert!(
+            matches!(&hello, Some(ClientMsg::Hello(h)) if h.version == PROTOCOL_VERSION && h.token.as_deref() == Some("t")),
+            "{hello:?}"
+        );
+        frame::write(&mut s, &reply).await.unwrap();
+        s
+    }
+
+    #[tokio::test]
+    async fn reconnects_after_a_drop_and_reports_the_new_incarnation() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            drop(handshake(&listener, welcome(PROTOCOL_VERSION, 1)).await);
+            let mut s = handshake(&listener, welcome(PROTOCOL_VERSION, 2)).await;
+            let req: Option<ClientMsg> = frame::read(&mut s, MAX_FRAME_LEN).await.unwrap();
+            let Some(ClientMsg::Control { id, request }) = req else {
+                panic!("{req:?}")
+            };
+            assert_eq!(request, ControlRequest::SetInterval { ms: 500 });
+            frame::write(
+                &mut s,
+                &ServerMsg::Reply {
+                    id,
+                    reply: ControlReply::Ok,
+                },
+            )
+            .await
+            .unwrap();
+            // Stay up until the client goes.
+            let _ = frame::read::<ClientMsg, _>(&mut s, MAX_FRAME_LEN).await;
+        });
+        let mut src = AttachSource::spawn(Addr::Tcp(addr), Some("t".into()));
+        let conn = |c| Some(SourceEvent::Conn(c));
+        assert_eq!(src.next().await, conn(ConnState::Connecting));
+        assert_eq!(src.next().await, conn(ConnState::Connected));
+        assert_eq!(
+            src.next().await,
+            Some(SourceEvent::Msg(welcome(PROTOCOL_VERSION, 1)))
+        );
+        match src.next().await {
+            Some(SourceEvent::Conn(ConnState::Retrying {
+                ever_connected,
+                retry_in_ms,
+                ..
+            })) => {
+                assert!(ever_connected);
+                assert_eq!(retry_in_ms, 250);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(src.next().await, conn(ConnState::Connected));
+        assert_eq!(
+            src.next().await,
+            Some(SourceEvent::Msg(welcome(PROTOCOL_VERSION, 2)))
+        );
+        let reply = src.control(ControlRequest::SetInterval { ms: 500 }).await;
+        assert_eq!(reply, ControlReply::Ok);
+        drop(src);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_version_mismatch_fails_without_retrying() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let _s = handshake(&listener, welcome(PROTOCOL_VERSION + 1, 1)).await;
+            std::future::pending::<()>().await;
+        });
+        let mut src = AttachSource::spawn(Addr::Tcp(addr), Some("t".into()));
+        assert_eq!(
+            src.next().await,
+            Some(SourceEvent::Conn(ConnState::Connecting))
+        );
+        match src.next().await {
+            Some(SourceEvent::Conn(ConnState::Failed(why))) => {
+                assert!(why.contains("protocol version mismatch"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(src.next().await, None, "no retry after a refusal");
+    }
 
     #[test]
     fn parses_tcp_and_unix_addresses() {
