@@ -102,9 +102,15 @@ async fn mode<S: Source>(src: S, cli: &Cli, thresholds: Thresholds) -> Result<()
             thresholds,
         };
         let stdout = std::io::stdout().lock();
-        return headless::run(src, &opts, std::io::BufWriter::new(stdout))
-            .await
-            .map_err(|e| e.to_string());
+        return match headless::run(src, &opts, std::io::BufWriter::new(stdout)).await {
+            // The reader went away (`| head`): nothing left to say to anyone.
+            Err(headless::HeadlessError::Output(e))
+                if e.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                Ok(())
+            }
+            r => r.map_err(|e| e.to_string()),
+        };
     }
     let mut opts = Options {
         interval_ms: cli.interval,
