@@ -158,7 +158,9 @@ pub async fn run(args: Args) -> ExitCode {
         let feed = RuntimeFeed(rt.observe());
         let observer = beamline_observer::run_embedded(feed, beamline_observer::Options::default());
         tokio::select! {
-            _ = deadline => ExitCode::SUCCESS,
+            // Biased: the observer is polled first, so it has set up the terminal and its panic
+            // hooks by the time the next branch puts ours on top of them.
+            biased;
             r = observer => match r {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -166,11 +168,33 @@ pub async fn run(args: Args) -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
+            _ = async {
+                keep_process_panics_off_the_screen();
+                std::future::pending::<()>().await
+            } => unreachable!("pending never completes"),
+            _ = deadline => ExitCode::SUCCESS,
         }
     };
     drop(endpoint);
     rt.shutdown().await;
     code
+}
+
+/// Put a panic hook on top of the observer's that ignores panics inside processes.
+///
+/// The embedded observer's hooks (ratatui's and its own) restore the terminal on any panic, as
+/// they should for a panic that ends the program. But a panic inside a process callback ends
+/// only that process (the crash scenario does it on purpose every few seconds): restoring the
+/// terminal then leaves the observer drawing onto the normal screen, torn. The runtime's own
+/// quiet hook cannot help, because the observer's hooks were installed after it and run first.
+/// Panics anywhere else still go to the hooks below, so the terminal is restored for them.
+fn keep_process_panics_off_the_screen() {
+    let below = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if beamline::self_pid().is_none() {
+            below(info);
+        }
+    }));
 }
 
 /// Serve the endpoint. A non-loopback address was asked for explicitly on the command line, so
