@@ -188,6 +188,7 @@ impl<S: GenServer> ServerRef<S> {
         }
         current::with(|me| bump(&me.stats.sent, 1));
         let n = self.cell.stats.on_enqueue();
+        self.cell.mark_dirty();
         if n.is_multiple_of(WAIT_SAMPLE_EVERY) {
             self.cell.now_ns()
         } else {
@@ -205,6 +206,7 @@ impl<S: GenServer> ServerRef<S> {
             Sent::QueuedEvicting => {
                 if instrument {
                     stats.evicted.fetch_add(1, Relaxed);
+                    self.cell.shared.dropped_total.fetch_add(1, Relaxed);
                 }
                 Outcome::Queued
             }
@@ -219,6 +221,7 @@ impl<S: GenServer> ServerRef<S> {
                 if instrument {
                     stats.enqueued.fetch_sub(1, Relaxed);
                     stats.dropped.fetch_add(1, Relaxed);
+                    self.cell.shared.dropped_total.fetch_add(1, Relaxed);
                 }
                 Outcome::Dropped
             }

@@ -120,8 +120,6 @@ pub struct ProcessCell {
     pub(crate) supervisor: Option<SupervisorStats>,
     /// Recent log lines emitted inside this process (see [`crate::logs`]).
     pub(crate) logs: Mutex<VecDeque<String>>,
-    /// The task id, for tokio-metrics' per-task figures.
-    pub(crate) sampled_once: AtomicBool,
 }
 
 impl ProcessCell {
@@ -180,13 +178,11 @@ impl ProcessCell {
         let now = self.now_ns();
         self.stats.set_status(StatusCode::Exited, now);
         self.stats.batch_start_ns.store(0, Relaxed);
+        let shared = &self.shared;
         if dropped_in_mailbox > 0 {
             self.stats.dropped.fetch_add(dropped_in_mailbox, Relaxed);
+            shared.dropped_total.fetch_add(dropped_in_mailbox, Relaxed);
         }
-        let shared = &self.shared;
-        shared
-            .dropped_by_exited
-            .fetch_add(self.stats.dropped.load(Relaxed), Relaxed);
         shared.exited_total.fetch_add(1, Relaxed);
         if let Some(slot) = &self.meta.slot {
             slot.record_exit(&reason);
@@ -224,6 +220,7 @@ impl ProcessCell {
             tracing::debug!(pid = %self.pid, name = ?self.meta.name.as_ref().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
         }
         shared.table.on_exit(self);
+        self.mark_dirty();
         self.exited.notify_waiters();
     }
 }
@@ -301,6 +298,39 @@ impl Table {
     }
 }
 
+const DIRTY_SHARDS: usize = 16;
+
+/// The processes that changed since the sampler's last tick, sharded so that processes on many
+/// cores do not contend. A process appears at most once per tick (see `Stats::dirty`).
+pub(crate) struct DirtyList {
+    shards: Vec<Mutex<Vec<Arc<ProcessCell>>>>,
+}
+
+impl DirtyList {
+    fn new() -> Self {
+        DirtyList {
+            shards: (0..DIRTY_SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
+        }
+    }
+
+    fn push(&self, cell: Arc<ProcessCell>) {
+        let i = cell.pid.0 as usize % DIRTY_SHARDS;
+        self.shards[i]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(cell);
+    }
+
+    /// Take everything recorded so far.
+    pub(crate) fn drain(&self) -> Vec<Arc<ProcessCell>> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            out.append(&mut shard.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+        out
+    }
+}
+
 /// State shared by everything in one runtime.
 pub(crate) struct Shared {
     pub epoch: tokio::time::Instant,
@@ -313,7 +343,12 @@ pub(crate) struct Shared {
     pub table: Table,
     pub registry: Registry,
     pub dead_letters: AtomicU64,
-    pub dropped_by_exited: AtomicU64,
+    /// Messages dropped anywhere since start: overflow policies and crashes.
+    pub dropped_total: AtomicU64,
+    /// Whether a sampler is running; only then do processes put themselves on `dirty`.
+    pub sampling: AtomicBool,
+    /// Processes that changed since the last tick.
+    pub dirty: DirtyList,
     pub spawned_total: AtomicU64,
     pub exited_total: AtomicU64,
     pub shutting_down: AtomicBool,
@@ -339,7 +374,9 @@ impl Shared {
             table: Table::new(),
             registry: Registry::new(),
             dead_letters: AtomicU64::new(0),
-            dropped_by_exited: AtomicU64::new(0),
+            dropped_total: AtomicU64::new(0),
+            sampling: AtomicBool::new(false),
+            dirty: DirtyList::new(),
             spawned_total: AtomicU64::new(0),
             exited_total: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
@@ -360,6 +397,19 @@ impl Shared {
 }
 
 impl ProcessCell {
+    /// Note that this process changed, for the sampler: the first change after the sampler read
+    /// it puts it on the dirty list; later ones cost one relaxed load. Nothing is recorded while
+    /// no sampler runs.
+    #[inline]
+    pub(crate) fn mark_dirty(self: &Arc<Self>) {
+        if self.shared.sampling.load(Relaxed)
+            && !self.stats.dirty.load(Relaxed)
+            && !self.stats.dirty.swap(true, Relaxed)
+        {
+            self.shared.dirty.push(self.clone());
+        }
+    }
+
     /// Link two processes (both directions). Linking to a dead process sends this one an exit
     /// signal with reason `noproc`.
     pub(crate) fn link(self: &Arc<Self>, other: &Arc<ProcessCell>) {
@@ -384,6 +434,9 @@ impl ProcessCell {
             a.links.push(second.clone());
             b.links.push(first.clone());
         }
+        drop((a, b));
+        first.mark_dirty();
+        second.mark_dirty();
     }
 
     /// Remove a link in both directions.
@@ -401,6 +454,7 @@ impl ProcessCell {
                 t.monitored_by.push((mref, self.clone()));
                 drop(t);
                 self.relations().monitors.push((mref, target.clone()));
+                self.mark_dirty();
                 return mref;
             }
         }

@@ -201,6 +201,12 @@ struct Sampler {
     /// Time of the previous tick (0: none since start or since going idle).
     last_ns: u64,
     runtime: Option<tokio_metrics::RuntimeIntervals>,
+    /// Whether `prev` holds every process (after a full scan); until then a tick scans all.
+    primed: bool,
+    /// Processes to read again next tick even if they do not change: those that were active
+    /// (their rates must fall back to zero), dirty (to catch changes racing with the read) or
+    /// just reported as exited (to be removed).
+    revisit: Vec<Arc<ProcessCell>>,
 }
 
 impl Sampler {
@@ -217,6 +223,8 @@ impl Sampler {
             seq: 0,
             last_ns: 0,
             runtime,
+            primed: false,
+            revisit: Vec::new(),
         }
     }
 
@@ -232,6 +240,10 @@ impl Sampler {
                 self.prev = HashMap::new();
                 self.last_ns = 0;
                 last = None;
+                self.shared.sampling.store(false, Relaxed);
+                self.primed = false;
+                self.revisit = Vec::new();
+                drop(self.shared.dirty.drain());
                 self.hub.wake.notified().await;
                 continue;
             }
@@ -273,19 +285,16 @@ impl Sampler {
             want_snapshot.then(|| Vec::with_capacity(shared.table.live.load(Relaxed) + 16));
         let mut removed: Vec<Pid> = Vec::new();
         let mut handled_in_interval = 0u64;
-        let mut dropped_live = 0u64;
         let mut prev = std::mem::take(&mut self.prev);
+        let mut revisit: Vec<Arc<ProcessCell>> = Vec::new();
 
-        shared.table.for_each(|cell| {
+        let mut visit = |cell: &Arc<ProcessCell>, was_dirty: bool| {
             let pid = cell.pid.0;
             let exited = cell.has_exited();
             let before = prev.get(&pid);
             if exited && before.is_some_and(|p| p.exit_reported) {
                 removed.push(cell.pid);
                 return;
-            }
-            if !exited {
-                dropped_live += cell.stats.dropped.load(Relaxed) + cell.stats.evicted.load(Relaxed);
             }
             let monitor = monitors.as_ref().and_then(|m| m.get(&pid));
             let r = read(cell, now, monitor);
@@ -313,7 +322,6 @@ impl Sampler {
                     all.push(s.clone());
                 }
                 if is_changed {
-                    cell.sampled_once.store(true, Relaxed);
                     changed.push(s);
                 }
             }
@@ -327,7 +335,40 @@ impl Sampler {
                     seen: tick_no,
                 },
             );
-        });
+            if was_dirty || moved || exited {
+                revisit.push(cell.clone());
+            }
+        };
+        // A full scan when a snapshot is wanted or nothing is known yet; otherwise only what
+        // changed since the last tick, plus what must be read again.
+        let full = want_snapshot || !self.primed;
+        let dirty = shared.dirty.drain();
+        if full {
+            self.shared.sampling.store(true, Relaxed);
+            drop(dirty);
+            self.revisit.clear();
+            shared.table.for_each(|cell| {
+                let was_dirty = cell.stats.dirty.swap(false, Relaxed);
+                visit(cell, was_dirty);
+            });
+        } else {
+            let mut dirty = dirty;
+            dirty.sort_unstable_by_key(|c| c.pid);
+            dirty.dedup_by_key(|c| c.pid);
+            for cell in &dirty {
+                cell.stats.dirty.store(false, Relaxed);
+                visit(cell, true);
+            }
+            let mut again = std::mem::take(&mut self.revisit);
+            again.sort_unstable_by_key(|c| c.pid);
+            again.dedup_by_key(|c| c.pid);
+            for cell in &again {
+                if dirty.binary_search_by_key(&cell.pid, |c| c.pid).is_err() {
+                    visit(cell, false);
+                }
+            }
+        }
+        drop(visit);
         for pid in &removed {
             prev.remove(&pid.0);
             shared.table.forget(*pid);
@@ -338,16 +379,20 @@ impl Sampler {
                 live.remove(&pid.0);
             }
         }
-        // Processes dropped from the table without passing through retention.
-        prev.retain(|pid, p| {
-            if p.seen != tick_no {
-                removed.push(Pid(*pid));
-                false
-            } else {
-                true
-            }
-        });
+        if full {
+            // Processes that left the table unseen (exited while no sampler ran).
+            prev.retain(|pid, p| {
+                if p.seen != tick_no {
+                    removed.push(Pid(*pid));
+                    false
+                } else {
+                    true
+                }
+            });
+        }
         self.prev = prev;
+        self.primed = true;
+        self.revisit = revisit;
         self.last_ns = now;
 
         changed.sort_unstable_by_key(|p| p.id);
@@ -365,7 +410,7 @@ impl Sampler {
             } else {
                 handled_in_interval as f64 / dt_s
             },
-            dropped_total: dropped_live + shared.dropped_by_exited.load(Relaxed),
+            dropped_total: shared.dropped_total.load(Relaxed),
             dead_letters: shared.dead_letters.load(Relaxed),
             missed_updates: self.hub.missed_total.load(Relaxed),
             ..SystemSample::default()

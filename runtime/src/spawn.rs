@@ -158,7 +158,6 @@ pub(crate) async fn start<S: GenServer>(
         trap_exit: AtomicBool::new(false),
         supervisor: (kind == ProcessKind::Supervisor).then(SupervisorStats::default),
         logs: Mutex::new(VecDeque::new()),
-        sampled_once: AtomicBool::new(false),
     });
     let handle = ServerRef {
         cell: cell.clone(),
@@ -183,6 +182,7 @@ pub(crate) async fn start<S: GenServer>(
     }
     shared.table.insert(cell.clone());
     shared.spawned_total.fetch_add(1, Relaxed);
+    cell.mark_dirty();
     cell.stats.set_status(StatusCode::Starting, cell.now_ns());
     tracing::debug!(%pid, name = ?opts.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, "process spawned");
 
@@ -308,6 +308,7 @@ async fn run<S: GenServer>(
             if per > stats.max_handle_ns.load(Relaxed) {
                 stats.max_handle_ns.store(per, Relaxed);
             }
+            cell.mark_dirty();
         }
         match flow {
             Flow::Continue(n) => match n.stop.clone() {

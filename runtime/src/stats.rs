@@ -47,6 +47,10 @@ pub(crate) struct Stats {
     pub enqueued: AtomicU64,
     /// Messages taken out of the mailbox, handled or dropped (by the process).
     pub dequeued: AtomicU64,
+    /// Set when something changed since the sampler last read this process; the first change
+    /// of an interval also puts the process on the sampler's dirty list (see
+    /// `ProcessCell::mark_dirty`), so a tick visits only what changed.
+    pub dirty: AtomicBool,
     /// Messages evicted from the front of a `DropOldest` mailbox (by senders).
     pub evicted: AtomicU64,
     /// Deepest mailbox since the sampler last reset it.

@@ -249,8 +249,14 @@ fn sampler_cost() {
         let mut i = 0;
         while costs.len() < 6 {
             let (at, cost, sent) = match sample(&mut obs).await {
-                ServerMsg::Snapshot(s) => (s.at_ms, s.system.sample_cost_us, s.processes.len()),
-                ServerMsg::Delta(d) => (d.at_ms, d.system.sample_cost_us, d.changed.len()),
+                ServerMsg::Snapshot(s) => (
+                    s.at_ms,
+                    s.system.sample_cost_us,
+                    ("snapshot", s.processes.len()),
+                ),
+                ServerMsg::Delta(d) => {
+                    (d.at_ms, d.system.sample_cost_us, ("delta", d.changed.len()))
+                }
                 _ => unreachable!(),
             };
             if last_at == Some(at) {
