@@ -368,7 +368,6 @@ impl Sampler {
                 }
             }
         }
-        drop(visit);
         for pid in &removed {
             prev.remove(&pid.0);
             shared.table.forget(*pid);
