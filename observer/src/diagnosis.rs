@@ -20,6 +20,9 @@ use beamline_wire::{Pid, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 
+/// Most alerts reported per sample, most important first.
+pub const MAX_ALERTS: usize = 100;
+
 /// What kind of trouble an alert reports; the lower-case names are the JSON `kind` strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AlertKind {
@@ -575,6 +578,9 @@ impl Diagnoser {
             });
         }
         self.active = next;
+        // A list longer than a screen helps nobody, and views mark every listed culprit each
+        // frame; onsets of the rest are still remembered above.
+        alerts.truncate(MAX_ALERTS);
         alerts
     }
 }

@@ -322,3 +322,18 @@ fn thresholds_from_config_text_and_flags() {
         "line 1: expected key=value, got \"a\""
     );
 }
+
+#[test]
+fn the_list_is_capped_with_the_worst_first() {
+    let mut sc = Scenario::new();
+    let ps: Vec<ProcessSample> = (1..=300)
+        .map(|id| {
+            let mut p = proc(id, None);
+            p.mailbox_len = 1000 + id;
+            p
+        })
+        .collect();
+    let a = sc.sample(ps);
+    assert_eq!(a.len(), MAX_ALERTS);
+    assert_eq!(a[0].processes, [Pid(300)], "deepest mailbox first");
+}
