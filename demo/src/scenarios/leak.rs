@@ -10,7 +10,7 @@
 
 use super::WORKER_SHUTDOWN;
 use beamline::supervisor::{ChildSpec, Strategy, SupervisorSpec};
-use beamline::{Ctx, GenServer, Info, InitError, Next, StateSize};
+use beamline::{CallReply, Ctx, GenServer, Info, InitError, Next, StateSize};
 use std::time::Duration;
 
 /// The hoarder's registered name.
@@ -30,14 +30,19 @@ pub struct Hoarder {
     bytes: usize,
 }
 
+/// Ask the hoarder for its own measure of its state: the figure the runtime publishes as its
+/// state size, available even where nobody samples.
+#[derive(Debug)]
+pub struct Footprint;
+
 /// A feed of records.
 #[derive(Debug)]
 pub struct Feed;
 
 impl GenServer for Hoarder {
     type Args = ();
-    type Call = ();
-    type Reply = ();
+    type Call = Footprint;
+    type Reply = StateSize;
     type Cast = ();
     type Info = Feed;
 
@@ -47,6 +52,10 @@ impl GenServer for Hoarder {
             records: Vec::new(),
             bytes: 0,
         })
+    }
+
+    async fn handle_call(&mut self, _: Footprint, _ctx: &mut Ctx<Self>) -> CallReply<StateSize> {
+        CallReply::reply(self.state_size())
     }
 
     async fn handle_info(&mut self, msg: Info<Feed>, _ctx: &mut Ctx<Self>) -> Next {
