@@ -17,7 +17,9 @@
 
 use crate::observe::{Observation, control};
 use crate::{Runtime, sampler};
-use beamline_wire::{ClientMsg, ControlReply, PROTOCOL_VERSION, ServerMsg, frame};
+use beamline_wire::{
+    ClientMsg, ControlReply, FrameError, Hello, PROTOCOL_VERSION, ServerMsg, frame,
+};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -434,6 +436,43 @@ fn same_token(expected: &str, given: Option<&str>) -> bool {
     diff == 0
 }
 
+/// The endpoint's answer to a client's first frame, as read (or not) from the socket: the
+/// client's `Hello` if it may attach, or the reason sent back in `Refused`. Pure, so the
+/// fuzzer (`fuzz/fuzz_targets/handshake.rs`) drives exactly what a connection runs.
+pub fn check_hello(
+    first: Result<ClientMsg, FrameError>,
+    token: Option<&str>,
+) -> Result<Hello, String> {
+    match first {
+        Ok(ClientMsg::Hello(hello)) => {
+            if hello.version != PROTOCOL_VERSION {
+                Err(format!(
+                    "protocol version mismatch: client speaks version {}, this runtime speaks version {PROTOCOL_VERSION}; use an observer built for this runtime",
+                    hello.version
+                ))
+            } else if let Some(token) = token
+                && !same_token(token, hello.token.as_deref())
+            {
+                Err("wrong or missing token".into())
+            } else {
+                Ok(hello)
+            }
+        }
+        Ok(_) => Err("the first frame must be a Hello".into()),
+        Err(e) => Err(format!("bad handshake: {e}")),
+    }
+}
+
+/// [`check_hello`] on the bytes a client sent first: `None` while they do not yet hold a whole
+/// frame (the endpoint would keep reading, up to [`HANDSHAKE_TIMEOUT`]).
+pub fn handshake(bytes: &[u8], token: Option<&str>) -> Option<Result<Hello, String>> {
+    match frame::decode::<ClientMsg>(bytes, MAX_CLIENT_FRAME) {
+        Ok(None) => None,
+        Ok(Some((msg, _))) => Some(check_hello(Ok(msg), token)),
+        Err(e) => Some(check_hello(Err(e), token)),
+    }
+}
+
 /// One observer's connection: handshake, then samples out and control requests in.
 async fn connection<S>(stream: S, peer: &str, rt: Runtime, settings: &Settings)
 where
@@ -447,30 +486,14 @@ where
     )
     .await;
     let refusal = match first {
-        Ok(Ok(Some(ClientMsg::Hello(hello)))) => {
-            if hello.version != PROTOCOL_VERSION {
-                tracing::warn!(%peer, client = %hello.client, version = hello.version, "observe endpoint: protocol version mismatch");
-                Err(format!(
-                    "protocol version mismatch: client speaks version {}, this runtime speaks version {PROTOCOL_VERSION}; use an observer built for this runtime",
-                    hello.version
-                ))
-            } else if let Some(token) = &settings.token
-                && !same_token(token, hello.token.as_deref())
-            {
-                tracing::warn!(%peer, client = %hello.client, "observe endpoint: wrong or missing token");
-                Err("wrong or missing token".into())
-            } else {
-                Ok(hello)
-            }
-        }
-        Ok(Ok(Some(_))) => Err("the first frame must be a Hello".into()),
         Ok(Ok(None)) => return,
-        Ok(Err(e)) => {
-            tracing::warn!(%peer, error = %e, "observe endpoint: bad handshake");
-            Err(format!("bad handshake: {e}"))
-        }
+        Ok(Ok(Some(msg))) => check_hello(Ok(msg), settings.token.as_deref()),
+        Ok(Err(e)) => check_hello(Err(e), settings.token.as_deref()),
         Err(_) => Err(format!("no Hello within {} s", HANDSHAKE_TIMEOUT.as_secs())),
     };
+    if let Err(why) = &refusal {
+        tracing::warn!(%peer, reason = %why, "observe endpoint: handshake refused");
+    }
     let hello = match refusal {
         Ok(hello) => hello,
         Err(why) => {

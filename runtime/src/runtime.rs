@@ -320,6 +320,15 @@ impl Runtime {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Messages dropped since start: by a bounded mailbox's overflow policy, or still queued
+    /// when their process exited (crash, stop or kill). With [`Runtime::dead_letters`] this
+    /// accounts for every message sent that was not handled.
+    pub fn dropped_total(&self) -> u64 {
+        self.shared
+            .dropped_total
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The root supervisor (one_for_one, started on first use). Put your application's tree
     /// under it with [`Runtime::supervise`] so that [`Runtime::shutdown`] stops it in order.
     pub async fn root(&self) -> Result<Supervisor, StartError> {
