@@ -296,6 +296,11 @@ impl Sampler {
                 removed.push(cell.pid);
                 return;
             }
+            if !exited {
+                // The process measures its state on its own task after its next batch: at most
+                // once per interval, never per message.
+                cell.stats.measure_requested.store(true, Relaxed);
+            }
             let monitor = monitors.as_ref().and_then(|m| m.get(&pid));
             let r = read(cell, now, monitor);
             let from = before.map_or_else(

@@ -273,3 +273,49 @@ fn sampler_cost() {
         println!("sampler cost at {n} processes (us, samples sent): {costs:?}");
     });
 }
+
+/// A state that grows with each cast and reports its deep size.
+struct Hoarder(Vec<u8>);
+
+impl beamline::GenServer for Hoarder {
+    type Args = ();
+    type Call = ();
+    type Reply = ();
+    type Cast = usize;
+    type Info = ();
+    async fn init(_: (), _ctx: &mut beamline::Ctx<Self>) -> Result<Self, beamline::InitError> {
+        Ok(Hoarder(Vec::new()))
+    }
+    async fn handle_cast(&mut self, n: usize, _ctx: &mut beamline::Ctx<Self>) -> beamline::Next {
+        self.0.extend(std::iter::repeat_n(1u8, n));
+        beamline::Next::noreply()
+    }
+    fn state_size(&self) -> beamline::StateSize {
+        beamline::StateSize::deep(std::mem::size_of::<Self>() + self.0.len())
+    }
+}
+
+/// Regression: the sampler never asked processes to measure their state, so state size stayed
+/// at its value after `init` and a leak was invisible.
+#[tokio::test(start_paused = true)]
+async fn state_size_follows_the_state_at_most_once_per_interval() {
+    let rt = runtime(1000);
+    let h = rt.start::<Hoarder>(()).await.unwrap();
+    let mut obs = rt.observe();
+    sample(&mut obs).await;
+    let mut sizes = Vec::new();
+    for _ in 0..4 {
+        h.cast(10_000).await.unwrap();
+        let d = sample(&mut obs).await;
+        if let Some(p) = changed(&d, h.pid()) {
+            assert!(p.state_deep);
+            sizes.push(p.state_bytes);
+        }
+    }
+    assert!(sizes.len() >= 3, "{sizes:?}");
+    assert!(
+        sizes.windows(2).all(|w| w[1] > w[0]),
+        "state size grows with the state: {sizes:?}"
+    );
+    assert!(*sizes.last().unwrap() >= 30_000, "{sizes:?}");
+}
