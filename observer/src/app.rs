@@ -27,6 +27,10 @@ pub struct Options {
     pub thresholds: Thresholds,
     /// Also save everything received to this recording.
     pub record: Option<std::path::PathBuf>,
+    /// Panics for which this returns true do not end the program (an embedding runtime catches
+    /// them, e.g. a crash inside one of its processes): the terminal is left as it is and no
+    /// other panic hook runs. `None`: every panic restores the terminal.
+    pub ignore_panic: Option<fn() -> bool>,
 }
 
 impl Default for Options {
@@ -37,6 +41,7 @@ impl Default for Options {
             interval_ms: None,
             thresholds: Thresholds::default(),
             record: None,
+            ignore_panic: None,
         }
     }
 }
@@ -70,7 +75,11 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
     let _restore = Restore;
     // ratatui's hook restores the screen; mouse capture is ours to undo.
     let prev = std::panic::take_hook();
+    let ignore = opts.ignore_panic;
     std::panic::set_hook(Box::new(move |info| {
+        if ignore.is_some_and(|caught| caught()) {
+            return;
+        }
         let _ = crossterm::execute!(io::stdout(), DisableMouseCapture);
         prev(info);
     }));

@@ -13,17 +13,18 @@
 //! - [`view`]: one file per screen, plus header, overlays and formatting.
 //! - [`theme`]: colours, or none.
 //!
-//! Embedding in an application (the runtime's demo does this):
+//! Embedding in an application built on `beamline` (feature `runtime`; the demo does this):
 //!
 //! ```ignore
-//! let sub = runtime.observe();               // beamline::Runtime::observe()
-//! beamline_observer::run_embedded(MyFeed(sub), beamline_observer::Options::default()).await?;
+//! beamline_observer::watch(&runtime, beamline_observer::Options::default()).await?;
 //! ```
-//! where `MyFeed` implements [`Feed`] by forwarding to the subscription.
+//! Without the feature, anything implementing [`Feed`] can be shown with [`run_embedded`].
 
 pub mod app;
 pub mod cli;
 pub mod diagnosis;
+#[cfg(feature = "runtime")]
+pub mod embed;
 pub mod fixture;
 pub mod headless;
 pub mod input;
@@ -36,6 +37,8 @@ pub mod view;
 
 pub use app::Options;
 pub use diagnosis::{Alert, AlertKind, Severity, Thresholds};
+#[cfg(feature = "runtime")]
+pub use embed::watch;
 pub use source::{ChannelFeed, EmbeddedSource, Feed, Source};
 
 /// Run the TUI over a runtime in the same process until the user quits.
