@@ -219,32 +219,49 @@ impl<T> Rx<T> {
     }
 
     /// Close the mailbox and drop what is queued; returns how many messages were dropped.
+    #[cfg(test)]
     pub(crate) fn close_and_drain(&mut self) -> u64 {
-        let mut n = 0;
+        self.close_and_take().len() as u64
+    }
+
+    /// Close the mailbox and hand back what is queued: after this, every send fails, so the
+    /// messages returned are exactly those that were delivered but never received.
+    pub(crate) fn close_and_take(&mut self) -> Vec<T> {
+        let mut out = Vec::new();
         match self {
+            // Until `Disconnected`, not the first `Empty`: a sender that got in before the
+            // close may not have pushed yet, and its message would otherwise sit in the closed
+            // channel, counted nowhere (found by the crash storm in tests/tests/guarantees.rs).
             Rx::Unbounded(rx) => {
                 rx.close();
-                while rx.try_recv().is_ok() {
-                    n += 1;
+                loop {
+                    match rx.try_recv() {
+                        Ok(m) => out.push(m),
+                        Err(mpsc::error::TryRecvError::Empty) => std::thread::yield_now(),
+                        Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    }
                 }
             }
             Rx::Bounded(rx) => {
                 rx.close();
-                while rx.try_recv().is_ok() {
-                    n += 1;
+                loop {
+                    match rx.try_recv() {
+                        Ok(m) => out.push(m),
+                        Err(mpsc::error::TryRecvError::Empty) => std::thread::yield_now(),
+                        Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    }
                 }
             }
             Rx::Ring(ring) => {
-                let drained: Vec<T> = ring
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .drain(..)
-                    .collect();
-                n = drained.len() as u64;
+                out.extend(
+                    ring.queue
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .drain(..),
+                );
             }
         }
-        n
+        out
     }
 }
 

@@ -97,11 +97,16 @@ impl<S: GenServer> Core<S> {
             return;
         }
         self.finished = true;
-        let queued = self.cell.stats.mailbox_len();
-        self.cell.finish(reason, queued);
+        // Close first and count what is really queued, holding it until the exit is recorded
+        // (so callers whose requests are dropped see why). Reading the mailbox length instead
+        // raced with senders between their count and their push: such a message was counted
+        // twice (dropped here, then a dead letter) or not at all. Found by the crash storm in
+        // tests/tests/guarantees.rs.
+        let queued = self.rx.close_and_take();
+        self.cell.finish(reason, queued.len() as u64);
         self.dying_reply = None;
         self.ctx.reply = None;
-        self.rx.close_and_drain();
+        drop(queued);
         self.sys.close();
         self.state = None;
     }
