@@ -150,17 +150,17 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         row(
             "busy",
             format!(
-                "{} · queued {}µs avg",
+                "{} · queued {} avg",
                 fmt::percent(p.busy),
-                fmt::si(p.mean_wait_us)
+                fmt::micros(p.mean_wait_us)
             ),
         ),
         row(
             "handle",
             format!(
-                "{}µs avg · {}µs max",
-                fmt::si(p.mean_handle_us),
-                fmt::si(p.max_handle_us)
+                "{} avg · {} max",
+                fmt::micros(p.mean_handle_us),
+                fmt::micros(p.max_handle_us)
             ),
         ),
         row(
@@ -220,9 +220,9 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         lines.push(row(
             "task",
             format!(
-                "poll {}µs · scheduled {}µs · slow polls {}",
-                fmt::si(task.mean_poll_us),
-                fmt::si(task.mean_scheduled_us),
+                "poll {} · scheduled {} · slow polls {}",
+                fmt::micros(task.mean_poll_us),
+                fmt::micros(task.mean_scheduled_us),
                 task.slow_polls
             ),
         ));

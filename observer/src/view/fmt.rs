@@ -62,6 +62,20 @@ pub fn duration_ms(ms: u64) -> String {
     }
 }
 
+/// A short span given in microseconds, in the unit that reads best: `850µs`, `26ms`, `1.5ms`,
+/// `18.2s`, and minutes beyond.
+pub fn micros(us: f64) -> String {
+    if us < 1000.0 {
+        format!("{}µs", si(us))
+    } else if us < 10_000.0 {
+        format!("{:.1}ms", us / 1000.0)
+    } else if us < 1_000_000.0 {
+        format!("{:.0}ms", us / 1000.0)
+    } else {
+        duration_ms((us / 1000.0) as u64)
+    }
+}
+
 /// Uptime as `h:mm:ss` (or `Nd h:mm:ss`).
 pub fn uptime(ms: u64) -> String {
     let s = ms / 1000;
@@ -147,6 +161,10 @@ mod tests {
         assert_eq!(duration_ms(350), "350ms");
         assert_eq!(duration_ms(4200), "4.2s");
         assert_eq!(duration_ms(185_000), "3m05s");
+        assert_eq!(micros(850.0), "850µs");
+        assert_eq!(micros(1500.0), "1.5ms");
+        assert_eq!(micros(26_000.0), "26ms");
+        assert_eq!(micros(18_200_000.0), "18.2s");
         assert_eq!(uptime(3_723_000), "1:02:03");
         assert_eq!(percent(0.234), "23%");
     }

@@ -52,10 +52,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             row("dropped msgs", fmt::count(y.dropped_total)),
             row("dead letters", fmt::count(y.dead_letters)),
             row("runtime missed", fmt::count(y.missed_updates)),
-            row(
-                "sample cost",
-                format!("{}µs", fmt::si(y.sample_cost_us as f64)),
-            ),
+            row("sample cost", fmt::micros(y.sample_cost_us as f64)),
         ]);
     }
     lines.extend([
