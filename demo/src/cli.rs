@@ -13,10 +13,7 @@ use crate::Scenario;
 use crate::workload::{self, Workload};
 use beamline::Runtime;
 use beamline::endpoint::EndpointConfig;
-use beamline::observe::Observation;
-use beamline::wire::{ControlReply, ControlRequest, ServerMsg};
 use clap::Parser;
-use std::future::Future;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -60,24 +57,6 @@ pub fn list() -> String {
         .iter()
         .map(|s| format!("{:width$}  {}\n", s.name(), s.summary()))
         .collect()
-}
-
-/// The runtime's subscription as the observer's [`beamline_observer::Feed`]: the two crates do
-/// not depend on each other, so the demo joins them here.
-pub struct RuntimeFeed(pub Observation);
-
-impl beamline_observer::Feed for RuntimeFeed {
-    fn recv(&mut self) -> impl Future<Output = Option<ServerMsg>> + Send {
-        self.0.recv()
-    }
-
-    fn missed(&self) -> u64 {
-        self.0.missed()
-    }
-
-    fn control(&self, request: ControlRequest) -> impl Future<Output = ControlReply> + Send {
-        self.0.control(request)
-    }
 }
 
 /// Install the log subscriber: per-process log lines for the observer, and (headless only)
@@ -155,12 +134,11 @@ pub async fn run(args: Args) -> ExitCode {
         }
         ExitCode::SUCCESS
     } else {
-        let feed = RuntimeFeed(rt.observe());
-        let observer = beamline_observer::run_embedded(feed, beamline_observer::Options::default());
+        // `watch` also keeps panics inside processes (the crash scenario makes them on purpose)
+        // from restoring the terminal under the observer's feet.
+        let observer = beamline_observer::watch(&rt, beamline_observer::Options::default());
         tokio::select! {
-            // Biased: the observer is polled first, so it has set up the terminal and its panic
-            // hooks by the time the next branch puts ours on top of them.
-            biased;
+            _ = deadline => ExitCode::SUCCESS,
             r = observer => match r {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -168,33 +146,11 @@ pub async fn run(args: Args) -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
-            _ = async {
-                keep_process_panics_off_the_screen();
-                std::future::pending::<()>().await
-            } => unreachable!("pending never completes"),
-            _ = deadline => ExitCode::SUCCESS,
         }
     };
     drop(endpoint);
     rt.shutdown().await;
     code
-}
-
-/// Put a panic hook on top of the observer's that ignores panics inside processes.
-///
-/// The embedded observer's hooks (ratatui's and its own) restore the terminal on any panic, as
-/// they should for a panic that ends the program. But a panic inside a process callback ends
-/// only that process (the crash scenario does it on purpose every few seconds): restoring the
-/// terminal then leaves the observer drawing onto the normal screen, torn. The runtime's own
-/// quiet hook cannot help, because the observer's hooks were installed after it and run first.
-/// Panics anywhere else still go to the hooks below, so the terminal is restored for them.
-fn keep_process_panics_off_the_screen() {
-    let below = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if beamline::self_pid().is_none() {
-            below(info);
-        }
-    }));
 }
 
 /// Serve the endpoint. A non-loopback address was asked for explicitly on the command line, so
