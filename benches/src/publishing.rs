@@ -3,7 +3,7 @@
 //! message path (9).
 
 use crate::peers::beamline::{Beamline, Idle};
-use crate::workload::{Done, Peer};
+use crate::workload::Peer;
 use beamline::endpoint::{EndpointConfig, ObserveAddr};
 use beamline::wire::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, frame};
 use beamline::{Runtime, ServerRef};
@@ -47,11 +47,6 @@ impl Drop for Churn {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// Workers started with a countdown that nobody waits on again (their acks go nowhere).
-pub fn spare_done() -> Arc<Done> {
-    Done::new(usize::MAX)
 }
 
 /// What one subscription saw: per-tick sampler cost and encoded sizes.

@@ -170,7 +170,7 @@ fn main() {
 
 /// `cargo bench <args> -- <criterion args> <filters>`, criterion writing under `home`.
 fn cargo_bench(root: &Path, home: &Path, args: &[&str], criterion: &[&str], filters: &[&str]) {
-    let mut cmd = Command::new(env!("CARGO"));
+    let mut cmd = Command::new(cargo());
     cmd.current_dir(root)
         .env("CRITERION_HOME", home)
         .arg("bench")
@@ -192,7 +192,7 @@ fn criterion_single(home: &Path, group: &str, function: &str) -> Option<f64> {
 
 /// Build `bench-scale` with `features` and copy it aside, so both builds can be run later.
 fn build_scale(root: &Path, exe_dir: &Path, features: &[&str], name: &str) -> PathBuf {
-    let mut cmd = Command::new(env!("CARGO"));
+    let mut cmd = Command::new(cargo());
     cmd.current_dir(root)
         .args([
             "build",
@@ -349,4 +349,11 @@ fn render(r: &Results, quick: bool, minutes: f64, before: &str, after: &str) -> 
     out.push_str("\n### Targets\n\n");
     out.push_str(&report::verdict_table(&report::verdicts(r)));
     out
+}
+
+/// Cargo through the rustup proxy on PATH (or `$CARGO` under `cargo run`): the toolchain's own
+/// binary, called directly, would let dependency folders with a `rust-toolchain` file pick
+/// another toolchain for their `rustc`.
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
