@@ -2,6 +2,7 @@
 //! workload (30 virtual seconds, nothing exits unexpectedly) and the real binary's command line.
 
 mod cli;
+mod diagnosis;
 mod scenarios;
 mod support;
 mod workload;

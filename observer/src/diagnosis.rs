@@ -147,7 +147,7 @@ impl Default for Thresholds {
             restart_storm: 3,
             restart_window_ms: 10_000,
             growth_samples: 4,
-            growth_min_bytes: 4096,
+            growth_min_bytes: 64 * 1024,
             growth_min_ratio: 0.25,
         }
     }

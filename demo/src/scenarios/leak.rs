@@ -22,7 +22,7 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// Each feed adds this share of the current size (2% per tick, about 8% per second).
 pub const GROWTH: f64 = 0.02;
 /// ... and at least this many bytes.
-pub const MIN_FEED: usize = 1024;
+pub const MIN_FEED: usize = 16 * 1024;
 
 /// The leaking process.
 pub struct Hoarder {

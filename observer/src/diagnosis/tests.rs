@@ -216,7 +216,7 @@ fn a_crash_storm_names_the_child_slot() {
 
 fn leak(t: u64, onset: u64) -> Vec<ProcessSample> {
     let mut a = proc(2, None);
-    a.state_bytes = 10_000 + 20_000 * t.saturating_sub(onset);
+    a.state_bytes = 10_000 + 30_000 * t.saturating_sub(onset);
     let mut b = proc(3, None);
     b.state_bytes = 50_000;
     vec![a, b]
