@@ -103,6 +103,9 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
     let mut signals = Signals::new()?;
     let mut source_open = true;
     let mut asked_interval = opts.interval_ms.is_none();
+    // For the end-to-end test that the terminal survives a panic (tests/tests/observer.rs):
+    // panic once the first sample is on screen.
+    let induced_panic = std::env::var_os("BEAMLINE_OBSERVER_TEST_PANIC").is_some();
 
     loop {
         terminal.draw(|f| view::draw(&state, f))?;
@@ -121,6 +124,9 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
                 Some(ev) => {
                     let change = state.model.apply(ev);
                     state.on_change(change);
+                    if induced_panic && state.model.latest().is_some() {
+                        panic!("induced panic (BEAMLINE_OBSERVER_TEST_PANIC)");
+                    }
                     if let ConnState::Retrying { .. } = state.model.conn {
                         state.note = Some("disconnected, retrying".into());
                     }

@@ -1,0 +1,83 @@
+//! The demo served by the real `demo` binary, read by the real `observer` binary as JSON: the
+//! supervision tree and the named services arrive intact across process, crate and wire.
+
+use crate::support::{Demo, OBSERVER, TempDir, run};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The fields of `observer --json` this test relies on, declared here, apart from the
+/// observer's own types, so that a change to the format fails here.
+#[derive(Deserialize)]
+struct Sample {
+    node: Option<String>,
+    processes: Vec<Proc>,
+}
+
+#[derive(Deserialize)]
+struct Proc {
+    id: u64,
+    name: Option<String>,
+    parent: Option<u64>,
+    kind: String,
+    status: String,
+}
+
+fn check_tree(addr: &str) {
+    let out = run(
+        OBSERVER,
+        &["--attach", addr, "--json", "--once"],
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let s: Sample = serde_json::from_str(&text).unwrap();
+    assert_eq!(s.node.as_deref(), Some("demo"));
+    let by_name: HashMap<&str, &Proc> = s
+        .processes
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(|n| (n, p)))
+        .collect();
+    let children = |id: u64| s.processes.iter().filter(|p| p.parent == Some(id)).count();
+    for name in [
+        "limiter",
+        "notify/queue",
+        "cache",
+        "bank/teller",
+        "reporter",
+        "scraper/indexer",
+    ] {
+        let p = by_name
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing: {:?}", by_name.keys()));
+        assert_ne!(p.status, "exited", "{name}");
+    }
+    for sup in ["bank", "scraper", "scraper/fetchers"] {
+        let p = by_name[sup];
+        assert_eq!(p.kind, "supervisor", "{sup}");
+        assert!(children(p.id) >= 2, "{sup} has {} children", children(p.id));
+    }
+    // Edges hold: the teller's parent is the bank supervisor, the fetchers' is theirs.
+    assert_eq!(by_name["bank/teller"].parent, Some(by_name["bank"].id));
+    assert_eq!(
+        by_name["scraper/fetcher-0"].parent,
+        Some(by_name["scraper/fetchers"].id)
+    );
+}
+
+#[test]
+fn observer_reads_the_demo_tree_over_tcp() {
+    let demo = Demo::serve("127.0.0.1:0", &["--duration", "60"]);
+    check_tree(&demo.addr);
+}
+
+#[test]
+fn observer_reads_the_demo_tree_over_a_unix_socket() {
+    let dir = TempDir::new("cross");
+    let demo = Demo::serve(
+        &format!("unix:{}", dir.path("demo.sock").display()),
+        &["--duration", "60"],
+    );
+    check_tree(&demo.addr);
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests across Beamline's crates and binaries: one test binary, a module per area,
+//! helpers in `support`. The guarantees these check are listed, test by test, in
+//! `RELIABILITY.md` at the root.
+
+mod support;
+
+mod cli;
+mod cross_crate;
+mod endpoint_fuzz;
+mod guarantees;
+mod hostile;
+mod observer;
+mod security;

@@ -1,0 +1,221 @@
+//! Hostile clients over real loopback sockets: oversized frames, a client that never reads,
+//! and a crowd. Each costs the endpoint one bounded connection and nothing else.
+//!
+//! Real sockets need the real clock; waits are on messages and log lines, with deadlines.
+
+use crate::support::{Counter, LogCapture, runtime};
+use beamline::EndpointConfig;
+use beamline::wire::{ClientMsg, Hello, MAX_FRAME_LEN, PROTOCOL_VERSION, ServerMsg, frame};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn hello() -> ClientMsg {
+    ClientMsg::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        token: None,
+        client: "hostile".into(),
+    })
+}
+
+async fn read(s: &mut TcpStream) -> Option<ServerMsg> {
+    frame::read::<ServerMsg, _>(s, MAX_FRAME_LEN)
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn attach(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    frame::write(&mut s, &hello()).await.unwrap();
+    assert!(matches!(read(&mut s).await, Some(ServerMsg::Welcome(_))));
+    s
+}
+
+/// Read until the next sample, within 5 s.
+async fn next_sample(s: &mut TcpStream) {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match read(s).await {
+                Some(ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) => return,
+                Some(_) => {}
+                None => panic!("a well-behaved observer was disconnected"),
+            }
+        }
+    })
+    .await
+    .expect("no sample within 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_frames_are_refused_and_only_their_connection_closes() {
+    let rt = runtime(100);
+    let ep = rt
+        .serve(EndpointConfig::parse("127.0.0.1:0").unwrap())
+        .unwrap();
+    let addr = ep.local_addr().unwrap();
+    let counter = rt.start::<Counter>(()).await.unwrap();
+    let mut good = attach(addr).await;
+
+    // Announced 4 GiB: refused on the prefix, before anything is allocated.
+    let mut huge = TcpStream::connect(addr).await.unwrap();
+    huge.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+    match read(&mut huge).await {
+        Some(ServerMsg::Refused(why)) => assert!(why.contains("exceeds the limit"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(read(&mut huge).await, None);
+
+    // One byte over the client limit, really sent, after a valid handshake.
+    let mut big = attach(addr).await;
+    let len = beamline::endpoint::MAX_CLIENT_FRAME + 1;
+    let mut bytes = (len as u32).to_be_bytes().to_vec();
+    bytes.resize(4 + len, 0xAA);
+    let _ = big.write_all(&bytes).await;
+    let refusal = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match read(&mut big).await {
+                Some(ServerMsg::Refused(why)) => return why,
+                Some(_) => {}
+                None => panic!("closed without saying why"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(refusal.contains("exceeds the limit"), "{refusal}");
+
+    next_sample(&mut good).await;
+    counter.cast(2).await.unwrap();
+    assert_eq!(counter.call(()).await, Ok(2));
+}
+
+/// A client that connects, says hello and never reads: its socket fills, and after the write
+/// timeout the endpoint drops it, while an observer that reads carries on.
+#[test]
+fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
+    // Current-thread, so that the endpoint's log lines reach this thread's capture.
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (logs, _guard) = LogCapture::install();
+    tokio.block_on(async {
+        let rt = runtime(100);
+        // Enough processes that a snapshot is several MB: more than the socket buffers hold.
+        let mut procs = Vec::new();
+        for _ in 0..30_000 {
+            procs.push(rt.start::<Counter>(()).await.unwrap());
+        }
+        let timeout = Duration::from_millis(500);
+        let ep = rt
+            .serve(
+                EndpointConfig::parse("127.0.0.1:0")
+                    .unwrap()
+                    .write_timeout(timeout),
+            )
+            .unwrap();
+        let addr = ep.local_addr().unwrap();
+
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.set_recv_buffer_size(4096).unwrap();
+        let mut stuck = sock.connect(addr).await.unwrap();
+        let since = Instant::now();
+        frame::write(&mut stuck, &hello()).await.unwrap();
+        let mut good = attach(addr).await;
+
+        let line = logs
+            .wait_for(&["could not keep up", "dropped"], Duration::from_secs(60))
+            .await;
+        assert!(
+            since.elapsed() >= timeout,
+            "dropped before the write timeout: {line}"
+        );
+        assert!(line.starts_with("WARN"), "{line}");
+
+        // What it had been sent is bounded by the socket buffers and a frame: read it back,
+        // and the connection ends there.
+        let mut total = 0usize;
+        let mut buf = vec![0u8; 1 << 16];
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match stuck.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => total += n,
+                }
+            }
+        })
+        .await
+        .expect("the stuck connection was not closed");
+        assert!(
+            total < 64 << 20,
+            "{total} bytes were queued for a client that never read"
+        );
+
+        // The reader never noticed.
+        for _ in 0..3 {
+            next_sample(&mut good).await;
+        }
+        procs[0].cast(1).await.unwrap();
+        assert_eq!(procs[0].call(()).await, Ok(1));
+    });
+}
+
+/// Forty-eight clients at once against the default limit of 16: sixteen are served, the rest
+/// refused with the reason; the runtime goes on, and a slot freed is a slot reusable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_at_once_meet_the_connection_limit() {
+    let rt = runtime(100);
+    let ep = rt
+        .serve(EndpointConfig::parse("127.0.0.1:0").unwrap())
+        .unwrap();
+    let addr = ep.local_addr().unwrap();
+    let counter = rt.start::<Counter>(()).await.unwrap();
+    let tries: Vec<_> = (0..48)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut s = TcpStream::connect(addr).await.unwrap();
+                frame::write(&mut s, &hello()).await.unwrap();
+                let first = read(&mut s).await;
+                (s, first)
+            })
+        })
+        .collect();
+    let mut served = Vec::new();
+    let mut refused = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            (s, Some(ServerMsg::Welcome(_))) => served.push(s),
+            (_, Some(ServerMsg::Refused(why))) => {
+                assert!(
+                    why.contains("too many observers connected (at most 16)"),
+                    "{why}"
+                );
+                refused += 1;
+            }
+            (_, other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((served.len(), refused), (16, 32));
+    counter.cast(1).await.unwrap();
+    assert_eq!(counter.call(()).await, Ok(1));
+    for s in &mut served {
+        next_sample(s).await;
+    }
+
+    // Closing one frees its slot once the endpoint notices (its reader sees the end).
+    drop(served.pop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        frame::write(&mut s, &hello()).await.unwrap();
+        match read(&mut s).await {
+            Some(ServerMsg::Welcome(_)) => break,
+            Some(ServerMsg::Refused(_)) if Instant::now() < deadline => {
+                tokio::task::yield_now().await
+            }
+            other => panic!("the freed slot was never reused: {other:?}"),
+        }
+    }
+}
