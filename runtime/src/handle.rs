@@ -279,11 +279,17 @@ impl<S: GenServer> ServerRef<S> {
             let prev = me.stats.status.load(Relaxed);
             let prev_since = me.stats.status_since_ns.load(Relaxed);
             me.stats.waiting_on.store(self.cell.pid.0, Relaxed);
-            me.stats.set_status(StatusCode::Waiting, me.now_ns());
-            (me, prev, prev_since)
+            let since = me.now_ns();
+            me.stats.set_status(StatusCode::Waiting, since);
+            (me, prev, prev_since, since)
         });
         let outcome = tokio::time::timeout(timeout, reply_rx).await;
-        if let Some((me, prev, prev_since)) = waiting {
+        if let Some((me, prev, prev_since, since)) = waiting {
+            // Time blocked here is not busy time, if it was counted as busy at all (inside a
+            // batch of callbacks).
+            if me.stats.batch_start_ns.load(Relaxed) != 0 {
+                bump(&me.stats.call_wait_ns, me.now_ns().saturating_sub(since));
+            }
             me.stats.status.store(prev, Relaxed);
             me.stats.status_since_ns.store(prev_since, Relaxed);
         }

@@ -67,6 +67,8 @@ pub(crate) struct Stats {
     /// Start of the batch in progress (0 when idle): lets the sampler count time in a long
     /// callback before it returns.
     pub batch_start_ns: AtomicU64,
+    /// Time callbacks spent blocked in calls to other processes (written by the process).
+    pub call_wait_ns: AtomicU64,
     /// Longest per-message time since the sampler last reset it.
     pub max_handle_ns: AtomicU64,
     /// Sum and count of sampled mailbox waits (one message in [`WAIT_SAMPLE_EVERY`] is stamped).
@@ -127,15 +129,22 @@ impl Stats {
             + self.handled_info.load(Relaxed)
     }
 
-    /// Busy nanoseconds including the batch in progress at `now_ns`.
+    /// Busy nanoseconds including the batch in progress at `now_ns`, not counting time blocked
+    /// in calls to other processes (a caller waiting on a bottleneck is not itself busy).
     pub(crate) fn busy_at(&self, now_ns: u64) -> u64 {
         let start = self.batch_start_ns.load(Relaxed);
-        let running = if start == 0 {
-            0
+        let (running, blocked_now) = if start == 0 {
+            (0, 0)
         } else {
-            now_ns.saturating_sub(start)
+            let blocked = if self.status() == StatusCode::Waiting {
+                now_ns.saturating_sub(self.status_since_ns.load(Relaxed).max(start))
+            } else {
+                0
+            };
+            (now_ns.saturating_sub(start), blocked)
         };
-        self.busy_ns.load(Relaxed) + running
+        (self.busy_ns.load(Relaxed) + running)
+            .saturating_sub(self.call_wait_ns.load(Relaxed) + blocked_now)
     }
 }
 

@@ -102,3 +102,28 @@ async fn processes_lists_live_processes_with_parents() {
     assert_eq!(pids, vec![a.pid(), b.pid()]);
     assert_eq!(rt.processes()[0].parent, None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn time_blocked_in_a_call_is_not_busy_time() {
+    let rt = Runtime::new();
+    let slow = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    let caller = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    slow.cast(Cast::Sleep(Duration::from_secs(3)))
+        .await
+        .unwrap();
+    let c = caller.clone();
+    let s = slow.clone();
+    let pending = tokio::spawn(async move { c.call(Call::Ask(s)).await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        caller.info().busy < Duration::from_millis(1),
+        "waiting, not busy: {:?}",
+        caller.info().busy
+    );
+    pending.await.unwrap().unwrap();
+    assert!(caller.info().busy < Duration::from_millis(1));
+    assert!(
+        slow.info().busy >= Duration::from_secs(3),
+        "the callee was busy"
+    );
+}
