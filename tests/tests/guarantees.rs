@@ -177,3 +177,50 @@ async fn crash_storm_loses_no_message_silently() {
 async fn crash_storm_ten_million() {
     check(&storm(10_000_000, 1_000).await);
 }
+
+/// Takes 10 ms (of tokio's clock) per cast.
+struct Slow(Arc<AtomicU64>);
+
+impl GenServer for Slow {
+    type Args = Arc<AtomicU64>;
+    type Call = ();
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+
+    async fn init(n: Arc<AtomicU64>, _ctx: &mut Ctx<Self>) -> Result<Self, InitError> {
+        Ok(Slow(n))
+    }
+    async fn handle_cast(&mut self, _: (), _ctx: &mut Ctx<Self>) -> Next {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        self.0.fetch_add(1, Relaxed);
+        Next::noreply()
+    }
+}
+
+/// A stop request overtakes 10,000 queued casts (10 s of work): the process stops after the
+/// cast in hand, and the rest are counted as dropped, not handled and not lost.
+#[tokio::test(start_paused = true)]
+async fn a_stop_request_overtakes_a_flooded_mailbox() {
+    let rt = Runtime::builder()
+        .node("flood")
+        .observe_from_env(false)
+        .build();
+    let handled = Arc::new(AtomicU64::new(0));
+    let p = rt.start::<Slow>(handled.clone()).await.unwrap();
+    for _ in 0..10_000 {
+        p.cast(()).await.unwrap();
+    }
+    let asked = tokio::time::Instant::now();
+    let reason = p.stop(beamline::ExitReason::Shutdown, None).await;
+    assert_eq!(reason, beamline::ExitReason::Shutdown);
+    assert!(
+        asked.elapsed() < Duration::from_millis(100),
+        "waited {:?}",
+        asked.elapsed()
+    );
+    let h = handled.load(Relaxed);
+    assert!(h <= 2, "{h} casts handled before the stop");
+    assert_eq!(h + rt.dropped_total(), 10_000);
+    assert_eq!(p.info().dropped, 10_000 - h);
+}
