@@ -70,25 +70,29 @@ pub async fn watch(rt: &Runtime, ticks: usize) -> Stream {
     rt.set_interval(INTERVAL);
     let mut obs = rt.observe();
     let mut out = Stream::default();
-    let mut in_snapshot = false;
-    let mut last_delta_seq = None;
+    // A big snapshot comes as a `Snapshot` frame followed by `Delta` frames of the same tick
+    // (same `at_ms`); a big delta likewise spans several frames of one tick.
+    let mut snapshot_at = None;
+    let mut last_tick = None;
     while out.delta_bytes.len() < ticks {
         let Some(msg) = obs.recv().await else { break };
         let bytes = frame::encode(&msg).expect("frame encodes").len() as u64;
         match msg {
-            ServerMsg::Snapshot(s) if out.delta_bytes.is_empty() => {
-                in_snapshot = true;
+            ServerMsg::Snapshot(s) if snapshot_at.is_none() => {
+                snapshot_at = Some(s.at_ms);
                 out.snapshot_bytes += bytes;
                 out.snapshot_processes += s.processes.len() as u64;
             }
-            ServerMsg::Delta(d) if in_snapshot => {
-                // A delta split in frames carries one chunk per frame; frames of one tick share
-                // the tick's `at_ms`.
-                if last_delta_seq == Some(d.at_ms) {
+            ServerMsg::Delta(d) if snapshot_at == Some(d.at_ms) => {
+                out.snapshot_bytes += bytes;
+                out.snapshot_processes += d.changed.len() as u64;
+            }
+            ServerMsg::Delta(d) if snapshot_at.is_some() => {
+                if last_tick == Some(d.at_ms) {
                     *out.delta_bytes.last_mut().expect("a tick") += bytes;
                     *out.delta_changed.last_mut().expect("a tick") += d.changed.len() as u64;
                 } else {
-                    last_delta_seq = Some(d.at_ms);
+                    last_tick = Some(d.at_ms);
                     out.delta_bytes.push(bytes);
                     out.delta_changed.push(d.changed.len() as u64);
                     out.cost_us.push(d.system.sample_cost_us);

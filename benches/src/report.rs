@@ -179,6 +179,7 @@ pub fn peer_table(r: &Results) -> String {
                     }
                     (Some(v), _) => row.unit.show(v),
                     (None, _) if p == "actix" && flavor == "mt" => "n/a".into(),
+                    (None, _) if row.key.ends_with("_1m") && flavor == "mt" => "not run".into(),
                     (None, _) => "—".into(),
                 };
                 let _ = write!(out, " {cell} |");
