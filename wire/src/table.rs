@@ -114,7 +114,7 @@ mod tests {
         let mut p = ProcessSample::new(Pid(id), ProcessKind::Server, "T");
         p.mailbox_len = len;
         p.name = name.map(String::from);
-        if len % 3 == 0 {
+        if len.is_multiple_of(3) {
             p.status = Status::Waiting {
                 on: Pid(id + 1),
                 since_ms: len,
