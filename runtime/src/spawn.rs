@@ -283,6 +283,7 @@ async fn run<S: GenServer>(
             let now = cell.now_ns();
             stats.batch_start_ns.store(now, Relaxed);
             stats.status_since_ns.store(now, Relaxed);
+            stats.note_peak();
             now
         } else {
             0

@@ -39,7 +39,7 @@ impl StatusCode {
 
 /// The live counters of one process.
 ///
-/// Sender-side fields (`enqueued`, `peak`) are touched by whoever sends; all the others only by
+/// Sender-side fields (`enqueued`, `evicted`) are touched by whoever sends; all the others only by
 /// the process's own task, which is why plain load+store suffices for them (see [`bump`]).
 #[derive(Default)]
 pub(crate) struct Stats {
@@ -103,15 +103,23 @@ impl Stats {
         self.enqueued.load(Relaxed).saturating_sub(out)
     }
 
-    /// Count one enqueued message (sender side) and keep the peak; returns the new length.
+    /// Count one enqueued message (sender side); returns how many were ever enqueued. The
+    /// peak is not kept here (it would be a second locked instruction per send while a mailbox
+    /// grows): see [`Stats::note_peak`].
     #[inline]
     pub(crate) fn on_enqueue(&self) -> u64 {
-        let n = self.enqueued.fetch_add(1, Relaxed) + 1;
-        let len = n.saturating_sub(self.dequeued.load(Relaxed) + self.evicted.load(Relaxed));
+        self.enqueued.fetch_add(1, Relaxed) + 1
+    }
+
+    /// Record the mailbox length as a peak candidate. The process calls it at the start of each
+    /// batch and the sampler takes the maximum with the length it reads, so the peak is exact
+    /// for a mailbox that grows while its process is busy, and for a burst handled in one batch.
+    #[inline]
+    pub(crate) fn note_peak(&self) {
+        let len = self.mailbox_len();
         if len > self.peak.load(Relaxed) {
             self.peak.fetch_max(len, Relaxed);
         }
-        n
     }
 
     pub(crate) fn set_status(&self, code: StatusCode, since_ns: u64) {
@@ -159,6 +167,7 @@ mod tests {
         s.on_enqueue();
         s.on_enqueue();
         assert_eq!(s.mailbox_len(), 3);
+        s.note_peak();
         bump(&s.dequeued, 2);
         assert_eq!(s.mailbox_len(), 1);
         assert_eq!(s.peak.load(Relaxed), 3);
