@@ -57,3 +57,34 @@ pub(crate) async fn stop(child: &ProcessRef, shutdown: Shutdown) -> ExitReason {
         Shutdown::Infinity => child.stop(ExitReason::Shutdown, None).await,
     }
 }
+
+/// What every supervisor does first in `init`: trap its children's exits, and publish its
+/// strategy, intensity and a way for the observer to ask it for a restart. Returns its parent.
+pub(crate) fn set_up<S: crate::GenServer>(
+    ctx: &mut crate::Ctx<S>,
+    strategy: &'static str,
+    max_restarts: u32,
+    period: std::time::Duration,
+    restart_request: fn(Pid, tokio::sync::oneshot::Sender<Result<(), String>>) -> S::Info,
+) -> Option<Pid>
+where
+    S::Info: Send,
+{
+    ctx.trap_exit(true);
+    let cell = ctx
+        .runtime()
+        .shared
+        .table
+        .get(ctx.pid())
+        .expect("a starting process is in the table");
+    if let Some(stats) = &cell.supervisor {
+        let _ = stats.strategy.set(strategy);
+        stats.max_restarts.store(max_restarts, Relaxed);
+        stats.period_ms.store(period.as_millis() as u64, Relaxed);
+        let me = ctx.myself().clone();
+        let _ = stats.restart_hook.set(Box::new(move |pid, tx| {
+            let _ = me.send(restart_request(pid, tx));
+        }));
+    }
+    cell.meta.parent
+}

@@ -176,29 +176,19 @@ impl GenServer for DynamicSupervisorServer {
     type Info = DynInfo;
 
     async fn init(spec: DynamicSupervisorSpec, ctx: &mut Ctx<Self>) -> Result<Self, InitError> {
-        ctx.trap_exit(true);
+        let parent = child::set_up(
+            ctx,
+            "dynamic",
+            spec.max_restarts,
+            spec.period,
+            DynInfo::RestartPid,
+        );
         let rt = ctx.runtime().clone();
         let me = ctx.pid();
-        let cell = rt
-            .shared
-            .table
-            .get(me)
-            .expect("a starting process is in the table");
-        if let Some(stats) = &cell.supervisor {
-            let _ = stats.strategy.set("dynamic");
-            stats.max_restarts.store(spec.max_restarts, Relaxed);
-            stats
-                .period_ms
-                .store(spec.period.as_millis() as u64, Relaxed);
-            let me_ref = ctx.myself().clone();
-            let _ = stats.restart_hook.set(Box::new(move |pid, tx| {
-                let _ = me_ref.send(DynInfo::RestartPid(pid, tx));
-            }));
-        }
         Ok(DynamicSupervisorServer {
             rt,
             me,
-            parent: cell.meta.parent,
+            parent,
             intensity: Intensity::new(spec.max_restarts, spec.period),
             max_children: spec.max_children,
             extra: spec.extra,

@@ -230,30 +230,20 @@ impl GenServer for SupervisorServer {
     type Info = SupInfo;
 
     async fn init(spec: SupervisorSpec, ctx: &mut Ctx<Self>) -> Result<Self, InitError> {
-        ctx.trap_exit(true);
+        let parent = child::set_up(
+            ctx,
+            spec.strategy.as_str(),
+            spec.max_restarts,
+            spec.period,
+            SupInfo::RestartPid,
+        );
         let rt = ctx.runtime().clone();
         let me = ctx.pid();
-        let cell = rt
-            .shared
-            .table
-            .get(me)
-            .expect("a starting process is in the table");
-        if let Some(stats) = &cell.supervisor {
-            let _ = stats.strategy.set(spec.strategy.as_str());
-            stats.max_restarts.store(spec.max_restarts, Relaxed);
-            stats
-                .period_ms
-                .store(spec.period.as_millis() as u64, Relaxed);
-            let me_ref = ctx.myself().clone();
-            let _ = stats.restart_hook.set(Box::new(move |pid, tx| {
-                let _ = me_ref.send(SupInfo::RestartPid(pid, tx));
-            }));
-        }
         let mut sup = SupervisorServer {
             rt,
             myself: ctx.myself().clone(),
             me,
-            parent: cell.meta.parent,
+            parent,
             strategy: spec.strategy,
             intensity: Intensity::new(spec.max_restarts, spec.period),
             slots: spec
