@@ -65,6 +65,7 @@ impl Mailbox {
             } => {
                 let ring = Arc::new(Ring {
                     queue: Mutex::new(VecDeque::new()),
+                    closed: std::sync::atomic::AtomicBool::new(false),
                     notify: Notify::new(),
                     capacity,
                 });
@@ -81,6 +82,9 @@ impl Mailbox {
 /// The ring behind `DropOldest`.
 pub(crate) struct Ring<T> {
     queue: Mutex<VecDeque<T>>,
+    /// Set (under the queue's lock) when the process closes its mailbox at exit; a sender
+    /// checks it under the same lock, so no message slips in after the final drain uncounted.
+    closed: std::sync::atomic::AtomicBool,
     notify: Notify,
     capacity: usize,
 }
@@ -142,6 +146,9 @@ impl<T> Tx<T> {
                 }
                 let evicted = {
                     let mut q = ring.queue.lock().unwrap_or_else(|p| p.into_inner());
+                    if ring.closed.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Sent::Dead(msg);
+                    }
                     let evicted = if q.len() >= ring.capacity {
                         q.pop_front()
                     } else {
@@ -253,12 +260,10 @@ impl<T> Rx<T> {
                 }
             }
             Rx::Ring(ring) => {
-                out.extend(
-                    ring.queue
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .drain(..),
-                );
+                let mut q = ring.queue.lock().unwrap_or_else(|p| p.into_inner());
+                ring.closed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                out.extend(q.drain(..));
             }
         }
         out
@@ -278,6 +283,16 @@ mod tests {
         assert_eq!(rx.recv().await, Some(2));
         assert_eq!(rx.try_recv(), Some(3));
         assert!(matches!(tx.try_send(4, || false), Sent::Dead(4)));
+    }
+
+    /// Regression: a drop-oldest sender that still saw its process alive could push after the
+    /// exit's final drain, and that message was lost uncounted.
+    #[tokio::test]
+    async fn drop_oldest_refuses_sends_once_closed_even_if_the_process_looks_alive() {
+        let (tx, mut rx) = Mailbox::bounded(2, Overflow::DropOldest).channel::<u32>();
+        assert!(matches!(tx.try_send(1, || true), Sent::Queued));
+        assert_eq!(rx.close_and_take(), vec![1]);
+        assert!(matches!(tx.try_send(2, || true), Sent::Dead(2)));
     }
 
     #[tokio::test]
