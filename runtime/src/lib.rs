@@ -24,6 +24,8 @@
 //! Counters are per-process relaxed atomics (see `stats.rs`): no lock, allocation or system
 //! call per message.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod ctx;
 pub mod endpoint;

@@ -95,23 +95,33 @@ pub struct DynamicSupervisorServer {
 
 /// Requests to a dynamic supervisor.
 pub enum DynCall {
+    /// `start_child`.
     StartChild(ChildSpec),
+    /// `terminate_child` by pid.
     TerminateChild(Pid),
+    /// `which_children`.
     WhichChildren,
+    /// `count_children`.
     CountChildren,
 }
 
 /// Answers from a dynamic supervisor.
 pub enum DynReply {
+    /// The started child (`None` if its init asked to be ignored).
     Started(Option<ProcessRef>),
+    /// Done.
     Done,
+    /// The children, in start order.
     Children(Vec<ChildInfo>),
+    /// The counts.
     Counts(Counts),
 }
 
 /// Messages a dynamic supervisor sends itself.
 pub enum DynInfo {
+    /// A restart attempt failed earlier: try again.
     Retry,
+    /// The observer asked to restart the child with this pid.
     RestartPid(Pid, oneshot::Sender<Result<(), String>>),
 }
 

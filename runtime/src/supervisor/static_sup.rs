@@ -92,19 +92,29 @@ pub struct SupervisorServer {
 
 /// Requests to a supervisor.
 pub enum SupCall {
+    /// `which_children`.
     WhichChildren,
+    /// `count_children`.
     CountChildren,
+    /// `start_child`.
     StartChild(ChildSpec),
+    /// `terminate_child` by id.
     TerminateChild(String),
+    /// `restart_child` by id.
     RestartChild(String),
+    /// `delete_child` by id.
     DeleteChild(String),
 }
 
 /// Answers from a supervisor.
 pub enum SupReply {
+    /// The children, in start order.
     Children(Vec<ChildInfo>),
+    /// The counts.
     Counts(Counts),
+    /// The started child (`None` if its init asked to be ignored).
     Started(Option<ProcessRef>),
+    /// Done.
     Done,
 }
 
