@@ -22,7 +22,8 @@
 //! - [`logs`]: a `tracing` layer keeping each process's last log lines.
 //!
 //! Counters are per-process relaxed atomics (see `stats.rs`): no lock, allocation or system
-//! call per message.
+//! call per message. While a sampler runs, a process's first change in an interval puts it on
+//! the sampler's dirty list (one short lock per process per interval).
 
 #![warn(missing_docs)]
 

@@ -11,9 +11,7 @@
 
 use super::{limiter, notifications, work};
 use crate::load::{Rng, Wave};
-use beamline::supervisor::{
-    ChildSpec, DynamicSupervisor, DynamicSupervisorSpec, Restart, Strategy, SupervisorSpec,
-};
+use beamline::supervisor::{ChildSpec, DynamicSupervisor, Restart, Strategy, SupervisorSpec};
 use beamline::{CallError, CallReply, Ctx, GenServer, Info, InitError, Name, Next, StateSize};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -367,13 +365,8 @@ impl GenServer for Customers {
 pub fn child_spec(wave: Wave) -> ChildSpec {
     let spec = SupervisorSpec::new(Strategy::RestForOne)
         .intensity(5, Duration::from_secs(30))
-        .child(DynamicSupervisor::child_spec(
-            ACCOUNTS,
-            DynamicSupervisorSpec::new()
-                .max_children(MAX_ACCOUNTS + 4)
-                .name(ACCOUNTS),
-        ))
-        .child(ChildSpec::worker::<Teller>(TELLER, ()).name(TELLER))
-        .child(ChildSpec::worker::<Customers>("bank/customers", wave).name("bank/customers"));
+        .child(super::entities(ACCOUNTS, MAX_ACCOUNTS + 4))
+        .child(super::named::<Teller>(TELLER, ()))
+        .child(super::named::<Customers>("bank/customers", wave));
     ChildSpec::supervisor("bank", spec.name("bank"))
 }

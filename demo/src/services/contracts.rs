@@ -9,9 +9,7 @@
 
 use super::notifications;
 use crate::load::{Rng, Wave};
-use beamline::supervisor::{
-    ChildSpec, DynamicSupervisor, DynamicSupervisorSpec, Restart, Strategy, SupervisorSpec,
-};
+use beamline::supervisor::{ChildSpec, DynamicSupervisor, Restart, Strategy, SupervisorSpec};
 use beamline::{CallReply, Ctx, ExitReason, GenServer, Info, InitError, Name, Next};
 use std::time::Duration;
 
@@ -214,12 +212,7 @@ impl GenServer for Desk {
 pub fn child_spec(wave: Wave) -> ChildSpec {
     let spec = SupervisorSpec::new(Strategy::OneForOne)
         .name("contracts/sup")
-        .child(DynamicSupervisor::child_spec(
-            SUPERVISOR,
-            DynamicSupervisorSpec::new()
-                .max_children(MAX_OPEN + 10)
-                .name(SUPERVISOR),
-        ))
-        .child(ChildSpec::worker::<Desk>("contracts/desk", wave).name("contracts/desk"));
+        .child(super::entities(SUPERVISOR, MAX_OPEN + 10))
+        .child(super::named::<Desk>("contracts/desk", wave));
     ChildSpec::supervisor("contracts/sup", spec)
 }

@@ -15,7 +15,8 @@ pub mod reporter;
 pub mod scraper;
 pub mod sessions;
 
-use beamline::supervisor::ChildSpec;
+use beamline::GenServer;
+use beamline::supervisor::{ChildSpec, DynamicSupervisor, DynamicSupervisorSpec};
 use std::time::Duration;
 
 /// Every service's child spec, in start order. Services that others call (the limiter, the
@@ -37,4 +38,23 @@ pub fn child_specs(wave: crate::load::Wave) -> Vec<ChildSpec> {
 /// latency visible in the observer without burning CPU.
 pub(crate) async fn work(d: Duration) {
     tokio::time::sleep(d).await;
+}
+
+/// A dynamic supervisor registered as `name`, for one process per entity (accounts, contracts,
+/// sessions), refusing more than `max_children`.
+pub(crate) fn entities(name: &str, max_children: usize) -> ChildSpec {
+    DynamicSupervisor::child_spec(
+        name,
+        DynamicSupervisorSpec::new()
+            .max_children(max_children)
+            .name(name),
+    )
+}
+
+/// A worker whose child id is also its registered name.
+pub(crate) fn named<S: GenServer>(name: &str, args: S::Args) -> ChildSpec
+where
+    S::Args: Clone + Sync,
+{
+    ChildSpec::worker::<S>(name, args).name(name)
 }

@@ -8,9 +8,7 @@
 
 use super::limiter;
 use crate::load::{Rng, Wave};
-use beamline::supervisor::{
-    ChildSpec, DynamicSupervisor, DynamicSupervisorSpec, Restart, Strategy, SupervisorSpec,
-};
+use beamline::supervisor::{ChildSpec, DynamicSupervisor, Restart, Strategy, SupervisorSpec};
 use beamline::{CallReply, Ctx, ExitReason, GenServer, Info, InitError, Name, Next, StateSize};
 use std::time::Duration;
 
@@ -145,12 +143,7 @@ impl GenServer for Gateway {
 pub fn child_spec(wave: Wave) -> ChildSpec {
     let spec = SupervisorSpec::new(Strategy::OneForOne)
         .name("sessions/sup")
-        .child(DynamicSupervisor::child_spec(
-            SUPERVISOR,
-            DynamicSupervisorSpec::new()
-                .max_children(MAX_SESSIONS + 10)
-                .name(SUPERVISOR),
-        ))
-        .child(ChildSpec::worker::<Gateway>("sessions/gateway", wave).name("sessions/gateway"));
+        .child(super::entities(SUPERVISOR, MAX_SESSIONS + 10))
+        .child(super::named::<Gateway>("sessions/gateway", wave));
     ChildSpec::supervisor("sessions/sup", spec)
 }
