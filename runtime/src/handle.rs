@@ -97,7 +97,7 @@ impl ProcessRef {
                 .cloned()
                 .unwrap_or(ExitReason::NoProcess);
         }
-        let _ = self.cell.sys.send(Sys::Stop(reason));
+        self.cell.send_sys(Sys::Stop(reason));
         match timeout {
             None => self.cell.wait_exit().await,
             Some(t) => match tokio::time::timeout(t, self.cell.wait_exit()).await {
@@ -264,12 +264,12 @@ impl<S: GenServer> ServerRef<S> {
         }
         let (reply_tx, reply_rx) = oneshot::channel();
         let stamp = self.stamp();
-        let sent = self
-            .tx
-            .send(Envelope::Call(msg, reply_tx, stamp), || {
-                !self.cell.has_exited()
-            })
-            .await;
+        let env = Envelope::Call(msg, reply_tx, stamp);
+        let sent = if self.tx.may_wait() {
+            self.tx.send(env).await
+        } else {
+            self.tx.try_send(env)
+        };
         match self.account(sent) {
             Outcome::Queued => {}
             Outcome::Dead => return Err(CallError::NoProcess),
@@ -311,10 +311,13 @@ impl<S: GenServer> ServerRef<S> {
     /// message, never queued; otherwise the message is queued before the first poll returns.
     pub async fn cast(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
         let stamp = self.stamp();
-        let sent = self
-            .tx
-            .send(Envelope::Cast(msg, stamp), || !self.cell.has_exited())
-            .await;
+        let env = Envelope::Cast(msg, stamp);
+        // Only `Wait` mailboxes can make a cast wait; the rest take the synchronous path.
+        let sent = if self.tx.may_wait() {
+            self.tx.send(env).await
+        } else {
+            self.tx.try_send(env)
+        };
         match self.account(sent) {
             Outcome::Full(Envelope::Cast(m, _)) => Err(CastError::Full(m)),
             _ => Ok(()),
@@ -325,9 +328,7 @@ impl<S: GenServer> ServerRef<S> {
     /// [`CastError::Full`]. Usable from synchronous code.
     pub fn try_cast(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
         let stamp = self.stamp();
-        let sent = self
-            .tx
-            .try_send(Envelope::Cast(msg, stamp), || !self.cell.has_exited());
+        let sent = self.tx.try_send(Envelope::Cast(msg, stamp));
         match self.account(sent) {
             Outcome::Full(Envelope::Cast(m, _)) => Err(CastError::Full(m)),
             _ => Ok(()),
@@ -338,9 +339,7 @@ impl<S: GenServer> ServerRef<S> {
     /// Never waits; a full bounded mailbox applies its policy as for `try_cast`.
     pub fn send(&self, msg: S::Info) -> Result<(), CastError<S::Info>> {
         let stamp = self.stamp();
-        let sent = self
-            .tx
-            .try_send(Envelope::Info(msg, stamp), || !self.cell.has_exited());
+        let sent = self.tx.try_send(Envelope::Info(msg, stamp));
         match self.account(sent) {
             Outcome::Full(Envelope::Info(m, _)) => Err(CastError::Full(m)),
             _ => Ok(()),

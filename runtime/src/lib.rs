@@ -49,6 +49,7 @@ pub mod timer;
 mod current;
 mod panic;
 mod process;
+mod queue;
 mod spawn;
 mod stats;
 

@@ -1,13 +1,15 @@
 //! Mailboxes: unbounded by default, or bounded with an overflow policy.
 //!
-//! One thin enum over tokio's channels, chosen once at spawn, so the common unbounded path is
-//! tokio's own `mpsc` plus a branch. `DropOldest` needs the sender to evict from the front,
-//! which tokio's channels cannot do, so it uses a small locked ring.
+//! Every shape but `Wait` is a [`Queue`] (a lock around a `VecDeque`, see [`crate::queue`]) with
+//! the capacity and policy checked under its lock, so an unbounded mailbox costs nothing until
+//! its first message and `DropOldest` can evict from the front. `Wait` needs senders to sleep
+//! until there is room, which tokio's bounded `mpsc` does well, so it uses that.
 
+use crate::queue::{Pushed, Queue};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::Mutex;
-use tokio::sync::{Notify, mpsc};
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
 
 /// What a full bounded mailbox does with one more message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,38 +57,33 @@ impl Mailbox {
 
     pub(crate) fn channel<T>(&self) -> (Tx<T>, Rx<T>) {
         match *self {
-            Mailbox::Unbounded => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                (Tx::Unbounded(tx), Rx::Unbounded(rx))
-            }
             Mailbox::Bounded {
                 capacity,
-                overflow: Overflow::DropOldest,
+                overflow: Overflow::Wait,
             } => {
-                let ring = Arc::new(Ring {
-                    queue: Mutex::new(VecDeque::new()),
-                    closed: std::sync::atomic::AtomicBool::new(false),
-                    notify: Notify::new(),
-                    capacity,
-                });
-                (Tx::Ring(ring.clone()), Rx::Ring(ring))
-            }
-            Mailbox::Bounded { capacity, overflow } => {
                 let (tx, rx) = mpsc::channel(capacity);
-                (Tx::Bounded(tx, overflow), Rx::Bounded(rx))
+                (Tx::Wait(tx), Rx::Wait(rx))
+            }
+            _ => {
+                let queue = Arc::new(Queue::default());
+                let (capacity, overflow) = match *self {
+                    Mailbox::Bounded { capacity, overflow } => (Some(capacity), overflow),
+                    Mailbox::Unbounded => (None, Overflow::Reject),
+                };
+                (
+                    Tx::Queue {
+                        queue: queue.clone(),
+                        capacity,
+                        overflow,
+                    },
+                    Rx::Queue {
+                        queue,
+                        local: VecDeque::new(),
+                    },
+                )
             }
         }
     }
-}
-
-/// The ring behind `DropOldest`.
-pub(crate) struct Ring<T> {
-    queue: Mutex<VecDeque<T>>,
-    /// Set (under the queue's lock) when the process closes its mailbox at exit; a sender
-    /// checks it under the same lock, so no message slips in after the final drain uncounted.
-    closed: std::sync::atomic::AtomicBool,
-    notify: Notify,
-    capacity: usize,
 }
 
 /// What happened to a message handed to a mailbox.
@@ -105,17 +102,29 @@ pub(crate) enum Sent<T> {
 
 /// The sending half.
 pub(crate) enum Tx<T> {
-    Unbounded(mpsc::UnboundedSender<T>),
-    Bounded(mpsc::Sender<T>, Overflow),
-    Ring(Arc<Ring<T>>),
+    /// Unbounded (`capacity: None`), `Reject`, `DropNewest` or `DropOldest`.
+    Queue {
+        queue: Arc<Queue<T>>,
+        capacity: Option<usize>,
+        overflow: Overflow,
+    },
+    /// Bounded under `Wait`.
+    Wait(mpsc::Sender<T>),
 }
 
 impl<T> Clone for Tx<T> {
     fn clone(&self) -> Self {
         match self {
-            Tx::Unbounded(t) => Tx::Unbounded(t.clone()),
-            Tx::Bounded(t, o) => Tx::Bounded(t.clone(), *o),
-            Tx::Ring(r) => Tx::Ring(r.clone()),
+            Tx::Queue {
+                queue,
+                capacity,
+                overflow,
+            } => Tx::Queue {
+                queue: queue.clone(),
+                capacity: *capacity,
+                overflow: *overflow,
+            },
+            Tx::Wait(t) => Tx::Wait(t.clone()),
         }
     }
 }
@@ -123,47 +132,27 @@ impl<T> Clone for Tx<T> {
 impl<T> Tx<T> {
     /// Send without waiting. Under `Wait`, a full mailbox answers `Full`.
     #[inline]
-    pub(crate) fn try_send(&self, msg: T, alive: impl Fn() -> bool) -> Sent<T> {
+    pub(crate) fn try_send(&self, msg: T) -> Sent<T> {
         match self {
-            Tx::Unbounded(tx) => match tx.send(msg) {
-                Ok(()) => Sent::Queued,
-                Err(e) => Sent::Dead(e.0),
+            Tx::Queue {
+                queue,
+                capacity,
+                overflow,
+            } => match queue.push(msg, *capacity, *overflow == Overflow::DropOldest) {
+                Pushed::Queued => Sent::Queued,
+                Pushed::QueuedEvicting => Sent::QueuedEvicting,
+                Pushed::Closed(m) => Sent::Dead(m),
+                Pushed::Full(m) if *overflow == Overflow::DropNewest => {
+                    drop(m);
+                    Sent::Dropped
+                }
+                Pushed::Full(m) => Sent::Full(m),
             },
-            Tx::Bounded(tx, overflow) => match tx.try_send(msg) {
+            Tx::Wait(tx) => match tx.try_send(msg) {
                 Ok(()) => Sent::Queued,
                 Err(mpsc::error::TrySendError::Closed(m)) => Sent::Dead(m),
-                Err(mpsc::error::TrySendError::Full(m)) => match overflow {
-                    Overflow::DropNewest => {
-                        drop(m);
-                        Sent::Dropped
-                    }
-                    _ => Sent::Full(m),
-                },
+                Err(mpsc::error::TrySendError::Full(m)) => Sent::Full(m),
             },
-            Tx::Ring(ring) => {
-                if !alive() {
-                    return Sent::Dead(msg);
-                }
-                let evicted = {
-                    let mut q = ring.queue.lock().unwrap_or_else(|p| p.into_inner());
-                    if ring.closed.load(std::sync::atomic::Ordering::Relaxed) {
-                        return Sent::Dead(msg);
-                    }
-                    let evicted = if q.len() >= ring.capacity {
-                        q.pop_front()
-                    } else {
-                        None
-                    };
-                    q.push_back(msg);
-                    evicted
-                };
-                ring.notify.notify_one();
-                if evicted.is_some() {
-                    Sent::QueuedEvicting
-                } else {
-                    Sent::Queued
-                }
-            }
         }
     }
 
@@ -171,57 +160,70 @@ impl<T> Tx<T> {
     ///
     /// Cancel safety: if the future is dropped while waiting for room, the message is dropped
     /// and was never queued.
-    pub(crate) async fn send(&self, msg: T, alive: impl Fn() -> bool) -> Sent<T> {
+    pub(crate) async fn send(&self, msg: T) -> Sent<T> {
         match self {
-            Tx::Bounded(tx, Overflow::Wait) => match tx.send(msg).await {
+            Tx::Wait(tx) => match tx.send(msg).await {
                 Ok(()) => Sent::Queued,
                 Err(e) => Sent::Dead(e.0),
             },
-            _ => self.try_send(msg, alive),
+            _ => self.try_send(msg),
         }
+    }
+
+    /// Whether sending may have to wait (only a bounded mailbox under `Wait`).
+    #[inline]
+    pub(crate) fn may_wait(&self) -> bool {
+        matches!(self, Tx::Wait(_))
     }
 }
 
 /// The receiving half, owned by the process.
 pub(crate) enum Rx<T> {
-    Unbounded(mpsc::UnboundedReceiver<T>),
-    Bounded(mpsc::Receiver<T>),
-    Ring(Arc<Ring<T>>),
+    /// `local` holds what was taken from the queue in one go and not yet handled.
+    Queue {
+        queue: Arc<Queue<T>>,
+        local: VecDeque<T>,
+    },
+    Wait(mpsc::Receiver<T>),
 }
 
 impl<T> Rx<T> {
-    /// Wait for the next message. The process holds a sender to itself, so this never ends.
-    ///
-    /// Cancel safety: cancel safe; no message is lost if the future is dropped.
-    pub(crate) async fn recv(&mut self) -> Option<T> {
+    /// Poll for the next message. The process holds a sender to itself and closes its mailbox
+    /// only when it exits, so this never ends: a closed mailbox just stays pending.
+    #[inline]
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         match self {
-            Rx::Unbounded(rx) => rx.recv().await,
-            Rx::Bounded(rx) => rx.recv().await,
-            Rx::Ring(ring) => loop {
-                let notified = ring.notify.notified();
-                if let Some(m) = ring
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .pop_front()
-                {
-                    return Some(m);
+            Rx::Queue { queue, local } => {
+                if let Some(m) = local.pop_front() {
+                    return Poll::Ready(m);
                 }
-                notified.await;
+                match queue.poll_take_into(cx, local) {
+                    Poll::Ready(()) => match local.pop_front() {
+                        Some(m) => Poll::Ready(m),
+                        None => Poll::Pending,
+                    },
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            Rx::Wait(rx) => match rx.poll_recv(cx) {
+                Poll::Ready(Some(m)) => Poll::Ready(m),
+                _ => Poll::Pending,
             },
         }
     }
 
+    /// The next message if one is queued.
     #[inline]
     pub(crate) fn try_recv(&mut self) -> Option<T> {
         match self {
-            Rx::Unbounded(rx) => rx.try_recv().ok(),
-            Rx::Bounded(rx) => rx.try_recv().ok(),
-            Rx::Ring(ring) => ring
-                .queue
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop_front(),
+            Rx::Queue { queue, local } => {
+                if let Some(m) = local.pop_front() {
+                    return Some(m);
+                }
+                queue.take_into(local);
+                local.pop_front()
+            }
+            Rx::Wait(rx) => rx.try_recv().ok(),
         }
     }
 
@@ -232,14 +234,18 @@ impl<T> Rx<T> {
     }
 
     /// Close the mailbox and hand back what is queued: after this, every send fails, so the
-    /// messages returned are exactly those that were delivered but never received.
+    /// messages returned are exactly those that were delivered but never handled.
     pub(crate) fn close_and_take(&mut self) -> Vec<T> {
         let mut out = Vec::new();
         match self {
+            Rx::Queue { queue, local } => {
+                out.extend(local.drain(..));
+                out.extend(queue.close_and_take());
+            }
             // Until `Disconnected`, not the first `Empty`: a sender that got in before the
             // close may not have pushed yet, and its message would otherwise sit in the closed
             // channel, counted nowhere (found by the crash storm in tests/tests/guarantees.rs).
-            Rx::Unbounded(rx) => {
+            Rx::Wait(rx) => {
                 rx.close();
                 loop {
                     match rx.try_recv() {
@@ -248,22 +254,6 @@ impl<T> Rx<T> {
                         Err(mpsc::error::TryRecvError::Disconnected) => break,
                     }
                 }
-            }
-            Rx::Bounded(rx) => {
-                rx.close();
-                loop {
-                    match rx.try_recv() {
-                        Ok(m) => out.push(m),
-                        Err(mpsc::error::TryRecvError::Empty) => std::thread::yield_now(),
-                        Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    }
-                }
-            }
-            Rx::Ring(ring) => {
-                let mut q = ring.queue.lock().unwrap_or_else(|p| p.into_inner());
-                ring.closed
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
-                out.extend(q.drain(..));
             }
         }
         out
@@ -277,12 +267,13 @@ mod tests {
     #[tokio::test]
     async fn drop_oldest_evicts_from_the_front() {
         let (tx, mut rx) = Mailbox::bounded(2, Overflow::DropOldest).channel::<u32>();
-        assert!(matches!(tx.try_send(1, || true), Sent::Queued));
-        assert!(matches!(tx.try_send(2, || true), Sent::Queued));
-        assert!(matches!(tx.try_send(3, || true), Sent::QueuedEvicting));
-        assert_eq!(rx.recv().await, Some(2));
+        assert!(matches!(tx.try_send(1), Sent::Queued));
+        assert!(matches!(tx.try_send(2), Sent::Queued));
+        assert!(matches!(tx.try_send(3), Sent::QueuedEvicting));
+        assert_eq!(std::future::poll_fn(|cx| rx.poll_recv(cx)).await, 2);
         assert_eq!(rx.try_recv(), Some(3));
-        assert!(matches!(tx.try_send(4, || false), Sent::Dead(4)));
+        assert_eq!(rx.close_and_take(), Vec::<u32>::new());
+        assert!(matches!(tx.try_send(4), Sent::Dead(4)));
     }
 
     /// Regression: a drop-oldest sender that still saw its process alive could push after the
@@ -290,20 +281,50 @@ mod tests {
     #[tokio::test]
     async fn drop_oldest_refuses_sends_once_closed_even_if_the_process_looks_alive() {
         let (tx, mut rx) = Mailbox::bounded(2, Overflow::DropOldest).channel::<u32>();
-        assert!(matches!(tx.try_send(1, || true), Sent::Queued));
+        assert!(matches!(tx.try_send(1), Sent::Queued));
         assert_eq!(rx.close_and_take(), vec![1]);
-        assert!(matches!(tx.try_send(2, || true), Sent::Dead(2)));
+        assert!(matches!(tx.try_send(2), Sent::Dead(2)));
     }
 
     #[tokio::test]
     async fn bounded_policies() {
         let (tx, mut rx) = Mailbox::bounded(1, Overflow::Reject).channel::<u32>();
-        assert!(matches!(tx.try_send(1, || true), Sent::Queued));
-        assert!(matches!(tx.try_send(2, || true), Sent::Full(2)));
+        assert!(matches!(tx.try_send(1), Sent::Queued));
+        assert!(matches!(tx.try_send(2), Sent::Full(2)));
         let (tx2, _rx2) = Mailbox::bounded(1, Overflow::DropNewest).channel::<u32>();
-        assert!(matches!(tx2.try_send(1, || true), Sent::Queued));
-        assert!(matches!(tx2.try_send(2, || true), Sent::Dropped));
+        assert!(matches!(tx2.try_send(1), Sent::Queued));
+        assert!(matches!(tx2.try_send(2), Sent::Dropped));
         assert_eq!(rx.close_and_drain(), 1);
-        assert!(matches!(tx.try_send(3, || true), Sent::Dead(3)));
+        assert!(matches!(tx.try_send(3), Sent::Dead(3)));
+    }
+
+    /// A receiver waiting on an empty mailbox is woken by the next send, from another task.
+    #[tokio::test]
+    async fn a_send_wakes_the_waiting_receiver() {
+        let (tx, mut rx) = Mailbox::Unbounded.channel::<u32>();
+        let receiver = tokio::spawn(async move {
+            let first = std::future::poll_fn(|cx| rx.poll_recv(cx)).await;
+            let second = std::future::poll_fn(|cx| rx.poll_recv(cx)).await;
+            (first, second)
+        });
+        tokio::task::yield_now().await;
+        assert!(matches!(tx.try_send(1), Sent::Queued));
+        tokio::task::yield_now().await;
+        assert!(matches!(tx.try_send(2), Sent::Queued));
+        assert_eq!(receiver.await.unwrap(), (1, 2));
+    }
+
+    /// Messages taken into the receiver's local buffer but not handled count at close, in order,
+    /// before those still in the shared queue.
+    #[tokio::test]
+    async fn close_hands_back_taken_then_queued_messages_in_order() {
+        let (tx, mut rx) = Mailbox::Unbounded.channel::<u32>();
+        for i in 0..3 {
+            assert!(matches!(tx.try_send(i), Sent::Queued));
+        }
+        assert_eq!(rx.try_recv(), Some(0));
+        assert!(matches!(tx.try_send(3), Sent::Queued));
+        assert_eq!(rx.close_and_take(), vec![1, 2, 3]);
+        assert!(matches!(tx.try_send(4), Sent::Dead(4)));
     }
 }

@@ -170,7 +170,9 @@ pub(crate) async fn control(rt: &Runtime, request: ControlRequest) -> ControlRep
             )),
             Ok(cell) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                if cell.sys.send(Sys::Inspect(tx)).is_err() {
+                if let crate::queue::Pushed::Closed(_) =
+                    cell.sys.push(Sys::Inspect(tx), None, false)
+                {
                     return ControlReply::Error(format!("no such process: {pid}"));
                 }
                 match tokio::time::timeout(RENDER_TIMEOUT, rx).await {

@@ -6,13 +6,14 @@
 //! here: they belong to the process's own task.
 
 use crate::ExitReason;
+use crate::queue::Queue;
 use crate::registry::{Name, Registry};
 use crate::stats::{Stats, StatusCode};
 use beamline_wire::{Pid, ProcessKind};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 /// A monitor's identity, returned by `monitor` and carried in the down message.
@@ -111,18 +112,25 @@ pub struct ProcessCell {
     pub(crate) shared: Arc<Shared>,
     pub(crate) meta: Meta,
     pub(crate) stats: Stats,
-    pub(crate) sys: mpsc::UnboundedSender<Sys>,
+    /// System messages (exit signals, stop, down, inspect), handled before the mailbox.
+    pub(crate) sys: Queue<Sys>,
     pub(crate) relations: Mutex<Relations>,
     pub(crate) exit: OnceLock<ExitReason>,
     pub(crate) exited: Notify,
     pub(crate) abort: OnceLock<AbortHandle>,
     pub(crate) trap_exit: AtomicBool,
-    pub(crate) supervisor: Option<SupervisorStats>,
+    /// Boxed: only supervisors have it, and every process pays for the field's size.
+    pub(crate) supervisor: Option<Box<SupervisorStats>>,
     /// Recent log lines emitted inside this process (see [`crate::logs`]).
     pub(crate) logs: Mutex<VecDeque<String>>,
 }
 
 impl ProcessCell {
+    /// Queue a system message; once the process has exited it is dropped (nobody would read it).
+    pub(crate) fn send_sys(&self, msg: Sys) {
+        let _ = self.sys.push(msg, None, false);
+    }
+
     pub(crate) fn has_exited(&self) -> bool {
         self.exit.get().is_some()
     }
@@ -156,7 +164,7 @@ impl ProcessCell {
             self.kill();
             return;
         }
-        let _ = self.sys.send(Sys::Exit { from, reason });
+        self.send_sys(Sys::Exit { from, reason });
     }
 
     /// Brutal kill: abort the task; its exit bookkeeping runs as the task is dropped.
@@ -164,7 +172,7 @@ impl ProcessCell {
         match self.abort.get() {
             Some(h) => h.abort(),
             None => {
-                let _ = self.sys.send(Sys::Kill);
+                self.send_sys(Sys::Kill);
             }
         }
     }
@@ -199,13 +207,13 @@ impl ProcessCell {
         for link in rel.links {
             link.relations().links.retain(|c| c.pid != self.pid);
             // Unlike an explicit kill, a linked process's `killed` exit can be trapped (OTP).
-            let _ = link.sys.send(Sys::Exit {
+            link.send_sys(Sys::Exit {
                 from: self.pid,
                 reason: reason.clone(),
             });
         }
         for (mref, watcher) in rel.monitored_by {
-            let _ = watcher.sys.send(Sys::Down(Down {
+            watcher.send_sys(Sys::Down(Down {
                 monitor: mref,
                 pid: self.pid,
                 reason: reason.clone(),
@@ -458,7 +466,7 @@ impl ProcessCell {
                 return mref;
             }
         }
-        let _ = self.sys.send(Sys::Down(Down {
+        self.send_sys(Sys::Down(Down {
             monitor: mref,
             pid: target.pid,
             reason: ExitReason::NoProcess,

@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::handle::{Envelope, ServerRef};
 use crate::mailbox::{Mailbox, Rx};
 use crate::panic::guarded;
-use crate::process::{Meta, ProcessCell, Relations, SlotInfo, SupervisorStats, Sys};
+use crate::process::{Meta, ProcessCell, Relations, SlotInfo, Sys};
 use crate::registry::{Entry, Name};
 use crate::stats::{Stats, StatusCode, bump};
 use crate::{
@@ -17,10 +17,12 @@ use crate::{
 };
 use beamline_wire::{Pid, ProcessKind};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 
 /// Messages handled back to back before the loop yields to the scheduler.
 const BATCH: u32 = 32;
@@ -79,7 +81,6 @@ impl SpawnOpts {
 struct Core<S: GenServer> {
     cell: Arc<ProcessCell>,
     rx: Rx<Envelope<S>>,
-    sys: mpsc::UnboundedReceiver<Sys>,
     state: Option<S>,
     finished: bool,
     /// The callbacks' context. Kept here, not beside the core, so that a call's reply handle
@@ -107,7 +108,7 @@ impl<S: GenServer> Core<S> {
         self.dying_reply = None;
         self.ctx.reply = None;
         drop(queued);
-        self.sys.close();
+        drop(self.cell.sys.close_and_take());
         self.state = None;
     }
 }
@@ -139,7 +140,6 @@ pub(crate) async fn start<S: GenServer>(
     let kind = opts.kind.unwrap_or(ProcessKind::Server);
     let pid = Pid(shared.next_pid.fetch_add(1, Relaxed));
     let (tx, rx) = opts.mailbox.channel::<Envelope<S>>();
-    let (sys_tx, sys_rx) = mpsc::unbounded_channel();
     let cell = Arc::new(ProcessCell {
         pid,
         shared: shared.clone(),
@@ -155,13 +155,13 @@ pub(crate) async fn start<S: GenServer>(
             inspectable: S::INSPECTABLE,
         },
         stats: Stats::default(),
-        sys: sys_tx,
+        sys: Default::default(),
         relations: Mutex::new(Relations::default()),
         exit: OnceLock::new(),
         exited: Notify::new(),
         abort: OnceLock::new(),
         trap_exit: AtomicBool::new(false),
-        supervisor: (kind == ProcessKind::Supervisor).then(SupervisorStats::default),
+        supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
         logs: Mutex::new(VecDeque::new()),
     });
     let handle = ServerRef {
@@ -191,69 +191,59 @@ pub(crate) async fn start<S: GenServer>(
     cell.stats.set_status(StatusCode::Starting, cell.now_ns());
     tracing::debug!(%pid, name = ?opts.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, "process spawned");
 
-    let (init_tx, init_rx) = oneshot::channel();
     let ctx = Ctx {
         myself: handle.clone(),
         rt: rt.clone(),
         reply: None,
         idle_timeout: None,
     };
-    let core = Core {
+    let mut core = Core {
         cell: cell.clone(),
         rx,
-        sys: sys_rx,
         state: None,
         finished: false,
         ctx,
         dying_reply: None,
     };
-    let body = current::CURRENT.scope(cell.clone(), run(core, args, init_tx));
+    // `init` runs here, on the starter's task but as the new process (inside it, `self` is the
+    // new pid and links, monitors and logs are its own), and the starter waits for it as OTP's
+    // `start_link` does. The process's own task is spawned only once there is a state to run:
+    // one task, no init handshake, and a smaller future per process. If the starter's future is
+    // dropped mid-init, the process ends `killed` (its core is dropped).
+    let init = current::CURRENT
+        .scope(cell.clone(), guarded(S::init(args, &mut core.ctx)))
+        .await;
+    let state = match init {
+        Ok(Ok(state)) => state,
+        Ok(Err(InitError::Ignore)) => {
+            core.finish(ExitReason::Normal);
+            return Err(StartError::Ignored);
+        }
+        Ok(Err(InitError::Stop(reason))) => {
+            core.finish(reason.clone());
+            return Err(StartError::InitFailed(reason));
+        }
+        Err(panic) => {
+            let reason = ExitReason::Panic(panic);
+            core.finish(reason.clone());
+            return Err(StartError::InitFailed(reason));
+        }
+    };
+    measure(&cell, &state);
+    core.state = Some(state);
+    let body = current::CURRENT.scope(cell.clone(), run(core));
     // Opt-in (Builder::task_metrics): tokio-metrics' per-task figures cost memory per process.
     let task = match rt.publish.task_monitor(shared, pid) {
         Some(monitor) => tokio::spawn(monitor.instrument(body)),
         None => tokio::spawn(body),
     };
     let _ = cell.abort.set(task.abort_handle());
-    match init_rx.await {
-        Ok(Ok(())) => Ok(handle),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(StartError::InitFailed(
-            cell.exit.get().cloned().unwrap_or(ExitReason::Killed),
-        )),
-    }
+    Ok(handle)
 }
 
-/// The life of a process.
-async fn run<S: GenServer>(
-    mut core: Core<S>,
-    args: S::Args,
-    init_tx: oneshot::Sender<Result<(), StartError>>,
-) {
+/// The life of a process after `init`: wait for a message, handle a batch, account for it.
+async fn run<S: GenServer>(mut core: Core<S>) {
     let cell = core.cell.clone();
-    let init = guarded(S::init(args, &mut core.ctx)).await;
-    let state = match init {
-        Ok(Ok(state)) => state,
-        Ok(Err(InitError::Ignore)) => {
-            core.finish(ExitReason::Normal);
-            let _ = init_tx.send(Err(StartError::Ignored));
-            return;
-        }
-        Ok(Err(InitError::Stop(reason))) => {
-            core.finish(reason.clone());
-            let _ = init_tx.send(Err(StartError::InitFailed(reason)));
-            return;
-        }
-        Err(panic) => {
-            let reason = ExitReason::Panic(panic);
-            core.finish(reason.clone());
-            let _ = init_tx.send(Err(StartError::InitFailed(reason)));
-            return;
-        }
-    };
-    measure(&cell, &state);
-    core.state = Some(state);
-    let _ = init_tx.send(Ok(()));
-
     let instrument = cell.shared.instrument;
     let stats = &cell.stats;
     let mut next = Next {
@@ -273,12 +263,7 @@ async fn run<S: GenServer>(
         if instrument && stats.measure_requested.swap(false, Relaxed) {
             measure(&cell, core.state.as_ref().expect("state is set after init"));
         }
-        let event = tokio::select! {
-            biased;
-            Some(sys) = core.sys.recv() => Event::Sys(sys),
-            Some(env) = core.rx.recv() => Event::Msg(env),
-            _ = sleep_or_never(next.timeout) => Event::Timeout,
-        };
+        let event = next_event(&cell, &mut core.rx, next.timeout).await;
         let start = if instrument {
             let now = cell.now_ns();
             stats.batch_start_ns.store(now, Relaxed);
@@ -299,9 +284,7 @@ async fn run<S: GenServer>(
             }
             // `is_empty` is a cheap load; `try_recv` on the (almost always empty) system channel
             // after every message cost ~60 instructions per message (callgrind, BENCHMARKS.md).
-            if !core.sys.is_empty()
-                && let Ok(sys) = core.sys.try_recv()
-            {
+            if let Some(sys) = cell.sys.try_pop() {
                 event = Event::Sys(sys);
             } else if let Some(env) = core.rx.try_recv() {
                 event = Event::Msg(env);
@@ -327,7 +310,15 @@ async fn run<S: GenServer>(
                     core.finish(reason);
                     return;
                 }
-                None => next = n,
+                None => {
+                    next = n;
+                    // A full batch means more may be waiting: give the scheduler a turn, as the
+                    // BEAM does after a budget of reductions, so a flooded process cannot starve
+                    // the others on its thread (the mailbox never returns `Pending` on its own).
+                    if handled == BATCH {
+                        tokio::task::yield_now().await;
+                    }
+                }
             },
             Flow::Die(reason) => {
                 core.finish(reason);
@@ -343,11 +334,27 @@ enum Event<S: GenServer> {
     Timeout,
 }
 
-async fn sleep_or_never(timeout: Option<Duration>) {
-    match timeout {
-        Some(t) => tokio::time::sleep(t).await,
-        None => std::future::pending().await,
-    }
+/// Wait for what comes next: a system message first, then the mailbox, then the idle timeout.
+async fn next_event<S: GenServer>(
+    cell: &ProcessCell,
+    rx: &mut Rx<Envelope<S>>,
+    timeout: Option<Duration>,
+) -> Event<S> {
+    // Boxed because it is rare: an unboxed `Sleep` would make every process's future larger.
+    let mut sleep = timeout.map(|t| Box::pin(tokio::time::sleep(t)));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(sys) = cell.sys.poll_pop(cx) {
+            return Poll::Ready(Event::Sys(sys));
+        }
+        if let Poll::Ready(env) = rx.poll_recv(cx) {
+            return Poll::Ready(Event::Msg(env));
+        }
+        match sleep.as_mut().map(|s| s.as_mut().poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Event::Timeout),
+            _ => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// Record the mailbox wait of a stamped message.

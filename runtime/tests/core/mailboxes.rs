@@ -88,3 +88,21 @@ async fn messages_queued_at_a_crash_are_counted_as_dropped() {
     assert_eq!(info.dropped, 5);
     assert_eq!(info.received, info.handled_casts + info.dropped);
 }
+
+/// A flooded process hands the thread back after each batch, so on a current-thread runtime
+/// another process still answers long before the flood is drained. Without the yield, the
+/// mailbox never returns `Pending` and the flood would be handled in one poll.
+#[tokio::test(start_paused = true)]
+async fn a_flooded_process_does_not_starve_the_others() {
+    let rt = Runtime::new();
+    let flooded = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    let other = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    for _ in 0..10_000 {
+        flooded.try_cast(Cast::Push(String::new())).unwrap();
+    }
+    other.call(Call::Echo(1)).await.unwrap();
+    let handled = flooded.info().handled_casts;
+    assert!(handled < 10_000, "{handled} handled before the other answered");
+    flooded.call(Call::Echo(2)).await.unwrap();
+    assert_eq!(flooded.info().handled_casts, 10_000);
+}
