@@ -6,28 +6,45 @@ use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Once;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 thread_local! {
     static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
 }
 
+pin_project_lite::pin_project! {
+    /// A callback's future, polled so that a panic inside it becomes `Err(message)`.
+    ///
+    /// A struct rather than an `async fn`: it adds nothing to the size of the callback's future,
+    /// which is stored in every process's task (an `async fn` wrapper kept the future twice).
+    pub(crate) struct Guarded<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
 /// Poll `fut` to completion, turning a panic into `Err(message)`.
-pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
-    let mut fut = pin!(fut);
-    std::future::poll_fn(move |cx| {
+pub(crate) fn guarded<F: Future>(fut: F) -> Guarded<F> {
+    Guarded { fut }
+}
+
+impl<F: Future> Future for Guarded<F> {
+    type Output = Result<F::Output, String>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = self.project().fut;
         let was = IN_CALLBACK.replace(true);
-        let polled = catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx)));
+        let polled = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
         IN_CALLBACK.set(was);
         match polled {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => Poll::Ready(Err(message(payload))),
         }
-    })
-    .await
+    }
 }
 
 /// The text of a panic payload.

@@ -34,12 +34,13 @@ pub struct Down {
 /// Messages the runtime itself sends to a process; they bypass bounded mailboxes and are handled
 /// before ordinary messages.
 pub(crate) enum Sys {
-    /// An exit signal from a link, or `exit(pid, reason)`.
-    Exit { from: Pid, reason: ExitReason },
+    /// An exit signal from a link, or `exit(pid, reason)`. (Payloads are boxed here and in
+    /// `Down`: they are rare, and the largest variant sets the size of every process's future.)
+    Exit { from: Pid, reason: Box<ExitReason> },
     /// An orderly stop request: `terminate` runs with this reason.
     Stop(ExitReason),
     /// A monitor fired.
-    Down(Down),
+    Down(Box<Down>),
     /// A brutal kill requested before the task's abort handle was known.
     Kill,
     /// Render the state (opt-in), bounded.
@@ -164,7 +165,10 @@ impl ProcessCell {
             self.kill();
             return;
         }
-        self.send_sys(Sys::Exit { from, reason });
+        self.send_sys(Sys::Exit {
+            from,
+            reason: Box::new(reason),
+        });
     }
 
     /// Brutal kill: abort the task; its exit bookkeeping runs as the task is dropped.
@@ -209,15 +213,15 @@ impl ProcessCell {
             // Unlike an explicit kill, a linked process's `killed` exit can be trapped (OTP).
             link.send_sys(Sys::Exit {
                 from: self.pid,
-                reason: reason.clone(),
+                reason: Box::new(reason.clone()),
             });
         }
         for (mref, watcher) in rel.monitored_by {
-            watcher.send_sys(Sys::Down(Down {
+            watcher.send_sys(Sys::Down(Box::new(Down {
                 monitor: mref,
                 pid: self.pid,
                 reason: reason.clone(),
-            }));
+            })));
         }
         for (mref, target) in rel.monitors {
             target.relations().monitored_by.retain(|(r, _)| *r != mref);
@@ -466,11 +470,11 @@ impl ProcessCell {
                 return mref;
             }
         }
-        self.send_sys(Sys::Down(Down {
+        self.send_sys(Sys::Down(Box::new(Down {
             monitor: mref,
             pid: target.pid,
             reason: ExitReason::NoProcess,
-        }));
+        })));
         mref
     }
 

@@ -242,89 +242,94 @@ pub(crate) async fn start<S: GenServer>(
 }
 
 /// The life of a process after `init`: wait for a message, handle a batch, account for it.
-async fn run<S: GenServer>(mut core: Core<S>) {
-    let cell = core.cell.clone();
-    let instrument = cell.shared.instrument;
-    let stats = &cell.stats;
-    let mut next = Next {
-        timeout: core.ctx.idle_timeout.take(),
-        ..Next::default()
-    };
-    loop {
-        if next.hibernate {
-            if let Some(state) = core.state.as_mut() {
-                state.hibernate();
-            }
-            bump(&stats.hibernations, 1);
-            stats.set_status(StatusCode::Hibernating, cell.now_ns());
-        } else if instrument {
-            stats.status.store(StatusCode::Idle as u8, Relaxed);
-        }
-        if instrument && stats.measure_requested.swap(false, Relaxed) {
-            measure(&cell, core.state.as_ref().expect("state is set after init"));
-        }
-        let event = next_event(&cell, &mut core.rx, next.timeout).await;
-        let start = if instrument {
-            let now = cell.now_ns();
-            stats.batch_start_ns.store(now, Relaxed);
-            stats.status_since_ns.store(now, Relaxed);
-            stats.note_peak();
-            now
-        } else {
-            0
+/// (A plain `fn` returning an `async move` block rather than an `async fn`: the core is then
+/// stored once in the task, not once as the argument and again as a local.)
+#[allow(clippy::manual_async_fn)] // deliberate: see above
+fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
+    async move {
+        let cell = core.cell.clone();
+        let instrument = cell.shared.instrument;
+        let stats = &cell.stats;
+        let mut next = Next {
+            timeout: core.ctx.idle_timeout.take(),
+            ..Next::default()
         };
-        let mut event = event;
-        let mut handled = 0u32;
-        let flow = loop {
-            let flow = handle(&mut core, event).await;
-            handled += 1;
-            match &flow {
-                Flow::Continue(n) if *n == Next::default() && handled < BATCH => {}
-                _ => break flow,
+        let reason = loop {
+            if next.hibernate {
+                if let Some(state) = core.state.as_mut() {
+                    state.hibernate();
+                }
+                bump(&stats.hibernations, 1);
+                stats.set_status(StatusCode::Hibernating, cell.now_ns());
+            } else if instrument {
+                stats.status.store(StatusCode::Idle as u8, Relaxed);
             }
-            // `is_empty` is a cheap load; `try_recv` on the (almost always empty) system channel
-            // after every message cost ~60 instructions per message (callgrind, BENCHMARKS.md).
-            if let Some(sys) = cell.sys.try_pop() {
-                event = Event::Sys(sys);
-            } else if let Some(env) = core.rx.try_recv() {
-                event = Event::Msg(env);
+            if instrument && stats.measure_requested.swap(false, Relaxed) {
+                measure(&cell, core.state.as_ref().expect("state is set after init"));
+            }
+            let event = next_event(&cell, &mut core.rx, next.timeout).await;
+            let start = if instrument {
+                let now = cell.now_ns();
+                stats.batch_start_ns.store(now, Relaxed);
+                stats.status_since_ns.store(now, Relaxed);
+                stats.note_peak();
+                now
             } else {
-                break flow;
+                0
+            };
+            let mut event = event;
+            let mut handled = 0u32;
+            let flow = loop {
+                let flow = handle(&mut core, event).await;
+                handled += 1;
+                match &flow {
+                    Flow::Continue(n) if *n == Next::default() && handled < BATCH => {}
+                    _ => break flow,
+                }
+                // `is_empty` is a cheap load; `try_recv` on the (almost always empty) system channel
+                // after every message cost ~60 instructions per message (callgrind, BENCHMARKS.md).
+                if let Some(sys) = cell.sys.try_pop() {
+                    event = Event::Sys(sys);
+                } else if let Some(env) = core.rx.try_recv() {
+                    event = Event::Msg(env);
+                } else {
+                    break flow;
+                }
+            };
+            if instrument {
+                let end = cell.now_ns();
+                let took = end.saturating_sub(start);
+                bump(&stats.busy_ns, took);
+                stats.batch_start_ns.store(0, Relaxed);
+                let per = took / handled as u64;
+                if per > stats.max_handle_ns.load(Relaxed) {
+                    stats.max_handle_ns.store(per, Relaxed);
+                }
+                cell.mark_dirty();
             }
-        };
-        if instrument {
-            let end = cell.now_ns();
-            let took = end.saturating_sub(start);
-            bump(&stats.busy_ns, took);
-            stats.batch_start_ns.store(0, Relaxed);
-            let per = took / handled as u64;
-            if per > stats.max_handle_ns.load(Relaxed) {
-                stats.max_handle_ns.store(per, Relaxed);
-            }
-            cell.mark_dirty();
-        }
-        match flow {
-            Flow::Continue(n) => match n.stop.clone() {
-                Some(reason) => {
-                    terminate(&mut core, reason.clone()).await;
+            // Only what the next round needs stays live across these awaits (a stop leaves the
+            // loop first), which keeps every process's future small.
+            match flow {
+                Flow::Continue(mut n) => {
+                    if let Some(reason) = n.stop.take() {
+                        break reason;
+                    }
+                    next = n;
+                }
+                Flow::Die(reason) => {
                     core.finish(reason);
                     return;
                 }
-                None => {
-                    next = n;
-                    // A full batch means more may be waiting: give the scheduler a turn, as the
-                    // BEAM does after a budget of reductions, so a flooded process cannot starve
-                    // the others on its thread (the mailbox never returns `Pending` on its own).
-                    if handled == BATCH {
-                        tokio::task::yield_now().await;
-                    }
-                }
-            },
-            Flow::Die(reason) => {
-                core.finish(reason);
-                return;
             }
-        }
+            // A full batch means more may be waiting: give the scheduler a turn, as the BEAM
+            // does after a budget of reductions, so a flooded process cannot starve the others
+            // on its thread (the mailbox never returns `Pending` on its own).
+            if handled == BATCH {
+                tokio::task::yield_now().await;
+            }
+        };
+        terminate(&mut core, reason.clone()).await;
+        core.finish(reason);
     }
 }
 
@@ -369,97 +374,102 @@ fn waited(cell: &ProcessCell, stamp: u64) {
 
 /// Handle one event; a panic in the callback becomes a stop with the panic as reason
 /// (`terminate` then runs, as in OTP).
-async fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> Flow {
-    let cell = &core.cell;
-    let instrument = cell.shared.instrument;
-    let state = core.state.as_mut().expect("state is set after init");
-    let ctx = &mut core.ctx;
-    let outcome = match event {
-        Event::Msg(env) => {
-            if instrument {
-                bump(&cell.stats.dequeued, 1);
-            }
-            match env {
-                Envelope::Call(msg, reply, stamp) => {
-                    if instrument {
-                        cell.stats
-                            .status
-                            .store(StatusCode::HandlingCall as u8, Relaxed);
-                        waited(cell, stamp);
-                        bump(&cell.stats.handled_call, 1);
-                    }
-                    ctx.reply = Some(reply);
-                    let r = guarded(state.handle_call(msg, ctx)).await;
-                    let reply = ctx.reply.take();
-                    match r {
-                        Ok(CallReply { reply: value, next }) => {
-                            if let (Some(value), Some(tx)) = (value, reply) {
-                                let _ = tx.send(value);
+/// (Not an `async fn`, for the same reason as [`run`]: the event is stored once.)
+#[allow(clippy::manual_async_fn)]
+fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> impl Future<Output = Flow> + '_ {
+    async move {
+        let cell = &core.cell;
+        let instrument = cell.shared.instrument;
+        let state = core.state.as_mut().expect("state is set after init");
+        let ctx = &mut core.ctx;
+        let outcome = match event {
+            Event::Msg(env) => {
+                if instrument {
+                    bump(&cell.stats.dequeued, 1);
+                }
+                match env {
+                    Envelope::Call(msg, reply, stamp) => {
+                        if instrument {
+                            cell.stats
+                                .status
+                                .store(StatusCode::HandlingCall as u8, Relaxed);
+                            waited(cell, stamp);
+                            bump(&cell.stats.handled_call, 1);
+                        }
+                        ctx.reply = Some(reply);
+                        let r = guarded(state.handle_call(msg, ctx)).await;
+                        let reply = ctx.reply.take();
+                        match r {
+                            Ok(CallReply { reply: value, next }) => {
+                                if let (Some(value), Some(tx)) = (value, reply) {
+                                    let _ = tx.send(value);
+                                }
+                                Ok(next)
                             }
-                            Ok(next)
+                            Err(panic) => {
+                                core.dying_reply = reply;
+                                Err(panic)
+                            }
                         }
-                        Err(panic) => {
-                            core.dying_reply = reply;
-                            Err(panic)
+                    }
+                    Envelope::Cast(msg, stamp) => {
+                        if instrument {
+                            cell.stats
+                                .status
+                                .store(StatusCode::HandlingCast as u8, Relaxed);
+                            waited(cell, stamp);
+                            bump(&cell.stats.handled_cast, 1);
                         }
+                        guarded(state.handle_cast(msg, ctx)).await
                     }
-                }
-                Envelope::Cast(msg, stamp) => {
-                    if instrument {
-                        cell.stats
-                            .status
-                            .store(StatusCode::HandlingCast as u8, Relaxed);
-                        waited(cell, stamp);
-                        bump(&cell.stats.handled_cast, 1);
+                    Envelope::Info(msg, stamp) => {
+                        if instrument {
+                            cell.stats
+                                .status
+                                .store(StatusCode::HandlingInfo as u8, Relaxed);
+                            waited(cell, stamp);
+                            bump(&cell.stats.handled_info, 1);
+                        }
+                        guarded(state.handle_info(Info::Msg(msg), ctx)).await
                     }
-                    guarded(state.handle_cast(msg, ctx)).await
-                }
-                Envelope::Info(msg, stamp) => {
-                    if instrument {
-                        cell.stats
-                            .status
-                            .store(StatusCode::HandlingInfo as u8, Relaxed);
-                        waited(cell, stamp);
-                        bump(&cell.stats.handled_info, 1);
-                    }
-                    guarded(state.handle_info(Info::Msg(msg), ctx)).await
                 }
             }
-        }
-        Event::Timeout => {
-            info_status(cell);
-            guarded(state.handle_info(Info::Timeout, ctx)).await
-        }
-        Event::Sys(sys) => match sys {
-            Sys::Stop(reason) => Ok(Next::stop(reason)),
-            Sys::Kill => return Flow::Die(ExitReason::Killed),
-            Sys::Exit { from, reason } => {
-                if cell.trap_exit.load(Relaxed) {
+            Event::Timeout => {
+                info_status(cell);
+                guarded(state.handle_info(Info::Timeout, ctx)).await
+            }
+            Event::Sys(sys) => match sys {
+                Sys::Stop(reason) => Ok(Next::stop(reason)),
+                Sys::Kill => return Flow::Die(ExitReason::Killed),
+                Sys::Exit { from, reason } => {
+                    if cell.trap_exit.load(Relaxed) {
+                        info_status(cell);
+                        let reason = *reason;
+                        guarded(state.handle_info(Info::Exit { from, reason }, ctx)).await
+                    } else if reason.is_abnormal() {
+                        return Flow::Die(*reason);
+                    } else {
+                        Ok(Next::noreply())
+                    }
+                }
+                Sys::Down(down) => {
+                    cell.monitor_fired(down.monitor);
                     info_status(cell);
-                    guarded(state.handle_info(Info::Exit { from, reason }, ctx)).await
-                } else if reason.is_abnormal() {
-                    return Flow::Die(reason);
-                } else {
+                    guarded(state.handle_info(Info::Down(*down), ctx)).await
+                }
+                Sys::Inspect(tx) => {
+                    let rendering = S::INSPECTABLE.then(|| bounded(state.inspect()));
+                    let _ = tx.send(rendering);
                     Ok(Next::noreply())
                 }
+            },
+        };
+        match outcome {
+            Ok(next) => Flow::Continue(next),
+            Err(panic) => {
+                tracing::error!(pid = %cell.pid, name = ?cell.meta.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
+                Flow::Continue(Next::stop(ExitReason::Panic(panic)))
             }
-            Sys::Down(down) => {
-                cell.monitor_fired(down.monitor);
-                info_status(cell);
-                guarded(state.handle_info(Info::Down(down), ctx)).await
-            }
-            Sys::Inspect(tx) => {
-                let rendering = S::INSPECTABLE.then(|| bounded(state.inspect()));
-                let _ = tx.send(rendering);
-                Ok(Next::noreply())
-            }
-        },
-    };
-    match outcome {
-        Ok(next) => Flow::Continue(next),
-        Err(panic) => {
-            tracing::error!(pid = %cell.pid, name = ?cell.meta.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
-            Flow::Continue(Next::stop(ExitReason::Panic(panic)))
         }
     }
 }

@@ -102,7 +102,10 @@ async fn a_flooded_process_does_not_starve_the_others() {
     }
     other.call(Call::Echo(1)).await.unwrap();
     let handled = flooded.info().handled_casts;
-    assert!(handled < 10_000, "{handled} handled before the other answered");
+    assert!(
+        handled < 10_000,
+        "{handled} handled before the other answered"
+    );
     flooded.call(Call::Echo(2)).await.unwrap();
     assert_eq!(flooded.info().handled_casts, 10_000);
 }
