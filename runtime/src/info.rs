@@ -67,11 +67,11 @@ impl ProcessInfo {
         let samples = s.wait_samples.load(Relaxed);
         ProcessInfo {
             pid: cell.pid,
-            name: cell.meta.name.clone(),
+            name: cell.meta.name().cloned(),
             kind: cell.meta.kind,
             behaviour: cell.meta.behaviour,
             parent: cell.meta.parent,
-            child_id: cell.meta.child_id.clone(),
+            child_id: cell.meta.child_id().cloned(),
             status: status_of(cell),
             mailbox_len: s.mailbox_len(),
             mailbox_peak: s.peak.load(Relaxed).max(s.mailbox_len()),
@@ -90,8 +90,7 @@ impl ProcessInfo {
             state_deep: s.state_deep.load(Relaxed),
             restarts: cell
                 .meta
-                .slot
-                .as_ref()
+                .slot()
                 .map_or(0, |slot| slot.restarts.load(Relaxed)),
             hibernations: s.hibernations.load(Relaxed),
             exit_reason: cell.exit.get().cloned(),

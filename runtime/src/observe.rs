@@ -190,7 +190,7 @@ pub(crate) async fn control(rt: &Runtime, request: ControlRequest) -> ControlRep
         ControlRequest::Logs { pid } => match rt.shared.table.get(pid) {
             Some(cell) => {
                 let logs = cell.logs.lock().unwrap_or_else(|p| p.into_inner());
-                ControlReply::Logs(logs.iter().cloned().collect())
+                ControlReply::Logs(logs.iter().flat_map(|l| l.iter().cloned()).collect())
             }
             None => ControlReply::Error(format!("no such process: {pid}")),
         },

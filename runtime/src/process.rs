@@ -13,6 +13,7 @@ use beamline_wire::{Pid, ProcessKind};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
+use thin_vec::ThinVec;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
@@ -89,21 +90,45 @@ pub(crate) struct Meta {
     pub behaviour: &'static str,
     pub parent: Option<Pid>,
     pub spawned_ns: u64,
+    /// Name, child id and slot, boxed because most processes (pool workers, per-request
+    /// processes) have none of them and every byte here is paid per process.
+    pub place: Option<Box<Place>>,
+    pub capacity: Option<u64>,
+    pub inspectable: bool,
+}
+
+/// Where a process sits: its registered name and, under a supervisor, its child slot.
+#[derive(Default)]
+pub(crate) struct Place {
     pub name: Option<Name>,
     pub child_id: Option<String>,
     pub slot: Option<Arc<SlotInfo>>,
-    pub capacity: Option<u64>,
-    pub inspectable: bool,
+}
+
+impl Meta {
+    pub(crate) fn name(&self) -> Option<&Name> {
+        self.place.as_ref().and_then(|p| p.name.as_ref())
+    }
+
+    pub(crate) fn child_id(&self) -> Option<&String> {
+        self.place.as_ref().and_then(|p| p.child_id.as_ref())
+    }
+
+    pub(crate) fn slot(&self) -> Option<&Arc<SlotInfo>> {
+        self.place.as_ref().and_then(|p| p.slot.as_ref())
+    }
 }
 
 /// Links and monitors; guarded together so that exit and link/monitor never race.
 #[derive(Default)]
 pub(crate) struct Relations {
-    pub links: Vec<Arc<ProcessCell>>,
+    /// (`ThinVec`s: one pointer each while empty, where a `Vec` takes three words, and every
+    /// process has all three lists.)
+    pub links: ThinVec<Arc<ProcessCell>>,
     /// Processes this one monitors.
-    pub monitors: Vec<(MonitorRef, Arc<ProcessCell>)>,
+    pub monitors: ThinVec<(MonitorRef, Arc<ProcessCell>)>,
     /// Processes monitoring this one.
-    pub monitored_by: Vec<(MonitorRef, Arc<ProcessCell>)>,
+    pub monitored_by: ThinVec<(MonitorRef, Arc<ProcessCell>)>,
     pub exited: bool,
 }
 
@@ -123,7 +148,10 @@ pub struct ProcessCell {
     /// Boxed: only supervisors have it, and every process pays for the field's size.
     pub(crate) supervisor: Option<Box<SupervisorStats>>,
     /// Recent log lines emitted inside this process (see [`crate::logs`]).
-    pub(crate) logs: Mutex<VecDeque<String>>,
+    /// Boxed on the first line: most processes never log, and an empty `VecDeque` inline is
+    /// four words per process where the box is one.
+    #[allow(clippy::box_collection)]
+    pub(crate) logs: Mutex<Option<Box<VecDeque<String>>>>,
 }
 
 impl ProcessCell {
@@ -196,10 +224,10 @@ impl ProcessCell {
             shared.dropped_total.fetch_add(dropped_in_mailbox, Relaxed);
         }
         shared.exited_total.fetch_add(1, Relaxed);
-        if let Some(slot) = &self.meta.slot {
+        if let Some(slot) = self.meta.slot() {
             slot.record_exit(&reason);
         }
-        if let Some(name) = &self.meta.name {
+        if let Some(name) = self.meta.name() {
             shared.registry.unregister(name, self.pid);
         }
         let rel = {
@@ -227,9 +255,9 @@ impl ProcessCell {
             target.relations().monitored_by.retain(|(r, _)| *r != mref);
         }
         if reason.is_abnormal() {
-            tracing::warn!(pid = %self.pid, name = ?self.meta.name.as_ref().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
+            tracing::warn!(pid = %self.pid, name = ?self.meta.name().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
         } else {
-            tracing::debug!(pid = %self.pid, name = ?self.meta.name.as_ref().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
+            tracing::debug!(pid = %self.pid, name = ?self.meta.name().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
         }
         shared.table.on_exit(self);
         self.mark_dirty();

@@ -535,7 +535,7 @@ fn read(cell: &ProcessCell, now: u64, monitor: Option<&TaskMonitor>) -> Reading 
     sig.add(cell.trap_exit.load(Relaxed) as u64);
     sig.add(len);
     sig.add(peak.max(len));
-    if let Some(slot) = &cell.meta.slot {
+    if let Some(slot) = cell.meta.slot() {
         sig.add(slot.restarts.load(Relaxed) as u64);
     }
     if let Some(sup) = &cell.supervisor {
@@ -588,7 +588,7 @@ fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) -> ProcessSam
                 .collect(),
         )
     };
-    let exit_history = meta.slot.as_ref().map_or_else(Vec::new, |slot| {
+    let exit_history = meta.slot().map_or_else(Vec::new, |slot| {
         let exits = slot.exits.lock().unwrap_or_else(|p| p.into_inner());
         exits.iter().map(|e| cut(e, MAX_TEXT)).collect()
     });
@@ -607,9 +607,9 @@ fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) -> ProcessSam
     }
     ProcessSample {
         id: cell.pid,
-        name: meta.name.as_ref().map(|n| n.to_string()),
+        name: meta.name().map(|n| n.to_string()),
         parent: meta.parent,
-        child_id: meta.child_id.clone(),
+        child_id: meta.child_id().cloned(),
         kind: meta.kind,
         behaviour: meta.behaviour.to_string(),
         spawned_ms: meta.spawned_ns / 1_000_000,
@@ -631,7 +631,7 @@ fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) -> ProcessSam
         mean_wait_us: ratio(d(b.wait_ns, old.wait_ns), waits) / 1e3,
         state_bytes: s.state_bytes.load(Relaxed),
         state_deep: s.state_deep.load(Relaxed),
-        restarts: meta.slot.as_ref().map_or(0, |s| s.restarts.load(Relaxed)),
+        restarts: meta.slot().map_or(0, |s| s.restarts.load(Relaxed)),
         exit_history,
         links,
         monitors,

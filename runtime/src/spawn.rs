@@ -9,14 +9,13 @@ use crate::ctx::Ctx;
 use crate::handle::{Envelope, ServerRef};
 use crate::mailbox::{Mailbox, Rx};
 use crate::panic::guarded;
-use crate::process::{Meta, ProcessCell, Relations, SlotInfo, Sys};
+use crate::process::{Meta, Place, ProcessCell, Relations, SlotInfo, Sys};
 use crate::registry::{Entry, Name};
 use crate::stats::{Stats, StatusCode, bump};
 use crate::{
     CallReply, ExitReason, GenServer, Info, InitError, Next, Runtime, StartError, current,
 };
 use beamline_wire::{Pid, ProcessKind};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -148,9 +147,15 @@ pub(crate) async fn start<S: GenServer>(
             behaviour: std::any::type_name::<S>(),
             parent: opts.parent.or(spawner.as_ref().map(|c| c.pid)),
             spawned_ns: shared.now_ns(),
-            name: opts.name.clone(),
-            child_id: opts.child_id.clone(),
-            slot: opts.slot.clone(),
+            place: (opts.name.is_some() || opts.child_id.is_some() || opts.slot.is_some()).then(
+                || {
+                    Box::new(Place {
+                        name: opts.name.clone(),
+                        child_id: opts.child_id.clone(),
+                        slot: opts.slot.clone(),
+                    })
+                },
+            ),
             capacity: opts.mailbox.capacity(),
             inspectable: S::INSPECTABLE,
         },
@@ -162,7 +167,7 @@ pub(crate) async fn start<S: GenServer>(
         abort: OnceLock::new(),
         trap_exit: AtomicBool::new(false),
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
-        logs: Mutex::new(VecDeque::new()),
+        logs: Mutex::new(None),
     });
     let handle = ServerRef {
         cell: cell.clone(),
@@ -467,7 +472,7 @@ fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> impl Future<Outp
         match outcome {
             Ok(next) => Flow::Continue(next),
             Err(panic) => {
-                tracing::error!(pid = %cell.pid, name = ?cell.meta.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
+                tracing::error!(pid = %cell.pid, name = ?cell.meta.name().map(|n| n.to_string()), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
                 Flow::Continue(Next::stop(ExitReason::Panic(panic)))
             }
         }
