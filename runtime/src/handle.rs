@@ -179,16 +179,18 @@ impl<S: GenServer> ServerRef<S> {
         !self.cell.has_exited()
     }
 
-    /// Count one message on both sides before it is queued: the receiver's mailbox (and, for
-    /// one message in [`WAIT_SAMPLE_EVERY`], a timestamp) and the sender's outgoing count.
+    /// Count one outgoing message for the sender and mark the receiver changed; for about one
+    /// message in [`WAIT_SAMPLE_EVERY`], return a timestamp to measure its mailbox wait (0
+    /// otherwise). The receiver's `enqueued` is counted by the mailbox itself, see [`Self::count`].
     #[inline]
     fn stamp(&self) -> u64 {
         if !self.cell.shared.instrument {
             return 0;
         }
         current::with(|me| bump(&me.stats.sent, 1));
-        let n = self.cell.stats.on_enqueue();
         self.cell.mark_dirty();
+        // A plain read: which message gets stamped need not be exact, only about 1 in 32.
+        let n = self.cell.stats.enqueued.load(Relaxed) + 1;
         if n.is_multiple_of(WAIT_SAMPLE_EVERY) {
             self.cell.now_ns()
         } else {
@@ -196,8 +198,16 @@ impl<S: GenServer> ServerRef<S> {
         }
     }
 
-    /// Settle the counts of a message handed to the mailbox: undo what was counted for a
-    /// message that was not queued, and count evictions, drops and dead letters.
+    /// The counter a queued message adds to: the receiver's `enqueued`, when instrumented.
+    #[inline]
+    fn count(&self) -> Option<&std::sync::atomic::AtomicU64> {
+        self.cell
+            .shared
+            .instrument
+            .then_some(&self.cell.stats.enqueued)
+    }
+
+    /// Settle the counts of a message handed to the mailbox: evictions, drops and dead letters.
     fn account<M>(&self, sent: Sent<M>) -> Outcome<M> {
         let instrument = self.cell.shared.instrument;
         let stats = &self.cell.stats;
@@ -211,26 +221,17 @@ impl<S: GenServer> ServerRef<S> {
                 Outcome::Queued
             }
             Sent::Dead(_) => {
-                if instrument {
-                    stats.enqueued.fetch_sub(1, Relaxed);
-                }
                 self.cell.shared.dead_letters.fetch_add(1, Relaxed);
                 Outcome::Dead
             }
             Sent::Dropped => {
                 if instrument {
-                    stats.enqueued.fetch_sub(1, Relaxed);
                     stats.dropped.fetch_add(1, Relaxed);
                     self.cell.shared.dropped_total.fetch_add(1, Relaxed);
                 }
                 Outcome::Dropped
             }
-            Sent::Full(m) => {
-                if instrument {
-                    stats.enqueued.fetch_sub(1, Relaxed);
-                }
-                Outcome::Full(m)
-            }
+            Sent::Full(m) => Outcome::Full(m),
         }
     }
 
@@ -266,9 +267,9 @@ impl<S: GenServer> ServerRef<S> {
         let stamp = self.stamp();
         let env = Envelope::Call(msg, reply_tx, stamp);
         let sent = if self.tx.may_wait() {
-            self.tx.send(env).await
+            self.tx.send(env, self.count()).await
         } else {
-            self.tx.try_send(env)
+            self.tx.try_send(env, self.count())
         };
         match self.account(sent) {
             Outcome::Queued => {}
@@ -314,9 +315,9 @@ impl<S: GenServer> ServerRef<S> {
         let env = Envelope::Cast(msg, stamp);
         // Only `Wait` mailboxes can make a cast wait; the rest take the synchronous path.
         let sent = if self.tx.may_wait() {
-            self.tx.send(env).await
+            self.tx.send(env, self.count()).await
         } else {
-            self.tx.try_send(env)
+            self.tx.try_send(env, self.count())
         };
         match self.account(sent) {
             Outcome::Full(Envelope::Cast(m, _)) => Err(CastError::Full(m)),
@@ -328,7 +329,7 @@ impl<S: GenServer> ServerRef<S> {
     /// [`CastError::Full`]. Usable from synchronous code.
     pub fn try_cast(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
         let stamp = self.stamp();
-        let sent = self.tx.try_send(Envelope::Cast(msg, stamp));
+        let sent = self.tx.try_send(Envelope::Cast(msg, stamp), self.count());
         match self.account(sent) {
             Outcome::Full(Envelope::Cast(m, _)) => Err(CastError::Full(m)),
             _ => Ok(()),
@@ -339,7 +340,7 @@ impl<S: GenServer> ServerRef<S> {
     /// Never waits; a full bounded mailbox applies its policy as for `try_cast`.
     pub fn send(&self, msg: S::Info) -> Result<(), CastError<S::Info>> {
         let stamp = self.stamp();
-        let sent = self.tx.try_send(Envelope::Info(msg, stamp));
+        let sent = self.tx.try_send(Envelope::Info(msg, stamp), self.count());
         match self.account(sent) {
             Outcome::Full(Envelope::Info(m, _)) => Err(CastError::Full(m)),
             _ => Ok(()),

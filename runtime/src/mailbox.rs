@@ -8,6 +8,7 @@
 use crate::queue::{Pushed, Queue};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
@@ -130,15 +131,16 @@ impl<T> Clone for Tx<T> {
 }
 
 impl<T> Tx<T> {
-    /// Send without waiting. Under `Wait`, a full mailbox answers `Full`.
+    /// Send without waiting. Under `Wait`, a full mailbox answers `Full`. A queued message adds
+    /// one to `count` (the receiver's `enqueued`, when instrumented).
     #[inline]
-    pub(crate) fn try_send(&self, msg: T) -> Sent<T> {
+    pub(crate) fn try_send(&self, msg: T, count: Option<&AtomicU64>) -> Sent<T> {
         match self {
             Tx::Queue {
                 queue,
                 capacity,
                 overflow,
-            } => match queue.push(msg, *capacity, *overflow == Overflow::DropOldest) {
+            } => match queue.push(msg, *capacity, *overflow == Overflow::DropOldest, count) {
                 Pushed::Queued => Sent::Queued,
                 Pushed::QueuedEvicting => Sent::QueuedEvicting,
                 Pushed::Closed(m) => Sent::Dead(m),
@@ -148,11 +150,16 @@ impl<T> Tx<T> {
                 }
                 Pushed::Full(m) => Sent::Full(m),
             },
-            Tx::Wait(tx) => match tx.try_send(msg) {
-                Ok(()) => Sent::Queued,
-                Err(mpsc::error::TrySendError::Closed(m)) => Sent::Dead(m),
-                Err(mpsc::error::TrySendError::Full(m)) => Sent::Full(m),
-            },
+            Tx::Wait(tx) => {
+                // Counted before the send so the receiver never takes a message not yet
+                // counted; taken back if it was not queued.
+                let counted = Counted::new(count);
+                match tx.try_send(msg) {
+                    Ok(()) => counted.keep(),
+                    Err(mpsc::error::TrySendError::Closed(m)) => Sent::Dead(m),
+                    Err(mpsc::error::TrySendError::Full(m)) => Sent::Full(m),
+                }
+            }
         }
     }
 
@@ -160,13 +167,16 @@ impl<T> Tx<T> {
     ///
     /// Cancel safety: if the future is dropped while waiting for room, the message is dropped
     /// and was never queued.
-    pub(crate) async fn send(&self, msg: T) -> Sent<T> {
+    pub(crate) async fn send(&self, msg: T, count: Option<&AtomicU64>) -> Sent<T> {
         match self {
-            Tx::Wait(tx) => match tx.send(msg).await {
-                Ok(()) => Sent::Queued,
-                Err(e) => Sent::Dead(e.0),
-            },
-            _ => self.try_send(msg),
+            Tx::Wait(tx) => {
+                let counted = Counted::new(count);
+                match tx.send(msg).await {
+                    Ok(()) => counted.keep(),
+                    Err(e) => Sent::Dead(e.0),
+                }
+            }
+            _ => self.try_send(msg, count),
         }
     }
 
@@ -174,6 +184,32 @@ impl<T> Tx<T> {
     #[inline]
     pub(crate) fn may_wait(&self) -> bool {
         matches!(self, Tx::Wait(_))
+    }
+}
+
+/// A message counted in `enqueued` ahead of a send through tokio's channel; uncounted on drop
+/// unless kept (the send failed, or its future was dropped while waiting for room).
+struct Counted<'a>(Option<&'a AtomicU64>);
+
+impl<'a> Counted<'a> {
+    fn new(count: Option<&'a AtomicU64>) -> Self {
+        if let Some(c) = count {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        Counted(count)
+    }
+
+    fn keep<T>(mut self) -> Sent<T> {
+        self.0 = None;
+        Sent::Queued
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.0 {
+            c.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -267,13 +303,13 @@ mod tests {
     #[tokio::test]
     async fn drop_oldest_evicts_from_the_front() {
         let (tx, mut rx) = Mailbox::bounded(2, Overflow::DropOldest).channel::<u32>();
-        assert!(matches!(tx.try_send(1), Sent::Queued));
-        assert!(matches!(tx.try_send(2), Sent::Queued));
-        assert!(matches!(tx.try_send(3), Sent::QueuedEvicting));
+        assert!(matches!(tx.try_send(1, None), Sent::Queued));
+        assert!(matches!(tx.try_send(2, None), Sent::Queued));
+        assert!(matches!(tx.try_send(3, None), Sent::QueuedEvicting));
         assert_eq!(std::future::poll_fn(|cx| rx.poll_recv(cx)).await, 2);
         assert_eq!(rx.try_recv(), Some(3));
         assert_eq!(rx.close_and_take(), Vec::<u32>::new());
-        assert!(matches!(tx.try_send(4), Sent::Dead(4)));
+        assert!(matches!(tx.try_send(4, None), Sent::Dead(4)));
     }
 
     /// Regression: a drop-oldest sender that still saw its process alive could push after the
@@ -281,21 +317,21 @@ mod tests {
     #[tokio::test]
     async fn drop_oldest_refuses_sends_once_closed_even_if_the_process_looks_alive() {
         let (tx, mut rx) = Mailbox::bounded(2, Overflow::DropOldest).channel::<u32>();
-        assert!(matches!(tx.try_send(1), Sent::Queued));
+        assert!(matches!(tx.try_send(1, None), Sent::Queued));
         assert_eq!(rx.close_and_take(), vec![1]);
-        assert!(matches!(tx.try_send(2), Sent::Dead(2)));
+        assert!(matches!(tx.try_send(2, None), Sent::Dead(2)));
     }
 
     #[tokio::test]
     async fn bounded_policies() {
         let (tx, mut rx) = Mailbox::bounded(1, Overflow::Reject).channel::<u32>();
-        assert!(matches!(tx.try_send(1), Sent::Queued));
-        assert!(matches!(tx.try_send(2), Sent::Full(2)));
+        assert!(matches!(tx.try_send(1, None), Sent::Queued));
+        assert!(matches!(tx.try_send(2, None), Sent::Full(2)));
         let (tx2, _rx2) = Mailbox::bounded(1, Overflow::DropNewest).channel::<u32>();
-        assert!(matches!(tx2.try_send(1), Sent::Queued));
-        assert!(matches!(tx2.try_send(2), Sent::Dropped));
+        assert!(matches!(tx2.try_send(1, None), Sent::Queued));
+        assert!(matches!(tx2.try_send(2, None), Sent::Dropped));
         assert_eq!(rx.close_and_drain(), 1);
-        assert!(matches!(tx.try_send(3), Sent::Dead(3)));
+        assert!(matches!(tx.try_send(3, None), Sent::Dead(3)));
     }
 
     /// A receiver waiting on an empty mailbox is woken by the next send, from another task.
@@ -308,9 +344,9 @@ mod tests {
             (first, second)
         });
         tokio::task::yield_now().await;
-        assert!(matches!(tx.try_send(1), Sent::Queued));
+        assert!(matches!(tx.try_send(1, None), Sent::Queued));
         tokio::task::yield_now().await;
-        assert!(matches!(tx.try_send(2), Sent::Queued));
+        assert!(matches!(tx.try_send(2, None), Sent::Queued));
         assert_eq!(receiver.await.unwrap(), (1, 2));
     }
 
@@ -320,11 +356,11 @@ mod tests {
     async fn close_hands_back_taken_then_queued_messages_in_order() {
         let (tx, mut rx) = Mailbox::Unbounded.channel::<u32>();
         for i in 0..3 {
-            assert!(matches!(tx.try_send(i), Sent::Queued));
+            assert!(matches!(tx.try_send(i, None), Sent::Queued));
         }
         assert_eq!(rx.try_recv(), Some(0));
-        assert!(matches!(tx.try_send(3), Sent::Queued));
+        assert!(matches!(tx.try_send(3, None), Sent::Queued));
         assert_eq!(rx.close_and_take(), vec![1, 2, 3]);
-        assert!(matches!(tx.try_send(4), Sent::Dead(4)));
+        assert!(matches!(tx.try_send(4, None), Sent::Dead(4)));
     }
 }

@@ -171,7 +171,7 @@ pub(crate) async fn control(rt: &Runtime, request: ControlRequest) -> ControlRep
             Ok(cell) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 if let crate::queue::Pushed::Closed(_) =
-                    cell.sys.push(Sys::Inspect(tx), None, false)
+                    cell.sys.push(Sys::Inspect(tx), None, false, None)
                 {
                     return ControlReply::Error(format!("no such process: {pid}"));
                 }

@@ -157,7 +157,7 @@ pub struct ProcessCell {
 impl ProcessCell {
     /// Queue a system message; once the process has exited it is dropped (nobody would read it).
     pub(crate) fn send_sys(&self, msg: Sys) {
-        let _ = self.sys.push(msg, None, false);
+        let _ = self.sys.push(msg, None, false, None);
     }
 
     pub(crate) fn has_exited(&self) -> bool {

@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
 /// A queue with an optional capacity. Senders share it (`&self`); exactly one receiver takes
@@ -65,9 +65,17 @@ impl<T> Queue<T> {
     }
 
     /// Queue `item` unless the queue is closed or already holds `capacity` items; on a full
-    /// queue, `evict_oldest` drops the front item to make room instead of refusing.
+    /// queue, `evict_oldest` drops the front item to make room instead of refusing. A queued
+    /// item adds one to `count`, under the lock: exact without a locked instruction, and never
+    /// behind the receiver (which takes under the same lock).
     #[inline]
-    pub(crate) fn push(&self, item: T, capacity: Option<usize>, evict_oldest: bool) -> Pushed<T> {
+    pub(crate) fn push(
+        &self,
+        item: T,
+        capacity: Option<usize>,
+        evict_oldest: bool,
+        count: Option<&AtomicU64>,
+    ) -> Pushed<T> {
         let mut inner = self.lock();
         if inner.closed {
             return Pushed::Closed(item);
@@ -82,6 +90,9 @@ impl<T> Queue<T> {
             evicted = inner.items.pop_front();
         }
         inner.items.push_back(item);
+        if let Some(c) = count {
+            c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
         self.nonempty.store(true, Ordering::Relaxed);
         let waker = inner.waker.take();
         drop(inner);
@@ -189,25 +200,25 @@ mod tests {
     #[test]
     fn capacity_refuses_or_evicts_and_close_refuses_everything() {
         let q = Queue::default();
-        assert!(matches!(q.push(1, Some(2), false), Pushed::Queued));
-        assert!(matches!(q.push(2, Some(2), false), Pushed::Queued));
-        assert!(matches!(q.push(3, Some(2), false), Pushed::Full(3)));
-        assert!(matches!(q.push(3, Some(2), true), Pushed::QueuedEvicting));
+        assert!(matches!(q.push(1, Some(2), false, None), Pushed::Queued));
+        assert!(matches!(q.push(2, Some(2), false, None), Pushed::Queued));
+        assert!(matches!(q.push(3, Some(2), false, None), Pushed::Full(3)));
+        assert!(matches!(q.push(3, Some(2), true, None), Pushed::QueuedEvicting));
         assert_eq!(q.try_pop(), Some(2));
         assert!(!q.is_empty());
         assert_eq!(q.close_and_take(), [3]);
         assert!(q.is_empty());
-        assert!(matches!(q.push(4, None, false), Pushed::Closed(4)));
+        assert!(matches!(q.push(4, None, false, None), Pushed::Closed(4)));
     }
 
     #[test]
     fn take_into_keeps_order_across_batches() {
         let q = Queue::default();
         let mut local = VecDeque::new();
-        q.push(1, None, false);
-        q.push(2, None, false);
+        q.push(1, None, false, None);
+        q.push(2, None, false, None);
         assert!(q.take_into(&mut local));
-        q.push(3, None, false);
+        q.push(3, None, false, None);
         assert!(q.take_into(&mut local));
         assert!(!q.take_into(&mut local));
         assert_eq!(local, [1, 2, 3]);

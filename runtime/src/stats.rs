@@ -43,7 +43,9 @@ impl StatusCode {
 /// the process's own task, which is why plain load+store suffices for them (see [`bump`]).
 #[derive(Default)]
 pub(crate) struct Stats {
-    /// Messages put in the mailbox (by senders).
+    /// Messages put in the mailbox, counted by the mailbox as they are queued (under its lock,
+    /// or ahead of the send for `Wait` mailboxes). The peak is not kept on that path (it would
+    /// cost every send): see [`Stats::note_peak`].
     pub enqueued: AtomicU64,
     /// Messages taken out of the mailbox, handled or dropped (by the process).
     pub dequeued: AtomicU64,
@@ -103,14 +105,6 @@ impl Stats {
         self.enqueued.load(Relaxed).saturating_sub(out)
     }
 
-    /// Count one enqueued message (sender side); returns how many were ever enqueued. The
-    /// peak is not kept here (it would be a second locked instruction per send while a mailbox
-    /// grows): see [`Stats::note_peak`].
-    #[inline]
-    pub(crate) fn on_enqueue(&self) -> u64 {
-        self.enqueued.fetch_add(1, Relaxed) + 1
-    }
-
     /// Record the mailbox length as a peak candidate. The process calls it at the start of each
     /// batch and the sampler takes the maximum with the length it reads, so the peak is exact
     /// for a mailbox that grows while its process is busy, and for a burst handled in one batch.
@@ -163,9 +157,7 @@ mod tests {
     #[test]
     fn mailbox_len_and_peak_follow_senders_and_receiver() {
         let s = Stats::default();
-        s.on_enqueue();
-        s.on_enqueue();
-        s.on_enqueue();
+        s.enqueued.store(3, Relaxed);
         assert_eq!(s.mailbox_len(), 3);
         s.note_peak();
         bump(&s.dequeued, 2);

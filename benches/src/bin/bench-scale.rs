@@ -6,6 +6,7 @@
 //! bench-scale spawn <peer> <ct|mt> <n>   # {"ns_per_process":..,"rss_bytes_per_process":..}
 //! bench-scale publish <n>                # {"cost_us":..,"snapshot_bytes":..,"delta_bytes":..}
 //! bench-scale cast <peer> <n>            # one cast 1 -> 1 run (ct), for profiling
+//! bench-scale call <peer> <n>            # sequential call round trips (ct), for profiling
 //! ```
 //!
 //! Peers: tokio, beamline, beamline-off, ractor, kameo (kameo-console when built with that
@@ -32,9 +33,9 @@ fn main() {
             };
             spawn(peer, flavor, n);
         }
-        ["cast", peer, n] => {
+        [verb @ ("cast" | "call"), peer, n] => {
             let Ok(n) = n.parse() else { usage() };
-            cast(peer, n);
+            cast(peer, n, *verb == "call");
         }
         ["publish", n] => {
             let Ok(n) = n.parse() else { usage() };
@@ -48,7 +49,7 @@ fn main() {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench-scale spawn <peer> <ct|mt> <n> | bench-scale publish <n> | bench-scale cast <peer> <n>"
+        "usage: bench-scale spawn <peer> <ct|mt> <n> | bench-scale publish <n> | bench-scale cast|call <peer> <n>"
     );
     std::process::exit(2);
 }
@@ -91,15 +92,20 @@ fn spawn(peer: &str, flavor: Flavor, n: usize) {
     );
 }
 
-/// One cast 1 -> 1 run of `n` messages on the current-thread flavor: a target for
-/// `valgrind --tool=callgrind`.
-fn cast(peer: &str, n: u64) {
+/// One cast 1 -> 1 run (`call`: sequential call round trips) of `n` messages on the
+/// current-thread flavor: a target for `valgrind --tool=callgrind`.
+fn cast(peer: &str, n: u64, call: bool) {
     let rt = Flavor::Current.runtime();
-    let elapsed = match peer {
-        "tokio" => flavor::run(&rt, workload::cast(Raw, 1, n)),
-        "beamline" | "beamline-off" => {
+    let elapsed = match (peer, call) {
+        ("tokio", false) => flavor::run(&rt, workload::cast(Raw, 1, n)),
+        ("tokio", true) => flavor::run(&rt, workload::call(Raw, 1, n)),
+        ("beamline" | "beamline-off", _) => {
             let bl = rt.block_on(async { Beamline::new(peer == "beamline") });
-            flavor::run(&rt, workload::cast(bl, 1, n))
+            if call {
+                flavor::run(&rt, workload::call(bl, 1, n))
+            } else {
+                flavor::run(&rt, workload::cast(bl, 1, n))
+            }
         }
         _ => usage(),
     };
