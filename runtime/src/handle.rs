@@ -2,14 +2,18 @@
 //! what works on any process (links, monitors, exit signals, stats), [`ReplyTo`] for deferred
 //! replies.
 
+use crate::deadline::Deadlines;
 use crate::mailbox::{Sent, Tx};
 use crate::process::{ProcessCell, Sys};
 use crate::stats::{StatusCode, WAIT_SAMPLE_EVERY, bump};
 use crate::{CallError, CastError, ExitReason, GenServer, ProcessInfo, current};
 use beamline_wire::Pid;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -284,7 +288,7 @@ impl<S: GenServer> ServerRef<S> {
             me.stats.set_status(StatusCode::Waiting, since);
             (me, prev, prev_since, since)
         });
-        let outcome = tokio::time::timeout(timeout, reply_rx).await;
+        let outcome = reply_within(&self.cell.shared.deadlines, reply_rx, timeout).await;
         if let Some((me, prev, prev_since, since)) = waiting {
             // Time blocked here is not busy time, if it was counted as busy at all (inside a
             // batch of callbacks).
@@ -356,6 +360,29 @@ impl<S: GenServer> ServerRef<S> {
     pub fn info(&self) -> ProcessInfo {
         ProcessInfo::read(&self.cell)
     }
+}
+
+/// Wait for a call's reply for at most `timeout`. Only a call still unanswered at its first poll
+/// joins the runtime's deadlines (see [`crate::deadline`]); `Err(())` once it is overdue.
+async fn reply_within<R>(
+    deadlines: &Arc<Deadlines>,
+    mut reply: oneshot::Receiver<R>,
+    timeout: Duration,
+) -> Result<Result<R, oneshot::error::RecvError>, ()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut waiting = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = Pin::new(&mut reply).poll(cx) {
+            return Poll::Ready(Ok(r));
+        }
+        match &waiting {
+            None => waiting = Some(deadlines.register(deadline, cx)),
+            Some(w) if w.overdue(cx) => return Poll::Ready(Err(())),
+            Some(_) => {}
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The reply handle of a call, taken with [`crate::Ctx::defer_reply`] to answer later, from any

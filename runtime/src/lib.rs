@@ -47,6 +47,7 @@ pub mod task;
 pub mod timer;
 
 mod current;
+mod deadline;
 mod panic;
 mod process;
 mod queue;

@@ -396,6 +396,8 @@ pub(crate) struct Shared {
     pub interval_ms: AtomicU64,
     /// The root supervisor, started on first use.
     pub root: tokio::sync::OnceCell<crate::supervisor::Supervisor>,
+    /// Calls waiting for a reply, for their timeouts.
+    pub deadlines: Arc<crate::deadline::Deadlines>,
 }
 
 impl Shared {
@@ -422,6 +424,7 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             interval_ms: AtomicU64::new(interval_ms),
             root: tokio::sync::OnceCell::new(),
+            deadlines: Default::default(),
         }
     }
 

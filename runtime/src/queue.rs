@@ -203,7 +203,10 @@ mod tests {
         assert!(matches!(q.push(1, Some(2), false, None), Pushed::Queued));
         assert!(matches!(q.push(2, Some(2), false, None), Pushed::Queued));
         assert!(matches!(q.push(3, Some(2), false, None), Pushed::Full(3)));
-        assert!(matches!(q.push(3, Some(2), true, None), Pushed::QueuedEvicting));
+        assert!(matches!(
+            q.push(3, Some(2), true, None),
+            Pushed::QueuedEvicting
+        ));
         assert_eq!(q.try_pop(), Some(2));
         assert!(!q.is_empty());
         assert_eq!(q.close_and_take(), [3]);

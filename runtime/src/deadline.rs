@@ -1,0 +1,230 @@
+//! Call timeouts without a tokio timer per call.
+//!
+//! Every call has a timeout (5 s by default, as in OTP), but almost every call is answered long
+//! before it. A `tokio::time::timeout` per call registers and removes a timer-wheel entry each
+//! time, which was about 200 ns of a 700 ns round trip (BENCHMARKS.md). Here a waiting call
+//! instead puts its deadline and waker in a slab under a short lock, and takes them out when
+//! answered; one watchdog task per runtime, started only while calls are waiting, sleeps until
+//! the earliest deadline and wakes the calls that are overdue. It uses tokio's clock, so a
+//! paused test clock sees timeouts at exactly their deadline.
+
+use slab::Slab;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Stands for "no deadline to look at": later than any call's.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// The waiting calls of one runtime.
+#[derive(Default)]
+pub(crate) struct Deadlines {
+    inner: Mutex<Inner>,
+    /// Tells the watchdog that a call with an earlier deadline than it sleeps for arrived.
+    replan: Notify,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Slab<Waiting>,
+    /// When the watchdog will next look; `None` when it is not running.
+    next_look: Option<Instant>,
+    /// The watchdog waits with no deadline to look at (only overdue calls are left): the last
+    /// of them to go tells it, so that it can stop.
+    only_overdue: bool,
+}
+
+struct Waiting {
+    deadline: Instant,
+    waker: Waker,
+    overdue: bool,
+}
+
+/// A call's place among the waiting; removed when dropped (answered, timed out or abandoned).
+pub(crate) struct Registration<'a> {
+    deadlines: &'a Deadlines,
+    key: usize,
+}
+
+impl Deadlines {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wait for `deadline` on behalf of the task in `cx`; starts the watchdog if needed.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        deadline: Instant,
+        cx: &Context<'_>,
+    ) -> Registration<'_> {
+        let mut inner = self.lock();
+        let key = inner.calls.insert(Waiting {
+            deadline,
+            waker: cx.waker().clone(),
+            overdue: false,
+        });
+        match inner.next_look {
+            None => {
+                inner.next_look = Some(deadline);
+                drop(inner);
+                tokio::spawn(watchdog(self.clone()));
+            }
+            Some(at) if deadline < at => {
+                inner.next_look = Some(deadline);
+                drop(inner);
+                self.replan.notify_one();
+            }
+            Some(_) => {}
+        }
+        Registration {
+            deadlines: self,
+            key,
+        }
+    }
+}
+
+impl Registration<'_> {
+    /// Whether the deadline has passed; otherwise keep `cx`'s waker for when it does.
+    pub(crate) fn overdue(&self, cx: &Context<'_>) -> bool {
+        let mut inner = self.deadlines.lock();
+        let waiting = &mut inner.calls[self.key];
+        if !waiting.overdue && !waiting.waker.will_wake(cx.waker()) {
+            waiting.waker = cx.waker().clone();
+        }
+        waiting.overdue
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.deadlines.lock();
+        let waiting = inner.calls.try_remove(self.key);
+        let last = inner.only_overdue && inner.calls.is_empty();
+        drop(inner);
+        drop(waiting);
+        if last {
+            self.deadlines.replan.notify_one();
+        }
+    }
+}
+
+/// Sleep until the earliest deadline, wake the overdue calls, repeat; end when none wait.
+async fn watchdog(deadlines: Arc<Deadlines>) {
+    // If the task is dropped (its tokio runtime shut down), the next call starts a new one.
+    struct Stopped<'a>(&'a Deadlines);
+    impl Drop for Stopped<'_> {
+        fn drop(&mut self) {
+            let mut inner = self.0.lock();
+            inner.next_look = None;
+            inner.only_overdue = false;
+        }
+    }
+    let _stopped = Stopped(&deadlines);
+    loop {
+        let (next, wake) = {
+            let mut inner = deadlines.lock();
+            let now = Instant::now();
+            let mut wake = Vec::new();
+            let mut next: Option<Instant> = None;
+            for (_, w) in inner.calls.iter_mut() {
+                if w.overdue {
+                    continue;
+                }
+                if w.deadline <= now {
+                    w.overdue = true;
+                    wake.push(w.waker.clone());
+                } else {
+                    next = Some(next.map_or(w.deadline, |n| n.min(w.deadline)));
+                }
+            }
+            if inner.calls.is_empty() {
+                inner.next_look = None;
+                inner.only_overdue = false;
+                return;
+            }
+            // With only overdue calls left (their callers are about to remove them), wait for
+            // the next registration: a far `next_look` makes any new deadline notify us.
+            inner.next_look = Some(next.unwrap_or(now + IDLE));
+            inner.only_overdue = next.is_none();
+            (next, wake)
+        };
+        for w in wake {
+            w.wake();
+        }
+        match next {
+            Some(at) => tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = deadlines.replan.notified() => {}
+            },
+            None => deadlines.replan.notified().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use std::task::Poll;
+    use std::time::Duration;
+
+    /// A registration reports overdue exactly at its deadline (paused clock) and the watchdog
+    /// stops once nobody waits.
+    #[tokio::test(start_paused = true)]
+    async fn overdue_at_the_deadline_and_the_watchdog_stops_when_idle() {
+        let deadlines = Arc::new(Deadlines::default());
+        let start = Instant::now();
+        let mut reg = None;
+        poll_fn(|cx| {
+            let r = reg
+                .get_or_insert_with(|| deadlines.register(start + Duration::from_millis(250), cx));
+            if r.overdue(cx) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        assert_eq!(start.elapsed(), Duration::from_millis(250));
+        drop(reg);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(deadlines.lock().next_look.is_none());
+        assert!(deadlines.lock().calls.is_empty());
+    }
+
+    /// A later call with an earlier deadline makes the watchdog look sooner.
+    #[tokio::test(start_paused = true)]
+    async fn an_earlier_deadline_replans_the_watchdog() {
+        let deadlines = Arc::new(Deadlines::default());
+        let start = Instant::now();
+        let d = deadlines.clone();
+        let long = tokio::spawn(async move {
+            let mut reg = None;
+            poll_fn(|cx| {
+                let r = reg.get_or_insert_with(|| d.register(start + Duration::from_secs(5), cx));
+                if r.overdue(cx) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await
+        });
+        tokio::task::yield_now().await;
+        let mut reg = None;
+        poll_fn(|cx| {
+            let r = reg
+                .get_or_insert_with(|| deadlines.register(start + Duration::from_millis(10), cx));
+            if r.overdue(cx) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        assert_eq!(start.elapsed(), Duration::from_millis(10));
+        long.await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+}
