@@ -138,6 +138,7 @@ pub(crate) async fn start<S: GenServer>(
     let spawner = current::with(|c| c.clone());
     let kind = opts.kind.unwrap_or(ProcessKind::Server);
     let pid = Pid(shared.next_pid.fetch_add(1, Relaxed));
+    let now = shared.now_ns();
     let (tx, rx) = opts.mailbox.channel::<Envelope<S>>();
     let cell = Arc::new(ProcessCell {
         pid,
@@ -146,7 +147,7 @@ pub(crate) async fn start<S: GenServer>(
             kind,
             behaviour: std::any::type_name::<S>(),
             parent: opts.parent.or(spawner.as_ref().map(|c| c.pid)),
-            spawned_ns: shared.now_ns(),
+            spawned_ns: now,
             place: (opts.name.is_some() || opts.child_id.is_some() || opts.slot.is_some()).then(
                 || {
                     Box::new(Place {
@@ -193,7 +194,7 @@ pub(crate) async fn start<S: GenServer>(
     shared.table.insert(cell.clone());
     shared.spawned_total.fetch_add(1, Relaxed);
     cell.mark_dirty();
-    cell.stats.set_status(StatusCode::Starting, cell.now_ns());
+    cell.stats.set_status(StatusCode::Starting, now);
     tracing::debug!(%pid, name = ?opts.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, "process spawned");
 
     let ctx = Ctx {
