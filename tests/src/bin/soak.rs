@@ -1,6 +1,6 @@
 //! Long-running measurements, not part of CI (figures in RELIABILITY.md):
 //!
-//! - `soak rss [--secs N]`: a loaded runtime (processes spawned and exiting, messages, crashes
+//! - `soak rss [--secs N] [--rate R]`: a loaded runtime at a fixed rate of casts (processes spawned and exiting, messages, crashes
 //!   under a supervisor, an observer attached over TCP) printing its resident memory every
 //!   10 s, to show that it stays flat;
 //! - `soak throughput [--stuck N] [--secs S]`: casts per second with no observer, then with N
@@ -37,6 +37,10 @@ enum What {
         /// How long to run, in seconds.
         #[arg(long, default_value_t = 300)]
         secs: u64,
+        /// Casts per second, spread evenly (a fixed load, so that memory can be flat; `0`
+        /// sends as fast as possible, which grows mailboxes whenever the sinks fall behind).
+        #[arg(long, default_value_t = 100_000)]
+        rate: u64,
     },
     /// Casts per second with and without observers that never read.
     Throughput {
@@ -101,7 +105,7 @@ fn main() -> ExitCode {
     };
     let r = tokio.block_on(async {
         match args.what {
-            What::Rss { secs } => rss(secs).await,
+            What::Rss { secs, rate } => rss(secs, rate).await,
             What::Throughput { stuck, secs } => throughput(stuck, secs).await,
         }
     });
@@ -121,7 +125,7 @@ fn runtime() -> Runtime {
         .build()
 }
 
-async fn rss(secs: u64) -> Result<(), String> {
+async fn rss(secs: u64, rate: u64) -> Result<(), String> {
     let rt = runtime();
     let ep = rt
         .serve(EndpointConfig::parse("127.0.0.1:0").unwrap())
@@ -173,18 +177,28 @@ async fn rss(secs: u64) -> Result<(), String> {
         });
     }
 
-    // Messages: casts by name to the supervised sinks, one in 50,000 crashing its sink.
+    // Messages: casts by name to the supervised sinks, one in 50,000 crashing its sink; at
+    // `rate` per second in 10 ms slices (or flat out with `--rate 0`).
     let sent = Arc::new(AtomicU64::new(0));
+    let per_slice = rate / 2 / 100;
     for t in 0..2u64 {
         let (rt, sent) = (rt.clone(), sent.clone());
         tokio::spawn(async move {
             let mut n = t;
+            let mut slice = tokio::time::interval(Duration::from_millis(10));
+            slice.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                let name = format!("soak/s{}", n % 16);
-                let _ = rt.cast::<Sink>(name.as_str(), n % 50_000 == 49_999).await;
-                sent.fetch_add(1, Relaxed);
-                n += 2;
-                if n % 64 == 0 {
+                if per_slice > 0 {
+                    slice.tick().await;
+                }
+                let count = if per_slice > 0 { per_slice } else { 64 };
+                for _ in 0..count {
+                    let name = format!("soak/s{}", n % 16);
+                    let _ = rt.cast::<Sink>(name.as_str(), n % 50_000 == 49_999).await;
+                    sent.fetch_add(1, Relaxed);
+                    n += 2;
+                }
+                if per_slice == 0 {
                     tokio::task::yield_now().await;
                 }
             }
