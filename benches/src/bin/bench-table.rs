@@ -32,6 +32,9 @@ fn main() {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| exe_dir.parent().expect("target dir").to_path_buf());
+    // Absolute: `cargo bench` runs each bench from its own package's directory, where a
+    // relative CRITERION_HOME (from a relative CARGO_TARGET_DIR) would point somewhere else.
+    let target = std::path::absolute(&target).expect("target dir");
     let out_dir = target.join("bench-table");
     let home = out_dir.join("criterion");
     let _ = std::fs::remove_dir_all(&home);
