@@ -32,7 +32,14 @@ pub(crate) async fn start(
         extra,
     };
     match (spec.start)(args).await {
-        Ok(p) => Ok(Some(p)),
+        Ok(p) => {
+            let restarts = slot.restarts.load(Relaxed);
+            if restarts > 0 {
+                // The "restarting child" event names the reason; this one, the replacement.
+                tracing::info!(supervisor = %supervisor, child = %spec.id, pid = %p.pid(), restarts, "child restarted");
+            }
+            Ok(Some(p))
+        }
         Err(StartError::Ignored) => Ok(None),
         Err(e) => {
             tracing::warn!(supervisor = %supervisor, child = %spec.id, error = %e, "child failed to start");

@@ -108,3 +108,36 @@ async fn restart_without_a_supervisor_is_a_clear_error() {
     assert!(!e.is_empty());
     assert!(w.is_alive());
 }
+
+/// A restart names the replacement's pid in the supervisor's log, next to the crash's reason.
+#[tokio::test(start_paused = true)]
+async fn a_restart_logs_the_replacement_pid() {
+    use beamline::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorSpec};
+    let _guard = tracing_subscriber::registry()
+        .with(ProcessLogs::with_lines(16))
+        .set_default();
+    let rt = runtime(1000);
+    let obs = rt.observe();
+    let sup = Supervisor::start(
+        &rt,
+        SupervisorSpec::new(Strategy::OneForOne).child(ChildSpec::worker::<Worker>("w", ())),
+    )
+    .await
+    .unwrap();
+    let child = |children: Vec<beamline::supervisor::ChildInfo>| children[0].process.clone();
+    let first = child(sup.which_children().await.unwrap()).unwrap();
+    first.exit(ExitReason::Error("boom".into()));
+    assert_eq!(first.wait().await, ExitReason::Error("boom".into()));
+    let second = child(sup.which_children().await.unwrap()).unwrap().pid();
+    assert_ne!(second, first.pid());
+    let ControlReply::Logs(lines) = obs.control(ControlRequest::Logs { pid: sup.pid() }).await
+    else {
+        panic!()
+    };
+    let restarted = lines
+        .iter()
+        .find(|l| l.contains("child restarted"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(restarted.contains(&format!("pid={second}")), "{restarted}");
+    assert!(restarted.contains("restarts=1"), "{restarted}");
+}
