@@ -26,9 +26,9 @@ const ONLY_KAMEO: bool = cfg!(feature = "kameo-console");
 const IDLE: usize = 100_000;
 
 fn configure(g: &mut BenchmarkGroup<'_, WallTime>) {
-    g.sample_size(15)
+    g.sample_size(20)
         .warm_up_time(Duration::from_millis(400))
-        .measurement_time(Duration::from_millis(1500));
+        .measurement_time(Duration::from_millis(2500));
 }
 
 /// One tokio peer on one flavor; `make` builds the peer inside the runtime.
