@@ -68,7 +68,13 @@ impl Deadlines {
             None => {
                 inner.next_look = Some(deadline);
                 drop(inner);
-                tokio::spawn(watchdog(self.clone()));
+                // The guard exists before the task does: if the task is dropped unpolled (its
+                // tokio runtime shutting down), `next_look` is still reset.
+                let running = Running {
+                    deadlines: self.clone(),
+                    ended: false,
+                };
+                tokio::spawn(watchdog(running));
             }
             Some(at) if deadline < at => {
                 inner.next_look = Some(deadline);
@@ -109,18 +115,28 @@ impl Drop for Registration<'_> {
     }
 }
 
-/// Sleep until the earliest deadline, wake the overdue calls, repeat; end when none wait.
-async fn watchdog(deadlines: Arc<Deadlines>) {
-    // If the task is dropped (its tokio runtime shut down), the next call starts a new one.
-    struct Stopped<'a>(&'a Deadlines);
-    impl Drop for Stopped<'_> {
-        fn drop(&mut self) {
-            let mut inner = self.0.lock();
+/// The watchdog's claim to be running. Dropped without `ended` (the task cancelled, possibly
+/// before its first poll), it resets the state so that the next call starts a new watchdog;
+/// after a normal end the state was already reset under the lock, and a watchdog started since
+/// must not be forgotten.
+struct Running {
+    deadlines: Arc<Deadlines>,
+    ended: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.ended {
+            let mut inner = self.deadlines.lock();
             inner.next_look = None;
             inner.only_overdue = false;
         }
     }
-    let _stopped = Stopped(&deadlines);
+}
+
+/// Sleep until the earliest deadline, wake the overdue calls, repeat; end when none wait.
+async fn watchdog(mut running: Running) {
+    let deadlines = running.deadlines.clone();
     loop {
         let (next, wake) = {
             let mut inner = deadlines.lock();
@@ -141,6 +157,7 @@ async fn watchdog(deadlines: Arc<Deadlines>) {
             if inner.calls.is_empty() {
                 inner.next_look = None;
                 inner.only_overdue = false;
+                running.ended = true;
                 return;
             }
             // With only overdue calls left (their callers are about to remove them), wait for
@@ -226,5 +243,42 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_millis(10));
         long.await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    /// A watchdog dropped before it ever ran (its tokio runtime shut down) does not leave the
+    /// deadlines believing one is running: the next call, in another runtime, still times out.
+    #[test]
+    fn a_watchdog_dropped_unpolled_is_replaced() {
+        let deadlines = Arc::new(Deadlines::default());
+        let paused = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap()
+        };
+        let first = paused();
+        first.block_on(poll_fn(|cx| {
+            drop(deadlines.register(Instant::now() + Duration::from_secs(1), cx));
+            Poll::Ready(())
+        }));
+        drop(first);
+        assert!(deadlines.lock().next_look.is_none());
+        paused().block_on(async {
+            let start = Instant::now();
+            let mut reg = None;
+            poll_fn(|cx| {
+                let r = reg.get_or_insert_with(|| {
+                    deadlines.register(start + Duration::from_millis(30), cx)
+                });
+                if r.overdue(cx) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+            assert_eq!(start.elapsed(), Duration::from_millis(30));
+        });
     }
 }

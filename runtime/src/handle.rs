@@ -369,12 +369,16 @@ async fn reply_within<R>(
     mut reply: oneshot::Receiver<R>,
     timeout: Duration,
 ) -> Result<Result<R, oneshot::error::RecvError>, ()> {
-    let deadline = tokio::time::Instant::now() + timeout;
+    // A timeout too large for the clock (`Duration::MAX`) means no deadline at all.
+    let deadline = tokio::time::Instant::now().checked_add(timeout);
     let mut waiting = None;
     std::future::poll_fn(|cx| {
         if let Poll::Ready(r) = Pin::new(&mut reply).poll(cx) {
             return Poll::Ready(Ok(r));
         }
+        let Some(deadline) = deadline else {
+            return Poll::Pending;
+        };
         match &waiting {
             None => waiting = Some(deadlines.register(deadline, cx)),
             Some(w) if w.overdue(cx) => return Poll::Ready(Err(())),

@@ -80,6 +80,7 @@ impl Mailbox {
                     Rx::Queue {
                         queue,
                         local: VecDeque::new(),
+                        batch: capacity.is_none(),
                     },
                 )
             }
@@ -215,10 +216,13 @@ impl Drop for Counted<'_> {
 
 /// The receiving half, owned by the process.
 pub(crate) enum Rx<T> {
-    /// `local` holds what was taken from the queue in one go and not yet handled.
+    /// `local` holds what was taken from the queue in one go and not yet handled. Only an
+    /// unbounded mailbox (`batch`) takes in batches: a bounded one takes one message at a time,
+    /// so that its capacity and `DropOldest`'s eviction see every message not yet handled.
     Queue {
         queue: Arc<Queue<T>>,
         local: VecDeque<T>,
+        batch: bool,
     },
     Wait(mpsc::Receiver<T>),
 }
@@ -229,7 +233,12 @@ impl<T> Rx<T> {
     #[inline]
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         match self {
-            Rx::Queue { queue, local } => {
+            Rx::Queue {
+                queue,
+                batch: false,
+                ..
+            } => queue.poll_pop(cx),
+            Rx::Queue { queue, local, .. } => {
                 if let Some(m) = local.pop_front() {
                     return Poll::Ready(m);
                 }
@@ -252,7 +261,12 @@ impl<T> Rx<T> {
     #[inline]
     pub(crate) fn try_recv(&mut self) -> Option<T> {
         match self {
-            Rx::Queue { queue, local } => {
+            Rx::Queue {
+                queue,
+                batch: false,
+                ..
+            } => queue.try_pop(),
+            Rx::Queue { queue, local, .. } => {
                 if let Some(m) = local.pop_front() {
                     return Some(m);
                 }
@@ -274,7 +288,7 @@ impl<T> Rx<T> {
     pub(crate) fn close_and_take(&mut self) -> Vec<T> {
         let mut out = Vec::new();
         match self {
-            Rx::Queue { queue, local } => {
+            Rx::Queue { queue, local, .. } => {
                 out.extend(local.drain(..));
                 out.extend(queue.close_and_take());
             }
@@ -347,7 +361,9 @@ mod tests {
         assert!(matches!(tx.try_send(1, None), Sent::Queued));
         tokio::task::yield_now().await;
         assert!(matches!(tx.try_send(2, None), Sent::Queued));
-        assert_eq!(receiver.await.unwrap(), (1, 2));
+        // A bound, so that a lost wake-up fails the test instead of hanging it.
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), receiver).await;
+        assert_eq!(got.expect("the receiver was never woken").unwrap(), (1, 2));
     }
 
     /// Messages taken into the receiver's local buffer but not handled count at close, in order,

@@ -159,6 +159,17 @@ impl<T> Queue<T> {
         item
     }
 
+    /// Whether any queued item matches `pred`; if none does, remember the task's waker so the
+    /// next push wakes it. Items stay queued.
+    pub(crate) fn poll_any(&self, cx: &mut Context<'_>, pred: impl Fn(&T) -> bool) -> bool {
+        let mut inner = self.lock();
+        if inner.items.iter().any(pred) {
+            return true;
+        }
+        register(&mut inner, cx);
+        false
+    }
+
     /// Close: from now on every push is refused. Returns what was still queued.
     pub(crate) fn close_and_take(&self) -> VecDeque<T> {
         let mut inner = self.lock();

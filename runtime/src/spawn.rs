@@ -216,23 +216,32 @@ pub(crate) async fn start<S: GenServer>(
     // `start_link` does. The process's own task is spawned only once there is a state to run:
     // one task, no init handshake, and a smaller future per process. If the starter's future is
     // dropped mid-init, the process ends `killed` (its core is dropped).
-    let init = current::CURRENT
-        .scope(cell.clone(), guarded(S::init(args, &mut core.ctx)))
-        .await;
+    let init = {
+        let init = current::CURRENT.scope(cell.clone(), guarded(S::init(args, &mut core.ctx)));
+        killable(&cell, std::pin::pin!(init)).await
+    };
+    // An `init` that failed ends the process as itself (its exit logged as its own).
+    let fail = |core: &mut Core<S>, reason: ExitReason| {
+        current::CURRENT.sync_scope(cell.clone(), || core.finish(reason));
+    };
     let state = match init {
-        Ok(Ok(state)) => state,
-        Ok(Err(InitError::Ignore)) => {
-            core.finish(ExitReason::Normal);
+        Some(Ok(Ok(state))) => state,
+        Some(Ok(Err(InitError::Ignore))) => {
+            fail(&mut core, ExitReason::Normal);
             return Err(StartError::Ignored);
         }
-        Ok(Err(InitError::Stop(reason))) => {
-            core.finish(reason.clone());
+        Some(Ok(Err(InitError::Stop(reason)))) => {
+            fail(&mut core, reason.clone());
             return Err(StartError::InitFailed(reason));
         }
-        Err(panic) => {
+        Some(Err(panic)) => {
             let reason = ExitReason::Panic(panic);
-            core.finish(reason.clone());
+            fail(&mut core, reason.clone());
             return Err(StartError::InitFailed(reason));
+        }
+        None => {
+            fail(&mut core, ExitReason::Killed);
+            return Err(StartError::InitFailed(ExitReason::Killed));
         }
     };
     measure(&cell, &state);
@@ -245,6 +254,25 @@ pub(crate) async fn start<S: GenServer>(
     };
     let _ = cell.abort.set(task.abort_handle());
     Ok(handle)
+}
+
+/// Run `init` unless the process is killed first: before its task exists, a brutal kill
+/// (`ProcessCell::kill`) can only queue `Sys::Kill`, so the starter watches for it (a stuck
+/// `init` must not hold up a supervisor's or the runtime's shutdown). `None` when killed.
+async fn killable<F: Future>(
+    cell: &ProcessCell,
+    mut init: std::pin::Pin<&mut F>,
+) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = init.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if cell.sys.poll_any(cx, |m| matches!(m, Sys::Kill)) {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The life of a process after `init`: wait for a message, handle a batch, account for it.
@@ -260,6 +288,9 @@ fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
             timeout: core.ctx.idle_timeout.take(),
             ..Next::default()
         };
+        // Messages handled since the last yield (a wait for messages is not counted as one:
+        // at worst that brings a yield forward).
+        let mut since_yield = 0u32;
         let reason = loop {
             if next.hibernate {
                 if let Some(state) = core.state.as_mut() {
@@ -327,10 +358,13 @@ fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
                     return;
                 }
             }
-            // A full batch means more may be waiting: give the scheduler a turn, as the BEAM
-            // does after a budget of reductions, so a flooded process cannot starve the others
-            // on its thread (the mailbox never returns `Pending` on its own).
-            if handled == BATCH {
+            // Every BATCH messages, give the scheduler a turn, as the BEAM does after a budget
+            // of reductions, so a flooded process cannot starve the others on its thread: the
+            // mailbox never returns `Pending` while messages wait. Counted across batches,
+            // since a callback that returns an idle timeout or hibernates ends its batch early.
+            since_yield += handled;
+            if since_yield >= BATCH {
+                since_yield = 0;
                 tokio::task::yield_now().await;
             }
         };

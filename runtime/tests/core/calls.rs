@@ -168,3 +168,14 @@ async fn callers_on_other_threads_always_see_the_exit_reason() {
         );
     }
 }
+
+/// A timeout too large for the clock means no deadline, not a panic.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_beyond_the_clock_waits_without_a_deadline() {
+    let rt = Runtime::new();
+    let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    assert_eq!(
+        p.call_timeout(Call::Echo(3), Duration::MAX).await,
+        Ok(Reply::Num(3))
+    );
+}

@@ -1,5 +1,5 @@
 use crate::support::*;
-use beamline::{CallError, ExitReason, Runtime, StartError};
+use beamline::{CallError, ExitReason, Runtime, SpawnOpts, StartError};
 use std::time::Duration;
 
 #[tokio::test(start_paused = true)]
@@ -166,4 +166,45 @@ async fn hibernate_runs_the_hook_and_is_visible_in_stats() {
     assert_eq!(info.hibernations, 1);
     assert_eq!(info.status, beamline::wire::Status::Hibernating);
     assert_eq!(seen(&l), vec!["init", "hibernate"]);
+}
+
+/// A brutal kill reaches a process still in `init` (which runs on its starter's task): the
+/// start ends at once with `killed`, instead of after the `init`.
+#[tokio::test(start_paused = true)]
+async fn a_kill_during_init_ends_the_start_at_once() {
+    let rt = Runtime::new();
+    let args = Args {
+        log: log(),
+        init: InitMode::Slow(Duration::from_secs(3600)),
+    };
+    let rt2 = rt.clone();
+    let starter = tokio::spawn(async move {
+        rt2.start_with::<Probe>(args, SpawnOpts::new().name("slow"))
+            .await
+            .map(|_| ())
+    });
+    settle().await;
+    let begun = tokio::time::Instant::now();
+    rt.whereis_process("slow").unwrap().exit(ExitReason::Killed);
+    assert!(matches!(
+        starter.await.unwrap(),
+        Err(StartError::InitFailed(ExitReason::Killed))
+    ));
+    assert!(begun.elapsed() < Duration::from_secs(1));
+    assert!(rt.whereis_process("slow").is_none());
+}
+
+/// Shutting the runtime down does not wait for a process stuck in `init`.
+#[tokio::test(start_paused = true)]
+async fn shutdown_does_not_wait_for_a_stuck_init() {
+    let rt = Runtime::new();
+    let args = Args {
+        log: log(),
+        init: InitMode::Slow(Duration::from_secs(1_000_000)),
+    };
+    let rt2 = rt.clone();
+    let _starter = tokio::spawn(async move { rt2.start::<Probe>(args).await.map(|_| ()) });
+    settle().await;
+    let r = tokio::time::timeout(Duration::from_secs(60), rt.shutdown()).await;
+    assert!(r.is_ok(), "shutdown still waiting after 60 s");
 }

@@ -109,3 +109,69 @@ async fn a_flooded_process_does_not_starve_the_others() {
     flooded.call(Call::Echo(2)).await.unwrap();
     assert_eq!(flooded.info().handled_casts, 10_000);
 }
+
+/// The capacity counts every message not yet handled, also those behind the one in progress:
+/// with a slow message in progress and one queued, a capacity of 2 takes one more, not two.
+#[tokio::test(start_paused = true)]
+async fn capacity_counts_messages_behind_the_one_in_progress() {
+    let rt = Runtime::new();
+    let l = log();
+    let p = rt
+        .start_with::<Probe>(
+            Args::new(&l),
+            SpawnOpts::new().mailbox(Mailbox::bounded(2, Overflow::Reject)),
+        )
+        .await
+        .unwrap();
+    p.try_cast(Cast::Sleep(Duration::from_secs(10))).unwrap();
+    p.try_cast(Cast::Push("a".into())).unwrap();
+    settle().await;
+    p.try_cast(Cast::Push("b".into())).unwrap();
+    assert!(matches!(
+        p.try_cast(Cast::Push("c".into())),
+        Err(CastError::Full(_))
+    ));
+    assert_eq!(p.info().mailbox_len, 2);
+}
+
+/// `DropOldest` evicts the oldest message not yet handled, even when the process has already
+/// looked past it.
+#[tokio::test(start_paused = true)]
+async fn drop_oldest_evicts_the_oldest_unhandled_message() {
+    let rt = Runtime::new();
+    let l = log();
+    let p = rt
+        .start_with::<Probe>(
+            Args::new(&l),
+            SpawnOpts::new().mailbox(Mailbox::bounded(2, Overflow::DropOldest)),
+        )
+        .await
+        .unwrap();
+    p.try_cast(Cast::Sleep(Duration::from_secs(10))).unwrap();
+    p.try_cast(Cast::Push("a".into())).unwrap();
+    settle().await;
+    for m in ["b", "c", "d"] {
+        p.try_cast(Cast::Push(m.into())).unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    p.call(Call::Echo(0)).await.unwrap();
+    assert_eq!(seen(&l), vec!["init", "cast c", "cast d"]);
+}
+
+/// The yield counts messages across batches: handlers that end every batch early (an idle
+/// timeout, hibernation) must not let a flooded process keep its thread.
+#[tokio::test(start_paused = true)]
+async fn a_flooded_process_yields_even_when_every_batch_ends_early() {
+    let rt = Runtime::new();
+    let flooded = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    let other = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    for _ in 0..10_000 {
+        flooded.try_cast(Cast::Hibernate).unwrap();
+    }
+    other.call(Call::Echo(1)).await.unwrap();
+    let handled = flooded.info().handled_casts;
+    assert!(
+        handled < 10_000,
+        "{handled} handled before the other answered"
+    );
+}

@@ -65,6 +65,8 @@ pub enum InitMode {
     Ignore,
     Panic,
     Timeout(Duration),
+    /// Sleep this long (on tokio's clock) inside `init`.
+    Slow(Duration),
 }
 
 impl Args {
@@ -99,6 +101,7 @@ impl GenServer for Probe {
             InitMode::Ignore => return Err(InitError::Ignore),
             InitMode::Panic => panic!("init exploded"),
             InitMode::Timeout(d) => ctx.set_idle_timeout(d),
+            InitMode::Slow(d) => tokio::time::sleep(d).await,
         }
         Ok(Probe {
             log: args.log,
