@@ -3,8 +3,9 @@
 //! - `soak rss [--secs N] [--rate R]`: a loaded runtime at a fixed rate of casts (processes spawned and exiting, messages, crashes
 //!   under a supervisor, an observer attached over TCP) printing its resident memory every
 //!   10 s, to show that it stays flat;
-//! - `soak throughput [--stuck N] [--secs S]`: casts per second with no observer, then with N
-//!   observers that connect and never read, to show hostile clients do not slow processes.
+//! - `soak throughput [--stuck N] [--secs S] [--rounds R]`: casts per second with no observer
+//!   and with N observers that connect and never read, alternating R times, to show hostile
+//!   clients do not slow processes.
 //!
 //! Exit codes: 0 done, 1 setup failed (one line on stderr), 2 bad arguments (usage).
 
@@ -50,6 +51,10 @@ enum What {
         /// Seconds per measurement.
         #[arg(long, default_value_t = 5)]
         secs: u64,
+        /// Measurements per arm, alternating without and with the stuck observers; the
+        /// medians are compared (the shared machine drifts between runs).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }
 
@@ -106,7 +111,11 @@ fn main() -> ExitCode {
     let r = tokio.block_on(async {
         match args.what {
             What::Rss { secs, rate } => rss(secs, rate).await,
-            What::Throughput { stuck, secs } => throughput(stuck, secs).await,
+            What::Throughput {
+                stuck,
+                secs,
+                rounds,
+            } => throughput(stuck, secs, rounds).await,
         }
     });
     match r {
@@ -255,9 +264,10 @@ async fn futures_join(rt: &Runtime, handled: &Arc<AtomicU64>) -> Vec<beamline::S
     out
 }
 
-async fn throughput(stuck: usize, secs: u64) -> Result<(), String> {
-    let mut results = Vec::new();
-    for n in [0, stuck] {
+async fn throughput(stuck: usize, secs: u64, rounds: usize) -> Result<(), String> {
+    let mut without = Vec::new();
+    let mut with = Vec::new();
+    for (i, n) in (0..rounds.max(1)).flat_map(|_| [0, stuck]).enumerate() {
         let rt = runtime();
         // Idle processes make each snapshot several MB, so stuck clients really are stuck.
         let mut idle = Vec::new();
@@ -306,16 +316,24 @@ async fn throughput(stuck: usize, secs: u64) -> Result<(), String> {
             "stuck observers: {n:>2}  casts handled: {:>10}  casts/s: {per_s:>12.0}",
             handled.load(Relaxed)
         );
-        results.push(per_s);
+        if i % 2 == 0 {
+            without.push(per_s);
+        } else {
+            with.push(per_s);
+        }
         drop(held);
         rt.shutdown().await;
     }
-    if let [a, b] = results[..] {
-        println!(
-            "with {stuck} stuck observers: {:.1}% of the throughput without",
-            100.0 * b / a
-        );
-    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let (a, b) = (median(&mut without), median(&mut with));
+    println!(
+        "with {stuck} stuck observers: {:.1}% of the throughput without (medians of {} runs each)",
+        100.0 * b / a,
+        rounds.max(1)
+    );
     Ok(())
 }
 
