@@ -186,25 +186,28 @@ mod tests {
     use std::task::Poll;
     use std::time::Duration;
 
-    /// A registration reports overdue exactly at its deadline (paused clock) and the watchdog
-    /// stops once nobody waits.
-    #[tokio::test(start_paused = true)]
-    async fn overdue_at_the_deadline_and_the_watchdog_stops_when_idle() {
-        let deadlines = Arc::new(Deadlines::default());
-        let start = Instant::now();
+    /// Wait, as a call does, until `at` is overdue.
+    async fn until_overdue(deadlines: &Arc<Deadlines>, at: Instant) {
         let mut reg = None;
         poll_fn(|cx| {
-            let r = reg
-                .get_or_insert_with(|| deadlines.register(start + Duration::from_millis(250), cx));
+            let r = reg.get_or_insert_with(|| deadlines.register(at, cx));
             if r.overdue(cx) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
             }
         })
-        .await;
+        .await
+    }
+
+    /// A registration reports overdue exactly at its deadline (paused clock) and the watchdog
+    /// stops once nobody waits.
+    #[tokio::test(start_paused = true)]
+    async fn overdue_at_the_deadline_and_the_watchdog_stops_when_idle() {
+        let deadlines = Arc::new(Deadlines::default());
+        let start = Instant::now();
+        until_overdue(&deadlines, start + Duration::from_millis(250)).await;
         assert_eq!(start.elapsed(), Duration::from_millis(250));
-        drop(reg);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(deadlines.lock().next_look.is_none());
         assert!(deadlines.lock().calls.is_empty());
@@ -216,30 +219,10 @@ mod tests {
         let deadlines = Arc::new(Deadlines::default());
         let start = Instant::now();
         let d = deadlines.clone();
-        let long = tokio::spawn(async move {
-            let mut reg = None;
-            poll_fn(|cx| {
-                let r = reg.get_or_insert_with(|| d.register(start + Duration::from_secs(5), cx));
-                if r.overdue(cx) {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            })
-            .await
-        });
+        let long =
+            tokio::spawn(async move { until_overdue(&d, start + Duration::from_secs(5)).await });
         tokio::task::yield_now().await;
-        let mut reg = None;
-        poll_fn(|cx| {
-            let r = reg
-                .get_or_insert_with(|| deadlines.register(start + Duration::from_millis(10), cx));
-            if r.overdue(cx) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
+        until_overdue(&deadlines, start + Duration::from_millis(10)).await;
         assert_eq!(start.elapsed(), Duration::from_millis(10));
         long.await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(5));
@@ -266,18 +249,7 @@ mod tests {
         assert!(deadlines.lock().next_look.is_none());
         paused().block_on(async {
             let start = Instant::now();
-            let mut reg = None;
-            poll_fn(|cx| {
-                let r = reg.get_or_insert_with(|| {
-                    deadlines.register(start + Duration::from_millis(30), cx)
-                });
-                if r.overdue(cx) {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            })
-            .await;
+            until_overdue(&deadlines, start + Duration::from_millis(30)).await;
             assert_eq!(start.elapsed(), Duration::from_millis(30));
         });
     }

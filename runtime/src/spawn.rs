@@ -402,6 +402,20 @@ async fn next_event<S: GenServer>(
     .await
 }
 
+/// Count a message taken from the mailbox: what the process is now doing, the message's wait
+/// (if it was stamped) and its kind.
+#[inline]
+fn taken(
+    cell: &ProcessCell,
+    status: StatusCode,
+    handled: &std::sync::atomic::AtomicU64,
+    stamp: u64,
+) {
+    cell.stats.status.store(status as u8, Relaxed);
+    waited(cell, stamp);
+    bump(handled, 1);
+}
+
 /// Record the mailbox wait of a stamped message.
 #[inline]
 fn waited(cell: &ProcessCell, stamp: u64) {
@@ -430,11 +444,12 @@ fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> impl Future<Outp
                 match env {
                     Envelope::Call(msg, reply, stamp) => {
                         if instrument {
-                            cell.stats
-                                .status
-                                .store(StatusCode::HandlingCall as u8, Relaxed);
-                            waited(cell, stamp);
-                            bump(&cell.stats.handled_call, 1);
+                            taken(
+                                cell,
+                                StatusCode::HandlingCall,
+                                &cell.stats.handled_call,
+                                stamp,
+                            );
                         }
                         ctx.reply = Some(reply);
                         let r = guarded(state.handle_call(msg, ctx)).await;
@@ -454,21 +469,23 @@ fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> impl Future<Outp
                     }
                     Envelope::Cast(msg, stamp) => {
                         if instrument {
-                            cell.stats
-                                .status
-                                .store(StatusCode::HandlingCast as u8, Relaxed);
-                            waited(cell, stamp);
-                            bump(&cell.stats.handled_cast, 1);
+                            taken(
+                                cell,
+                                StatusCode::HandlingCast,
+                                &cell.stats.handled_cast,
+                                stamp,
+                            );
                         }
                         guarded(state.handle_cast(msg, ctx)).await
                     }
                     Envelope::Info(msg, stamp) => {
                         if instrument {
-                            cell.stats
-                                .status
-                                .store(StatusCode::HandlingInfo as u8, Relaxed);
-                            waited(cell, stamp);
-                            bump(&cell.stats.handled_info, 1);
+                            taken(
+                                cell,
+                                StatusCode::HandlingInfo,
+                                &cell.stats.handled_info,
+                                stamp,
+                            );
                         }
                         guarded(state.handle_info(Info::Msg(msg), ctx)).await
                     }
