@@ -133,13 +133,12 @@ impl<T> Queue<T> {
         Poll::Pending
     }
 
-    /// Take the oldest item alone (for the rarely used system queue, where batching would not
-    /// pay), remembering the task's waker if there is none.
+    /// Take the oldest item alone (the system queue, where batching would not pay, and bounded
+    /// mailboxes, whose capacity must see every message not yet handled), remembering the
+    /// task's waker if there is none.
     pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<T> {
         let mut inner = self.lock();
-        if let Some(item) = inner.items.pop_front() {
-            self.nonempty
-                .store(!inner.items.is_empty(), Ordering::Relaxed);
+        if let Some(item) = pop_locked(&mut inner, &self.nonempty) {
             return Poll::Ready(item);
         }
         register(&mut inner, cx);
@@ -152,11 +151,7 @@ impl<T> Queue<T> {
         if self.is_empty() {
             return None;
         }
-        let mut inner = self.lock();
-        let item = inner.items.pop_front();
-        self.nonempty
-            .store(!inner.items.is_empty(), Ordering::Relaxed);
-        item
+        pop_locked(&mut self.lock(), &self.nonempty)
     }
 
     /// Whether any queued item matches `pred`; if none does, remember the task's waker so the
@@ -178,6 +173,13 @@ impl<T> Queue<T> {
         self.nonempty.store(false, Ordering::Relaxed);
         std::mem::take(&mut inner.items)
     }
+}
+
+/// Under the lock: the oldest item, keeping the `nonempty` hint right.
+fn pop_locked<T>(inner: &mut Inner<T>, nonempty: &AtomicBool) -> Option<T> {
+    let item = inner.items.pop_front();
+    nonempty.store(!inner.items.is_empty(), Ordering::Relaxed);
+    item
 }
 
 /// Under the lock: remember the receiver's waker, cloning it only if it changed.

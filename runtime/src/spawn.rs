@@ -304,7 +304,7 @@ fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
             if instrument && stats.measure_requested.swap(false, Relaxed) {
                 measure(&cell, core.state.as_ref().expect("state is set after init"));
             }
-            let event = next_event(&cell, &mut core.rx, next.timeout).await;
+            let mut event = next_event(&cell, &mut core.rx, next.timeout).await;
             let start = if instrument {
                 let now = cell.now_ns();
                 stats.batch_start_ns.store(now, Relaxed);
@@ -314,7 +314,6 @@ fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
             } else {
                 0
             };
-            let mut event = event;
             let mut handled = 0u32;
             let flow = loop {
                 let flow = handle(&mut core, event).await;
@@ -323,8 +322,8 @@ fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
                     Flow::Continue(n) if *n == Next::default() && handled < BATCH => {}
                     _ => break flow,
                 }
-                // `is_empty` is a cheap load; `try_recv` on the (almost always empty) system channel
-                // after every message cost ~60 instructions per message (callgrind, BENCHMARKS.md).
+                // `try_pop` on the (almost always empty) system queue is one relaxed load
+                // unless something is queued.
                 if let Some(sys) = cell.sys.try_pop() {
                     event = Event::Sys(sys);
                 } else if let Some(env) = core.rx.try_recv() {

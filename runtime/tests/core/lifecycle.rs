@@ -173,10 +173,7 @@ async fn hibernate_runs_the_hook_and_is_visible_in_stats() {
 #[tokio::test(start_paused = true)]
 async fn a_kill_during_init_ends_the_start_at_once() {
     let rt = Runtime::new();
-    let args = Args {
-        log: log(),
-        init: InitMode::Slow(Duration::from_secs(3600)),
-    };
+    let args = slow_init(Duration::from_secs(3600));
     let rt2 = rt.clone();
     let starter = tokio::spawn(async move {
         rt2.start_with::<Probe>(args, SpawnOpts::new().name("slow"))
@@ -198,13 +195,38 @@ async fn a_kill_during_init_ends_the_start_at_once() {
 #[tokio::test(start_paused = true)]
 async fn shutdown_does_not_wait_for_a_stuck_init() {
     let rt = Runtime::new();
-    let args = Args {
-        log: log(),
-        init: InitMode::Slow(Duration::from_secs(1_000_000)),
-    };
+    let args = slow_init(Duration::from_secs(1_000_000));
     let rt2 = rt.clone();
     let _starter = tokio::spawn(async move { rt2.start::<Probe>(args).await.map(|_| ()) });
     settle().await;
     let r = tokio::time::timeout(Duration::from_secs(60), rt.shutdown()).await;
     assert!(r.is_ok(), "shutdown still waiting after 60 s");
+}
+
+/// Dropping the future of `start` while `init` runs (here: a timeout around it) ends the new
+/// process as `killed`: its name is free again at once.
+#[tokio::test(start_paused = true)]
+async fn dropping_start_during_init_ends_the_process() {
+    let rt = Runtime::new();
+    let started = tokio::time::timeout(
+        Duration::from_secs(1),
+        rt.start_with::<Probe>(
+            slow_init(Duration::from_secs(3600)),
+            SpawnOpts::new().name("abandoned"),
+        ),
+    )
+    .await;
+    assert!(started.is_err(), "start should still have been in init");
+    assert!(rt.whereis_process("abandoned").is_none());
+    let again = rt
+        .start_with::<Probe>(Args::new(&log()), SpawnOpts::new().name("abandoned"))
+        .await;
+    assert!(again.is_ok());
+}
+
+fn slow_init(d: Duration) -> Args {
+    Args {
+        log: log(),
+        init: InitMode::Slow(d),
+    }
 }

@@ -2,11 +2,14 @@ use crate::support::*;
 use beamline::{CastError, Mailbox, Overflow, Runtime, SpawnOpts};
 use std::time::Duration;
 
-async fn busy_probe(rt: &Runtime, mailbox: Mailbox, l: &Log) -> beamline::ServerRef<Probe> {
-    let p = rt
-        .start_with::<Probe>(Args::new(l), SpawnOpts::new().mailbox(mailbox))
+async fn probe(rt: &Runtime, mailbox: Mailbox, l: &Log) -> beamline::ServerRef<Probe> {
+    rt.start_with::<Probe>(Args::new(l), SpawnOpts::new().mailbox(mailbox))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn busy_probe(rt: &Runtime, mailbox: Mailbox, l: &Log) -> beamline::ServerRef<Probe> {
+    let p = probe(rt, mailbox, l).await;
     // Occupy it for 10 s so that what follows queues up.
     p.cast(Cast::Sleep(Duration::from_secs(10))).await.unwrap();
     settle().await;
@@ -116,13 +119,8 @@ async fn a_flooded_process_does_not_starve_the_others() {
 async fn capacity_counts_messages_behind_the_one_in_progress() {
     let rt = Runtime::new();
     let l = log();
-    let p = rt
-        .start_with::<Probe>(
-            Args::new(&l),
-            SpawnOpts::new().mailbox(Mailbox::bounded(2, Overflow::Reject)),
-        )
-        .await
-        .unwrap();
+    let p = probe(&rt, Mailbox::bounded(2, Overflow::Reject), &l).await;
+    // Both queued before the process first runs, so it finds them together.
     p.try_cast(Cast::Sleep(Duration::from_secs(10))).unwrap();
     p.try_cast(Cast::Push("a".into())).unwrap();
     settle().await;
@@ -140,13 +138,8 @@ async fn capacity_counts_messages_behind_the_one_in_progress() {
 async fn drop_oldest_evicts_the_oldest_unhandled_message() {
     let rt = Runtime::new();
     let l = log();
-    let p = rt
-        .start_with::<Probe>(
-            Args::new(&l),
-            SpawnOpts::new().mailbox(Mailbox::bounded(2, Overflow::DropOldest)),
-        )
-        .await
-        .unwrap();
+    let p = probe(&rt, Mailbox::bounded(2, Overflow::DropOldest), &l).await;
+    // Both queued before the process first runs, so it finds them together.
     p.try_cast(Cast::Sleep(Duration::from_secs(10))).unwrap();
     p.try_cast(Cast::Push("a".into())).unwrap();
     settle().await;
