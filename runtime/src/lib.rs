@@ -72,5 +72,5 @@ pub use registry::Name;
 pub use runtime::{Builder, Runtime};
 pub use server::{CallReply, GenServer, Info, InitError, Next, StateSize};
 pub use spawn::SpawnOpts;
-pub use task::{Task, TaskError};
+pub use task::{Task, TaskError, TaskSupervisor};
 pub use timer::{TimerRef, send_after, send_interval};

@@ -25,7 +25,7 @@ async fn task_awaits_with_a_timeout_and_is_a_visible_process() {
     })
     .await
     .unwrap();
-    let info = rt.process(t.pid()).unwrap().info();
+    let info = rt.process(t.pid().unwrap()).unwrap().info();
     assert_eq!(info.kind, beamline::wire::ProcessKind::Task);
     assert_eq!(
         t.await_timeout(Duration::from_secs(1)).await,
