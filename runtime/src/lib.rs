@@ -10,10 +10,12 @@
 //!   timers.
 //! - [`mailbox`]: unbounded or bounded mailboxes with an [`Overflow`] policy.
 //! - [`registry`]: unique [`Name`]s, global or keyed.
+//! - [`key_registry`]: Elixir's key/value [`Registry`] (unique or duplicate keys, pub/sub).
 //! - [`supervisor`]: [`supervisor::Supervisor`] and [`supervisor::DynamicSupervisor`].
 //! - [`timer`]: `send_after`, `send_interval`.
 //! - [`runtime`]: [`Runtime`], the node that holds it all.
-//! - [`agent`], [`task`]: Elixir's `Agent` and `Task`, built on the same processes.
+//! - [`agent`], [`task`]: Elixir's `Agent`, `Task` and `Task.Supervisor`, built on the same
+//!   processes.
 //! - [`info`]: [`ProcessInfo`], a reading of one process's counters.
 //! - [`sampler`]: turns counters into samples once per interval; deltas, snapshots, caps.
 //! - [`observe`]: [`Observation`], the in-process subscription, and control requests.
@@ -34,6 +36,7 @@ pub mod error;
 pub mod exit;
 pub mod handle;
 pub mod info;
+pub mod key_registry;
 pub mod logs;
 pub mod mailbox;
 pub mod observe;
@@ -65,6 +68,7 @@ pub use exit::ExitReason;
 pub use get_size2 as get_size;
 pub use handle::{DEFAULT_CALL_TIMEOUT, ProcessRef, ReplyTo, ServerRef};
 pub use info::ProcessInfo;
+pub use key_registry::Registry;
 pub use mailbox::{Mailbox, Overflow};
 pub use observe::Observation;
 pub use process::{Down, MonitorRef};

@@ -36,6 +36,8 @@ pub struct SpawnOpts {
     pub(crate) child_id: Option<String>,
     pub(crate) slot: Option<Arc<SlotInfo>>,
     pub(crate) kind: Option<ProcessKind>,
+    /// A key to take in a key/value [`crate::Registry`] before `init` (see `SpawnOpts::via`).
+    pub(crate) claim: Option<crate::key_registry::Claim>,
 }
 
 impl std::fmt::Debug for SlotInfo {
@@ -185,6 +187,14 @@ pub(crate) async fn start<S: GenServer>(
                 typed: Some(existing.typed),
             }));
         }
+    }
+    if let Some(claim) = &opts.claim
+        && let Err(e) = claim.take(&handle.process())
+    {
+        if let Some(name) = &opts.name {
+            shared.registry.unregister(name, pid);
+        }
+        return Err(e);
     }
     if opts.link
         && let Some(parent) = &spawner
