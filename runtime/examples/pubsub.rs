@@ -115,19 +115,31 @@ async fn main() {
         subs.push(rt.start::<Subscriber>(args).await.expect("subscriber"));
     }
 
-    println!("orders reached {} subscribers", publish(&topics, "orders", 1));
-    println!("alerts reached {} subscribers", publish(&topics, "alerts", 2));
+    println!(
+        "orders reached {} subscribers",
+        publish(&topics, "orders", 1)
+    );
+    println!(
+        "alerts reached {} subscribers",
+        publish(&topics, "alerts", 2)
+    );
     publish(&topics, "orders", 3);
 
     // Calls queue behind the events, so these answer once each subscriber has handled them.
     let alice = subs[0].call(()).await.expect("alice");
     let bob = subs[1].call(()).await.expect("bob");
     assert_eq!((alice.len(), bob.len()), (3, 2));
-    assert!(alice[2].contains("failed"), "the poison event is reported, not fatal");
+    assert!(
+        alice[2].contains("failed"),
+        "the poison event is reported, not fatal"
+    );
 
     // A subscriber that exits is gone from every topic it held.
     subs[1].stop(beamline::ExitReason::Normal, None).await;
-    println!("orders now reaches {} subscriber", publish(&topics, "orders", 4));
+    println!(
+        "orders now reaches {} subscriber",
+        publish(&topics, "orders", 4)
+    );
     assert_eq!(subs[0].call(()).await.expect("alice").len(), 4);
     rt.shutdown().await;
 }

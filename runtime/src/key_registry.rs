@@ -117,7 +117,10 @@ impl<K, V> RegistrySpec<K, V> {
     }
 
     /// Tell `listener` of every register and unregister.
-    pub fn listener(mut self, listener: impl Fn(RegistryEvent<K, V>) + Send + Sync + 'static) -> Self {
+    pub fn listener(
+        mut self,
+        listener: impl Fn(RegistryEvent<K, V>) + Send + Sync + 'static,
+    ) -> Self {
         self.listeners.push(Arc::new(listener));
         self
     }
@@ -296,8 +299,10 @@ where
 
     /// How many entries [`Registry::select`] would return (Elixir's `count_select`).
     pub fn count_select(&self, matches: impl Fn(&K, Pid, &V) -> bool) -> usize {
-        self.table
-            .with_all(|it| it.filter(|(k, e)| matches(k, e.process.pid(), &e.value)).count())
+        self.table.with_all(|it| {
+            it.filter(|(k, e)| matches(k, e.process.pid(), &e.value))
+                .count()
+        })
     }
 
     /// The keys `pid` holds (Elixir's `keys/2`).
@@ -341,7 +346,9 @@ where
 /// How a [`SpawnOpts::via`] takes its key: called by `start` for the new process before its
 /// `init`, as OTP registers a `via` name.
 #[derive(Clone)]
-pub(crate) struct Claim(Arc<dyn Fn(&ProcessRef) -> Result<(), StartError> + Send + Sync>);
+pub(crate) struct Claim(Arc<ClaimFn>);
+
+type ClaimFn = dyn Fn(&ProcessRef) -> Result<(), StartError> + Send + Sync;
 
 impl Claim {
     pub(crate) fn take(&self, process: &ProcessRef) -> Result<(), StartError> {
@@ -373,7 +380,9 @@ impl SpawnOpts {
                 ));
             }
             if !registry.server.is_alive() {
-                return Err(StartError::InvalidSpec(RegisterError::NotRunning.to_string()));
+                return Err(StartError::InvalidSpec(
+                    RegisterError::NotRunning.to_string(),
+                ));
             }
             registry
                 .table

@@ -3,8 +3,8 @@
 //! process when an owner exits.
 
 use super::{Keys, Listener, RegistryEvent};
-use crate::process::{MonitorRef, ProcessCell};
 use crate::ProcessRef;
+use crate::process::{MonitorRef, ProcessCell};
 use beamline_wire::Pid;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -88,20 +88,17 @@ where
                 value: value.clone(),
             });
             let pid = process.pid();
-            if !inner.owners.contains_key(&pid) {
-                let registry = self.registry.get().expect("the registry process has started");
-                let monitor = registry.monitor(&process.cell);
-                inner.owners.insert(
-                    pid,
-                    Owner {
-                        monitor,
-                        keys: Vec::new(),
-                    },
-                );
-            }
-            if let Some(owner) = inner.owners.get_mut(&pid) {
-                owner.keys.push(key.clone());
-            }
+            let owner = inner.owners.entry(pid).or_insert_with(|| {
+                let registry = self
+                    .registry
+                    .get()
+                    .expect("the registry process has started");
+                Owner {
+                    monitor: registry.monitor(&process.cell),
+                    keys: Vec::new(),
+                }
+            });
+            owner.keys.push(key.clone());
         }
         self.tell(RegistryEvent::Register {
             key,
@@ -167,7 +164,11 @@ where
     }
 
     /// Visit the live entries under `key`.
-    pub(crate) fn with_key<R>(&self, key: &K, f: impl FnOnce(&mut dyn Iterator<Item = &Entry<V>>) -> R) -> R {
+    pub(crate) fn with_key<R>(
+        &self,
+        key: &K,
+        f: impl FnOnce(&mut dyn Iterator<Item = &Entry<V>>) -> R,
+    ) -> R {
         let inner = self.lock();
         let mut it = inner
             .by_key

@@ -2,8 +2,8 @@
 //! with bounded concurrency (Elixir's `Task.async_stream`).
 
 use super::{Task, TaskError, start_task};
-use crate::spawn::SpawnOpts;
 use crate::Runtime;
+use crate::spawn::SpawnOpts;
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::iter::Fuse;
@@ -116,7 +116,9 @@ impl<T: Send + 'static> Task<T> {
         Fut: Future<Output = T> + Send + 'static,
     {
         if opts.max_concurrency == 0 {
-            return Err(TaskError::Invalid("max_concurrency must be greater than zero"));
+            return Err(TaskError::Invalid(
+                "max_concurrency must be greater than zero",
+            ));
         }
         if opts.timeout.is_zero() {
             return Err(TaskError::Invalid("the timeout must be longer than zero"));
@@ -212,7 +214,10 @@ where
                 && s.as_mut().poll(cx).is_ready()
             {
                 let now = Instant::now();
-                if let Some(i) = running.iter().position(|r| r.deadline.is_some_and(|d| d <= now)) {
+                if let Some(i) = running
+                    .iter()
+                    .position(|r| r.deadline.is_some_and(|d| d <= now))
+                {
                     return Poll::Ready((i, None));
                 }
             }
@@ -232,7 +237,8 @@ where
                     self.by_index.clear();
                     self.in_order.clear();
                     self.by_index.insert(self.emitted, timeout);
-                    self.in_order.push_back(Err(TaskError::Timeout(self.opts.timeout)));
+                    self.in_order
+                        .push_back(Err(TaskError::Timeout(self.opts.timeout)));
                 } else {
                     self.finish(done.index, timeout);
                 }

@@ -10,7 +10,10 @@ async fn counts_the_number_of_keys_in_a_registry() {
     let reg = registry(&rt, Keys::Duplicate).await;
     let h = holder(&rt).await;
     let r = reg.clone();
-    run(&h, move || (r.register(s("hello"), 1), r.register(s("hello"), 1))).await;
+    run(&h, move || {
+        (r.register(s("hello"), 1), r.register(s("hello"), 1))
+    })
+    .await;
     assert_eq!(reg.count(), 2);
 }
 
@@ -59,10 +62,14 @@ async fn dispatches_to_multiple_keys_in_serial() {
     })
     .await;
     let mut got = Vec::new();
-    reg.dispatch(&s("hello"), |entries| got.extend(entries.iter().map(|e| e.1)));
+    reg.dispatch(&s("hello"), |entries| {
+        got.extend(entries.iter().map(|e| e.1))
+    });
     assert_eq!(got, vec![1, 2]);
     got.clear();
-    reg.dispatch(&s("world"), |entries| got.extend(entries.iter().map(|e| e.1)));
+    reg.dispatch(&s("world"), |entries| {
+        got.extend(entries.iter().map(|e| e.1))
+    });
     assert_eq!(got, vec![3]);
 }
 
@@ -109,7 +116,10 @@ async fn supports_match_patterns() {
         r.register(s("hello"), 2).unwrap();
     })
     .await;
-    assert_eq!(reg.match_values(&s("hello"), |v| *v == 1), vec![(h.pid(), 1)]);
+    assert_eq!(
+        reg.match_values(&s("hello"), |v| *v == 1),
+        vec![(h.pid(), 1)]
+    );
     assert_eq!(reg.match_values(&s("hello"), |v| *v > 0).len(), 2);
     assert_eq!(reg.count_match(&s("hello"), |v| *v < 3), 2);
 }
@@ -133,6 +143,10 @@ async fn raises_if_attempt_to_be_used_on_via() {
     let rt = Runtime::new();
     let reg = registry(&rt, Keys::Duplicate).await;
     let r = Agent::start_with(&rt, 0, SpawnOpts::new().via(&reg, s("hello"), 0)).await;
-    assert!(matches!(r, Err(StartError::InvalidSpec(_))), "{:?}", r.err());
+    assert!(
+        matches!(r, Err(StartError::InvalidSpec(_))),
+        "{:?}",
+        r.err()
+    );
     assert_eq!(reg.count(), 0);
 }

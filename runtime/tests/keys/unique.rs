@@ -10,7 +10,10 @@ async fn counts_the_number_of_keys_in_a_registry() {
     let reg = registry(&rt, Keys::Unique).await;
     let h = holder(&rt).await;
     let r = reg.clone();
-    run(&h, move || (r.register(s("hello"), 1), r.register(s("world"), 1))).await;
+    run(&h, move || {
+        (r.register(s("hello"), 1), r.register(s("world"), 1))
+    })
+    .await;
     assert_eq!(reg.count(), 2);
 }
 
@@ -53,7 +56,10 @@ async fn has_unique_registrations_across_processes() {
     let got = run(&b, move || r.register(s("hello"), 2)).await;
     assert_eq!(
         got,
-        format!("{:?}", Err::<(), _>(RegisterError::AlreadyRegistered(a.pid())))
+        format!(
+            "{:?}",
+            Err::<(), _>(RegisterError::AlreadyRegistered(a.pid()))
+        )
     );
     assert_eq!(reg.keys(b.pid()), Vec::<String>::new());
     assert_eq!(reg.values(&s("hello"), a.pid()), vec![1]);
@@ -84,7 +90,10 @@ async fn supports_match_patterns_and_guards() {
     let h = holder(&rt).await;
     let r = reg.clone();
     run(&h, move || r.register(s("hello"), 3)).await;
-    assert_eq!(reg.match_values(&s("hello"), |v| *v > 1), vec![(h.pid(), 3)]);
+    assert_eq!(
+        reg.match_values(&s("hello"), |v| *v > 1),
+        vec![(h.pid(), 3)]
+    );
     assert_eq!(reg.match_values(&s("hello"), |v| *v > 3), vec![]);
     assert_eq!(reg.match_values(&s("other"), |_| true), vec![]);
     assert_eq!(reg.count_match(&s("hello"), |v| *v == 3), 1);
@@ -114,13 +123,22 @@ async fn updates_current_process_value() {
     let reg = registry(&rt, Keys::Unique).await;
     let (a, b) = (holder(&rt).await, holder(&rt).await);
     let r = reg.clone();
-    assert_eq!(run(&b, move || r.update_value(&s("hello"), |v| v + 1)).await, "None");
+    assert_eq!(
+        run(&b, move || r.update_value(&s("hello"), |v| v + 1)).await,
+        "None"
+    );
     let r = reg.clone();
     run(&a, move || r.register(s("hello"), 1)).await;
     let r = reg.clone();
-    assert_eq!(run(&b, move || r.update_value(&s("hello"), |v| v + 1)).await, "None");
+    assert_eq!(
+        run(&b, move || r.update_value(&s("hello"), |v| v + 1)).await,
+        "None"
+    );
     let r = reg.clone();
-    assert_eq!(run(&a, move || r.update_value(&s("hello"), |v| v + 1)).await, "Some((2, 1))");
+    assert_eq!(
+        run(&a, move || r.update_value(&s("hello"), |v| v + 1)).await,
+        "Some((2, 1))"
+    );
     assert_eq!(reg.lookup(&s("hello")), vec![(a.pid(), 2)]);
 }
 
@@ -153,7 +171,10 @@ async fn unregisters_process_by_key() {
         (one, r.keys(me))
     })
     .await;
-    assert_eq!(got, format!("{:?}", (vec![s("world")], Vec::<String>::new())));
+    assert_eq!(
+        got,
+        format!("{:?}", (vec![s("world")], Vec::<String>::new()))
+    );
 }
 
 #[tokio::test(start_paused = true)]

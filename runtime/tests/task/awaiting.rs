@@ -85,7 +85,9 @@ async fn start_link_1_a_spawned_linked_task_takes_its_caller_down() {
     let rt = Runtime::new();
     let (owner, _) = owner(&rt, false).await;
     inside(&owner, |rt| async move {
-        Task::spawn_link(&rt, async { panic!("boom") }).await.unwrap();
+        Task::spawn_link(&rt, async { panic!("boom") })
+            .await
+            .unwrap();
         String::new()
     })
     .await;
@@ -117,7 +119,13 @@ async fn a_running_task_shows_as_busy() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     let info = t.process().unwrap().info();
     assert!(
-        matches!(info.status, Status::Handling { kind: MsgKind::Cast, .. }),
+        matches!(
+            info.status,
+            Status::Handling {
+                kind: MsgKind::Cast,
+                ..
+            }
+        ),
         "{:?}",
         info.status
     );
@@ -239,5 +247,8 @@ async fn yield_2_raises_when_invoked_from_a_non_owner_process() {
         format!("{:?}", t.yield_timeout(Duration::ZERO).await)
     })
     .await;
-    assert_eq!(answer, format!("{:?}", Err::<Option<u64>, _>(TaskError::NotOwner)));
+    assert_eq!(
+        answer,
+        format!("{:?}", Err::<Option<u64>, _>(TaskError::NotOwner))
+    );
 }

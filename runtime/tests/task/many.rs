@@ -165,7 +165,10 @@ async fn yield_many_2_returns_results_from_multiple_tasks_with_limit_and_on_time
         .timeout(Duration::MAX)
         .on_timeout(OnTimeout::KillTask)
         .limit(1);
-    assert_eq!(Task::yield_many(&mut t, opts).await, vec![Ok(None), Ok(Some(2))]);
+    assert_eq!(
+        Task::yield_many(&mut t, opts).await,
+        vec![Ok(None), Ok(Some(2))]
+    );
     assert!(p.is_alive());
     let opts = opts.timeout(Duration::ZERO);
     assert_eq!(Task::yield_many(&mut t[..1], opts).await, vec![Ok(None)]);

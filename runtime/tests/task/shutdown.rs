@@ -113,7 +113,10 @@ async fn shutdown_2_raises_when_invoked_from_a_non_owner_process() {
         format!("{:?}", t.shutdown(FIVE_S).await)
     })
     .await;
-    assert_eq!(answer, format!("{:?}", Err::<Option<u64>, _>(TaskError::NotOwner)));
+    assert_eq!(
+        answer,
+        format!("{:?}", Err::<Option<u64>, _>(TaskError::NotOwner))
+    );
 }
 
 #[tokio::test(start_paused = true)]

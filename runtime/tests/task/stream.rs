@@ -3,8 +3,8 @@
 use crate::support::{forever, sleep};
 use beamline::task::{StreamOnTimeout, StreamOpts, TaskStream};
 use beamline::{ExitReason, Runtime, Task, TaskError};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 async fn collect<I, F, Fut, T>(mut s: TaskStream<I, F, T>) -> Vec<Result<T, TaskError>>

@@ -58,7 +58,10 @@ async fn async_1_spawns_tasks_under_the_supervisor() {
     let pid = t.pid().unwrap();
     assert_eq!(sup.children().await, Ok(vec![pid]));
     let info = t.process().unwrap().info();
-    assert_eq!((info.kind, info.parent), (ProcessKind::Task, Some(sup.pid())));
+    assert_eq!(
+        (info.kind, info.parent),
+        (ProcessKind::Task, Some(sup.pid()))
+    );
     assert_eq!(t.await_timeout(Duration::from_secs(5)).await, Ok(10));
 }
 
@@ -72,7 +75,10 @@ async fn async_1_links_the_task_to_the_caller() {
         String::new()
     })
     .await;
-    assert_eq!(owner.process().wait().await, ExitReason::Panic("oops".into()));
+    assert_eq!(
+        owner.process().wait().await,
+        ExitReason::Panic("oops".into())
+    );
 }
 
 #[tokio::test(start_paused = true)]
