@@ -1,10 +1,10 @@
 //! The interactive loop: one `tokio::select!` over terminal events, the source, control replies,
 //! a tick and termination signals; each branch updates the state, then the screen is drawn.
 
-use crate::diagnosis::Thresholds;
-use crate::input::{self, Mode};
+use crate::input;
 use crate::model::Model;
-use crate::source::{ConnState, Source};
+use crate::model::diagnosis::Thresholds;
+use crate::source::Source;
 use crate::state::{Effect, Settings, State};
 use crate::theme::Theme;
 use crate::view;
@@ -46,19 +46,6 @@ impl Default for Options {
     }
 }
 
-/// Which keymap applies now.
-pub fn mode(state: &State) -> Mode {
-    if state.confirm.is_some() {
-        Mode::Confirm
-    } else if state.help {
-        Mode::Help
-    } else if state.filter.editing {
-        Mode::Filter
-    } else {
-        Mode::Normal
-    }
-}
-
 /// Puts the terminal back however the loop ends (return, error or unwinding panic).
 struct Restore;
 
@@ -90,6 +77,7 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
         target: source.describe(),
         theme: Theme::new(opts.color),
         replay: source.playback(crate::source::Playback::Resume),
+        interval_ms: opts.interval_ms,
     };
     let mut state = State::new(
         Model::new(opts.thresholds.clone()),
@@ -102,7 +90,6 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signals = Signals::new()?;
     let mut source_open = true;
-    let mut asked_interval = opts.interval_ms.is_none();
     // For the end-to-end test that the terminal survives a panic (tests/tests/observer.rs):
     // panic once the first sample is on screen.
     let induced_panic = std::env::var_os("BEAMLINE_OBSERVER_TEST_PANIC").is_some();
@@ -113,7 +100,7 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
-                    if let Some(a) = input::event(&ev, mode(&state)) {
+                    if let Some(a) = input::event(&ev, state.mode()) {
                         effects = state.handle(a);
                     }
                 }
@@ -122,26 +109,15 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
             },
             ev = source.next(), if source_open => match ev {
                 Some(ev) => {
-                    let change = state.model.apply(ev);
-                    state.on_change(change);
-                    if induced_panic && state.model.latest().is_some() {
+                    effects = state.apply(ev);
+                    if induced_panic && state.model().latest().is_some() {
                         panic!("induced panic (BEAMLINE_OBSERVER_TEST_PANIC)");
-                    }
-                    if let ConnState::Retrying { .. } = state.model.conn {
-                        state.note = Some("disconnected, retrying".into());
-                    }
-                    if !asked_interval && state.model.welcome.is_some() {
-                        asked_interval = true;
-                        if let Some(ms) = opts.interval_ms {
-                            state.requested_interval = Some(ms);
-                            effects.push(Effect::Control(ControlRequest::SetInterval { ms }));
-                        }
                     }
                 }
                 None => source_open = false,
             },
             Some((req, reply)) = replies.recv() => state.on_reply(req, reply),
-            _ = tick.tick() => state.source_missed = source.missed(),
+            _ = tick.tick() => state.set_source_missed(source.missed()),
             _ = signals.recv() => return Ok(()),
         }
         for fx in effects {

@@ -1,7 +1,7 @@
 //! `--json` and `--once`: no terminal, one JSON object per line on stdout.
 
-use crate::diagnosis::Thresholds;
 use crate::json::JsonSample;
+use crate::model::diagnosis::Thresholds;
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Source, SourceEvent};
 use beamline_wire::ControlRequest;

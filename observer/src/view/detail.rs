@@ -1,10 +1,10 @@
 //! One process in depth: what it is doing and waiting on, where it sits, its history as charts,
 //! its exits, links and monitors, recent log lines and (if it opted in) its state.
 
-use super::{fmt, title_block};
-use crate::model::Moment;
+use super::chrome::title_block;
+use super::fmt;
 use crate::state::{Detail, Fetch, State};
-use beamline_wire::{Pid, ProcessSample, Status};
+use beamline_wire::{Pid, ProcessSample, ProcessTable, Status};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -12,10 +12,10 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget, Wrap};
 
 /// Render the Detail view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
-    let (Some(m), Some(d)) = (state.shown(), state.detail.as_ref()) else {
+    let (Some(m), Some(d)) = (state.shown(), state.fetches().detail.as_ref()) else {
         return;
     };
-    let t = &state.settings.theme;
+    let t = state.theme();
     let Some(p) = m.get(d.pid) else {
         Paragraph::new(vec![
             Line::default(),
@@ -56,18 +56,18 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     extras(state, d, bottom, buf);
 }
 
-fn since(m: &Moment, at: u64) -> String {
+fn since(m: &ProcessTable, at: u64) -> String {
     fmt::duration_ms(m.at_ms.saturating_sub(at))
 }
 
-fn label(m: &Moment, pid: Pid) -> String {
+fn label(m: &ProcessTable, pid: Pid) -> String {
     match m.get(pid).and_then(|p| p.name.clone()) {
         Some(n) => format!("{pid} {n}"),
         None => pid.to_string(),
     }
 }
 
-fn list(m: &Moment, pids: &[Pid]) -> String {
+fn list(m: &ProcessTable, pids: &[Pid]) -> String {
     if pids.is_empty() {
         return "none".into();
     }
@@ -81,8 +81,8 @@ fn list(m: &Moment, pids: &[Pid]) -> String {
 }
 
 /// The facts column.
-fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
-    let t = &state.settings.theme;
+fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>> {
+    let t = state.theme();
     let row = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("{k:<10}"), t.heading()),
@@ -232,8 +232,8 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
 
 /// Four small charts over the retained history.
 fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
-    let Some(h) = state.model.history.process(pid) else {
+    let t = state.theme();
+    let Some(h) = state.model().history.process(pid) else {
         return;
     };
     let take = area.width as usize;
@@ -300,7 +300,7 @@ fn fetched<T>(
 
 /// Log lines and the state rendering.
 fn extras(state: &State, d: &Detail, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
+    let t = state.theme();
     let [logs_a, state_a] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
     let rows = logs_a.height.saturating_sub(1) as usize;

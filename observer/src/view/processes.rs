@@ -1,9 +1,11 @@
 //! The flat process table: sortable by any column (keys underlined in the header), filtered by
 //! `/`, with counts in the title.
 
-use super::tree::{culprits, mailbox_fill_style, status_cell};
-use super::{fmt, sort_title, title_block};
-use crate::state::{Column, Rows, State};
+use super::cells::{culprits, mailbox_style, restarts_cell, status_cell};
+use super::chrome::{sort_title, title_block};
+use super::fmt;
+use crate::state::{Rows, State};
+use crate::vocab::Column;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
@@ -12,12 +14,13 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 /// Render the Processes view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let Some(m) = state.shown() else { return };
-    let t = &state.settings.theme;
-    let Rows::Table(rows) = &state.rows else {
+    let t = state.theme();
+    let th = state.model().thresholds();
+    let Rows::Table(rows) = state.rows() else {
         return;
     };
-    let pos = &state.table;
-    let page = super::list_rows(area);
+    let pos = &state.nav().table;
+    let page = crate::layout::list_rows(area);
     let culprits = culprits(state);
     let right = |s: String| Cell::from(Line::from(s).right_aligned());
     let body: Vec<Row> = rows
@@ -44,7 +47,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
                 )),
                 Cell::from(status_cell(p, t)),
                 Cell::from(
-                    Line::styled(fmt::si(p.mailbox_len as f64), mailbox_fill_style(p, t))
+                    Line::styled(fmt::si(p.mailbox_len as f64), mailbox_style(p, th, t))
                         .right_aligned(),
                 ),
                 right(fmt::si(p.mailbox_peak as f64)),
@@ -52,7 +55,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
                 right(fmt::si(p.out_per_s)),
                 right(fmt::percent(p.busy)),
                 right(fmt::bytes(p.state_bytes)),
-                Cell::from(super::tree::restarts_cell(p, t)),
+                Cell::from(restarts_cell(p, t)),
             ]);
             if i == pos.cursor {
                 row.style(t.selected())
@@ -61,14 +64,14 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             }
         })
         .collect();
-    let desc = !matches!(state.sort, Column::Pid | Column::Name | Column::Status) != state.reverse;
+    let q = state.query();
     let header = Row::new(Column::ALL.map(|c| {
-        let sorted = (c == state.sort).then_some(desc);
+        let sorted = (c == q.sort).then_some(q.descending());
         let line = sort_title(c.title(), c.key(), sorted, t.heading());
-        if matches!(c, Column::Pid | Column::Name | Column::Status) {
-            Cell::from(line)
-        } else {
+        if c.is_quantity() {
             Cell::from(line.right_aligned())
+        } else {
+            Cell::from(line)
         }
     }));
     let mut title = format!(
@@ -76,8 +79,8 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         fmt::count(rows.len() as u64),
         fmt::count(m.processes.len() as u64)
     );
-    if !state.filter.text.is_empty() {
-        title.push_str(&format!("· filter \"{}\" ", state.filter.text));
+    if !q.filter.text.is_empty() {
+        title.push_str(&format!("· filter \"{}\" ", q.filter.text));
     }
     Table::new(
         body,

@@ -1,7 +1,8 @@
 //! The runtime as a whole: totals, throughput, tokio worker load and queues, what was dropped or
 //! missed, and charts of each over time.
 
-use super::{fmt, title_block};
+use super::chrome::title_block;
+use super::fmt;
 use crate::state::State;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget};
 
 /// Render the System view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
+    let t = state.theme();
     let block = title_block(state, " System ");
     let inner = block.inner(area);
     block.render(area, buf);
@@ -22,7 +23,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             Span::raw(v),
         ])
     };
-    let m = &state.model;
+    let m = state.model();
     let mut lines = Vec::new();
     if let Some(s) = state.shown() {
         let y = &s.system;
@@ -56,7 +57,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         ]);
     }
     lines.extend([
-        row("observer missed", fmt::count(m.gaps + state.source_missed)),
+        row("observer missed", fmt::count(state.missed())),
         row(
             "history kept",
             format!(
