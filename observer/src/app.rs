@@ -11,6 +11,7 @@ use crate::view;
 use beamline_wire::{ControlReply, ControlRequest};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
 use ratatui::layout::Rect;
 use std::io;
 use std::time::Duration;
@@ -56,13 +57,20 @@ impl Drop for Restore {
     }
 }
 
-/// Run the TUI over `source` until the user quits or a termination signal arrives.
+/// Run the TUI over `source` until the user quits or a termination signal arrives; then the
+/// terminal is restored and the source closed (a recording finishes writing).
 pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
-    let mut terminal = ratatui::try_init()?;
-    let _restore = Restore;
-    // ratatui's hook restores the screen; mouse capture is ours to undo.
+    let result = session(&mut source, opts).await;
+    source.close().await;
+    result
+}
+
+/// Take over the terminal: raw mode and the alternate screen (ratatui's panic hook restores
+/// them) and mouse capture (undone by our hook unless `ignore` says the panic is caught).
+fn take_terminal(ignore: Option<fn() -> bool>) -> io::Result<(DefaultTerminal, Restore)> {
+    let terminal = ratatui::try_init()?;
+    let restore = Restore;
     let prev = std::panic::take_hook();
-    let ignore = opts.ignore_panic;
     std::panic::set_hook(Box::new(move |info| {
         if ignore.is_some_and(|caught| caught()) {
             return;
@@ -71,7 +79,11 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
         prev(info);
     }));
     crossterm::execute!(io::stdout(), EnableMouseCapture)?;
+    Ok((terminal, restore))
+}
 
+async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
+    let (mut terminal, _restore) = take_terminal(opts.ignore_panic)?;
     let size = terminal.size()?;
     let settings = Settings {
         target: source.describe(),

@@ -93,6 +93,15 @@ pub trait Source: Send {
 
     /// What the header calls this source: an address, a file name, or "embedded".
     fn describe(&self) -> String;
+
+    /// Finish before the observer exits: a recording writes out what it holds. The loops call it
+    /// once, after their last `next`; most sources have nothing to finish.
+    ///
+    /// Cancel safety: dropping the future leaves the rest to the source's own drop (a recording's
+    /// writer thread still writes what it holds, if the process lives long enough).
+    fn close(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// A reply for requests that cannot be delivered, e.g. to a replay.
