@@ -4,6 +4,11 @@
 //! the loop changes it only through its methods ([`State::handle`], [`State::apply`],
 //! [`State::on_reply`]), which return the [`Effect`]s the loop must carry out, so no view and no
 //! key handler ever does I/O.
+//!
+//! Longer than most files (about 500 lines) for a reason: it holds the accessors that are the
+//! views' only way in, and the one place where an action reaches several parts (focus, rows and
+//! cursor follow the filter, the sort, the playhead and the tree's folds). What each part does
+//! by itself lives in its own file.
 
 pub mod effect;
 pub mod fetches;
@@ -418,15 +423,11 @@ impl State {
     }
 
     fn confirmed(&mut self) -> Vec<Effect> {
-        let request = match self.nav.confirm.take() {
-            Some(Confirm::Kill(pid, _)) => ControlRequest::Kill {
-                pid,
-                reason: "kill".into(),
-            },
-            Some(Confirm::Restart(pid, _)) => ControlRequest::Restart { pid },
-            None => return vec![],
-        };
-        vec![Effect::Control(request)]
+        let confirm = self.nav.confirm.take();
+        confirm
+            .map(|c| Effect::Control(c.request()))
+            .into_iter()
+            .collect()
     }
 
     /// Recompute the rows of the current list view for the shown moment and keep the selection
@@ -452,48 +453,16 @@ impl State {
         }
     }
 
-    /// Keep the cursor on the selected process after rows changed, and on screen.
     fn reanchor(&mut self) {
         let (page, len) = (self.page(), self.list_len());
         let m = self.shown().cloned();
-        let lists = self.nav.view.lists_processes();
-        let Some(pos) = self.nav.pos() else { return };
-        let mut cursor = pos.cursor;
-        if let (Some(m), Some(pid), true) = (&m, pos.pid, lists)
-            && let Some(i) = self.rows.position(m, pid)
-        {
-            cursor = i;
-        }
-        cursor = cursor.min(len.saturating_sub(1));
-        let pid = match (&m, lists, len) {
-            (Some(m), true, 1..) => self.rows.pid_at(m, cursor),
-            _ => pos.pid,
-        };
-        let Some(pos) = self.nav.pos_mut() else {
-            return;
-        };
-        pos.cursor = cursor;
-        pos.offset = layout::scroll(pos.offset, cursor, page, len);
-        pos.pid = pid;
+        self.nav.reanchor(&self.rows, m.as_deref(), page, len);
     }
 
     fn move_cursor(&mut self, d: isize) {
         let (page, len) = (self.page(), self.list_len());
         let m = self.shown().cloned();
-        if m.is_none() && self.nav.view != ViewId::Alerts {
-            return;
-        }
-        let Some(pos) = self.nav.pos_mut() else {
-            return;
-        };
-        pos.step(d, page, len);
-        let cursor = pos.cursor;
-        if let (Some(m), true) = (m, self.nav.view.lists_processes()) {
-            let pid = self.rows.pid_at(&m, cursor);
-            if let Some(pos) = self.nav.pos_mut() {
-                pos.pid = pid;
-            }
-        }
+        self.nav.move_cursor(&self.rows, m.as_deref(), d, page, len);
     }
 
     fn click(&mut self, column: u16, row: u16) -> Vec<Effect> {

@@ -2,7 +2,7 @@
 //! question awaiting a yes. A leaf: it imports nothing of the observer, so input, state and views
 //! can all use it without importing each other.
 
-use beamline_wire::{Pid, ProcessSample};
+use beamline_wire::{ControlRequest, Pid, ProcessSample};
 use std::cmp::Ordering;
 
 /// The five screens.
@@ -170,6 +170,19 @@ pub enum Confirm {
     Kill(Pid, String),
     /// Restart this process through its supervisor.
     Restart(Pid, String),
+}
+
+impl Confirm {
+    /// What to ask the runtime once the user says yes.
+    pub fn request(&self) -> ControlRequest {
+        match self {
+            Confirm::Kill(pid, _) => ControlRequest::Kill {
+                pid: *pid,
+                reason: "kill".into(),
+            },
+            Confirm::Restart(pid, _) => ControlRequest::Restart { pid: *pid },
+        }
+    }
 }
 
 #[cfg(test)]

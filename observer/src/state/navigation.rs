@@ -1,9 +1,10 @@
 //! Where the user is: the screen, where Esc goes back to, the overlays, each list's position and
 //! the folded tree nodes.
 
+use super::rows::Rows;
 use crate::layout::scroll;
 use crate::vocab::{Confirm, ViewId};
-use beamline_wire::Pid;
+use beamline_wire::{Pid, ProcessTable};
 use std::collections::HashSet;
 
 /// A scrolled list's position.
@@ -99,6 +100,46 @@ impl Navigation {
             self.collapsed.insert(pid);
         } else {
             self.collapsed.remove(&pid);
+        }
+    }
+
+    /// Keep the current list's cursor on its selected process after `rows` (of moment `m`, `len`
+    /// rows long) changed, and on a `page` of rows.
+    pub fn reanchor(&mut self, rows: &Rows, m: Option<&ProcessTable>, page: usize, len: usize) {
+        let lists = self.view.lists_processes();
+        let Some(pos) = self.pos_mut() else { return };
+        let mut cursor = pos.cursor;
+        if let (Some(m), Some(pid), true) = (m, pos.pid, lists)
+            && let Some(i) = rows.position(m, pid)
+        {
+            cursor = i;
+        }
+        cursor = cursor.min(len.saturating_sub(1));
+        if let (Some(m), true, 1..) = (m, lists, len) {
+            pos.pid = rows.pid_at(m, cursor);
+        }
+        pos.cursor = cursor;
+        pos.offset = scroll(pos.offset, cursor, page, len);
+    }
+
+    /// Move the current list's cursor by `d` rows and select the process there. Nothing moves
+    /// before the first sample, except in the list of alerts.
+    pub fn move_cursor(
+        &mut self,
+        rows: &Rows,
+        m: Option<&ProcessTable>,
+        d: isize,
+        page: usize,
+        len: usize,
+    ) {
+        if m.is_none() && self.view != ViewId::Alerts {
+            return;
+        }
+        let lists = self.view.lists_processes();
+        let Some(pos) = self.pos_mut() else { return };
+        pos.step(d, page, len);
+        if let (Some(m), true) = (m, lists) {
+            pos.pid = rows.pid_at(m, pos.cursor);
         }
     }
 }

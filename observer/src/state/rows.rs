@@ -117,41 +117,8 @@ impl Rows {
                     .and_then(|pp| m.index_of(pp))
             })
             .collect();
-        // Children lists in one allocation (compressed sparse rows).
-        let mut start = vec![0u32; n + 1];
-        for p in parent.iter().flatten() {
-            start[p + 1] += 1;
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-        }
-        let mut fill = start.clone();
-        let mut kids = vec![0u32; start[n] as usize];
-        for (i, p) in parent.iter().enumerate() {
-            if let Some(p) = p {
-                kids[fill[*p] as usize] = i as u32;
-                fill[*p] += 1;
-            }
-        }
-        let keep: Option<Vec<bool>> = (!filter.is_empty()).then(|| {
-            let mut keep = vec![false; n];
-            for (i, p) in ps.iter().enumerate() {
-                if !matches(p, filter) {
-                    continue;
-                }
-                let mut at = Some(i);
-                let mut steps = 0;
-                while let Some(j) = at {
-                    if keep[j] || steps > n {
-                        break;
-                    }
-                    keep[j] = true;
-                    at = parent[j];
-                    steps += 1;
-                }
-            }
-            keep
-        });
+        let (start, kids) = children(&parent);
+        let keep = (!filter.is_empty()).then(|| kept(m, &parent, filter));
         let shown = |i: usize| keep.as_ref().is_none_or(|k| k[i]);
         let mut rows = Vec::new();
         let mut seen = vec![false; n];
@@ -198,6 +165,50 @@ impl Rows {
         }
         Rows::Tree(rows)
     }
+}
+
+/// Children lists in one allocation (compressed sparse rows): the children of `i` are
+/// `kids[start[i]..start[i + 1]]`, by pid.
+fn children(parent: &[Option<usize>]) -> (Vec<u32>, Vec<u32>) {
+    let n = parent.len();
+    let mut start = vec![0u32; n + 1];
+    for p in parent.iter().flatten() {
+        start[p + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut kids = vec![0u32; start[n] as usize];
+    for (i, p) in parent.iter().enumerate() {
+        if let Some(p) = p {
+            kids[fill[*p] as usize] = i as u32;
+            fill[*p] += 1;
+        }
+    }
+    (start, kids)
+}
+
+/// Which rows a filter keeps: the matches and their ancestors.
+fn kept(m: &ProcessTable, parent: &[Option<usize>], filter: &str) -> Vec<bool> {
+    let n = parent.len();
+    let mut keep = vec![false; n];
+    for (i, p) in m.processes.iter().enumerate() {
+        if !matches(p, filter) {
+            continue;
+        }
+        let mut at = Some(i);
+        let mut steps = 0;
+        while let Some(j) = at {
+            if keep[j] || steps > n {
+                break;
+            }
+            keep[j] = true;
+            at = parent[j];
+            steps += 1;
+        }
+    }
+    keep
 }
 
 /// Whether some ancestor of `i` was already placed (so `i` is hidden by a collapse, not lost).

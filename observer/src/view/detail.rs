@@ -111,17 +111,23 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
     }
     chain.reverse();
     chain.push(p.label());
+    let mut lines = vec![row("status", status), row("path", chain.join(" › "))];
+    lines.extend(load(p).into_iter().map(|(k, v)| row(k, v)));
+    lines.extend(life(m, p).into_iter().map(|(k, v)| row(k, v)));
+    lines
+}
+
+/// What it handles and how fast: mailbox, rates, totals, busy share, callback times.
+fn load(p: &ProcessSample) -> Vec<(&'static str, String)> {
     let cap = p
         .mailbox_capacity
         .map_or("unbounded".to_string(), |c| format!("cap {c}"));
-    let mut lines = vec![
-        row("status", status),
-        row("path", chain.join(" › ")),
-        row(
+    vec![
+        (
             "mailbox",
             format!("{} now · {} peak · {cap}", p.mailbox_len, p.mailbox_peak),
         ),
-        row(
+        (
             "rates",
             format!(
                 "in {}/s · out {}/s",
@@ -129,7 +135,7 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
                 fmt::si(p.out_per_s)
             ),
         ),
-        row(
+        (
             "handled",
             format!(
                 "call {} · cast {} · info {} /s",
@@ -138,7 +144,7 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
                 fmt::si(p.info_per_s)
             ),
         ),
-        row(
+        (
             "totals",
             format!(
                 "in {} · done {} · drop {}",
@@ -147,7 +153,7 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
                 fmt::count(p.dropped)
             ),
         ),
-        row(
+        (
             "busy",
             format!(
                 "{} · queued {} avg",
@@ -155,7 +161,7 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
                 fmt::micros(p.mean_wait_us)
             ),
         ),
-        row(
+        (
             "handle",
             format!(
                 "{} avg · {} max",
@@ -163,7 +169,13 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
                 fmt::micros(p.max_handle_us)
             ),
         ),
-        row(
+    ]
+}
+
+/// Its life: state size, restarts and exits, links, monitors, flags, supervision, task metrics.
+fn life(m: &ProcessTable, p: &ProcessSample) -> Vec<(&'static str, String)> {
+    let mut lines = vec![
+        (
             "state",
             format!(
                 "{}{}",
@@ -171,7 +183,7 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
                 if p.state_deep { "" } else { " (shallow)" }
             ),
         ),
-        row(
+        (
             "restarts",
             if p.exit_history.is_empty() {
                 p.restarts.to_string()
@@ -189,9 +201,9 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
                 )
             },
         ),
-        row("links", list(m, &p.links)),
-        row("monitors", list(m, &p.monitors)),
-        row(
+        ("links", list(m, &p.links)),
+        ("monitors", list(m, &p.monitors)),
+        (
             "flags",
             format!(
                 "trap_exit {} · hibernated {}{}",
@@ -204,7 +216,7 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
         ),
     ];
     if let Some(s) = &p.supervisor {
-        lines.push(row(
+        lines.push((
             "supervise",
             format!(
                 "{} · {}/{} restarts per {} · {} children",
@@ -217,7 +229,7 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
         ));
     }
     if let Some(task) = &p.task {
-        lines.push(row(
+        lines.push((
             "task",
             format!(
                 "poll {} · scheduled {} · slow polls {}",

@@ -61,6 +61,15 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         if missed > 0 { t.warn() } else { t.dim() },
     ));
 
+    Paragraph::new(vec![Line::from(l1), line2(state)]).render(area, buf);
+}
+
+/// The second line: totals of the shown sample, the pause, and the top alert (or why the link
+/// is down).
+fn line2(state: &State) -> Line<'static> {
+    let t = state.theme();
+    let m = state.model();
+    let sep = || Span::styled(" │ ", t.dim());
     let mut l2 = vec![Span::raw(" ")];
     if let Some(s) = state.shown() {
         let sys = &s.system;
@@ -92,7 +101,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         l2.push(sep());
         l2.push(Span::styled(reason.clone(), t.bad()));
     }
-    Paragraph::new(vec![Line::from(l1), Line::from(l2)]).render(area, buf);
+    Line::from(l2)
 }
 
 /// Render the tab bar.

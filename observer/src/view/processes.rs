@@ -4,8 +4,11 @@
 use super::cells::{culprits, mailbox_style, restarts_cell, status_cell};
 use super::chrome::{sort_title, title_block};
 use super::fmt;
+use crate::model::diagnosis::Thresholds;
 use crate::state::{Rows, State};
+use crate::theme::Theme;
 use crate::vocab::Column;
+use beamline_wire::ProcessSample;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
@@ -22,7 +25,6 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let pos = &state.nav().table;
     let page = crate::layout::list_rows(area);
     let culprits = culprits(state);
-    let right = |s: String| Cell::from(Line::from(s).right_aligned());
     let body: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -30,33 +32,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         .take(page)
         .map(|(i, idx)| {
             let p = &m.processes[*idx as usize];
-            let name_style = if culprits.contains(&p.id) {
-                t.bad()
-            } else {
-                t.text()
-            };
-            let row = Row::new(vec![
-                Cell::from(p.id.to_string()),
-                Cell::from(Line::styled(
-                    p.name.clone().unwrap_or_else(|| p.behaviour.clone()),
-                    if p.name.is_some() {
-                        name_style
-                    } else {
-                        t.dim()
-                    },
-                )),
-                Cell::from(status_cell(p, t)),
-                Cell::from(
-                    Line::styled(fmt::si(p.mailbox_len as f64), mailbox_style(p, th, t))
-                        .right_aligned(),
-                ),
-                right(fmt::si(p.mailbox_peak as f64)),
-                right(fmt::si(p.in_per_s)),
-                right(fmt::si(p.out_per_s)),
-                right(fmt::percent(p.busy)),
-                right(fmt::bytes(p.state_bytes)),
-                Cell::from(restarts_cell(p, t)),
-            ]);
+            let row = table_row(p, culprits.contains(&p.id), th, t);
             if i == pos.cursor {
                 row.style(t.selected())
             } else {
@@ -100,4 +76,31 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     .header(header)
     .block(title_block(state, title))
     .render(area, buf);
+}
+
+/// One process's row; a culprit's name is marked.
+fn table_row(p: &ProcessSample, culprit: bool, th: &Thresholds, t: &Theme) -> Row<'static> {
+    let right = |s: String| Cell::from(Line::from(s).right_aligned());
+    let name_style = match (p.name.is_some(), culprit) {
+        (false, _) => t.dim(),
+        (true, true) => t.bad(),
+        (true, false) => t.text(),
+    };
+    Row::new(vec![
+        Cell::from(p.id.to_string()),
+        Cell::from(Line::styled(
+            p.name.clone().unwrap_or_else(|| p.behaviour.clone()),
+            name_style,
+        )),
+        Cell::from(status_cell(p, t)),
+        Cell::from(
+            Line::styled(fmt::si(p.mailbox_len as f64), mailbox_style(p, th, t)).right_aligned(),
+        ),
+        right(fmt::si(p.mailbox_peak as f64)),
+        right(fmt::si(p.in_per_s)),
+        right(fmt::si(p.out_per_s)),
+        right(fmt::percent(p.busy)),
+        right(fmt::bytes(p.state_bytes)),
+        Cell::from(restarts_cell(p, t)),
+    ])
 }

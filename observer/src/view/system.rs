@@ -11,12 +11,18 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget};
 
 /// Render the System view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
-    let t = state.theme();
     let block = title_block(state, " System ");
     let inner = block.inner(area);
     block.render(area, buf);
     let [left, right] =
         Layout::horizontal([Constraint::Length(40), Constraint::Fill(1)]).areas(inner);
+    Paragraph::new(facts(state)).render(left, buf);
+    charts(state, right, buf);
+}
+
+/// The figures column: the shown sample's totals, then the observer's own.
+fn facts(state: &State) -> Vec<Line<'static>> {
+    let t = state.theme();
     let row = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("{k:<18}"), t.heading()),
@@ -67,9 +73,13 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             ),
         ),
     ]);
-    Paragraph::new(lines).render(left, buf);
+    lines
+}
 
-    let h = &m.history.system;
+/// Four charts of the runtime over the retained history.
+fn charts(state: &State, right: Rect, buf: &mut Buffer) {
+    let t = state.theme();
+    let h = &state.model().history.system;
     let take = right.width as usize;
     let pts: Vec<_> = h.iter().rev().take(take).rev().collect();
     let series: [(&str, Vec<u64>); 4] = [

@@ -4,9 +4,9 @@
 use super::cells::{self, BAR, SPARK, culprits};
 use super::chrome::title_block;
 use super::fmt;
-use crate::state::{Rows, State};
+use crate::state::{Rows, State, TreeRow};
 use crate::vocab::Column;
-use beamline_wire::{Pid, ProcessTable};
+use beamline_wire::{Pid, ProcessSample, ProcessTable};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -39,38 +39,9 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let body: Vec<Row> = visible
         .map(|(i, r)| {
             let p = &m.processes[r.idx as usize];
-            let marker = if r.children == 0 {
-                "  "
-            } else if r.collapsed {
-                "▸ "
-            } else {
-                "▾ "
-            };
-            let indent = "  ".repeat(r.depth.min(20) as usize);
-            let name_style = if culprits.contains(&p.id) {
-                t.bad()
-            } else if path.contains(&p.id) {
-                t.warn()
-            } else {
-                t.text()
-            };
-            let flag = if culprits.contains(&p.id) {
-                "! "
-            } else if path.contains(&p.id) {
-                "› "
-            } else {
-                ""
-            };
-            let mut name = vec![
-                Span::raw(indent),
-                Span::raw(marker),
-                Span::styled(format!("{flag}{}", p.label()), name_style),
-            ];
-            if r.collapsed {
-                name.push(Span::styled(format!(" +{}", r.children), t.dim()));
-            }
+            let name = name_cell(state, p, r, &culprits, &path);
             let row = Row::new(vec![
-                Cell::from(Line::from(name)),
+                Cell::from(name),
                 Cell::from(cells::status_cell(p, t)),
                 Cell::from(cells::mailbox_cell(p, history, th, t)),
                 Cell::from(cells::rate_cell(p, history, t)),
@@ -111,6 +82,49 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     .header(header)
     .block(title_block(state, title))
     .render(area, buf);
+}
+
+/// The name cell: indent, fold marker, `!` on a culprit and `›` on the path to one, and how
+/// many children a folded node hides.
+fn name_cell(
+    state: &State,
+    p: &ProcessSample,
+    r: &TreeRow,
+    culprits: &HashSet<Pid>,
+    path: &HashSet<Pid>,
+) -> Line<'static> {
+    let t = state.theme();
+    let marker = if r.children == 0 {
+        "  "
+    } else if r.collapsed {
+        "▸ "
+    } else {
+        "▾ "
+    };
+    let indent = "  ".repeat(r.depth.min(20) as usize);
+    let name_style = if culprits.contains(&p.id) {
+        t.bad()
+    } else if path.contains(&p.id) {
+        t.warn()
+    } else {
+        t.text()
+    };
+    let flag = if culprits.contains(&p.id) {
+        "! "
+    } else if path.contains(&p.id) {
+        "› "
+    } else {
+        ""
+    };
+    let mut name = vec![
+        Span::raw(indent),
+        Span::raw(marker),
+        Span::styled(format!("{flag}{}", p.label()), name_style),
+    ];
+    if r.collapsed {
+        name.push(Span::styled(format!(" +{}", r.children), t.dim()));
+    }
+    Line::from(name)
 }
 
 /// The ancestors of `targets`: the path from the root to each culprit.
