@@ -1,5 +1,6 @@
 //! Diagnosis findings, most important first; Enter opens the culprit.
 
+use super::cells;
 use super::chrome::title_block;
 use super::fmt;
 use crate::model::diagnosis::Severity;
@@ -57,11 +58,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
                 Cell::from(Line::from(fmt::duration_ms(since)).right_aligned()),
                 Cell::from(a.message.clone()),
             ]);
-            if i == pos.cursor {
-                row.style(t.selected())
-            } else {
-                row
-            }
+            cells::highlight(row, i == pos.cursor, t)
         })
         .collect();
     let header = Row::new(["SEVERITY", "KIND", "PROCESS", "FOR", "WHAT"]).style(t.heading());

@@ -10,6 +10,7 @@ use crate::theme::Theme;
 use beamline_wire::{Pid, ProcessSample, Status};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::Row;
 use std::collections::HashSet;
 
 /// Width of mailbox bars.
@@ -100,4 +101,13 @@ pub fn rate_cell(p: &ProcessSample, history: &History, t: &Theme) -> Line<'stati
 pub fn restarts_cell(p: &ProcessSample, t: &Theme) -> Line<'static> {
     let style = if p.restarts > 0 { t.bad() } else { t.dim() };
     Line::styled(p.restarts.to_string(), style).right_aligned()
+}
+
+/// A list row, drawn as selected when it is under the cursor.
+pub fn highlight(row: Row<'static>, selected: bool, t: &Theme) -> Row<'static> {
+    if selected {
+        row.style(t.selected())
+    } else {
+        row
+    }
 }

@@ -1,14 +1,14 @@
 //! One process in depth: what it is doing and waiting on, where it sits, its history as charts,
 //! its exits, links and monitors, recent log lines and (if it opted in) its state.
 
-use super::chrome::title_block;
+use super::chrome::{stacked_charts, title_block};
 use super::fmt;
 use crate::state::{Detail, Fetch, State};
 use beamline_wire::{Pid, ProcessSample, ProcessTable, Status};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 /// Render the Detail view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
@@ -244,7 +244,6 @@ fn life(m: &ProcessTable, p: &ProcessSample) -> Vec<(&'static str, String)> {
 
 /// Four small charts over the retained history.
 fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
-    let t = state.theme();
     let Some(h) = state.model().history.process(pid) else {
         return;
     };
@@ -278,23 +277,14 @@ fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
                 .map_or(String::new(), |p| fmt::bytes(p.state_bytes)),
         ),
     ];
-    let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(area);
-    for ((name, data, now), r) in series.into_iter().zip(rows.iter()) {
-        let max = data.iter().copied().max().unwrap_or(0);
-        let title = Line::from(vec![
-            Span::styled(format!("{name} "), t.heading()),
-            Span::styled(
-                format!("now {now} · max {max} · {} samples", data.len()),
-                t.dim(),
-            ),
-        ]);
-        Sparkline::default()
-            .block(Block::new().borders(Borders::NONE).title(title))
-            .data(&data)
-            .max(max.max(1))
-            .style(t.chart())
-            .render(*r, buf);
-    }
+    let samples = pts.len();
+    let (series, now): (Vec<_>, Vec<_>) = series
+        .into_iter()
+        .map(|(name, data, now)| ((name, data), now))
+        .unzip();
+    stacked_charts(state.theme(), area, buf, series, |i, max| {
+        format!("now {} · max {max} · {samples} samples", now[i])
+    });
 }
 
 fn fetched<T>(

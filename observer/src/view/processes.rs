@@ -1,7 +1,7 @@
 //! The flat process table: sortable by any column (keys underlined in the header), filtered by
 //! `/`, with counts in the title.
 
-use super::cells::{culprits, mailbox_style, restarts_cell, status_cell};
+use super::cells::{self, culprits, mailbox_style, restarts_cell, status_cell};
 use super::chrome::{sort_title, title_block};
 use super::fmt;
 use crate::model::diagnosis::Thresholds;
@@ -33,11 +33,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         .map(|(i, idx)| {
             let p = &m.processes[*idx as usize];
             let row = table_row(p, culprits.contains(&p.id), th, t);
-            if i == pos.cursor {
-                row.style(t.selected())
-            } else {
-                row
-            }
+            cells::highlight(row, i == pos.cursor, t)
         })
         .collect();
     let q = state.query();

@@ -49,11 +49,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
                 Cell::from(Line::from(fmt::bytes(p.state_bytes)).right_aligned()),
                 Cell::from(cells::restarts_cell(p, t)),
             ]);
-            if i == pos.cursor {
-                row.style(t.selected())
-            } else {
-                row
-            }
+            cells::highlight(row, i == pos.cursor, t)
         })
         .collect();
     let titles = std::iter::once(Column::Name).chain(COLUMNS);
