@@ -4,7 +4,7 @@
 //! a tokio worker (in embedded mode those are the application's). The thread flushes whenever it
 //! has caught up, so a recording cut short by a crash still replays up to its last full entry.
 
-use super::{ControlFuture, Playback, Source, SourceEvent};
+use super::event::{ControlFuture, Playback, Source, SourceEvent};
 use beamline_wire::ControlRequest;
 use beamline_wire::record::{RecordEntry, RecordError, RecordWriter};
 use std::fs::File;
