@@ -4,7 +4,7 @@
 use crate::input;
 use crate::model::Model;
 use crate::model::diagnosis::Thresholds;
-use crate::source::Source;
+use crate::source::{EmbeddedSource, Feed, Recorded, Source};
 use crate::state::{Effect, Settings, State};
 use crate::theme::Theme;
 use crate::view;
@@ -63,6 +63,21 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
     let result = session(&mut source, opts).await;
     source.close().await;
     result
+}
+
+/// Run the TUI over a runtime in the same process until the user quits.
+///
+/// `feed` is the runtime's observation subscription (see [`Feed`]); with `opts.record` set,
+/// everything received is also saved as a recording.
+pub async fn run_embedded<F: Feed>(feed: F, opts: Options) -> std::io::Result<()> {
+    let src = EmbeddedSource::spawn(feed);
+    match opts.record.clone() {
+        Some(path) => {
+            let rec = Recorded::create(src, &path).map_err(std::io::Error::other)?;
+            run(rec, opts).await
+        }
+        None => run(src, opts).await,
+    }
 }
 
 /// Take over the terminal: raw mode and the alternate screen (ratatui's panic hook restores

@@ -41,23 +41,8 @@ pub mod theme;
 pub mod view;
 pub mod vocab;
 
-pub use app::Options;
+pub use app::{Options, run_embedded};
 #[cfg(feature = "runtime")]
 pub use embed::watch;
 pub use model::diagnosis::{Alert, AlertKind, Severity, Thresholds};
 pub use source::{ChannelFeed, EmbeddedSource, Feed, Source};
-
-/// Run the TUI over a runtime in the same process until the user quits.
-///
-/// `feed` is the runtime's observation subscription (see [`Feed`]); with `opts.record` set,
-/// everything received is also saved as a recording.
-pub async fn run_embedded<F: Feed>(feed: F, opts: Options) -> std::io::Result<()> {
-    let src = EmbeddedSource::spawn(feed);
-    match opts.record.clone() {
-        Some(path) => {
-            let rec = source::Recorded::create(src, &path).map_err(std::io::Error::other)?;
-            app::run(rec, opts).await
-        }
-        None => app::run(src, opts).await,
-    }
-}
