@@ -1,14 +1,15 @@
 //! One frame with 100,000 processes: the tree and the table must render well under 16 ms, because
 //! only visible rows are built. Also measures the per-sample work (delta apply and row order).
 
-use beamline_observer::diagnosis::Thresholds;
 use beamline_observer::fixture;
 use beamline_observer::input::Action;
 use beamline_observer::model::Model;
+use beamline_observer::model::diagnosis::Thresholds;
 use beamline_observer::source::SourceEvent;
-use beamline_observer::state::{Settings, State, ViewId};
+use beamline_observer::state::{Settings, State};
 use beamline_observer::theme::Theme;
 use beamline_observer::view;
+use beamline_observer::vocab::ViewId;
 use beamline_wire::ServerMsg;
 use beamline_wire::table::diff;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -30,10 +31,9 @@ fn state() -> State {
         target: "bench".into(),
         theme: Theme::new(true),
         replay: false,
+        interval_ms: None,
     };
-    let mut s = State::new(model, settings, Rect::new(0, 0, 200, 60));
-    s.refresh();
-    s
+    State::new(model, settings, Rect::new(0, 0, 200, 60))
 }
 
 fn frame(c: &mut Criterion) {
@@ -66,10 +66,9 @@ fn per_sample(c: &mut Criterion) {
         s.handle(Action::View(ViewId::Processes));
         bch.iter(|| {
             let mut d = d.clone();
-            let seq = s.model.latest().unwrap().seq;
+            let seq = s.model().latest().and_then(|m| m.seq).unwrap();
             d.seq = seq + 1;
-            let c = s.model.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
-            s.on_change(c);
+            s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
         })
     });
     g.finish();

@@ -1,16 +1,17 @@
 //! The interactive loop: one `tokio::select!` over terminal events, the source, control replies,
 //! a tick and termination signals; each branch updates the state, then the screen is drawn.
 
-use crate::diagnosis::Thresholds;
-use crate::input::{self, Mode};
+use crate::input;
 use crate::model::Model;
-use crate::source::{ConnState, Source};
+use crate::model::diagnosis::Thresholds;
+use crate::source::{EmbeddedSource, Feed, Recorded, Source};
 use crate::state::{Effect, Settings, State};
 use crate::theme::Theme;
 use crate::view;
 use beamline_wire::{ControlReply, ControlRequest};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
 use ratatui::layout::Rect;
 use std::io;
 use std::time::Duration;
@@ -46,19 +47,6 @@ impl Default for Options {
     }
 }
 
-/// Which keymap applies now.
-pub fn mode(state: &State) -> Mode {
-    if state.confirm.is_some() {
-        Mode::Confirm
-    } else if state.help {
-        Mode::Help
-    } else if state.filter.editing {
-        Mode::Filter
-    } else {
-        Mode::Normal
-    }
-}
-
 /// Puts the terminal back however the loop ends (return, error or unwinding panic).
 struct Restore;
 
@@ -69,13 +57,35 @@ impl Drop for Restore {
     }
 }
 
-/// Run the TUI over `source` until the user quits or a termination signal arrives.
+/// Run the TUI over `source` until the user quits or a termination signal arrives; then the
+/// terminal is restored and the source closed (a recording finishes writing).
 pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
-    let mut terminal = ratatui::try_init()?;
-    let _restore = Restore;
-    // ratatui's hook restores the screen; mouse capture is ours to undo.
+    let result = session(&mut source, opts).await;
+    source.close().await;
+    result
+}
+
+/// Run the TUI over a runtime in the same process until the user quits.
+///
+/// `feed` is the runtime's observation subscription (see [`Feed`]); with `opts.record` set,
+/// everything received is also saved as a recording.
+pub async fn run_embedded<F: Feed>(feed: F, opts: Options) -> std::io::Result<()> {
+    let src = EmbeddedSource::spawn(feed);
+    match opts.record.clone() {
+        Some(path) => {
+            let rec = Recorded::create(src, &path).map_err(std::io::Error::other)?;
+            run(rec, opts).await
+        }
+        None => run(src, opts).await,
+    }
+}
+
+/// Take over the terminal: raw mode and the alternate screen (ratatui's panic hook restores
+/// them) and mouse capture (undone by our hook unless `ignore` says the panic is caught).
+fn take_terminal(ignore: Option<fn() -> bool>) -> io::Result<(DefaultTerminal, Restore)> {
+    let terminal = ratatui::try_init()?;
+    let restore = Restore;
     let prev = std::panic::take_hook();
-    let ignore = opts.ignore_panic;
     std::panic::set_hook(Box::new(move |info| {
         if ignore.is_some_and(|caught| caught()) {
             return;
@@ -84,12 +94,17 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
         prev(info);
     }));
     crossterm::execute!(io::stdout(), EnableMouseCapture)?;
+    Ok((terminal, restore))
+}
 
+async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
+    let (mut terminal, _restore) = take_terminal(opts.ignore_panic)?;
     let size = terminal.size()?;
     let settings = Settings {
         target: source.describe(),
         theme: Theme::new(opts.color),
         replay: source.playback(crate::source::Playback::Resume),
+        interval_ms: opts.interval_ms,
     };
     let mut state = State::new(
         Model::new(opts.thresholds.clone()),
@@ -102,7 +117,6 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut signals = Signals::new()?;
     let mut source_open = true;
-    let mut asked_interval = opts.interval_ms.is_none();
     // For the end-to-end test that the terminal survives a panic (tests/tests/observer.rs):
     // panic once the first sample is on screen.
     let induced_panic = std::env::var_os("BEAMLINE_OBSERVER_TEST_PANIC").is_some();
@@ -113,7 +127,7 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
-                    if let Some(a) = input::event(&ev, mode(&state)) {
+                    if let Some(a) = input::event(&ev, state.mode()) {
                         effects = state.handle(a);
                     }
                 }
@@ -122,26 +136,15 @@ pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
             },
             ev = source.next(), if source_open => match ev {
                 Some(ev) => {
-                    let change = state.model.apply(ev);
-                    state.on_change(change);
-                    if induced_panic && state.model.latest().is_some() {
+                    effects = state.apply(ev);
+                    if induced_panic && state.model().latest().is_some() {
                         panic!("induced panic (BEAMLINE_OBSERVER_TEST_PANIC)");
-                    }
-                    if let ConnState::Retrying { .. } = state.model.conn {
-                        state.note = Some("disconnected, retrying".into());
-                    }
-                    if !asked_interval && state.model.welcome.is_some() {
-                        asked_interval = true;
-                        if let Some(ms) = opts.interval_ms {
-                            state.requested_interval = Some(ms);
-                            effects.push(Effect::Control(ControlRequest::SetInterval { ms }));
-                        }
                     }
                 }
                 None => source_open = false,
             },
             Some((req, reply)) = replies.recv() => state.on_reply(req, reply),
-            _ = tick.tick() => state.source_missed = source.missed(),
+            _ = tick.tick() => state.set_source_missed(source.missed()),
             _ = signals.recv() => return Ok(()),
         }
         for fx in effects {

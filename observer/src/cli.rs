@@ -2,8 +2,8 @@
 //! (unreachable, refused, bad recording, no terminal), 2 bad arguments (clap prints usage).
 
 use crate::app::{self, Options};
-use crate::diagnosis::Thresholds;
 use crate::headless::{self, HeadlessOptions};
+use crate::model::diagnosis::Thresholds;
 use crate::source::attach::DEFAULT_ADDR;
 use crate::source::{Addr, AttachSource, Recorded, ReplaySource, Source};
 use clap::Parser;

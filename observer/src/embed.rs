@@ -7,7 +7,8 @@
 //! # }
 //! ```
 
-use crate::{Feed, Options};
+use crate::app::{Options, run_embedded};
+use crate::source::Feed;
 use beamline::Observation;
 use beamline_wire::{ControlReply, ControlRequest, ServerMsg};
 
@@ -34,5 +35,5 @@ impl Feed for Observation {
 /// and its processes carry on.
 pub async fn watch(runtime: &beamline::Runtime, mut opts: Options) -> std::io::Result<()> {
     opts.ignore_panic = Some(|| beamline::self_pid().is_some());
-    crate::run_embedded(runtime.observe(), opts).await
+    run_embedded(runtime.observe(), opts).await
 }

@@ -1,7 +1,7 @@
 //! `--json` and `--once`: no terminal, one JSON object per line on stdout.
 
-use crate::diagnosis::Thresholds;
 use crate::json::JsonSample;
+use crate::model::diagnosis::Thresholds;
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Source, SourceEvent};
 use beamline_wire::ControlRequest;
@@ -42,9 +42,20 @@ pub enum HeadlessError {
     Output(#[from] std::io::Error),
 }
 
-/// Print samples from `source` to `out` until it ends (or after one, with `once`).
+/// Print samples from `source` to `out` until it ends (or after one, with `once`); then close
+/// the source (a recording finishes writing).
 pub async fn run<S: Source>(
     mut source: S,
+    opts: &HeadlessOptions,
+    out: impl Write,
+) -> Result<(), HeadlessError> {
+    let result = print(&mut source, opts, out).await;
+    source.close().await;
+    result
+}
+
+async fn print<S: Source>(
+    source: &mut S,
     opts: &HeadlessOptions,
     mut out: impl Write,
 ) -> Result<(), HeadlessError> {

@@ -1,6 +1,6 @@
 //! Keys and mouse to [`Action`]s: small pure functions, tested without a terminal.
 
-use crate::state::{Column, ViewId};
+use crate::vocab::{Column, ViewId};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };

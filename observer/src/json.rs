@@ -3,9 +3,9 @@
 //! the observer's own: wire structs are converted here, never serialised as they are, so the
 //! protocol can evolve without breaking scripts.
 
-use crate::diagnosis::Alert;
-use crate::model::{Model, Moment};
-use beamline_wire::ProcessSample;
+use crate::model::Model;
+use crate::model::diagnosis::Alert;
+use beamline_wire::{ProcessSample, ProcessTable};
 use serde::Serialize;
 
 /// One line of `--json` output.
@@ -138,10 +138,10 @@ impl From<&Alert> for JsonAlert {
 
 impl JsonSample {
     /// The line for moment `m` of `model`.
-    pub fn new(model: &Model, m: &Moment, source_missed: u64) -> Self {
+    pub fn new(model: &Model, m: &ProcessTable, source_missed: u64) -> Self {
         let s = &m.system;
         JsonSample {
-            seq: m.seq,
+            seq: m.seq.unwrap_or_default(),
             at_ms: m.at_ms,
             interval_ms: m.interval_ms,
             node: model.welcome.as_ref().map(|w| w.node.clone()),

@@ -1,20 +1,26 @@
-//! The observer's picture of the runtime: the current and recent moments, per-process history,
-//! the link state and the alerts. Fed by [`crate::source::SourceEvent`]s, read by the views.
+//! The observer's picture of the runtime: the current and recent moments (each sample's
+//! [`ProcessTable`], sharing unchanged processes with the one before), per-process history, the
+//! link state and the alerts. Fed by [`crate::source::SourceEvent`]s, read by the state and the
+//! views.
 //!
 //! Memory is bounded twice over: the number of whole moments kept for pause-and-scrub shrinks as
 //! the process count grows, and per-process history shares a fixed budget of points.
+//!
+//! - [`history`]: bounded series per process and for the runtime.
+//! - [`pressure`]: how full, how alarming and how fast-growing a mailbox is.
+//! - [`diagnosis`]: alerts computed from each sample and its history.
 
+pub mod diagnosis;
 pub mod history;
-pub mod moment;
+pub mod pressure;
 
-use crate::diagnosis::{Alert, Diagnoser, Thresholds};
 use crate::source::{ConnState, SourceEvent};
-use beamline_wire::{ServerMsg, Welcome};
+use beamline_wire::{ProcessTable, ServerMsg, Welcome};
+use diagnosis::{Alert, Diagnoser, Thresholds};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 pub use history::{History, Point, Ring, SystemPoint};
-pub use moment::Moment;
 
 /// Cost units kept across all retained moments: one per process pointer, plus more per sample a
 /// moment owns outright (those cost real memory, pointers are cheap).
@@ -45,7 +51,7 @@ pub struct Model {
     /// The handshake of the current incarnation.
     pub welcome: Option<Welcome>,
     /// Recent moments, oldest first, with their cost units.
-    moments: VecDeque<(Arc<Moment>, usize)>,
+    moments: VecDeque<(Arc<ProcessTable>, usize)>,
     cost: usize,
     /// Per-process and runtime-wide series.
     pub history: History,
@@ -101,20 +107,19 @@ impl Model {
                 Change::Link
             }
             SourceEvent::Msg(ServerMsg::Snapshot(s)) => {
-                self.push(Moment::from_snapshot(s));
+                let owned = s.processes.len();
+                self.push(ProcessTable::from_snapshot(s), owned);
                 Change::Sample
             }
             SourceEvent::Msg(ServerMsg::Delta(d)) => {
-                let Some(latest) = self.latest() else {
-                    self.gaps += 1;
-                    return Change::Nothing;
-                };
-                match latest.apply(&d) {
-                    Ok(m) => {
-                        self.push(m);
+                let owned = d.changed.len();
+                match self.latest().map(|latest| latest.successor(d)) {
+                    Some(Ok(m)) => {
+                        self.push(m, owned);
                         Change::Sample
                     }
-                    Err(_) => {
+                    // No snapshot yet, or a delta went missing: wait for the next snapshot.
+                    None | Some(Err(_)) => {
                         self.gaps += 1;
                         Change::Nothing
                     }
@@ -133,10 +138,11 @@ impl Model {
         self.diagnoser.reset();
     }
 
-    fn push(&mut self, m: Moment) {
+    /// Keep `m`, of which `owned` samples are new (the rest shared with the previous moment).
+    fn push(&mut self, m: ProcessTable, owned: usize) {
         self.history.record(&m);
         self.alerts = self.diagnoser.update(&m, &self.history);
-        let cost = m.processes.len() + m.owned * OWNED_SAMPLE_COST;
+        let cost = m.processes.len() + owned * OWNED_SAMPLE_COST;
         self.moments.push_back((Arc::new(m), cost));
         self.cost += cost;
         while self.moments.len() > 2
@@ -148,14 +154,19 @@ impl Model {
         }
     }
 
+    /// What diagnosis and the mailbox bars judge by.
+    pub fn thresholds(&self) -> &Thresholds {
+        self.diagnoser.thresholds()
+    }
+
     /// The newest moment.
-    pub fn latest(&self) -> Option<&Arc<Moment>> {
+    pub fn latest(&self) -> Option<&Arc<ProcessTable>> {
         self.moments.back().map(|(m, _)| m)
     }
 
     /// The moment with sequence number `seq`, or the oldest kept one if it was evicted.
-    pub fn at(&self, seq: u64) -> Option<&Arc<Moment>> {
-        let i = self.moments.partition_point(|(m, _)| m.seq < seq);
+    pub fn at(&self, seq: u64) -> Option<&Arc<ProcessTable>> {
+        let i = self.moments.partition_point(|(m, _)| m.seq < Some(seq));
         self.moments
             .get(i.min(self.moments.len().saturating_sub(1)))
             .map(|(m, _)| m)
@@ -167,9 +178,9 @@ impl Model {
         if self.moments.is_empty() {
             return None;
         }
-        let i = self.moments.partition_point(|(m, _)| m.seq < seq) as isize;
+        let i = self.moments.partition_point(|(m, _)| m.seq < Some(seq)) as isize;
         let j = (i + steps).clamp(0, self.moments.len() as isize - 1) as usize;
-        Some(self.moments[j].0.seq)
+        self.moments[j].0.seq
     }
 
     /// How many moments are kept for scrubbing.
@@ -262,7 +273,7 @@ mod tests {
         assert_eq!(m.step_from(14, -1), Some(13));
         assert_eq!(m.step_from(14, -99), Some(10));
         assert_eq!(m.step_from(12, 99), Some(14));
-        assert_eq!(m.at(12).unwrap().seq, 12);
+        assert_eq!(m.at(12).unwrap().seq, Some(12));
     }
 
     #[test]

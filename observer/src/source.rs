@@ -4,99 +4,12 @@
 
 pub mod attach;
 pub mod embedded;
+pub mod event;
 pub mod record;
 pub mod replay;
 
-use beamline_wire::{ControlReply, ControlRequest, ServerMsg};
-use std::future::Future;
-use std::pin::Pin;
-
 pub use attach::{Addr, AttachSource};
 pub use embedded::{ChannelFeed, EmbeddedSource, Feed};
+pub use event::{ConnState, ControlFuture, Playback, Source, SourceEvent};
 pub use record::Recorded;
 pub use replay::ReplaySource;
-
-/// A control request in flight: `'static` so the UI loop can spawn it and keep drawing while the
-/// runtime answers.
-pub type ControlFuture = Pin<Box<dyn Future<Output = ControlReply> + Send + 'static>>;
-
-/// The state of the link to the runtime, shown in the header so users know whether what they see
-/// is live.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConnState {
-    /// Trying to reach the runtime for the first time.
-    Connecting,
-    /// Handshake done; samples are flowing.
-    Connected,
-    /// The link dropped (or was never made); the source is retrying with backoff.
-    Retrying {
-        /// Why the last attempt failed, in plain words.
-        reason: String,
-        /// Milliseconds until the next attempt.
-        retry_in_ms: u64,
-        /// Whether any attempt ever succeeded: headless modes give up on a target never reached.
-        ever_connected: bool,
-    },
-    /// The runtime refused us (wrong token, other protocol version); retrying would not help.
-    Failed(String),
-    /// A replay reached the end of its recording, or the embedded runtime shut down.
-    Ended,
-}
-
-/// What a source hands to the observer.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SourceEvent {
-    /// A message from the runtime: `Welcome`, then a `Snapshot`, then `Delta`s.
-    Msg(ServerMsg),
-    /// The link changed state.
-    Conn(ConnState),
-    /// Everything before this is void (a replay seeked backwards): forget all history.
-    Reset,
-}
-
-/// Commands only a replay understands; live sources ignore them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Playback {
-    /// Stop delivering messages.
-    Pause,
-    /// Continue at recorded speed from where it stopped.
-    Resume,
-    /// While paused, deliver the next message now.
-    Step,
-    /// Jump by this many milliseconds of recording time (negative: back).
-    Seek(i64),
-}
-
-/// Something that yields runtime messages and accepts control requests.
-///
-/// Implementations: [`AttachSource`] (TCP or Unix socket, with reconnect), [`ReplaySource`]
-/// (a recording), [`EmbeddedSource`] (the runtime in the same process), and the [`Recorded`]
-/// wrapper that saves whatever another source yields.
-pub trait Source: Send {
-    /// The next event, or `None` once the source will never yield again.
-    ///
-    /// Cancel safety: must be cancel safe; the UI loop polls it inside `tokio::select!` and drops
-    /// the future whenever a key arrives first. Nothing may be lost when that happens.
-    fn next(&mut self) -> impl Future<Output = Option<SourceEvent>> + Send;
-
-    /// Updates this source had to drop because the observer fell behind (shown in the header).
-    fn missed(&self) -> u64;
-
-    /// Send a control request; the future resolves to the runtime's reply (or an
-    /// [`ControlReply::Error`] saying why it could not be delivered).
-    fn control(&self, request: ControlRequest) -> ControlFuture;
-
-    /// Steer a replay; returns `false` for live sources, which cannot be paused or seeked.
-    fn playback(&mut self, _command: Playback) -> bool {
-        false
-    }
-
-    /// What the header calls this source: an address, a file name, or "embedded".
-    fn describe(&self) -> String;
-}
-
-/// A reply for requests that cannot be delivered, e.g. to a replay.
-pub(crate) fn unsupported(why: &str) -> ControlFuture {
-    let why = why.to_string();
-    Box::pin(async move { ControlReply::Error(why) })
-}

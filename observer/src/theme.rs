@@ -1,6 +1,7 @@
 //! Colours, or none: `--no-color` and `NO_COLOR` give a plain theme where emphasis is carried by
 //! bold, reverse video and symbols alone, so nothing relies on colour to be understood.
 
+use crate::model::pressure::Level;
 use ratatui::style::{Color, Modifier, Style};
 
 /// How things look.
@@ -8,30 +9,6 @@ use ratatui::style::{Color, Modifier, Style};
 pub struct Theme {
     /// Whether colours are used at all.
     pub color: bool,
-}
-
-/// How alarming a figure is, which picks its colour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    /// Nothing to see.
-    Calm,
-    /// Getting there.
-    Warn,
-    /// Act now.
-    Bad,
-}
-
-impl Level {
-    /// The level of a fill ratio (0..=1 and beyond).
-    pub fn of_ratio(r: f64) -> Level {
-        if r >= 0.8 {
-            Level::Bad
-        } else if r >= 0.5 {
-            Level::Warn
-        } else {
-            Level::Calm
-        }
-    }
 }
 
 impl Theme {

@@ -108,7 +108,7 @@ impl Session {
 }
 
 fn tree_is_up(s: &str) -> bool {
-    ["NAME", "STATUS", "MAILBOX", "MSG/S", "BUSY", "STATE", "RST"]
+    ["NAME", "STATUS", "MBOX", "IN/S", "BUSY", "STATE", "RST"]
         .iter()
         .all(|c| s.contains(c))
         && s.contains("app_sup")

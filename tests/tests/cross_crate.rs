@@ -6,21 +6,68 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// The fields of `observer --json` this test relies on, declared here, apart from the
-/// observer's own types, so that a change to the format fails here.
+/// Every field of `observer --json`, declared here, apart from the observer's own types, and
+/// unknown fields refused: a field added, renamed or removed in the format fails here, so the
+/// README's table of keys is updated with it. The test reads only some of them.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 struct Sample {
+    seq: u64,
+    at_ms: u64,
+    interval_ms: u64,
     node: Option<String>,
+    incarnation: Option<u64>,
+    missed: u64,
+    system: System,
     processes: Vec<Proc>,
+    alerts: Vec<Alert>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct System {
+    processes: u64,
+    msgs_per_s: f64,
+    workers: u64,
+    worker_busy: f64,
+    global_queue_depth: u64,
+    dropped_total: u64,
+    dead_letters: u64,
+    missed_updates: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 struct Proc {
     id: u64,
     name: Option<String>,
     parent: Option<u64>,
     kind: String,
+    behaviour: String,
     status: String,
+    waiting_on: Option<u64>,
+    mailbox_len: u64,
+    mailbox_peak: u64,
+    mailbox_capacity: Option<u64>,
+    in_per_s: f64,
+    out_per_s: f64,
+    busy: f64,
+    state_bytes: u64,
+    restarts: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Alert {
+    kind: String,
+    severity: String,
+    processes: Vec<u64>,
+    message: String,
+    since_ms: u64,
 }
 
 fn check_tree(addr: &str) {

@@ -2,6 +2,7 @@
 
 use crate::{Delta, Pid, ProcessSample, Snapshot, SystemSample};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Why a delta could not be applied; the receiver needs a fresh snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,6 +21,12 @@ pub enum ApplyError {
 }
 
 /// All processes as of the last applied sample, ordered by pid.
+///
+/// This is the one receiver model: tests and tools keep one and apply messages in place, and the
+/// observer keeps a short history of them (for pause and scrub-back) by building each sample's
+/// table as the [`ProcessTable::successor`] of the last. A sample sits behind an `Arc`, so a
+/// table shares every unchanged process with the one before it, and a clone costs a pointer per
+/// process.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProcessTable {
     /// Last applied sample number (`None` before the first snapshot).
@@ -30,22 +37,31 @@ pub struct ProcessTable {
     pub interval_ms: u64,
     /// Runtime-wide figures of the last sample.
     pub system: SystemSample,
-    /// Processes by id.
-    pub processes: BTreeMap<Pid, ProcessSample>,
+    /// Every process, sorted by pid (each once), so lookups are a binary search and a row of a
+    /// view can be an index.
+    pub processes: Vec<Arc<ProcessSample>>,
 }
 
 impl ProcessTable {
-    /// Replace everything with a full snapshot.
-    pub fn apply_snapshot(&mut self, snap: &Snapshot) {
-        self.seq = Some(snap.seq);
-        self.at_ms = snap.at_ms;
-        self.interval_ms = snap.interval_ms;
-        self.system = snap.system.clone();
-        self.processes = snap.processes.iter().map(|p| (p.id, p.clone())).collect();
+    /// The table a full snapshot describes, taking its samples without copying them. Should a
+    /// pid appear twice, its first sample counts.
+    pub fn from_snapshot(snap: Snapshot) -> Self {
+        let mut processes: Vec<Arc<ProcessSample>> =
+            snap.processes.into_iter().map(Arc::new).collect();
+        processes.sort_by_key(|p| p.id);
+        processes.dedup_by_key(|p| p.id);
+        ProcessTable {
+            seq: Some(snap.seq),
+            at_ms: snap.at_ms,
+            interval_ms: snap.interval_ms,
+            system: snap.system,
+            processes,
+        }
     }
 
-    /// Apply the next delta. On error nothing changes and the caller should resynchronise.
-    pub fn apply_delta(&mut self, delta: &Delta) -> Result<(), ApplyError> {
+    /// The table after `delta`, sharing every process the delta leaves alone with `self`; the
+    /// delta's samples are moved in, not copied. On error the receiver needs a fresh snapshot.
+    pub fn successor(&self, delta: Delta) -> Result<ProcessTable, ApplyError> {
         match self.seq {
             None => return Err(ApplyError::NoSnapshot(delta.seq)),
             Some(have) if delta.seq != have + 1 => {
@@ -56,17 +72,55 @@ impl ProcessTable {
             }
             Some(_) => {}
         }
-        self.seq = Some(delta.seq);
-        self.at_ms = delta.at_ms;
-        self.interval_ms = delta.interval_ms;
-        self.system = delta.system.clone();
-        for p in &delta.changed {
-            self.processes.insert(p.id, p.clone());
+        let mut changed: Vec<Arc<ProcessSample>> =
+            delta.changed.into_iter().map(Arc::new).collect();
+        changed.sort_by_key(|p| p.id);
+        changed.dedup_by_key(|p| p.id);
+        let mut removed = delta.removed;
+        removed.sort_unstable();
+        let mut out = Vec::with_capacity(self.processes.len() + changed.len());
+        let mut new = changed.into_iter().peekable();
+        for old in &self.processes {
+            while let Some(n) = new.next_if(|n| n.id < old.id) {
+                out.push(n);
+            }
+            if let Some(n) = new.next_if(|n| n.id == old.id) {
+                out.push(n);
+            } else if removed.binary_search(&old.id).is_err() {
+                out.push(old.clone());
+            }
         }
-        for id in &delta.removed {
-            self.processes.remove(id);
-        }
+        out.extend(new);
+        Ok(ProcessTable {
+            seq: Some(delta.seq),
+            at_ms: delta.at_ms,
+            interval_ms: delta.interval_ms,
+            system: delta.system,
+            processes: out,
+        })
+    }
+
+    /// Replace everything with a full snapshot the caller keeps (its samples are copied).
+    pub fn apply_snapshot(&mut self, snap: &Snapshot) {
+        *self = ProcessTable::from_snapshot(snap.clone());
+    }
+
+    /// Apply the next delta, which the caller keeps (its changed samples are copied; a receiver
+    /// that owns the delta calls [`ProcessTable::successor`]). On error nothing changes and the
+    /// caller should resynchronise.
+    pub fn apply_delta(&mut self, delta: &Delta) -> Result<(), ApplyError> {
+        *self = self.successor(delta.clone())?;
         Ok(())
+    }
+
+    /// Where `pid` sits in [`ProcessTable::processes`].
+    pub fn index_of(&self, pid: Pid) -> Option<usize> {
+        self.processes.binary_search_by_key(&pid, |p| p.id).ok()
+    }
+
+    /// The process `pid`, if present.
+    pub fn get(&self, pid: Pid) -> Option<&ProcessSample> {
+        self.index_of(pid).map(|i| &*self.processes[i])
     }
 
     /// The table as a snapshot (for recordings and equality checks).
@@ -76,7 +130,7 @@ impl ProcessTable {
             at_ms: self.at_ms,
             interval_ms: self.interval_ms,
             system: self.system.clone(),
-            processes: self.processes.values().cloned().collect(),
+            processes: self.processes.iter().map(|p| (**p).clone()).collect(),
         }
     }
 }
@@ -158,6 +212,27 @@ mod tests {
                 prop_assert_eq!(&table.to_snapshot(), &pair[1]);
             }
         }
+    }
+
+    #[test]
+    fn a_successor_shares_unchanged_processes_and_owns_the_changed() {
+        let procs = |spec: &[(u64, u64)]| -> BTreeMap<u64, (u64, Option<String>)> {
+            spec.iter().map(|(id, len)| (*id, (*len, None))).collect()
+        };
+        let a = snapshot(0, &procs(&[(1, 0), (3, 0), (5, 0), (7, 0)]));
+        let b = snapshot(1, &procs(&[(0, 9), (3, 4), (5, 0), (6, 1), (9, 2)]));
+        let ta = ProcessTable::from_snapshot(a.clone());
+        let tb = ta.successor(diff(&a, &b)).unwrap();
+        assert_eq!(tb.to_snapshot(), b);
+        let five = |t: &ProcessTable| t.processes[t.index_of(Pid(5)).unwrap()].clone();
+        assert!(Arc::ptr_eq(&five(&ta), &five(&tb)), "unchanged: shared");
+        assert_eq!(tb.get(Pid(3)).map(|p| p.mailbox_len), Some(4));
+        assert_eq!(
+            ta.get(Pid(3)).map(|p| p.mailbox_len),
+            Some(0),
+            "self unchanged"
+        );
+        assert!(ta.successor(diff(&b, &snapshot(3, &procs(&[])))).is_err());
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //! Each process gets a ring of recent points; rings share a fixed budget, so with a hundred
 //! thousand processes each keeps fewer points instead of the observer growing without bound.
 
-use super::Moment;
-use beamline_wire::Pid;
+use beamline_wire::{Pid, ProcessTable};
 use std::collections::{HashMap, VecDeque};
 
 /// Most points one process keeps: five minutes at the default one-second interval.
@@ -132,7 +131,7 @@ impl History {
     }
 
     /// Add one point per process of `m`, and forget processes no longer reported.
-    pub fn record(&mut self, m: &Moment) {
+    pub fn record(&mut self, m: &ProcessTable) {
         let cap = self.cap_for(m.processes.len());
         for p in &m.processes {
             let ring = self.per.entry(p.id).or_insert_with(|| Ring::new(cap));
@@ -185,8 +184,8 @@ mod tests {
     use super::*;
     use beamline_wire::{ProcessKind, ProcessSample, Snapshot, SystemSample};
 
-    fn moment(seq: u64, n: u64) -> Moment {
-        Moment::from_snapshot(Snapshot {
+    fn moment(seq: u64, n: u64) -> ProcessTable {
+        ProcessTable::from_snapshot(Snapshot {
             seq,
             at_ms: seq * 1000,
             interval_ms: 1000,

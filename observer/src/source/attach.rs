@@ -4,7 +4,7 @@
 //! control replies to their requests, and on a drop reconnects with capped exponential backoff.
 //! The UI side only reads a channel, which is what makes [`Source::next`] cancel safe.
 
-use super::{ConnState, ControlFuture, Source, SourceEvent};
+use super::event::{ConnState, ControlFuture, Source, SourceEvent};
 use beamline_wire::{
     ClientMsg, ControlReply, ControlRequest, Hello, MAX_FRAME_LEN, PROTOCOL_VERSION, ServerMsg,
     frame,

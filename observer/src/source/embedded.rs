@@ -1,11 +1,12 @@
 //! The runtime in the same process: no socket, no handshake, just the runtime's subscription.
 //!
-//! The observer does not depend on the runtime crate. Instead the runtime's subscription is
-//! described by [`Feed`], whose methods match `beamline::Runtime::observe()`'s subscription
-//! one for one, so the runtime (or the demo) plugs it in with a three-line newtype. For code
-//! that would rather push messages into a channel, [`ChannelFeed`] is a ready-made `Feed`.
+//! This file does not depend on the runtime crate: the runtime's subscription is described by
+//! [`Feed`], whose methods match `beamline::Runtime::observe()`'s subscription one for one. With
+//! the `runtime` feature, `embed.rs` implements `Feed` for it (the observer's one edge into the
+//! runtime crate); without it, anything can be a `Feed`, and [`ChannelFeed`] is a ready-made one
+//! for code that would rather push messages into a channel.
 
-use super::{ConnState, ControlFuture, Source, SourceEvent};
+use super::event::{ConnState, ControlFuture, Source, SourceEvent};
 use beamline_wire::{ControlReply, ControlRequest, ServerMsg};
 use std::future::Future;
 use std::sync::Arc;

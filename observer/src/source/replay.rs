@@ -3,7 +3,7 @@
 //! Seeking backwards cannot undo deltas, so it restarts from the last full snapshot before the
 //! target and tells the model to forget what it saw ([`SourceEvent::Reset`]).
 
-use super::{ConnState, ControlFuture, Playback, Source, SourceEvent, unsupported};
+use super::event::{ConnState, ControlFuture, Playback, Source, SourceEvent, unsupported};
 use beamline_wire::ServerMsg;
 use beamline_wire::record::{self, RecordEntry, RecordError};
 use std::collections::VecDeque;

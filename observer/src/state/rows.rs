@@ -1,114 +1,14 @@
 //! The order of rows in the list views, computed once per sample (or per sort, filter or
 //! collapse change) as indices into the moment, so drawing only touches the visible rows.
 
-use crate::model::Moment;
-use beamline_wire::{Pid, ProcessSample};
-use std::cmp::Ordering;
+use crate::vocab::Column;
+use beamline_wire::{Pid, ProcessSample, ProcessTable};
 use std::collections::HashSet;
-
-/// A sortable column of the Processes view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Column {
-    /// Process id.
-    Pid,
-    /// Registered name.
-    Name,
-    /// What it is doing.
-    Status,
-    /// Messages waiting.
-    Mailbox,
-    /// Deepest mailbox in the interval.
-    Peak,
-    /// Arrivals per second.
-    In,
-    /// Sends per second.
-    Out,
-    /// Busy fraction.
-    Busy,
-    /// State size.
-    State,
-    /// Restarts.
-    Restarts,
-}
-
-impl Column {
-    /// Columns in display order.
-    pub const ALL: [Column; 10] = [
-        Column::Pid,
-        Column::Name,
-        Column::Status,
-        Column::Mailbox,
-        Column::Peak,
-        Column::In,
-        Column::Out,
-        Column::Busy,
-        Column::State,
-        Column::Restarts,
-    ];
-
-    /// Header text; the sort key is one of its letters, underlined on screen.
-    pub fn title(self) -> &'static str {
-        match self {
-            Column::Pid => "PID",
-            Column::Name => "NAME",
-            Column::Status => "STATUS",
-            Column::Mailbox => "MBOX",
-            Column::Peak => "PEAK",
-            Column::In => "IN/S",
-            Column::Out => "OUT/S",
-            Column::Busy => "BUSY",
-            Column::State => "STATE",
-            Column::Restarts => "RST",
-        }
-    }
-
-    /// The key that sorts by this column (pressing it again reverses).
-    pub fn key(self) -> char {
-        match self {
-            Column::Pid => 'p',
-            Column::Name => 'n',
-            Column::Status => 'u',
-            Column::Mailbox => 'm',
-            Column::Peak => 'e',
-            Column::In => 'i',
-            Column::Out => 'o',
-            Column::Busy => 'b',
-            Column::State => 't',
-            Column::Restarts => 's',
-        }
-    }
-
-    /// The column sorted by `c`, if any.
-    pub fn from_key(c: char) -> Option<Column> {
-        Column::ALL.into_iter().find(|col| col.key() == c)
-    }
-
-    /// Identities ascend by default; quantities descend so the biggest is on top.
-    fn descending(self) -> bool {
-        !matches!(self, Column::Pid | Column::Name | Column::Status)
-    }
-
-    fn cmp(self, a: &ProcessSample, b: &ProcessSample) -> Ordering {
-        let f = |x: f64, y: f64| x.total_cmp(&y);
-        match self {
-            Column::Pid => a.id.cmp(&b.id),
-            Column::Name => (a.name.is_none(), &a.name).cmp(&(b.name.is_none(), &b.name)),
-            Column::Status => a.status.as_str().cmp(b.status.as_str()),
-            Column::Mailbox => a.mailbox_len.cmp(&b.mailbox_len),
-            Column::Peak => a.mailbox_peak.cmp(&b.mailbox_peak),
-            Column::In => f(a.in_per_s, b.in_per_s),
-            Column::Out => f(a.out_per_s, b.out_per_s),
-            Column::Busy => f(a.busy, b.busy),
-            Column::State => a.state_bytes.cmp(&b.state_bytes),
-            Column::Restarts => a.restarts.cmp(&b.restarts),
-        }
-    }
-}
 
 /// One row of the tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TreeRow {
-    /// Index into [`Moment::processes`].
+    /// Index into [`ProcessTable::processes`].
     pub idx: u32,
     /// Nesting depth, 0 for roots.
     pub depth: u16,
@@ -141,7 +41,7 @@ pub fn matches(p: &ProcessSample, filter: &str) -> bool {
 }
 
 /// Processes that have children in `m` (what "collapse all" collapses).
-pub fn parents(m: &Moment) -> HashSet<Pid> {
+pub fn parents(m: &ProcessTable) -> HashSet<Pid> {
     m.processes
         .iter()
         .filter_map(|p| p.parent.filter(|pp| *pp != p.id))
@@ -174,12 +74,12 @@ impl Rows {
     }
 
     /// The process on row `i`.
-    pub fn pid_at(&self, m: &Moment, i: usize) -> Option<Pid> {
+    pub fn pid_at(&self, m: &ProcessTable, i: usize) -> Option<Pid> {
         self.idx(i).and_then(|i| m.processes.get(i)).map(|p| p.id)
     }
 
     /// The row showing `pid`.
-    pub fn position(&self, m: &Moment, pid: Pid) -> Option<usize> {
+    pub fn position(&self, m: &ProcessTable, pid: Pid) -> Option<usize> {
         let want = m.index_of(pid)? as u32;
         match self {
             Rows::None => None,
@@ -188,13 +88,12 @@ impl Rows {
         }
     }
 
-    /// The flat table: filtered, then sorted by `col` (ties by pid).
-    pub fn table(m: &Moment, col: Column, reverse: bool, filter: &str) -> Rows {
+    /// The flat table: filtered, then sorted by `col`, biggest first if `desc` (ties by pid).
+    pub fn table(m: &ProcessTable, col: Column, desc: bool, filter: &str) -> Rows {
         let ps = &m.processes;
         let mut idx: Vec<u32> = (0..ps.len() as u32)
             .filter(|i| matches(&ps[*i as usize], filter))
             .collect();
-        let desc = col.descending() != reverse;
         idx.sort_by(|a, b| {
             let (pa, pb) = (&ps[*a as usize], &ps[*b as usize]);
             let o = col.cmp(pa, pb);
@@ -207,7 +106,7 @@ impl Rows {
     /// The supervision tree from `parent` edges, depth first, children by pid. Processes whose
     /// parent is not reported (or that sit in a parent cycle) become roots. With a filter, shows
     /// matches and their ancestors, fully expanded.
-    pub fn tree(m: &Moment, collapsed: &HashSet<Pid>, filter: &str) -> Rows {
+    pub fn tree(m: &ProcessTable, collapsed: &HashSet<Pid>, filter: &str) -> Rows {
         let ps = &m.processes;
         let n = ps.len();
         let parent: Vec<Option<usize>> = ps
@@ -218,41 +117,8 @@ impl Rows {
                     .and_then(|pp| m.index_of(pp))
             })
             .collect();
-        // Children lists in one allocation (compressed sparse rows).
-        let mut start = vec![0u32; n + 1];
-        for p in parent.iter().flatten() {
-            start[p + 1] += 1;
-        }
-        for i in 0..n {
-            start[i + 1] += start[i];
-        }
-        let mut fill = start.clone();
-        let mut kids = vec![0u32; start[n] as usize];
-        for (i, p) in parent.iter().enumerate() {
-            if let Some(p) = p {
-                kids[fill[*p] as usize] = i as u32;
-                fill[*p] += 1;
-            }
-        }
-        let keep: Option<Vec<bool>> = (!filter.is_empty()).then(|| {
-            let mut keep = vec![false; n];
-            for (i, p) in ps.iter().enumerate() {
-                if !matches(p, filter) {
-                    continue;
-                }
-                let mut at = Some(i);
-                let mut steps = 0;
-                while let Some(j) = at {
-                    if keep[j] || steps > n {
-                        break;
-                    }
-                    keep[j] = true;
-                    at = parent[j];
-                    steps += 1;
-                }
-            }
-            keep
-        });
+        let (start, kids) = children(&parent);
+        let keep = (!filter.is_empty()).then(|| kept(m, &parent, filter));
         let shown = |i: usize| keep.as_ref().is_none_or(|k| k[i]);
         let mut rows = Vec::new();
         let mut seen = vec![false; n];
@@ -301,6 +167,50 @@ impl Rows {
     }
 }
 
+/// Children lists in one allocation (compressed sparse rows): the children of `i` are
+/// `kids[start[i]..start[i + 1]]`, by pid.
+fn children(parent: &[Option<usize>]) -> (Vec<u32>, Vec<u32>) {
+    let n = parent.len();
+    let mut start = vec![0u32; n + 1];
+    for p in parent.iter().flatten() {
+        start[p + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut kids = vec![0u32; start[n] as usize];
+    for (i, p) in parent.iter().enumerate() {
+        if let Some(p) = p {
+            kids[fill[*p] as usize] = i as u32;
+            fill[*p] += 1;
+        }
+    }
+    (start, kids)
+}
+
+/// Which rows a filter keeps: the matches and their ancestors.
+fn kept(m: &ProcessTable, parent: &[Option<usize>], filter: &str) -> Vec<bool> {
+    let n = parent.len();
+    let mut keep = vec![false; n];
+    for (i, p) in m.processes.iter().enumerate() {
+        if !matches(p, filter) {
+            continue;
+        }
+        let mut at = Some(i);
+        let mut steps = 0;
+        while let Some(j) = at {
+            if keep[j] || steps > n {
+                break;
+            }
+            keep[j] = true;
+            at = parent[j];
+            steps += 1;
+        }
+    }
+    keep
+}
+
 /// Whether some ancestor of `i` was already placed (so `i` is hidden by a collapse, not lost).
 fn under_seen(i: usize, parent: &[Option<usize>], seen: &[bool]) -> bool {
     let mut at = parent[i];
@@ -320,8 +230,8 @@ mod tests {
     use beamline_wire::{ProcessKind, Snapshot, SystemSample};
 
     /// (id, parent, name, mailbox)
-    fn moment(spec: &[(u64, Option<u64>, &str, u64)]) -> Moment {
-        Moment::from_snapshot(Snapshot {
+    fn moment(spec: &[(u64, Option<u64>, &str, u64)]) -> ProcessTable {
+        ProcessTable::from_snapshot(Snapshot {
             seq: 0,
             at_ms: 0,
             interval_ms: 1000,
@@ -339,7 +249,7 @@ mod tests {
         })
     }
 
-    fn tree_pids(m: &Moment, rows: &Rows) -> Vec<(u64, u16)> {
+    fn tree_pids(m: &ProcessTable, rows: &Rows) -> Vec<(u64, u16)> {
         match rows {
             Rows::Tree(r) => r
                 .iter()
@@ -349,7 +259,7 @@ mod tests {
         }
     }
 
-    fn sample_tree() -> Moment {
+    fn sample_tree() -> ProcessTable {
         moment(&[
             (1, None, "root", 0),
             (2, Some(1), "workers", 0),
@@ -408,11 +318,11 @@ mod tests {
         let ids =
             |r: &Rows| -> Vec<u64> { (0..r.len()).map(|i| r.pid_at(&m, i).unwrap().0).collect() };
         assert_eq!(
-            ids(&Rows::table(&m, Column::Mailbox, false, "")),
+            ids(&Rows::table(&m, Column::Mailbox, true, "")),
             [5, 3, 4, 1, 2, 6]
         );
         assert_eq!(
-            ids(&Rows::table(&m, Column::Mailbox, true, "")),
+            ids(&Rows::table(&m, Column::Mailbox, false, "")),
             [1, 2, 6, 4, 3, 5]
         );
         assert_eq!(
@@ -422,14 +332,5 @@ mod tests {
         assert_eq!(ids(&Rows::table(&m, Column::Pid, false, "w")), [2, 3, 4]);
         let r = Rows::table(&m, Column::Pid, false, "");
         assert_eq!(r.position(&m, Pid(4)), Some(3));
-    }
-
-    #[test]
-    fn sort_keys_are_unique_and_round_trip() {
-        let keys: HashSet<char> = Column::ALL.iter().map(|c| c.key()).collect();
-        assert_eq!(keys.len(), Column::ALL.len());
-        for c in Column::ALL {
-            assert_eq!(Column::from_key(c.key()), Some(c));
-        }
     }
 }

@@ -1,21 +1,20 @@
 //! State and key logic without a terminal.
 
 use super::*;
-use crate::diagnosis::{AlertKind, Severity};
 use crate::fixture;
+use crate::model::diagnosis::{AlertKind, Severity};
+use crate::source::{Playback, SourceEvent};
 use crate::view::tests::state_with;
+use crate::vocab::Column;
 use beamline_wire::ServerMsg;
 use beamline_wire::table::diff;
 
 fn feed(s: &mut State, from: u64, to: u64) {
     for seq in from..to {
         let d = diff(&fixture::small(seq - 1), &fixture::small(seq));
-        let c = s.model.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
-        s.on_change(c);
+        s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
     }
 }
-
-use crate::source::SourceEvent;
 
 #[test]
 fn cursor_moves_clamp_and_follow_the_process_across_sorts_and_samples() {
@@ -24,9 +23,9 @@ fn cursor_moves_clamp_and_follow_the_process_across_sorts_and_samples() {
     s.handle(Action::Top);
     assert_eq!(s.focused(), Some(Pid(9)), "deepest mailbox first");
     s.handle(Action::Move(-5));
-    assert_eq!(s.table.cursor, 0);
+    assert_eq!(s.nav.table.cursor, 0);
     s.handle(Action::Bottom);
-    assert_eq!(s.table.cursor, 10);
+    assert_eq!(s.nav.table.cursor, 10);
     s.handle(Action::Move(-10));
     s.handle(Action::Move(1));
     let pid = s.focused().unwrap();
@@ -40,21 +39,21 @@ fn cursor_moves_clamp_and_follow_the_process_across_sorts_and_samples() {
 fn pause_freezes_the_display_while_history_keeps_recording() {
     let mut s = state_with(5);
     assert_eq!(s.handle(Action::Pause), [Effect::Playback(Playback::Pause)]);
-    let frozen = s.shown().unwrap().seq;
+    let frozen = s.shown().unwrap().seq.unwrap();
     let before = s.model.history.process(Pid(9)).unwrap().len();
     feed(&mut s, 5, 8);
-    assert_eq!(s.shown().unwrap().seq, frozen);
+    assert_eq!(s.shown().unwrap().seq, Some(frozen));
     assert_eq!(s.model.history.process(Pid(9)).unwrap().len(), before + 3);
     s.handle(Action::Left);
-    assert_eq!(s.shown().unwrap().seq, frozen - 1);
+    assert_eq!(s.shown().unwrap().seq, Some(frozen - 1));
     s.handle(Action::Right);
     s.handle(Action::Right);
-    assert_eq!(s.shown().unwrap().seq, frozen + 1);
+    assert_eq!(s.shown().unwrap().seq, Some(frozen + 1));
     assert_eq!(
         s.handle(Action::Pause),
         [Effect::Playback(Playback::Resume)]
     );
-    assert_eq!(s.shown().unwrap().seq, 7);
+    assert_eq!(s.shown().unwrap().seq, Some(7));
 }
 
 #[test]
@@ -64,7 +63,11 @@ fn replay_steps_forward_past_the_newest_sample() {
     s.handle(Action::Pause);
     assert_eq!(s.handle(Action::Right), [Effect::Playback(Playback::Step)]);
     feed(&mut s, 5, 6);
-    assert_eq!(s.shown().unwrap().seq, 5, "the display follows the step");
+    assert_eq!(
+        s.shown().unwrap().seq,
+        Some(5),
+        "the display follows the step"
+    );
     assert_eq!(
         s.handle(Action::Seek(-10_000)),
         [Effect::Playback(Playback::Seek(-10_000))]
@@ -76,9 +79,9 @@ fn kill_asks_first_and_restart_goes_through_the_supervisor() {
     let mut s = state_with(3);
     s.handle(Action::Move(3));
     assert!(s.handle(Action::Kill).is_empty());
-    assert!(matches!(s.confirm, Some(Confirm::Kill(Pid(4), _))));
+    assert!(matches!(s.nav.confirm, Some(Confirm::Kill(Pid(4), _))));
     assert!(s.handle(Action::Back).is_empty());
-    assert!(s.confirm.is_none());
+    assert!(s.nav.confirm.is_none());
     s.handle(Action::Kill);
     assert_eq!(
         s.handle(Action::Confirm),
@@ -120,7 +123,7 @@ fn interval_keys_step_through_the_ladder() {
     for _ in 0..10 {
         s.handle(Action::Faster);
     }
-    assert_eq!(s.requested_interval, Some(100));
+    assert_eq!(s.fetches.interval, Some(100));
 }
 
 #[test]
@@ -133,7 +136,7 @@ fn filter_narrows_and_escape_clears() {
     }
     assert_eq!(s.rows.len(), 2, "case-insensitive");
     s.handle(Action::FilterBackspace);
-    assert_eq!(s.filter.text, "ACCOUN");
+    assert_eq!(s.query.filter.text, "ACCOUN");
     s.handle(Action::FilterCancel);
     assert_eq!(s.rows.len(), 11);
 }
@@ -141,7 +144,7 @@ fn filter_narrows_and_escape_clears() {
 #[test]
 fn enter_on_an_alert_opens_its_culprit() {
     let mut s = state_with(2);
-    s.model.alerts = vec![crate::diagnosis::Alert {
+    s.model.alerts = vec![crate::model::diagnosis::Alert {
         kind: AlertKind::LongWait,
         severity: Severity::Warning,
         processes: vec![Pid(10), Pid(5)],
@@ -150,17 +153,17 @@ fn enter_on_an_alert_opens_its_culprit() {
     }];
     s.handle(Action::View(ViewId::Alerts));
     let fx = s.handle(Action::Open);
-    assert_eq!(s.view, ViewId::Detail);
-    assert_eq!(s.detail.as_ref().unwrap().pid, Pid(10));
+    assert_eq!(s.nav.view, ViewId::Detail);
+    assert_eq!(s.fetches.detail.as_ref().unwrap().pid, Pid(10));
     assert_eq!(fx, [Effect::Control(ControlRequest::Logs { pid: Pid(10) })]);
     s.handle(Action::Back);
-    assert_eq!(s.view, ViewId::Alerts);
+    assert_eq!(s.nav.view, ViewId::Alerts);
 }
 
 #[test]
 fn clicks_select_open_and_switch_tabs() {
     let mut s = state_with(2);
-    let first = s.areas().body.y + crate::view::LIST_HEADER_ROWS;
+    let first = s.areas().body.y + crate::layout::LIST_HEADER_ROWS;
     s.handle(Action::Click {
         column: 5,
         row: first + 2,
@@ -170,24 +173,21 @@ fn clicks_select_open_and_switch_tabs() {
         column: 5,
         row: first + 2,
     });
-    assert_eq!(s.view, ViewId::Detail);
+    assert_eq!(s.nav.view, ViewId::Detail);
     let tabs = s.areas().tabs.y;
     s.handle(Action::Click {
         column: 12,
         row: tabs,
     });
-    assert_eq!(s.view, ViewId::Processes);
+    assert_eq!(s.nav.view, ViewId::Processes);
 }
 
 #[test]
 fn a_new_incarnation_unpauses_and_starts_over() {
     let mut s = state_with(4);
     s.handle(Action::Pause);
-    let c = s
-        .model
-        .apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(99))));
-    s.on_change(c);
-    assert_eq!(s.paused, None);
+    s.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(99))));
+    assert_eq!(s.playhead.paused, None);
     assert!(s.shown().is_none());
     assert!(s.rows.is_empty());
 }
@@ -202,26 +202,18 @@ fn paging_keeps_the_cursor_on_screen() {
         target: "t".into(),
         theme: crate::theme::Theme::new(false),
         replay: false,
+        interval_ms: None,
     };
     let mut s = State::new(model, settings, Rect::new(0, 0, 80, 24));
-    s.refresh();
     let page = s.page();
     s.handle(Action::Page(1));
-    assert_eq!(s.tree.cursor, page);
-    assert!(s.tree.offset <= s.tree.cursor && s.tree.cursor < s.tree.offset + page);
+    assert_eq!(s.nav.tree.cursor, page);
+    assert!(s.nav.tree.offset <= s.nav.tree.cursor && s.nav.tree.cursor < s.nav.tree.offset + page);
     s.handle(Action::Bottom);
-    assert_eq!(s.tree.cursor, 499);
-    assert_eq!(s.tree.offset, 500 - page);
+    assert_eq!(s.nav.tree.cursor, 499);
+    assert_eq!(s.nav.tree.offset, 500 - page);
     s.handle(Action::CollapseAll);
     assert_eq!(s.rows.len(), 1);
     s.handle(Action::ExpandAll);
     assert_eq!(s.rows.len(), 500);
-}
-
-#[test]
-fn scroll_moves_minimally() {
-    assert_eq!(scroll(0, 5, 10, 100), 0);
-    assert_eq!(scroll(0, 10, 10, 100), 1);
-    assert_eq!(scroll(20, 5, 10, 100), 5);
-    assert_eq!(scroll(95, 99, 10, 100), 90);
 }

@@ -1,7 +1,9 @@
 //! Diagnosis findings, most important first; Enter opens the culprit.
 
-use super::{fmt, title_block};
-use crate::diagnosis::Severity;
+use super::cells;
+use super::chrome::title_block;
+use super::fmt;
+use crate::model::diagnosis::Severity;
 use crate::state::State;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -10,8 +12,8 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget, Wrap};
 
 /// Render the Alerts view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
-    let alerts = &state.model.alerts;
+    let t = state.theme();
+    let alerts = &state.model().alerts;
     let title = format!(" Alerts {} ", alerts.len());
     if alerts.is_empty() {
         Paragraph::new(vec![
@@ -28,8 +30,8 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         return;
     }
     let m = state.shown();
-    let pos = &state.alerts;
-    let page = super::list_rows(area);
+    let pos = &state.nav().alerts;
+    let page = crate::layout::list_rows(area);
     let rows: Vec<Row> = alerts
         .iter()
         .enumerate()
@@ -56,11 +58,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
                 Cell::from(Line::from(fmt::duration_ms(since)).right_aligned()),
                 Cell::from(a.message.clone()),
             ]);
-            if i == pos.cursor {
-                row.style(t.selected())
-            } else {
-                row
-            }
+            cells::highlight(row, i == pos.cursor, t)
         })
         .collect();
     let header = Row::new(["SEVERITY", "KIND", "PROCESS", "FOR", "WHAT"]).style(t.heading());

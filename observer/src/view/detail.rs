@@ -1,21 +1,21 @@
 //! One process in depth: what it is doing and waiting on, where it sits, its history as charts,
 //! its exits, links and monitors, recent log lines and (if it opted in) its state.
 
-use super::{fmt, title_block};
-use crate::model::Moment;
+use super::chrome::{stacked_charts, title_block};
+use super::fmt;
 use crate::state::{Detail, Fetch, State};
-use beamline_wire::{Pid, ProcessSample, Status};
+use beamline_wire::{Pid, ProcessSample, ProcessTable, Status};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 /// Render the Detail view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
-    let (Some(m), Some(d)) = (state.shown(), state.detail.as_ref()) else {
+    let (Some(m), Some(d)) = (state.shown(), state.fetches().detail.as_ref()) else {
         return;
     };
-    let t = &state.settings.theme;
+    let t = state.theme();
     let Some(p) = m.get(d.pid) else {
         Paragraph::new(vec![
             Line::default(),
@@ -56,18 +56,18 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     extras(state, d, bottom, buf);
 }
 
-fn since(m: &Moment, at: u64) -> String {
+fn since(m: &ProcessTable, at: u64) -> String {
     fmt::duration_ms(m.at_ms.saturating_sub(at))
 }
 
-fn label(m: &Moment, pid: Pid) -> String {
+fn label(m: &ProcessTable, pid: Pid) -> String {
     match m.get(pid).and_then(|p| p.name.clone()) {
         Some(n) => format!("{pid} {n}"),
         None => pid.to_string(),
     }
 }
 
-fn list(m: &Moment, pids: &[Pid]) -> String {
+fn list(m: &ProcessTable, pids: &[Pid]) -> String {
     if pids.is_empty() {
         return "none".into();
     }
@@ -81,8 +81,8 @@ fn list(m: &Moment, pids: &[Pid]) -> String {
 }
 
 /// The facts column.
-fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
-    let t = &state.settings.theme;
+fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>> {
+    let t = state.theme();
     let row = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("{k:<10}"), t.heading()),
@@ -111,17 +111,23 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
     }
     chain.reverse();
     chain.push(p.label());
+    let mut lines = vec![row("status", status), row("path", chain.join(" › "))];
+    lines.extend(load(p).into_iter().map(|(k, v)| row(k, v)));
+    lines.extend(life(m, p).into_iter().map(|(k, v)| row(k, v)));
+    lines
+}
+
+/// What it handles and how fast: mailbox, rates, totals, busy share, callback times.
+fn load(p: &ProcessSample) -> Vec<(&'static str, String)> {
     let cap = p
         .mailbox_capacity
         .map_or("unbounded".to_string(), |c| format!("cap {c}"));
-    let mut lines = vec![
-        row("status", status),
-        row("path", chain.join(" › ")),
-        row(
+    vec![
+        (
             "mailbox",
             format!("{} now · {} peak · {cap}", p.mailbox_len, p.mailbox_peak),
         ),
-        row(
+        (
             "rates",
             format!(
                 "in {}/s · out {}/s",
@@ -129,7 +135,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
                 fmt::si(p.out_per_s)
             ),
         ),
-        row(
+        (
             "handled",
             format!(
                 "call {} · cast {} · info {} /s",
@@ -138,7 +144,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
                 fmt::si(p.info_per_s)
             ),
         ),
-        row(
+        (
             "totals",
             format!(
                 "in {} · done {} · drop {}",
@@ -147,7 +153,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
                 fmt::count(p.dropped)
             ),
         ),
-        row(
+        (
             "busy",
             format!(
                 "{} · queued {} avg",
@@ -155,7 +161,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
                 fmt::micros(p.mean_wait_us)
             ),
         ),
-        row(
+        (
             "handle",
             format!(
                 "{} avg · {} max",
@@ -163,7 +169,13 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
                 fmt::micros(p.max_handle_us)
             ),
         ),
-        row(
+    ]
+}
+
+/// Its life: state size, restarts and exits, links, monitors, flags, supervision, task metrics.
+fn life(m: &ProcessTable, p: &ProcessSample) -> Vec<(&'static str, String)> {
+    let mut lines = vec![
+        (
             "state",
             format!(
                 "{}{}",
@@ -171,7 +183,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
                 if p.state_deep { "" } else { " (shallow)" }
             ),
         ),
-        row(
+        (
             "restarts",
             if p.exit_history.is_empty() {
                 p.restarts.to_string()
@@ -189,9 +201,9 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
                 )
             },
         ),
-        row("links", list(m, &p.links)),
-        row("monitors", list(m, &p.monitors)),
-        row(
+        ("links", list(m, &p.links)),
+        ("monitors", list(m, &p.monitors)),
+        (
             "flags",
             format!(
                 "trap_exit {} · hibernated {}{}",
@@ -204,7 +216,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         ),
     ];
     if let Some(s) = &p.supervisor {
-        lines.push(row(
+        lines.push((
             "supervise",
             format!(
                 "{} · {}/{} restarts per {} · {} children",
@@ -217,7 +229,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
         ));
     }
     if let Some(task) = &p.task {
-        lines.push(row(
+        lines.push((
             "task",
             format!(
                 "poll {} · scheduled {} · slow polls {}",
@@ -232,8 +244,7 @@ fn info(state: &State, m: &Moment, p: &ProcessSample) -> Vec<Line<'static>> {
 
 /// Four small charts over the retained history.
 fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
-    let Some(h) = state.model.history.process(pid) else {
+    let Some(h) = state.model().history.process(pid) else {
         return;
     };
     let take = area.width as usize;
@@ -266,23 +277,14 @@ fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
                 .map_or(String::new(), |p| fmt::bytes(p.state_bytes)),
         ),
     ];
-    let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(area);
-    for ((name, data, now), r) in series.into_iter().zip(rows.iter()) {
-        let max = data.iter().copied().max().unwrap_or(0);
-        let title = Line::from(vec![
-            Span::styled(format!("{name} "), t.heading()),
-            Span::styled(
-                format!("now {now} · max {max} · {} samples", data.len()),
-                t.dim(),
-            ),
-        ]);
-        Sparkline::default()
-            .block(Block::new().borders(Borders::NONE).title(title))
-            .data(&data)
-            .max(max.max(1))
-            .style(t.chart())
-            .render(*r, buf);
-    }
+    let samples = pts.len();
+    let (series, now): (Vec<_>, Vec<_>) = series
+        .into_iter()
+        .map(|(name, data, now)| ((name, data), now))
+        .unzip();
+    stacked_charts(state.theme(), area, buf, series, |i, max| {
+        format!("now {} · max {max} · {samples} samples", now[i])
+    });
 }
 
 fn fetched<T>(
@@ -300,7 +302,7 @@ fn fetched<T>(
 
 /// Log lines and the state rendering.
 fn extras(state: &State, d: &Detail, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
+    let t = state.theme();
     let [logs_a, state_a] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(area);
     let rows = logs_a.height.saturating_sub(1) as usize;

@@ -2,8 +2,10 @@
 //! the tab bar and the footer.
 
 use super::fmt;
+use crate::layout::tab_label;
 use crate::source::ConnState;
-use crate::state::{State, ViewId};
+use crate::state::State;
+use crate::vocab::ViewId;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -11,8 +13,8 @@ use ratatui::widgets::{Paragraph, Widget};
 
 /// Render the two header lines.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
-    let m = &state.model;
+    let t = state.theme();
+    let m = state.model();
     let sep = || Span::styled(" │ ", t.dim());
     let (dot, conn, style) = match &m.conn {
         ConnState::Connecting => ("○", "connecting".to_string(), t.warn()),
@@ -30,7 +32,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     };
     let mut l1 = vec![
         Span::styled(format!(" {dot} {conn} "), style),
-        Span::styled(state.settings.target.clone(), t.heading()),
+        Span::styled(state.settings().target.clone(), t.heading()),
     ];
     if let Some(w) = &m.welcome {
         l1.push(sep());
@@ -47,18 +49,27 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     if let Some(i) = interval {
         l1.push(sep());
         let mut s = format!("every {}", fmt::duration_ms(i));
-        if let Some(r) = state.requested_interval {
+        if let Some(r) = state.fetches().interval {
             s.push_str(&format!(" → {}", fmt::duration_ms(r)));
         }
         l1.push(Span::raw(s));
     }
-    let missed = m.gaps + state.source_missed;
+    let missed = state.missed();
     l1.push(sep());
     l1.push(Span::styled(
         format!("missed {missed}"),
         if missed > 0 { t.warn() } else { t.dim() },
     ));
 
+    Paragraph::new(vec![Line::from(l1), line2(state)]).render(area, buf);
+}
+
+/// The second line: totals of the shown sample, the pause, and the top alert (or why the link
+/// is down).
+fn line2(state: &State) -> Line<'static> {
+    let t = state.theme();
+    let m = state.model();
+    let sep = || Span::styled(" │ ", t.dim());
     let mut l2 = vec![Span::raw(" ")];
     if let Some(s) = state.shown() {
         let sys = &s.system;
@@ -69,8 +80,11 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             fmt::percent(sys.worker_busy)
         )));
     }
-    if let Some(seq) = state.paused {
-        let behind = m.latest().map_or(0, |l| l.seq.saturating_sub(seq));
+    if let Some(seq) = state.playhead().paused {
+        let behind = m
+            .latest()
+            .and_then(|l| l.seq)
+            .map_or(0, |l| l.saturating_sub(seq));
         l2.push(sep());
         l2.push(Span::styled(
             format!("PAUSED at #{seq} ({behind} behind) ←/→ scrub"),
@@ -87,62 +101,32 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         l2.push(sep());
         l2.push(Span::styled(reason.clone(), t.bad()));
     }
-    Paragraph::new(vec![Line::from(l1), Line::from(l2)]).render(area, buf);
-}
-
-fn tab_labels(state: &State) -> Vec<String> {
-    ViewId::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            ViewId::Alerts if !state.model.alerts.is_empty() => {
-                format!(" {} {}({}) ", i + 1, v.title(), state.model.alerts.len())
-            }
-            _ => format!(" {} {} ", i + 1, v.title()),
-        })
-        .collect()
+    Line::from(l2)
 }
 
 /// Render the tab bar.
 pub fn render_tabs(state: &State, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
+    let t = state.theme();
+    let alerts = state.model().alerts.len();
     let mut spans = Vec::new();
-    for (label, v) in tab_labels(state).into_iter().zip(ViewId::ALL) {
-        let style = if v == state.view { t.tab() } else { t.text() };
-        spans.push(Span::styled(label, style));
+    for v in ViewId::ALL {
+        let style = if v == state.view() { t.tab() } else { t.text() };
+        spans.push(Span::styled(tab_label(v, alerts), style));
     }
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
 
-/// Which tab sits at column `x` of the tab bar (for mouse clicks). Labels are laid out the same
-/// way [`render_tabs`] draws them, without alert counts, which only ever widen the last tab.
-pub fn tab_at(area: Rect, x: u16) -> Option<ViewId> {
-    let mut left = area.x;
-    for (i, v) in ViewId::ALL.iter().enumerate() {
-        let w = format!(" {} {} ", i + 1, v.title()).chars().count() as u16;
-        let right = if *v == ViewId::Alerts {
-            area.right()
-        } else {
-            left + w
-        };
-        if x >= left && x < right {
-            return Some(*v);
-        }
-        left += w;
-    }
-    None
-}
-
 /// Render the footer: the filter being typed, the last note, or key hints.
 pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
-    let line = if state.filter.editing {
+    let t = state.theme();
+    let filter = &state.query().filter;
+    let line = if filter.editing {
         Line::from(vec![
             Span::styled(" /", t.key()),
-            Span::raw(format!("{}█", state.filter.text)),
+            Span::raw(format!("{}█", filter.text)),
             Span::styled("  Enter keep · Esc clear", t.dim()),
         ])
-    } else if let Some(n) = &state.note {
+    } else if let Some(n) = state.note() {
         Line::from(Span::styled(format!(" {n}"), t.warn()))
     } else {
         let mut hints: Vec<(&str, &str)> = vec![
@@ -152,7 +136,7 @@ pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
             ("Space", "pause"),
             ("⏎", "detail"),
         ];
-        match state.view {
+        match state.view() {
             ViewId::Tree => hints.push(("c", "fold")),
             ViewId::Processes => hints.push(("r", "reverse")),
             ViewId::Detail => {
@@ -161,17 +145,14 @@ pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
             }
             _ => {}
         }
-        if state.settings.replay {
+        if state.settings().replay {
             hints.push(("[ ]", "seek"));
         } else {
             hints.push(("+/-", "interval"));
         }
         let mut spans = vec![Span::raw(" ")];
-        if !state.filter.text.is_empty() {
-            spans.push(Span::styled(
-                format!("filter: {}  ", state.filter.text),
-                t.warn(),
-            ));
+        if !filter.text.is_empty() {
+            spans.push(Span::styled(format!("filter: {}  ", filter.text), t.warn()));
         }
         for (k, what) in hints {
             spans.push(Span::styled(k, t.key()));

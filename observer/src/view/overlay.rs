@@ -1,6 +1,7 @@
 //! Things drawn on top of a view: the help screen and the yes/no confirmation.
 
-use crate::state::{Column, Confirm, State};
+use crate::state::State;
+use crate::vocab::{Column, Confirm};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -18,7 +19,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 /// The key reference.
 pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
+    let t = state.theme();
     let sort = |cols: &[Column]| -> String {
         cols.iter()
             .map(|c| format!("{} {}", c.key(), c.title().to_lowercase()))
@@ -92,7 +93,7 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
 
 /// The confirmation for a destructive action.
 pub fn confirm(state: &State, c: &Confirm, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
+    let t = state.theme();
     let q = match c {
         Confirm::Kill(pid, label) => format!("Kill {label} ({pid})?"),
         Confirm::Restart(pid, label) => {

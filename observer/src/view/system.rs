@@ -1,28 +1,35 @@
 //! The runtime as a whole: totals, throughput, tokio worker load and queues, what was dropped or
 //! missed, and charts of each over time.
 
-use super::{fmt, title_block};
+use super::chrome::{stacked_charts, title_block};
+use super::fmt;
 use crate::state::State;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget};
+use ratatui::widgets::{Paragraph, Widget};
 
 /// Render the System view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
-    let t = &state.settings.theme;
     let block = title_block(state, " System ");
     let inner = block.inner(area);
     block.render(area, buf);
     let [left, right] =
         Layout::horizontal([Constraint::Length(40), Constraint::Fill(1)]).areas(inner);
+    Paragraph::new(facts(state)).render(left, buf);
+    charts(state, right, buf);
+}
+
+/// The figures column: the shown sample's totals, then the observer's own.
+fn facts(state: &State) -> Vec<Line<'static>> {
+    let t = state.theme();
     let row = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("{k:<18}"), t.heading()),
             Span::raw(v),
         ])
     };
-    let m = &state.model;
+    let m = state.model();
     let mut lines = Vec::new();
     if let Some(s) = state.shown() {
         let y = &s.system;
@@ -56,7 +63,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         ]);
     }
     lines.extend([
-        row("observer missed", fmt::count(m.gaps + state.source_missed)),
+        row("observer missed", fmt::count(state.missed())),
         row(
             "history kept",
             format!(
@@ -66,9 +73,12 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             ),
         ),
     ]);
-    Paragraph::new(lines).render(left, buf);
+    lines
+}
 
-    let h = &m.history.system;
+/// Four charts of the runtime over the retained history.
+fn charts(state: &State, right: Rect, buf: &mut Buffer) {
+    let h = &state.model().history.system;
     let take = right.width as usize;
     let pts: Vec<_> = h.iter().rev().take(take).rev().collect();
     let series: [(&str, Vec<u64>); 4] = [
@@ -85,22 +95,15 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         ),
         ("queue depth", pts.iter().map(|p| p.queue_depth).collect()),
     ];
-    let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(right);
-    for ((name, data), r) in series.into_iter().zip(rows.iter()) {
-        let now = data.last().copied().unwrap_or(0);
-        let max = data.iter().copied().max().unwrap_or(0);
-        let title = Line::from(vec![
-            Span::styled(format!("{name} "), t.heading()),
-            Span::styled(
-                format!("now {} · max {}", fmt::si(now as f64), fmt::si(max as f64)),
-                t.dim(),
-            ),
-        ]);
-        Sparkline::default()
-            .block(Block::new().borders(Borders::NONE).title(title))
-            .data(&data)
-            .max(max.max(1))
-            .style(t.chart())
-            .render(*r, buf);
-    }
+    let last: Vec<u64> = series
+        .iter()
+        .map(|(_, d)| d.last().copied().unwrap_or(0))
+        .collect();
+    stacked_charts(state.theme(), right, buf, series.into(), |i, max| {
+        format!(
+            "now {} · max {}",
+            fmt::si(last[i] as f64),
+            fmt::si(max as f64)
+        )
+    });
 }

@@ -1,13 +1,14 @@
 //! Every screen rendered through ratatui's `TestBackend` at 80x24 and compared with a reviewed
 //! snapshot (`src/view/snapshots/`).
 
-use crate::diagnosis::{Alert, AlertKind, Severity, Thresholds};
 use crate::fixture;
 use crate::input::Action;
 use crate::model::Model;
+use crate::model::diagnosis::{Alert, AlertKind, Severity, Thresholds};
 use crate::source::{ConnState, SourceEvent};
-use crate::state::{Column, Fetch, Settings, State, ViewId};
+use crate::state::{Fetch, Settings, State};
 use crate::theme::Theme;
+use crate::vocab::{Column, ViewId};
 use beamline_wire::table::diff;
 use beamline_wire::{ControlReply, ControlRequest, Pid, ServerMsg};
 use ratatui::Terminal;
@@ -16,7 +17,12 @@ use ratatui::layout::Rect;
 
 /// A state that has seen `samples` samples of the small fixture.
 pub(crate) fn state_with(samples: u64) -> State {
-    let mut model = Model::new(Thresholds::default());
+    state_judged_by(samples, Thresholds::default())
+}
+
+/// [`state_with`], diagnosed (and its mailbox bars drawn) by `thresholds`.
+pub(crate) fn state_judged_by(samples: u64, thresholds: Thresholds) -> State {
+    let mut model = Model::new(thresholds);
     model.apply(SourceEvent::Conn(ConnState::Connected));
     model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
     model.apply(SourceEvent::Msg(ServerMsg::Snapshot(fixture::small(0))));
@@ -28,14 +34,14 @@ pub(crate) fn state_with(samples: u64) -> State {
         target: "127.0.0.1:7420".into(),
         theme: Theme::new(false),
         replay: false,
+        interval_ms: None,
     };
-    let mut s = State::new(model, settings, Rect::new(0, 0, 80, 24));
-    s.refresh();
-    s
+    State::new(model, settings, Rect::new(0, 0, 80, 24))
 }
 
 fn screen(state: &State) -> TestBackend {
-    let mut t = Terminal::new(TestBackend::new(state.size.width, state.size.height)).unwrap();
+    let size = state.size();
+    let mut t = Terminal::new(TestBackend::new(size.width, size.height)).unwrap();
     t.draw(|f| super::draw(state, f)).unwrap();
     t.backend().clone()
 }
@@ -56,13 +62,13 @@ fn alerts_from_diagnosis_of_the_fixture() {
 #[test]
 fn tree_collapsed_with_culprit_path() {
     let mut s = state_with(12);
-    s.model.alerts = vec![Alert {
+    s.set_alerts(vec![Alert {
         kind: AlertKind::Bottleneck,
         severity: Severity::Critical,
         processes: vec![Pid(9), Pid(8)],
         message: "stage_3 is busy 98% and its queue keeps growing".into(),
         since_ms: 65_000,
-    }];
+    }]);
     s.handle(Action::Move(1));
     s.handle(Action::ToggleCollapse);
     insta::assert_snapshot!(screen(&s));
@@ -117,10 +123,10 @@ fn system() {
 #[test]
 fn alerts_empty_and_listed() {
     let mut s = state_with(5);
-    s.model.alerts.clear();
+    s.set_alerts(vec![]);
     s.handle(Action::View(ViewId::Alerts));
     insta::assert_snapshot!("alerts_empty", screen(&s));
-    s.model.alerts = vec![
+    s.set_alerts(vec![
         Alert {
             kind: AlertKind::Deadlock,
             severity: Severity::Critical,
@@ -135,7 +141,7 @@ fn alerts_empty_and_listed() {
             message: "stage_3 mailbox 200/1000, full in about 20s".into(),
             since_ms: 61_000,
         },
-    ];
+    ]);
     insta::assert_snapshot!("alerts_listed", screen(&s));
 }
 
@@ -166,7 +172,7 @@ fn paused_and_scrubbed_back() {
 #[test]
 fn disconnected_and_waiting() {
     let mut s = state_with(0);
-    s.model.apply(SourceEvent::Conn(ConnState::Retrying {
+    s.apply(SourceEvent::Conn(ConnState::Retrying {
         reason: "Connection refused (os error 111)".into(),
         retry_in_ms: 2000,
         ever_connected: true,
@@ -178,7 +184,7 @@ fn disconnected_and_waiting() {
 fn detail_fetching_then_failed() {
     let mut s = state_with(3);
     s.handle(Action::Open);
-    let d = s.detail.as_ref().unwrap();
+    let d = s.fetches().detail.as_ref().unwrap();
     assert_eq!(d.pid, Pid(1));
     assert_eq!(d.logs, Fetch::Pending);
     assert_eq!(d.state, Fetch::NotAsked, "app_sup did not opt in");
@@ -209,4 +215,30 @@ fn wide_terminal_after_resize() {
     s.handle(Action::Resize(120, 30));
     s.handle(Action::View(ViewId::Processes));
     insta::assert_snapshot!(screen(&s));
+}
+
+/// The row of the rendered tree that names `name`.
+fn tree_row(state: &State, name: &str) -> String {
+    let screen = screen(state);
+    let buf = screen.buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .find(|row| row.contains(name))
+        .unwrap_or_else(|| panic!("{name} not on screen"))
+}
+
+#[test]
+fn a_threshold_moves_the_mailbox_bar_with_the_alerts() {
+    // stage_1 holds 3 messages in an unbounded mailbox: nothing against the default limit of
+    // 1000, half the bar against a limit of 6.
+    let row = tree_row(&state_with(3), "stage_1");
+    assert!(row.contains("······    3"), "{row}");
+    let mut th = Thresholds::default();
+    th.set("mailbox_limit=6").unwrap();
+    let row = tree_row(&state_judged_by(3, th), "stage_1");
+    assert!(row.contains("███···    3"), "{row}");
 }

@@ -1,0 +1,94 @@
+//! Diagnosis: turn the table and its history into a short list of alerts that name the cause,
+//! not every symptom, and that do not cry wolf.
+//!
+//! Computed once per sample by [`Diagnoser::update`]: each detector (one file each) turns the
+//! sample's [`scene::Scene`] into candidates; [`hysteresis`] ranks them and decides which become
+//! alerts. A detector says whether its condition *raises* an alert and, more leniently, whether
+//! an alert already raised is *held*: that gap keeps an alert from flickering around its
+//! threshold. Trends need a window of samples in the same direction, so a single spike raises
+//! nothing.
+//!
+//! - [`overflow`]: mailbox above a limit (a fraction of capacity when bounded), or growing steadily.
+//! - [`bottleneck`]: busy most of the interval with a queue that is not shrinking or callers
+//!   blocked on it, ranked by the waiting it causes.
+//! - [`deadlock`]: a cycle of processes blocked in calls to each other, as soon as it forms.
+//! - [`long_wait`]: blocked in a call longer than a limit; names whom it waits on.
+//! - [`restart_storm`]: a child slot restarting too often, or a supervisor at its restart limit.
+//! - [`state_growth`]: state size growing steadily.
+
+pub mod alert;
+pub mod bottleneck;
+pub mod deadlock;
+pub mod hysteresis;
+pub mod long_wait;
+pub mod overflow;
+pub mod restart_storm;
+pub mod scene;
+pub mod state_growth;
+pub mod thresholds;
+pub mod waits;
+
+use super::history::History;
+use beamline_wire::ProcessTable;
+use hysteresis::Hysteresis;
+use restart_storm::Storms;
+use scene::Scene;
+
+pub use alert::{Alert, AlertKind, Severity};
+pub use thresholds::Thresholds;
+
+/// Most alerts reported per sample, most important first.
+pub const MAX_ALERTS: usize = 100;
+
+/// Keeps what diagnosis must remember between samples: when each alert started and recent
+/// restart counts per child slot.
+#[derive(Clone, Debug)]
+pub struct Diagnoser {
+    th: Thresholds,
+    hysteresis: Hysteresis,
+    storms: Storms,
+}
+
+impl Diagnoser {
+    /// A diagnoser with no memory yet.
+    pub fn new(thresholds: Thresholds) -> Self {
+        Diagnoser {
+            th: thresholds,
+            hysteresis: Hysteresis::default(),
+            storms: Storms::default(),
+        }
+    }
+
+    /// What it judges by.
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.th
+    }
+
+    /// Forget everything (a new incarnation).
+    pub fn reset(&mut self) {
+        self.hysteresis.reset();
+        self.storms.reset();
+    }
+
+    /// The alerts after the sample `m` (already recorded in `history`), most important first.
+    pub fn update(&mut self, m: &ProcessTable, history: &History) -> Vec<Alert> {
+        let scene = Scene::new(m, history, &self.th);
+        let mut found = Vec::new();
+        deadlock::detect(&scene, &mut found);
+        for p in &m.processes {
+            overflow::detect(&scene, p, &mut found);
+            bottleneck::detect(&scene, p, &mut found);
+            long_wait::detect(&scene, p, &mut found);
+            state_growth::detect(&scene, p, &mut found);
+        }
+        self.storms.detect(&scene, &mut found);
+        let mut alerts = self.hysteresis.settle(found, m.at_ms);
+        // A list longer than a screen helps nobody, and views mark every listed culprit each
+        // frame; onsets of the rest are still remembered by the hysteresis.
+        alerts.truncate(MAX_ALERTS);
+        alerts
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+//! Cells the tree and the process table share: status, mailbox (bar, figure and `↑`, judged by
+//! [`crate::model::pressure`]), rate, restarts, and which processes alerts blame.
+
+use super::fmt;
+use crate::model::History;
+use crate::model::diagnosis::Thresholds;
+use crate::model::pressure::{self, Growth};
+use crate::state::State;
+use crate::theme::Theme;
+use beamline_wire::{Pid, ProcessSample, Status};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Row;
+use std::collections::HashSet;
+
+/// Width of mailbox bars.
+pub const BAR: usize = 6;
+/// Width of rate sparklines.
+pub const SPARK: usize = 8;
+
+/// The processes alerts blame.
+pub fn culprits(state: &State) -> HashSet<Pid> {
+    state
+        .model()
+        .alerts
+        .iter()
+        .filter_map(|a| a.processes.first().copied())
+        .collect()
+}
+
+/// A few letters for a status, so the column stays narrow.
+pub fn status_word(s: &Status) -> &'static str {
+    match s {
+        Status::Starting => "start",
+        Status::Idle => "idle",
+        Status::Handling { kind, .. } => kind.as_str(),
+        Status::Waiting { .. } => "wait",
+        Status::Hibernating => "hibern",
+        Status::Terminating => "term",
+        Status::Exited { .. } => "exited",
+    }
+}
+
+/// The status cell.
+pub fn status_cell(p: &ProcessSample, t: &Theme) -> Line<'static> {
+    let style = match p.status {
+        Status::Waiting { .. } => t.warn(),
+        Status::Exited { .. } | Status::Terminating => t.bad(),
+        Status::Idle | Status::Hibernating => t.dim(),
+        _ => t.text(),
+    };
+    Line::styled(status_word(&p.status), style)
+}
+
+/// The colour of a mailbox figure: its pressure level.
+pub fn mailbox_style(p: &ProcessSample, th: &Thresholds, t: &Theme) -> Style {
+    t.level(pressure::level(p, th))
+}
+
+/// The mailbox cell: a bar filled to its pressure, coloured by its level, the length, and `↑`
+/// while it rises.
+pub fn mailbox_cell(
+    p: &ProcessSample,
+    history: &History,
+    th: &Thresholds,
+    t: &Theme,
+) -> Line<'static> {
+    let style = mailbox_style(p, th, t);
+    let mark = if Growth::of(p, history, th).rising.is_some() {
+        "↑"
+    } else {
+        " "
+    };
+    Line::from(vec![
+        Span::styled(fmt::bar(pressure::fill(p, th), BAR), style),
+        Span::styled(format!("{:>5}", fmt::si(p.mailbox_len as f64)), style),
+        Span::styled(mark, t.warn()),
+    ])
+}
+
+/// The rate cell: arrivals per second and their recent sparkline.
+pub fn rate_cell(p: &ProcessSample, history: &History, t: &Theme) -> Line<'static> {
+    let series: Vec<f32> = history
+        .process(p.id)
+        .map(|h| {
+            h.iter()
+                .rev()
+                .take(SPARK)
+                .rev()
+                .map(|x| x.in_per_s)
+                .collect()
+        })
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::raw(format!("{:>5} ", fmt::si(p.in_per_s))),
+        Span::styled(fmt::spark(&series, SPARK), t.chart()),
+    ])
+}
+
+/// Restarts, red when any.
+pub fn restarts_cell(p: &ProcessSample, t: &Theme) -> Line<'static> {
+    let style = if p.restarts > 0 { t.bad() } else { t.dim() };
+    Line::styled(p.restarts.to_string(), style).right_aligned()
+}
+
+/// A list row, drawn as selected when it is under the cursor.
+pub fn highlight(row: Row<'static>, selected: bool, t: &Theme) -> Row<'static> {
+    if selected {
+        row.style(t.selected())
+    } else {
+        row
+    }
+}

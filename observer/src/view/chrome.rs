@@ -1,0 +1,84 @@
+//! What frames every view: the title line, sortable column titles, and the placeholder shown
+//! before the first sample.
+
+use crate::source::ConnState;
+use crate::state::State;
+use crate::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget};
+
+/// The body before anything arrived: waiting, or why the runtime refused.
+pub fn waiting(state: &State, area: Rect, buf: &mut Buffer) {
+    let t = state.theme();
+    let text = match &state.model().conn {
+        ConnState::Failed(why) => Line::styled(format!("  {why}"), t.bad()),
+        _ => Line::styled("  waiting for the first sample…", t.dim()),
+    };
+    Paragraph::new(vec![Line::default(), text])
+        .block(title_block(state, "Beamline"))
+        .render(area, buf);
+}
+
+/// A view's frame: one line on top carrying the title, no side borders (80 columns are precious).
+pub fn title_block<'a>(state: &State, title: impl Into<Line<'a>>) -> Block<'a> {
+    let t = state.theme();
+    Block::new()
+        .borders(Borders::TOP)
+        .border_style(t.dim())
+        .title(title.into().style(t.heading()))
+}
+
+/// A column title with its sort key underlined, and an arrow when sorted by it.
+pub fn sort_title(title: &str, key: char, sorted: Option<bool>, style: Style) -> Line<'static> {
+    let mut spans = Vec::new();
+    let pos = title
+        .char_indices()
+        .find(|(_, c)| c.eq_ignore_ascii_case(&key))
+        .map(|(i, _)| i);
+    match pos {
+        Some(i) => {
+            let (a, rest) = title.split_at(i);
+            let (k, b) = rest.split_at(1);
+            spans.push(Span::styled(a.to_string(), style));
+            spans.push(Span::styled(
+                k.to_string(),
+                style.add_modifier(Modifier::UNDERLINED),
+            ));
+            spans.push(Span::styled(b.to_string(), style));
+        }
+        None => spans.push(Span::styled(title.to_string(), style)),
+    }
+    if let Some(desc) = sorted {
+        spans.push(Span::styled(if desc { "▼" } else { "▲" }, style));
+    }
+    Line::from(spans)
+}
+
+/// Charts stacked in `area`, one per series, each titled with its name and `note(i, max)` (the
+/// series' index and largest value).
+pub fn stacked_charts(
+    t: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+    series: Vec<(&str, Vec<u64>)>,
+    note: impl Fn(usize, u64) -> String,
+) {
+    let n = series.len() as u32;
+    let rows = Layout::vertical((0..n).map(|_| Constraint::Ratio(1, n))).split(area);
+    for (i, ((name, data), r)) in series.into_iter().zip(rows.iter()).enumerate() {
+        let max = data.iter().copied().max().unwrap_or(0);
+        let title = Line::from(vec![
+            Span::styled(format!("{name} "), t.heading()),
+            Span::styled(note(i, max), t.dim()),
+        ]);
+        Sparkline::default()
+            .block(Block::new().borders(Borders::NONE).title(title))
+            .data(&data)
+            .max(max.max(1))
+            .style(t.chart())
+            .render(*r, buf);
+    }
+}

@@ -1,0 +1,201 @@
+//! The small types every layer names: which screen, which column, the filter being typed and the
+//! question awaiting a yes. A leaf: it imports nothing of the observer, so input, state and views
+//! can all use it without importing each other.
+
+use beamline_wire::{ControlRequest, Pid, ProcessSample};
+use std::cmp::Ordering;
+
+/// The five screens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ViewId {
+    /// Supervision tree.
+    Tree,
+    /// Flat sortable table.
+    Processes,
+    /// One process in depth.
+    Detail,
+    /// The runtime as a whole.
+    System,
+    /// Diagnosis findings.
+    Alerts,
+}
+
+impl ViewId {
+    /// All views in tab order.
+    pub const ALL: [ViewId; 5] = [
+        ViewId::Tree,
+        ViewId::Processes,
+        ViewId::Detail,
+        ViewId::System,
+        ViewId::Alerts,
+    ];
+
+    /// Tab title.
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewId::Tree => "Tree",
+            ViewId::Processes => "Processes",
+            ViewId::Detail => "Detail",
+            ViewId::System => "System",
+            ViewId::Alerts => "Alerts",
+        }
+    }
+
+    /// Position in tab order.
+    pub fn index(self) -> usize {
+        ViewId::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    /// Whether the view is a list of processes (rows, a cursor that follows a pid).
+    pub fn lists_processes(self) -> bool {
+        matches!(self, ViewId::Tree | ViewId::Processes)
+    }
+}
+
+/// A column of the process lists; the Processes view sorts by any of them. The tree shows some
+/// of them under the same titles, so a figure has one name on every screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// Process id.
+    Pid,
+    /// Registered name.
+    Name,
+    /// What it is doing.
+    Status,
+    /// Messages waiting.
+    Mailbox,
+    /// Deepest mailbox in the interval.
+    Peak,
+    /// Arrivals per second.
+    In,
+    /// Sends per second.
+    Out,
+    /// Busy fraction.
+    Busy,
+    /// State size.
+    State,
+    /// Restarts.
+    Restarts,
+}
+
+impl Column {
+    /// Columns in display order.
+    pub const ALL: [Column; 10] = [
+        Column::Pid,
+        Column::Name,
+        Column::Status,
+        Column::Mailbox,
+        Column::Peak,
+        Column::In,
+        Column::Out,
+        Column::Busy,
+        Column::State,
+        Column::Restarts,
+    ];
+
+    /// Header text; the sort key is one of its letters, underlined on screen.
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Pid => "PID",
+            Column::Name => "NAME",
+            Column::Status => "STATUS",
+            Column::Mailbox => "MBOX",
+            Column::Peak => "PEAK",
+            Column::In => "IN/S",
+            Column::Out => "OUT/S",
+            Column::Busy => "BUSY",
+            Column::State => "STATE",
+            Column::Restarts => "RST",
+        }
+    }
+
+    /// The key that sorts by this column (pressing it again reverses).
+    pub fn key(self) -> char {
+        match self {
+            Column::Pid => 'p',
+            Column::Name => 'n',
+            Column::Status => 'u',
+            Column::Mailbox => 'm',
+            Column::Peak => 'e',
+            Column::In => 'i',
+            Column::Out => 'o',
+            Column::Busy => 'b',
+            Column::State => 't',
+            Column::Restarts => 's',
+        }
+    }
+
+    /// The column sorted by `c`, if any.
+    pub fn from_key(c: char) -> Option<Column> {
+        Column::ALL.into_iter().find(|col| col.key() == c)
+    }
+
+    /// Identities (text, left-aligned) ascend by default; quantities (figures, right-aligned)
+    /// descend so the biggest is on top.
+    pub fn is_quantity(self) -> bool {
+        !matches!(self, Column::Pid | Column::Name | Column::Status)
+    }
+
+    /// Order two processes by this column, ascending.
+    pub fn cmp(self, a: &ProcessSample, b: &ProcessSample) -> Ordering {
+        let f = |x: f64, y: f64| x.total_cmp(&y);
+        match self {
+            Column::Pid => a.id.cmp(&b.id),
+            Column::Name => (a.name.is_none(), &a.name).cmp(&(b.name.is_none(), &b.name)),
+            Column::Status => a.status.as_str().cmp(b.status.as_str()),
+            Column::Mailbox => a.mailbox_len.cmp(&b.mailbox_len),
+            Column::Peak => a.mailbox_peak.cmp(&b.mailbox_peak),
+            Column::In => f(a.in_per_s, b.in_per_s),
+            Column::Out => f(a.out_per_s, b.out_per_s),
+            Column::Busy => f(a.busy, b.busy),
+            Column::State => a.state_bytes.cmp(&b.state_bytes),
+            Column::Restarts => a.restarts.cmp(&b.restarts),
+        }
+    }
+}
+
+/// The `/` filter.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    /// Text matched against name, pid and behaviour, case-insensitively.
+    pub text: String,
+    /// Whether keys go to the filter line.
+    pub editing: bool,
+}
+
+/// An action waiting for the user's yes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Confirm {
+    /// Kill this process.
+    Kill(Pid, String),
+    /// Restart this process through its supervisor.
+    Restart(Pid, String),
+}
+
+impl Confirm {
+    /// What to ask the runtime once the user says yes.
+    pub fn request(&self) -> ControlRequest {
+        match self {
+            Confirm::Kill(pid, _) => ControlRequest::Kill {
+                pid: *pid,
+                reason: "kill".into(),
+            },
+            Confirm::Restart(pid, _) => ControlRequest::Restart { pid: *pid },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn sort_keys_are_unique_and_round_trip() {
+        let keys: HashSet<char> = Column::ALL.iter().map(|c| c.key()).collect();
+        assert_eq!(keys.len(), Column::ALL.len());
+        for c in Column::ALL {
+            assert_eq!(Column::from_key(c.key()), Some(c));
+        }
+    }
+}
