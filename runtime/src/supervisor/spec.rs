@@ -285,9 +285,7 @@ impl SupervisorSpec {
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.period.is_zero() {
-            return Err("the restart intensity period must be longer than 0".into());
-        }
+        validate_period(self.period)?;
         let mut seen = std::collections::HashSet::new();
         for c in &self.children {
             c.validate()?;
@@ -297,4 +295,13 @@ impl SupervisorSpec {
         }
         Ok(())
     }
+}
+
+/// The check both supervisors make of their restart intensity (OTP's `invalid_period`): a
+/// window of zero could never hold a restart, so "at most N restarts in 0 s" means nothing.
+pub(crate) fn validate_period(period: Duration) -> Result<(), String> {
+    if period.is_zero() {
+        return Err("the restart intensity period must be longer than 0".into());
+    }
+    Ok(())
 }
