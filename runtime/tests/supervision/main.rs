@@ -6,5 +6,6 @@ mod api;
 mod dynamic;
 mod intensity;
 mod names;
+mod restarting;
 mod shutdown;
 mod strategies;
