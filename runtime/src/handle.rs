@@ -80,8 +80,9 @@ impl ProcessRef {
     }
 
     /// Send an exit signal, like OTP's `Process.exit(pid, reason)`: [`ExitReason::Killed`] kills
-    /// at once (no `terminate`); any other abnormal reason ends the process unless it traps
-    /// exits, in which case it receives [`crate::Info::Exit`]. `Normal` is ignored unless trapped.
+    /// at once (no `terminate`); any other reason, `Shutdown` and `ShutdownWith` included, ends
+    /// the process (no `terminate`) unless it traps exits, in which case it receives
+    /// [`crate::Info::Exit`]. Only `Normal` is ignored by a process that does not trap exits.
     pub fn exit(&self, reason: ExitReason) {
         let from = current::self_pid().unwrap_or(self.cell.pid);
         self.cell.exit_signal(from, reason);

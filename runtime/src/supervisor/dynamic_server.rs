@@ -99,7 +99,11 @@ pub enum DynInfo {
 
 impl DynamicSupervisorServer {
     fn publish(&mut self) {
-        let running = self.children.iter().filter(|c| c.process().is_some()).count();
+        let running = self
+            .children
+            .iter()
+            .filter(|c| c.process().is_some())
+            .count();
         let restarting = self.children.len() - running;
         let in_window = self.intensity.in_window(tokio::time::Instant::now());
         child::publish(

@@ -50,7 +50,10 @@ async fn terminate_runs_on_normal_stop_and_on_shutdown() {
     let rt = Runtime::new();
     let l = log();
     let p = rt.start::<Probe>(Args::new(&l)).await.unwrap();
-    assert_eq!(p.stop(ExitReason::Normal, None).await, Ok(ExitReason::Normal));
+    assert_eq!(
+        p.stop(ExitReason::Normal, None).await,
+        Ok(ExitReason::Normal)
+    );
     let p = rt.start::<Probe>(Args::new(&l)).await.unwrap();
     assert_eq!(
         p.stop(ExitReason::Shutdown, Some(Duration::from_secs(5)))

@@ -97,7 +97,8 @@ async fn a_monitor_delivers_down_with_the_reason() {
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
     w.call(W::Monitor(p.process())).await.unwrap();
     p.stop(ExitReason::ShutdownWith("maintenance".into()), None)
-        .await.unwrap();
+        .await
+        .unwrap();
     settle().await;
     assert_eq!(
         seen(&l),

@@ -38,7 +38,10 @@ impl GenServer for SelfStopper {
 async fn stop_3_on_an_exited_process_is_noproc() {
     let rt = Runtime::new();
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
-    assert_eq!(p.stop(ExitReason::Normal, None).await, Ok(ExitReason::Normal));
+    assert_eq!(
+        p.stop(ExitReason::Normal, None).await,
+        Ok(ExitReason::Normal)
+    );
     assert_eq!(
         p.stop(ExitReason::Normal, None).await,
         Err(CallError::NoProcess),

@@ -9,7 +9,10 @@ use beamline::supervisor::{
 use beamline::{ExitReason, ProcessRef, Runtime};
 use std::time::Duration;
 
-async fn dynamic_with(rt: &Runtime, specs: Vec<beamline::supervisor::ChildSpec>) -> (DynamicSupervisor, Vec<ProcessRef>) {
+async fn dynamic_with(
+    rt: &Runtime,
+    specs: Vec<beamline::supervisor::ChildSpec>,
+) -> (DynamicSupervisor, Vec<ProcessRef>) {
     let sup = DynamicSupervisor::start(rt, DynamicSupervisorSpec::new())
         .await
         .unwrap();
@@ -83,7 +86,11 @@ async fn terminates_children_with_expired_integer_shutdown() {
     let reasons: Vec<_> = kids.iter().map(|k| k.exit_reason().unwrap()).collect();
     assert_eq!(
         reasons,
-        [ExitReason::Shutdown, ExitReason::Killed, ExitReason::Shutdown],
+        [
+            ExitReason::Shutdown,
+            ExitReason::Killed,
+            ExitReason::Shutdown
+        ],
         "a trapping child that does not stop in time is still killed"
     );
 }

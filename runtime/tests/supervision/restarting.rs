@@ -307,7 +307,10 @@ async fn dynamic_child_triggers_maximum_intensity_when_trying_again() {
     p.exit(ExitReason::Shutdown);
     assert_eq!(sup.process().wait().await, ExitReason::Shutdown);
     let fails = take(&l).iter().filter(|s| s.starts_with("fail")).count();
-    assert_eq!(fails, 10, "every attempt counts: the 11th restart is refused");
+    assert_eq!(
+        fails, 10,
+        "every attempt counts: the 11th restart is refused"
+    );
 }
 
 #[tokio::test(start_paused = true)]

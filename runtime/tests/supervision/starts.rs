@@ -123,7 +123,11 @@ async fn a_panicking_restart_attempt_counts_as_a_failed_attempt() {
             ExitReason::Shutdown,
             "intensity exceeded, not a crash of the supervisor"
         );
-        assert_eq!(calls.load(Ordering::SeqCst), 1 + 3, "the start, then 3 attempts");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1 + 3,
+            "the start, then 3 attempts"
+        );
     }
 }
 
@@ -194,8 +198,8 @@ async fn sup_start_ignore_child() {
     let l = log();
     let c0 = args("child0", &l);
     c0.ignore_init.store(true, Ordering::SeqCst);
-    let spec = SupervisorSpec::new(Strategy::OneForOne)
-        .child(ChildSpec::worker::<Worker>("child0", c0));
+    let spec =
+        SupervisorSpec::new(Strategy::OneForOne).child(ChildSpec::worker::<Worker>("child0", c0));
     let sup = Supervisor::start(&rt, spec).await.unwrap();
     let c1 = args("child1", &l);
     c1.ignore_init.store(true, Ordering::SeqCst);
@@ -204,7 +208,10 @@ async fn sup_start_ignore_child() {
             .await,
         Ok(None)
     );
-    sup.start_child(worker("child2", &l)).await.unwrap().unwrap();
+    sup.start_child(worker("child2", &l))
+        .await
+        .unwrap()
+        .unwrap();
     let kids = sup.which_children().await.unwrap();
     let listed: Vec<_> = kids
         .iter()
