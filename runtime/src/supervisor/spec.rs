@@ -57,9 +57,12 @@ impl Restart {
 pub enum Shutdown {
     /// Killed at once: no `terminate`.
     Brutal,
-    /// Asked to stop (its `terminate` runs), then killed if still alive after this long.
+    /// Asked to stop (its `terminate` runs; a child trapping exits gets the shutdown as
+    /// [`crate::Info::Exit`] and may pick its own exit reason), then killed if still alive after
+    /// this long.
     Timeout(Duration),
-    /// Asked to stop, waiting as long as it takes (the default for supervisors).
+    /// Asked to stop as for `Timeout`, waiting as long as it takes (the default for
+    /// supervisors).
     Infinity,
 }
 

@@ -7,6 +7,9 @@
 //! queued meanwhile (a shutdown, a `terminate_child`) are handled between attempts. A retry is a
 //! restart like the first: it counts, and under `one_for_all` / `rest_for_one` it shuts the
 //! group down again and restarts it whole, so the group guarantee holds on every path.
+//!
+//! (A little over 400 lines: the restart loop and the API calls work on the same slot list and
+//! are best read together.)
 
 use super::child;
 use super::intensity::Intensity;
