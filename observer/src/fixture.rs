@@ -35,6 +35,7 @@ fn proc(id: u64, parent: Option<u64>, name: Option<&str>, kind: ProcessKind) -> 
             period_ms: 5000,
             restarts_in_window: 0,
             children: 0,
+            restarting: 0,
         });
     }
     p

@@ -91,7 +91,7 @@ async fn main() {
     if let Some(c) = conn {
         rt.cast::<Pool>("db_pool", Back::Checkin(c)).await.ok();
     }
-    sup.stop().await;
+    sup.stop().await.expect("the pool supervisor was running");
     println!(
         "after shutdown, open connections: {}",
         db.open.load(Ordering::SeqCst)

@@ -50,7 +50,10 @@ impl<S: GenServer> Ctx<S> {
     }
 
     /// Trap exits: linked processes' exits arrive as [`crate::Info::Exit`] instead of ending
-    /// this process.
+    /// this process. The exit of its parent (its supervisor, or the process that started it
+    /// linked) still ends it, as in OTP's gen_server, but `handle_info` sees it first and may
+    /// stop with a reason of its own (`Next::stop`); a supervisor's shutdown reaches a trapping
+    /// child this way.
     pub fn trap_exit(&self, on: bool) {
         self.myself.cell.trap_exit.store(on, Relaxed);
     }

@@ -4,9 +4,11 @@ use std::fmt;
 
 /// The reason a process exited, as in OTP.
 ///
-/// `Normal` and `Shutdown` are the ordinary ends of a life: links do not propagate them (unless
-/// the receiver is the parent shutting a child down) and transient children are not restarted
-/// after them. Everything else is abnormal.
+/// `Normal`, `Shutdown` and `ShutdownWith` are the ordinary ends of a life: transient children
+/// are not restarted after them and they are not logged as crashes. Everything else is
+/// abnormal. As an exit signal (through a link or [`crate::ProcessRef::exit`]) only `Normal` is
+/// ignored by a process that does not trap exits; any other reason, `Shutdown` included, ends
+/// it, as in OTP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExitReason {
     /// The process chose to stop, with nothing wrong.
@@ -26,7 +28,8 @@ pub enum ExitReason {
 }
 
 impl ExitReason {
-    /// `true` for reasons that links propagate and that make transient children restart.
+    /// `true` for the reasons that make transient children restart (everything but `Normal`,
+    /// `Shutdown` and `ShutdownWith`).
     pub fn is_abnormal(&self) -> bool {
         !matches!(
             self,

@@ -80,29 +80,36 @@ impl ProcessRef {
     }
 
     /// Send an exit signal, like OTP's `Process.exit(pid, reason)`: [`ExitReason::Killed`] kills
-    /// at once (no `terminate`); any other abnormal reason ends the process unless it traps
-    /// exits, in which case it receives [`crate::Info::Exit`]. `Normal` is ignored unless trapped.
+    /// at once (no `terminate`); any other reason, `Shutdown` and `ShutdownWith` included, ends
+    /// the process (no `terminate`) unless it traps exits, in which case it receives
+    /// [`crate::Info::Exit`]. Only `Normal` is ignored by a process that does not trap exits.
     pub fn exit(&self, reason: ExitReason) {
         let from = current::self_pid().unwrap_or(self.cell.pid);
         self.cell.exit_signal(from, reason);
     }
 
-    /// Ask it to stop in an orderly way: `terminate` runs with `reason`. If it has not exited
-    /// after `timeout`, it is killed. Returns the exit reason.
+    /// Ask it to stop in an orderly way (OTP's `gen_server:stop`): `terminate` runs with
+    /// `reason`. If it has not exited after `timeout`, it is killed. Returns the exit reason.
+    ///
+    /// Errors, as in OTP: [`CallError::CallingSelf`] at once when a process asks to stop itself
+    /// (it would wait for its own exit; return [`crate::Next::stop`] instead), and
+    /// [`CallError::NoProcess`] when it had already exited.
     ///
     /// Cancel safety: the stop request is sent at once; dropping the future only stops waiting
     /// (and the kill after the timeout does not happen).
-    pub async fn stop(&self, reason: ExitReason, timeout: Option<Duration>) -> ExitReason {
+    pub async fn stop(
+        &self,
+        reason: ExitReason,
+        timeout: Option<Duration>,
+    ) -> Result<ExitReason, CallError> {
+        if current::self_pid() == Some(self.cell.pid) {
+            return Err(CallError::CallingSelf);
+        }
         if self.cell.has_exited() {
-            return self
-                .cell
-                .exit
-                .get()
-                .cloned()
-                .unwrap_or(ExitReason::NoProcess);
+            return Err(CallError::NoProcess);
         }
         self.cell.send_sys(Sys::Stop(reason));
-        match timeout {
+        Ok(match timeout {
             None => self.cell.wait_exit().await,
             Some(t) => match tokio::time::timeout(t, self.cell.wait_exit()).await {
                 Ok(r) => r,
@@ -111,7 +118,7 @@ impl ProcessRef {
                     self.cell.wait_exit().await
                 }
             },
-        }
+        })
     }
 
     /// A point-in-time reading of its counters, without messaging it.
@@ -351,8 +358,12 @@ impl<S: GenServer> ServerRef<S> {
         }
     }
 
-    /// Ask it to stop in an orderly way; see [`ProcessRef::stop`].
-    pub async fn stop(&self, reason: ExitReason, timeout: Option<Duration>) -> ExitReason {
+    /// Ask it to stop in an orderly way; see [`ProcessRef::stop`] (and its errors).
+    pub async fn stop(
+        &self,
+        reason: ExitReason,
+        timeout: Option<Duration>,
+    ) -> Result<ExitReason, CallError> {
         self.process().stop(reason, timeout).await
     }
 

@@ -82,6 +82,8 @@ pub(crate) struct SupervisorStats {
     pub period_ms: AtomicU64,
     pub restarts_in_window: AtomicU32,
     pub children: AtomicU32,
+    /// Children whose restart failed and is being retried (OTP's `restarting`).
+    pub restarting: AtomicU32,
 }
 
 /// Fixed facts about a process, known at spawn.

@@ -368,7 +368,7 @@ impl Runtime {
     pub async fn shutdown(&self) {
         self.shared.shutting_down.store(true, Relaxed);
         if let Some(root) = self.shared.root.get() {
-            root.stop().await;
+            let _ = root.stop().await;
         }
         let mut rest: Vec<_> = self
             .shared
@@ -380,7 +380,9 @@ impl Runtime {
         rest.sort_by_key(|c| std::cmp::Reverse(c.pid));
         for cell in rest {
             let p = ProcessRef { cell, typed: None };
-            p.stop(ExitReason::Shutdown, Some(Duration::from_secs(5)))
+            // Gone meanwhile, or the caller itself: nothing to wait for.
+            let _ = p
+                .stop(ExitReason::Shutdown, Some(Duration::from_secs(5)))
                 .await;
         }
     }

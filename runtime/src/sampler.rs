@@ -541,6 +541,7 @@ fn read(cell: &ProcessCell, now: u64, monitor: Option<&TaskMonitor>) -> Reading 
     if let Some(sup) = &cell.supervisor {
         sig.add(sup.restarts_in_window.load(Relaxed) as u64);
         sig.add(sup.children.load(Relaxed) as u64);
+        sig.add(sup.restarting.load(Relaxed) as u64);
         sig.add(sup.max_restarts.load(Relaxed) as u64);
         sig.add(sup.period_ms.load(Relaxed));
         sig.add(sup.strategy.get().map_or(0, |s| s.len() as u64));
@@ -644,6 +645,7 @@ fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) -> ProcessSam
             period_ms: sup.period_ms.load(Relaxed),
             restarts_in_window: sup.restarts_in_window.load(Relaxed),
             children: sup.children.load(Relaxed),
+            restarting: sup.restarting.load(Relaxed),
         }),
         task,
     }

@@ -510,9 +510,18 @@ fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> impl Future<Outp
                 Sys::Exit { from, reason } => {
                     if cell.trap_exit.load(Relaxed) {
                         info_status(cell);
+                        // The parent's exit ends a trapping process whatever `handle_info`
+                        // does, as in OTP's gen_server; `handle_info` may pick its own reason.
+                        // (Boxed: held across the callback, in every process's future.)
+                        let parent = (cell.meta.parent == Some(from)).then(|| reason.clone());
                         let reason = *reason;
-                        guarded(state.handle_info(Info::Exit { from, reason }, ctx)).await
-                    } else if reason.is_abnormal() {
+                        let r = guarded(state.handle_info(Info::Exit { from, reason }, ctx)).await;
+                        r.map(|next| match parent {
+                            Some(reason) if next.stop.is_none() => Next::stop(*reason),
+                            _ => next,
+                        })
+                    } else if *reason != ExitReason::Normal {
+                        // Only `normal` is ignored, as in OTP: `shutdown` ends it too.
                         return Flow::Die(*reason);
                     } else {
                         Ok(Next::noreply())

@@ -213,7 +213,7 @@ async fn a_stop_request_overtakes_a_flooded_mailbox() {
     }
     let asked = tokio::time::Instant::now();
     let reason = p.stop(beamline::ExitReason::Shutdown, None).await;
-    assert_eq!(reason, beamline::ExitReason::Shutdown);
+    assert_eq!(reason, Ok(beamline::ExitReason::Shutdown));
     assert!(
         asked.elapsed() < Duration::from_millis(100),
         "waited {:?}",

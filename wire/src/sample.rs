@@ -145,6 +145,9 @@ pub struct SupervisorInfo {
     pub restarts_in_window: u32,
     /// Live children now.
     pub children: u32,
+    /// Children whose restart failed and is being retried (OTP's `restarting`): listed by the
+    /// supervisor but with no process, so no row of their own.
+    pub restarting: u32,
 }
 
 /// Per-process figures taken from tokio-metrics' task monitor, over the last interval.

@@ -108,7 +108,7 @@ impl Peer for Beamline {
     }
 
     async fn stop(server: Self::Server) {
-        server.stop(ExitReason::Normal, None).await;
+        let _ = server.stop(ExitReason::Normal, None).await;
     }
 
     async fn worker(&self, done: Arc<Done>) -> Self::Worker {
@@ -166,6 +166,6 @@ pub async fn restart(rt: Runtime, n: u64) -> Duration {
         current.call(()).await.expect("replacement answers");
     }
     let elapsed = start.elapsed();
-    sup.stop().await;
+    let _ = sup.stop().await;
     elapsed
 }

@@ -2,7 +2,8 @@
 //! supervisor's own task, so the child is linked to and parented by the supervisor.
 
 use super::spec::{ChildKind, ChildSpec, Shutdown, StartArgs};
-use crate::process::SlotInfo;
+use crate::panic::guarded;
+use crate::process::{SlotInfo, Sys};
 use crate::spawn::SpawnOpts;
 use crate::{ExitReason, ProcessRef, Runtime, StartError};
 use beamline_wire::{Pid, ProcessKind};
@@ -31,7 +32,12 @@ pub(crate) async fn start(
         opts,
         extra,
     };
-    match (spec.start)(args).await {
+    // A start function that panics (OTP: one that raises) fails this start only; the
+    // supervisor lives on and treats it like any failed start.
+    let started = guarded(async { (spec.start)(args).await })
+        .await
+        .unwrap_or_else(|panic| Err(StartError::InitFailed(ExitReason::Panic(panic))));
+    match started {
         Ok(p) => {
             let restarts = slot.restarts.load(Relaxed);
             if restarts > 0 {
@@ -54,14 +60,34 @@ pub(crate) fn count_restart(slot: &SlotInfo) {
 }
 
 /// Stop a child by its shutdown policy and wait for it to be gone.
-pub(crate) async fn stop(child: &ProcessRef, shutdown: Shutdown) -> ExitReason {
-    match shutdown {
+///
+/// A child that traps exits gets the supervisor's `shutdown` as an exit message (OTP's
+/// `exit(Child, shutdown)`), so it may stop with a reason of its own; any other child is asked
+/// to stop, so its `terminate` runs (see the README's OTP table). Either way a timeout kills it.
+pub(crate) async fn stop(supervisor: Pid, child: &ProcessRef, shutdown: Shutdown) -> ExitReason {
+    let cell = &child.cell;
+    let limit = match shutdown {
         Shutdown::Brutal => {
-            child.exit(ExitReason::Killed);
-            child.wait().await
+            cell.kill();
+            return cell.wait_exit().await;
         }
-        Shutdown::Timeout(t) => child.stop(ExitReason::Shutdown, Some(t)).await,
-        Shutdown::Infinity => child.stop(ExitReason::Shutdown, None).await,
+        Shutdown::Timeout(t) => Some(t),
+        Shutdown::Infinity => None,
+    };
+    if cell.trap_exit.load(Relaxed) {
+        cell.exit_signal(supervisor, ExitReason::Shutdown);
+    } else {
+        cell.send_sys(Sys::Stop(ExitReason::Shutdown));
+    }
+    let Some(limit) = limit else {
+        return cell.wait_exit().await;
+    };
+    match tokio::time::timeout(limit, cell.wait_exit()).await {
+        Ok(reason) => reason,
+        Err(_) => {
+            cell.kill();
+            cell.wait_exit().await
+        }
     }
 }
 
@@ -94,4 +120,16 @@ where
         }));
     }
     cell.meta.parent
+}
+
+/// Publish what a supervisor's observers read: running children, children restarting, and the
+/// restarts counted in the intensity window.
+pub(crate) fn publish(rt: &Runtime, me: Pid, running: u32, restarting: u32, in_window: u32) {
+    if let Some(cell) = rt.shared.table.get(me)
+        && let Some(stats) = &cell.supervisor
+    {
+        stats.children.store(running, Relaxed);
+        stats.restarting.store(restarting, Relaxed);
+        stats.restarts_in_window.store(in_window, Relaxed);
+    }
 }

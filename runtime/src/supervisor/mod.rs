@@ -4,8 +4,11 @@
 //!   [`SupervisorSpec`] (strategy, restart intensity, children).
 //! - [`intensity`]: the restart-intensity window ("at most N restarts in P").
 //! - [`child`]: starting a child from its spec and shutting it down by its shutdown policy.
-//! - [`static_sup`]: [`Supervisor`]: `one_for_one`, `one_for_all`, `rest_for_one`.
-//! - [`dynamic`]: [`DynamicSupervisor`]: children started at run time.
+//! - [`static_sup`]: the process behind a [`Supervisor`]: `one_for_one`, `one_for_all`,
+//!   `rest_for_one`, and OTP's restart loop; [`sup_handle`]: the [`Supervisor`] handle.
+//! - [`listing`]: what both answer: [`ChildInfo`], [`Counts`], [`SupervisorError`].
+//! - [`dynamic`]: [`DynamicSupervisor`]: children started at run time; [`dynamic_server`]: its
+//!   process.
 //!
 //! A supervisor is a process like any other (kind `supervisor`), linked to its children and
 //! trapping their exits. Restart counts and the last exit reasons belong to the child *slot*, so
@@ -40,13 +43,17 @@
 
 pub mod child;
 pub mod dynamic;
+pub mod dynamic_server;
 pub mod intensity;
+pub mod listing;
 pub mod spec;
 pub mod static_sup;
+pub mod sup_handle;
 
 pub use dynamic::{DynamicSupervisor, DynamicSupervisorSpec};
+pub use listing::{ChildInfo, Counts, SupervisorError};
 pub use spec::{ChildKind, ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec};
-pub use static_sup::{ChildInfo, Counts, Supervisor, SupervisorError};
+pub use sup_handle::Supervisor;
 
 use crate::Runtime;
 use beamline_wire::Pid;

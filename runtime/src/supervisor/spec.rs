@@ -57,9 +57,12 @@ impl Restart {
 pub enum Shutdown {
     /// Killed at once: no `terminate`.
     Brutal,
-    /// Asked to stop (its `terminate` runs), then killed if still alive after this long.
+    /// Asked to stop (its `terminate` runs; a child trapping exits gets the shutdown as
+    /// [`crate::Info::Exit`] and may pick its own exit reason), then killed if still alive after
+    /// this long.
     Timeout(Duration),
-    /// Asked to stop, waiting as long as it takes (the default for supervisors).
+    /// Asked to stop as for `Timeout`, waiting as long as it takes (the default for
+    /// supervisors).
     Infinity,
 }
 
@@ -285,9 +288,7 @@ impl SupervisorSpec {
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if self.period.is_zero() {
-            return Err("the restart intensity period must be longer than 0".into());
-        }
+        validate_period(self.period)?;
         let mut seen = std::collections::HashSet::new();
         for c in &self.children {
             c.validate()?;
@@ -297,4 +298,13 @@ impl SupervisorSpec {
         }
         Ok(())
     }
+}
+
+/// The check both supervisors make of their restart intensity (OTP's `invalid_period`): a
+/// window of zero could never hold a restart, so "at most N restarts in 0 s" means nothing.
+pub(crate) fn validate_period(period: Duration) -> Result<(), String> {
+    if period.is_zero() {
+        return Err("the restart intensity period must be longer than 0".into());
+    }
+    Ok(())
 }

@@ -1,85 +1,60 @@
-//! [`Supervisor`]: a fixed list of children restarted by strategy, within a restart intensity.
+//! The process behind a [`super::Supervisor`]: a fixed list of children restarted by strategy,
+//! within a restart intensity, with OTP's restart loop.
+//!
+//! A restart works as OTP's `restart/2`: count it toward the intensity, then restart what the
+//! strategy says (the child; all; the child and those after it). When a start fails, the child
+//! that failed is marked *restarting* and the supervisor sends itself a retry, so requests
+//! queued meanwhile (a shutdown, a `terminate_child`) are handled between attempts. A retry is a
+//! restart like the first: it counts, and under `one_for_all` / `rest_for_one` it shuts the
+//! group down again and restarts it whole, so the group guarantee holds on every path.
+//!
+//! (A little over 400 lines: the restart loop and the API calls work on the same slot list and
+//! are best read together.)
 
 use super::child;
 use super::intensity::Intensity;
-use super::spec::{ChildKind, ChildSpec, Restart, Strategy, SupervisorSpec};
+use super::listing::{ChildInfo, SupervisorError, count};
+use super::spec::{ChildSpec, Restart, Strategy, SupervisorSpec};
 use crate::process::SlotInfo;
-use crate::spawn::SpawnOpts;
 use crate::{
-    CallError, CallReply, Ctx, ExitReason, GenServer, Info, InitError, Next, ProcessRef, Runtime,
-    ServerRef, StartError,
+    CallReply, Ctx, ExitReason, GenServer, Info, InitError, Next, ProcessRef, Runtime, ServerRef,
 };
-use beamline_wire::{Pid, ProcessKind};
+use beamline_wire::Pid;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// How long callers wait on a supervisor (it may be busy shutting a subtree down).
-const SUPERVISOR_CALL_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// Errors of the supervisor API, as in OTP.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum SupervisorError {
-    /// No child with that id (or pid).
-    #[error("child not found")]
-    NotFound,
-    /// The child is running; terminate it first.
-    #[error("child is running")]
-    Running,
-    /// A child with that id is already running.
-    #[error("child already started as {0}")]
-    AlreadyStarted(Pid),
-    /// A child spec with that id exists (not running); restart or delete it.
-    #[error("a child with that id already exists")]
-    AlreadyPresent,
-    /// A dynamic supervisor is at its `max_children`.
-    #[error("max_children reached")]
-    MaxChildren,
-    /// The spec is invalid.
-    #[error("invalid child spec: {0}")]
-    InvalidSpec(String),
-    /// The child's start function failed.
-    #[error("child failed to start: {0}")]
-    Start(String),
-    /// The supervisor itself could not be reached.
-    #[error("supervisor unreachable: {0}")]
-    Call(CallError),
-}
-
-/// One child as listed by `which_children`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChildInfo {
-    /// The child id.
-    pub id: String,
-    /// The running process, if any (`None` after it was terminated, or ignored at init).
-    pub process: Option<ProcessRef>,
-    /// Worker or supervisor.
-    pub kind: ChildKind,
-    /// Its restart type.
-    pub restart: Restart,
-}
-
-/// Counts as given by `count_children`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Child specs held.
-    pub specs: usize,
-    /// Children running.
-    pub active: usize,
-    /// Specs that are supervisors.
-    pub supervisors: usize,
-    /// Specs that are workers.
-    pub workers: usize,
+/// Where a child slot stands.
+enum Child {
+    /// Not running: terminated, ignored at start, or not yet started in a group restart.
+    Undefined,
+    Running(ProcessRef),
+    /// A restart attempt failed; a retry is on its way (OTP's `restarting`).
+    Restarting,
 }
 
 struct Slot {
     spec: ChildSpec,
-    child: Option<ProcessRef>,
+    child: Child,
     info: Arc<SlotInfo>,
 }
 
-/// The process behind a [`Supervisor`].
+impl Slot {
+    fn process(&self) -> Option<&ProcessRef> {
+        match &self.child {
+            Child::Running(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn is_temporary(&self) -> bool {
+        self.spec.restart == Restart::Temporary
+    }
+}
+
+/// The intensity was exceeded: the supervisor must stop its children and exit `shutdown`.
+pub(crate) struct GiveUp;
+
+/// The process behind a [`super::Supervisor`].
 pub struct SupervisorServer {
     rt: Runtime,
     myself: ServerRef<SupervisorServer>,
@@ -111,7 +86,7 @@ pub enum SupReply {
     /// The children, in start order.
     Children(Vec<ChildInfo>),
     /// The counts.
-    Counts(Counts),
+    Counts(super::Counts),
     /// The started child (`None` if its init asked to be ignored).
     Started(Option<ProcessRef>),
     /// Done.
@@ -120,115 +95,241 @@ pub enum SupReply {
 
 /// Messages a supervisor sends itself.
 pub enum SupInfo {
-    /// A restart attempt failed earlier: try the children still down.
-    Retry,
+    /// A restart attempt of the child with this id failed: try again (OTP's
+    /// `try_again_restart`).
+    Retry(String),
     /// The observer asked to restart the child with this pid.
     RestartPid(Pid, oneshot::Sender<Result<(), String>>),
 }
 
 impl SupervisorServer {
     fn publish(&mut self) {
-        let Some(cell) = self.rt.shared.table.get(self.me) else {
-            return;
-        };
-        if let Some(stats) = &cell.supervisor {
-            stats.children.store(
-                self.slots.iter().filter(|s| s.child.is_some()).count() as u32,
-                Relaxed,
-            );
-            stats.restarts_in_window.store(
-                self.intensity.in_window(tokio::time::Instant::now()),
-                Relaxed,
-            );
-        }
-    }
-
-    /// Start the slots in `range` that are down (and not temporary leftovers), in order.
-    /// On a failure, stops there and returns the error.
-    async fn start_down(&mut self, from: usize) -> Result<(), String> {
-        for i in from..self.slots.len() {
-            if self.slots[i].child.is_some() {
-                continue;
-            }
-            let slot = &self.slots[i];
-            match child::start(&self.rt, self.me, &slot.spec, &slot.info, None).await {
-                Ok(p) => self.slots[i].child = p,
-                Err(e) => return Err(format!("child {:?}: {e}", self.slots[i].spec.id)),
-            }
-        }
-        Ok(())
-    }
-
-    /// Stop running children after index `after` (exclusive) in reverse order.
-    async fn stop_after(&mut self, after: Option<usize>) {
-        let first = after.map_or(0, |i| i + 1);
-        for i in (first..self.slots.len()).rev() {
-            if let Some(p) = self.slots[i].child.take() {
-                child::stop(&p, self.slots[i].spec.shutdown).await;
-            }
-        }
-    }
-
-    /// React to a child's exit by strategy. Returns `Err` when the intensity is exceeded.
-    async fn restart(&mut self, index: usize) -> Result<(), ()> {
-        if !self.intensity.add(tokio::time::Instant::now()) {
-            return Err(());
-        }
-        let first = match self.strategy {
-            Strategy::OneForOne => index,
-            Strategy::OneForAll => {
-                self.stop_after(None).await;
-                0
-            }
-            Strategy::RestForOne => {
-                self.stop_after(Some(index)).await;
-                index
-            }
-        };
-        // Temporary children stopped by the strategy are forgotten, not restarted (OTP).
-        for i in (first..self.slots.len()).rev() {
-            if i != index
-                && self.slots[i].child.is_none()
-                && self.slots[i].spec.restart == Restart::Temporary
-            {
-                self.slots.remove(i);
-            }
-        }
-        for slot in &self.slots[first..] {
-            if slot.child.is_none() {
-                child::count_restart(&slot.info);
-            }
-        }
-        self.retry_from(first).await
-    }
-
-    /// Start what is down from `first`; a failed attempt counts towards the intensity and is
-    /// retried through the mailbox, so other requests are not starved.
-    async fn retry_from(&mut self, first: usize) -> Result<(), ()> {
-        match self.start_down(first).await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                tracing::warn!(supervisor = %self.me, error = %e, "restart failed; will retry");
-                if !self.intensity.add(tokio::time::Instant::now()) {
-                    return Err(());
-                }
-                self.myself_send(SupInfo::Retry);
-                Ok(())
-            }
-        }
-    }
-
-    fn myself_send(&self, msg: SupInfo) {
-        let _ = self.myself.send(msg);
+        let (running, restarting) = self.slots.iter().fold((0, 0), |(r, t), s| match s.child {
+            Child::Running(_) => (r + 1, t),
+            Child::Restarting => (r, t + 1),
+            Child::Undefined => (r, t),
+        });
+        let in_window = self.intensity.in_window(tokio::time::Instant::now());
+        child::publish(&self.rt, self.me, running, restarting, in_window);
     }
 
     fn find(&self, id: &str) -> Option<usize> {
         self.slots.iter().position(|s| s.spec.id == id)
     }
 
+    /// Start slot `i`. `Ok(false)` when its init asked to be ignored.
+    async fn start_slot(&mut self, i: usize) -> Result<bool, String> {
+        let slot = &self.slots[i];
+        match child::start(&self.rt, self.me, &slot.spec, &slot.info, None).await {
+            Ok(p) => {
+                let started = p.is_some();
+                self.slots[i].child = p.map_or(Child::Undefined, Child::Running);
+                Ok(started)
+            }
+            Err(e) => Err(format!("child {:?}: {e}", slot.spec.id)),
+        }
+    }
+
+    /// Start the slots from `from` on that are not running, in order (OTP's `start_children`).
+    /// An ignored temporary child is forgotten. On a failure, stops there: `Err(index, why)`.
+    async fn start_children(&mut self, from: usize) -> Result<(), (usize, String)> {
+        let mut i = from;
+        while i < self.slots.len() {
+            if matches!(self.slots[i].child, Child::Running(_)) {
+                i += 1;
+                continue;
+            }
+            match self.start_slot(i).await {
+                Ok(false) if self.slots[i].is_temporary() => {
+                    self.slots.remove(i);
+                }
+                Ok(_) => i += 1,
+                Err(e) => return Err((i, e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop the children from `from` on, in reverse start order; temporary ones are forgotten
+    /// (OTP's `terminate_children`).
+    async fn terminate_children(&mut self, from: usize) {
+        for i in (from..self.slots.len()).rev() {
+            if let Child::Running(p) = std::mem::replace(&mut self.slots[i].child, Child::Undefined)
+            {
+                child::stop(self.me, &p, self.slots[i].spec.shutdown).await;
+            }
+            if self.slots[i].is_temporary() {
+                self.slots.remove(i);
+            }
+        }
+    }
+
+    /// Restart slot `i` after its exit or a failed attempt (OTP's `restart/2`): count it, then
+    /// restart by strategy. A start that fails leaves the failed child restarting and queues a
+    /// retry.
+    async fn restart(&mut self, i: usize) -> Result<(), GiveUp> {
+        if !self.intensity.add(tokio::time::Instant::now()) {
+            return Err(GiveUp);
+        }
+        self.slots[i].child = Child::Undefined;
+        let first = match self.strategy {
+            Strategy::OneForOne => i,
+            Strategy::OneForAll => 0,
+            Strategy::RestForOne => i,
+        };
+        if self.strategy != Strategy::OneForOne {
+            // The slot at `first` is restartable, so not temporary: removals happen after it.
+            self.terminate_children(first).await;
+        }
+        let last = if self.strategy == Strategy::OneForOne {
+            i + 1
+        } else {
+            self.slots.len()
+        };
+        for slot in &self.slots[first..last] {
+            child::count_restart(&slot.info);
+        }
+        let started = if self.strategy == Strategy::OneForOne {
+            self.start_slot(i).await.map(|_| ()).map_err(|e| (i, e))
+        } else {
+            self.start_children(first).await
+        };
+        if let Err((failed, e)) = started {
+            tracing::warn!(supervisor = %self.me, error = %e, "restart failed; will retry");
+            self.slots[failed].child = Child::Restarting;
+            let _ = self
+                .myself
+                .send(SupInfo::Retry(self.slots[failed].spec.id.clone()));
+        }
+        Ok(())
+    }
+
     fn give_up(&self) -> Next {
         tracing::error!(supervisor = %self.me, "restart intensity exceeded; shutting down");
         Next::stop(ExitReason::Shutdown)
+    }
+
+    /// A linked process exited: the parent ends the supervisor; a child is restarted or
+    /// forgotten by its restart type.
+    async fn on_exit(&mut self, from: Pid, reason: ExitReason) -> Next {
+        if Some(from) == self.parent {
+            return Next::stop(reason);
+        }
+        let Some(i) = self
+            .slots
+            .iter()
+            .position(|s| s.process().is_some_and(|c| c.pid() == from))
+        else {
+            return Next::noreply();
+        };
+        self.slots[i].child = Child::Undefined;
+        let restart = self.slots[i].spec.restart;
+        if !restart.applies(&reason) {
+            if restart == Restart::Temporary {
+                self.slots.remove(i);
+            }
+            return Next::noreply();
+        }
+        tracing::info!(supervisor = %self.me, child = %self.slots[i].spec.id, %reason, "restarting child");
+        match self.restart(i).await {
+            Ok(()) => Next::noreply(),
+            Err(GiveUp) => self.give_up(),
+        }
+    }
+
+    /// The observer's restart: stop the child with this pid and start it again.
+    async fn restart_pid(&mut self, pid: Pid) -> Result<(), String> {
+        let i = self
+            .slots
+            .iter()
+            .position(|s| s.process().is_some_and(|c| c.pid() == pid))
+            .ok_or_else(|| format!("{pid} is not a running child of {}", self.me))?;
+        if let Child::Running(p) = std::mem::replace(&mut self.slots[i].child, Child::Undefined) {
+            child::stop(self.me, &p, self.slots[i].spec.shutdown).await;
+        }
+        child::count_restart(&self.slots[i].info);
+        match self.start_slot(i).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.slots[i].child = Child::Restarting;
+                let _ = self
+                    .myself
+                    .send(SupInfo::Retry(self.slots[i].spec.id.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    async fn start_child(&mut self, spec: ChildSpec) -> Result<SupReply, SupervisorError> {
+        spec.validate().map_err(SupervisorError::InvalidSpec)?;
+        if let Some(i) = self.find(&spec.id) {
+            return Err(match self.slots[i].process() {
+                Some(p) => SupervisorError::AlreadyStarted(p.pid()),
+                None => SupervisorError::AlreadyPresent,
+            });
+        }
+        let info = Arc::new(SlotInfo::default());
+        let p = child::start(&self.rt, self.me, &spec, &info, None)
+            .await
+            .map_err(|e| SupervisorError::Start(e.to_string()))?;
+        // An ignored temporary child is not kept (OTP); any other ignored child keeps its spec.
+        if p.is_some() || spec.restart != Restart::Temporary {
+            self.slots.push(Slot {
+                spec,
+                child: p.clone().map_or(Child::Undefined, Child::Running),
+                info,
+            });
+        }
+        Ok(SupReply::Started(p))
+    }
+
+    async fn terminate_child(&mut self, id: &str) -> Result<SupReply, SupervisorError> {
+        let i = self.find(id).ok_or(SupervisorError::NotFound)?;
+        // A restarting child has no process; it becomes undefined and its retry finds nothing.
+        if let Child::Running(p) = std::mem::replace(&mut self.slots[i].child, Child::Undefined) {
+            child::stop(self.me, &p, self.slots[i].spec.shutdown).await;
+        }
+        if self.slots[i].is_temporary() {
+            self.slots.remove(i);
+        }
+        Ok(SupReply::Done)
+    }
+
+    async fn restart_child(&mut self, id: &str) -> Result<SupReply, SupervisorError> {
+        let i = self.find(id).ok_or(SupervisorError::NotFound)?;
+        match self.slots[i].child {
+            Child::Running(_) => Err(SupervisorError::Running),
+            Child::Restarting => Err(SupervisorError::Restarting),
+            Child::Undefined => match self.start_slot(i).await {
+                Ok(_) => Ok(SupReply::Started(self.slots[i].process().cloned())),
+                Err(e) => Err(SupervisorError::Start(e)),
+            },
+        }
+    }
+
+    fn delete_child(&mut self, id: &str) -> Result<SupReply, SupervisorError> {
+        let i = self.find(id).ok_or(SupervisorError::NotFound)?;
+        match self.slots[i].child {
+            Child::Running(_) => Err(SupervisorError::Running),
+            Child::Restarting => Err(SupervisorError::Restarting),
+            Child::Undefined => {
+                self.slots.remove(i);
+                Ok(SupReply::Done)
+            }
+        }
+    }
+
+    fn which_children(&self) -> Vec<ChildInfo> {
+        self.slots
+            .iter()
+            .map(|s| ChildInfo {
+                id: s.spec.id.clone(),
+                process: s.process().cloned(),
+                restarting: matches!(s.child, Child::Restarting),
+                kind: s.spec.kind,
+                restart: s.spec.restart,
+            })
+            .collect()
     }
 }
 
@@ -247,12 +348,10 @@ impl GenServer for SupervisorServer {
             spec.period,
             SupInfo::RestartPid,
         );
-        let rt = ctx.runtime().clone();
-        let me = ctx.pid();
         let mut sup = SupervisorServer {
-            rt,
+            rt: ctx.runtime().clone(),
             myself: ctx.myself().clone(),
-            me,
+            me: ctx.pid(),
             parent,
             strategy: spec.strategy,
             intensity: Intensity::new(spec.max_restarts, spec.period),
@@ -261,13 +360,13 @@ impl GenServer for SupervisorServer {
                 .into_iter()
                 .map(|c| Slot {
                     spec: c,
-                    child: None,
+                    child: Child::Undefined,
                     info: Arc::new(SlotInfo::default()),
                 })
                 .collect(),
         };
-        if let Err(e) = sup.start_down(0).await {
-            sup.stop_after(None).await;
+        if let Err((_, e)) = sup.start_children(0).await {
+            sup.terminate_children(0).await;
             return Err(InitError::Stop(ExitReason::ShutdownWith(format!(
                 "failed to start {e}"
             ))));
@@ -278,75 +377,14 @@ impl GenServer for SupervisorServer {
 
     async fn handle_call(&mut self, msg: SupCall, _ctx: &mut Ctx<Self>) -> CallReply<Self::Reply> {
         let reply = match msg {
-            SupCall::WhichChildren => Ok(SupReply::Children(
-                self.slots
-                    .iter()
-                    .map(|s| ChildInfo {
-                        id: s.spec.id.clone(),
-                        process: s.child.clone(),
-                        kind: s.spec.kind,
-                        restart: s.spec.restart,
-                    })
-                    .collect(),
-            )),
+            SupCall::WhichChildren => Ok(SupReply::Children(self.which_children())),
             SupCall::CountChildren => Ok(SupReply::Counts(count(
-                self.slots.iter().map(|s| (&s.spec, s.child.is_some())),
+                self.slots.iter().map(|s| (&s.spec, s.process().is_some())),
             ))),
-            SupCall::StartChild(spec) => match (spec.validate(), self.find(&spec.id)) {
-                (Err(e), _) => Err(SupervisorError::InvalidSpec(e)),
-                (Ok(()), Some(i)) => Err(match &self.slots[i].child {
-                    Some(p) => SupervisorError::AlreadyStarted(p.pid()),
-                    None => SupervisorError::AlreadyPresent,
-                }),
-                (Ok(()), None) => {
-                    let info = Arc::new(SlotInfo::default());
-                    match child::start(&self.rt, self.me, &spec, &info, None).await {
-                        Ok(p) => {
-                            self.slots.push(Slot {
-                                spec,
-                                child: p.clone(),
-                                info,
-                            });
-                            Ok(SupReply::Started(p))
-                        }
-                        Err(e) => Err(SupervisorError::Start(e.to_string())),
-                    }
-                }
-            },
-            SupCall::TerminateChild(id) => match self.find(&id) {
-                None => Err(SupervisorError::NotFound),
-                Some(i) => {
-                    if let Some(p) = self.slots[i].child.take() {
-                        child::stop(&p, self.slots[i].spec.shutdown).await;
-                    }
-                    if self.slots[i].spec.restart == Restart::Temporary {
-                        self.slots.remove(i);
-                    }
-                    Ok(SupReply::Done)
-                }
-            },
-            SupCall::RestartChild(id) => match self.find(&id) {
-                None => Err(SupervisorError::NotFound),
-                Some(i) if self.slots[i].child.is_some() => Err(SupervisorError::Running),
-                Some(i) => {
-                    let slot = &self.slots[i];
-                    match child::start(&self.rt, self.me, &slot.spec, &slot.info, None).await {
-                        Ok(p) => {
-                            self.slots[i].child = p.clone();
-                            Ok(SupReply::Started(p))
-                        }
-                        Err(e) => Err(SupervisorError::Start(e.to_string())),
-                    }
-                }
-            },
-            SupCall::DeleteChild(id) => match self.find(&id) {
-                None => Err(SupervisorError::NotFound),
-                Some(i) if self.slots[i].child.is_some() => Err(SupervisorError::Running),
-                Some(i) => {
-                    self.slots.remove(i);
-                    Ok(SupReply::Done)
-                }
-            },
+            SupCall::StartChild(spec) => self.start_child(spec).await,
+            SupCall::TerminateChild(id) => self.terminate_child(&id).await,
+            SupCall::RestartChild(id) => self.restart_child(&id).await,
+            SupCall::DeleteChild(id) => self.delete_child(&id),
         };
         self.publish();
         CallReply::reply(reply)
@@ -354,58 +392,19 @@ impl GenServer for SupervisorServer {
 
     async fn handle_info(&mut self, msg: Info<SupInfo>, _ctx: &mut Ctx<Self>) -> Next {
         let next = match msg {
-            Info::Exit { from, reason } => {
-                if Some(from) == self.parent {
-                    return Next::stop(reason);
-                }
-                let Some(i) = self
-                    .slots
-                    .iter()
-                    .position(|s| s.child.as_ref().is_some_and(|c| c.pid() == from))
-                else {
-                    return Next::noreply();
-                };
-                self.slots[i].child = None;
-                let restart = self.slots[i].spec.restart;
-                if !restart.applies(&reason) {
-                    if restart == Restart::Temporary {
-                        self.slots.remove(i);
-                    }
-                    Next::noreply()
-                } else {
-                    tracing::info!(supervisor = %self.me, child = %self.slots[i].spec.id, %reason, "restarting child");
+            Info::Exit { from, reason } => self.on_exit(from, reason).await,
+            Info::Msg(SupInfo::Retry(id)) => match self.find(&id) {
+                // Still restarting: not terminated, deleted or restarted by hand meanwhile.
+                Some(i) if matches!(self.slots[i].child, Child::Restarting) => {
                     match self.restart(i).await {
                         Ok(()) => Next::noreply(),
-                        Err(()) => self.give_up(),
+                        Err(GiveUp) => self.give_up(),
                     }
                 }
-            }
-            Info::Msg(SupInfo::Retry) => match self.retry_from(0).await {
-                Ok(()) => Next::noreply(),
-                Err(()) => self.give_up(),
+                _ => Next::noreply(),
             },
             Info::Msg(SupInfo::RestartPid(pid, tx)) => {
-                let found = self
-                    .slots
-                    .iter()
-                    .position(|s| s.child.as_ref().is_some_and(|c| c.pid() == pid));
-                match found {
-                    None => {
-                        let _ =
-                            tx.send(Err(format!("{pid} is not a running child of {}", self.me)));
-                    }
-                    Some(i) => {
-                        if let Some(p) = self.slots[i].child.take() {
-                            child::stop(&p, self.slots[i].spec.shutdown).await;
-                        }
-                        child::count_restart(&self.slots[i].info);
-                        let r = self.start_down(i).await;
-                        let _ = tx.send(r.clone());
-                        if r.is_err() {
-                            self.myself_send(SupInfo::Retry);
-                        }
-                    }
-                }
+                let _ = tx.send(self.restart_pid(pid).await);
                 Next::noreply()
             }
             _ => Next::noreply(),
@@ -415,123 +414,7 @@ impl GenServer for SupervisorServer {
     }
 
     async fn terminate(&mut self, _reason: &ExitReason, _ctx: &mut Ctx<Self>) {
-        self.stop_after(None).await;
+        self.terminate_children(0).await;
         self.publish();
-    }
-}
-
-pub(crate) fn count<'a>(children: impl Iterator<Item = (&'a ChildSpec, bool)>) -> Counts {
-    let mut c = Counts::default();
-    for (spec, running) in children {
-        c.specs += 1;
-        c.active += running as usize;
-        match spec.kind {
-            ChildKind::Supervisor => c.supervisors += 1,
-            ChildKind::Worker => c.workers += 1,
-        }
-    }
-    c
-}
-
-/// A handle to a running supervisor.
-#[derive(Clone, Debug)]
-pub struct Supervisor {
-    server: ServerRef<SupervisorServer>,
-}
-
-impl Supervisor {
-    /// Validate the spec, start the supervisor and its children in order. If a child fails to
-    /// start, those already started are stopped in reverse order and the start fails.
-    pub async fn start(rt: &Runtime, spec: SupervisorSpec) -> Result<Supervisor, StartError> {
-        Supervisor::start_with(rt, spec, SpawnOpts::new()).await
-    }
-
-    /// Start with options (used when a supervisor is itself a child).
-    pub async fn start_with(
-        rt: &Runtime,
-        spec: SupervisorSpec,
-        mut opts: SpawnOpts,
-    ) -> Result<Supervisor, StartError> {
-        spec.validate().map_err(StartError::InvalidSpec)?;
-        if opts.name.is_none() {
-            opts.name = spec.name.clone();
-        }
-        let server = rt
-            .start_with::<SupervisorServer>(spec, opts.kind(ProcessKind::Supervisor))
-            .await?;
-        Ok(Supervisor { server })
-    }
-
-    /// Its pid.
-    pub fn pid(&self) -> Pid {
-        self.server.pid()
-    }
-
-    /// The untyped process handle.
-    pub fn process(&self) -> ProcessRef {
-        self.server.process()
-    }
-
-    async fn call(&self, msg: SupCall) -> Result<SupReply, SupervisorError> {
-        self.server
-            .call_timeout(msg, SUPERVISOR_CALL_TIMEOUT)
-            .await
-            .map_err(SupervisorError::Call)?
-    }
-
-    /// The children in start order, with their processes.
-    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
-        match self.call(SupCall::WhichChildren).await? {
-            SupReply::Children(c) => Ok(c),
-            _ => unreachable!("which_children answers with children"),
-        }
-    }
-
-    /// Specs, running children, supervisors and workers.
-    pub async fn count_children(&self) -> Result<Counts, SupervisorError> {
-        match self.call(SupCall::CountChildren).await? {
-            SupReply::Counts(c) => Ok(c),
-            _ => unreachable!("count_children answers with counts"),
-        }
-    }
-
-    /// Add a child at the end and start it.
-    pub async fn start_child(
-        &self,
-        spec: ChildSpec,
-    ) -> Result<Option<ProcessRef>, SupervisorError> {
-        match self.call(SupCall::StartChild(spec)).await? {
-            SupReply::Started(p) => Ok(p),
-            _ => unreachable!("start_child answers with the child"),
-        }
-    }
-
-    /// Stop a child by its shutdown policy; its spec stays (unless temporary).
-    pub async fn terminate_child(&self, id: &str) -> Result<(), SupervisorError> {
-        self.call(SupCall::TerminateChild(id.to_string()))
-            .await
-            .map(|_| ())
-    }
-
-    /// Start a terminated child again.
-    pub async fn restart_child(&self, id: &str) -> Result<Option<ProcessRef>, SupervisorError> {
-        match self.call(SupCall::RestartChild(id.to_string())).await? {
-            SupReply::Started(p) => Ok(p),
-            _ => unreachable!("restart_child answers with the child"),
-        }
-    }
-
-    /// Forget a terminated child's spec.
-    pub async fn delete_child(&self, id: &str) -> Result<(), SupervisorError> {
-        self.call(SupCall::DeleteChild(id.to_string()))
-            .await
-            .map(|_| ())
-    }
-
-    /// Stop the supervisor and its whole subtree (children in reverse start order).
-    ///
-    /// Cancel safety: the stop request is sent at once; dropping the future only stops waiting.
-    pub async fn stop(&self) -> ExitReason {
-        self.server.stop(ExitReason::Shutdown, None).await
     }
 }

@@ -75,7 +75,7 @@ async fn calling_self_by_name_fails_at_once() {
 async fn call_to_a_dead_process_is_no_process() {
     let rt = Runtime::new();
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
-    p.stop(ExitReason::Normal, None).await;
+    p.stop(ExitReason::Normal, None).await.unwrap();
     assert_eq!(p.call(Call::Echo(1)).await, Err(CallError::NoProcess));
     assert_eq!(
         rt.call::<Probe>("nobody", Call::Echo(1)).await,

@@ -20,7 +20,7 @@ async fn casts_from_one_sender_are_handled_in_order() {
 async fn cast_to_a_dead_process_is_ok_but_counted() {
     let rt = Runtime::new();
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
-    p.stop(ExitReason::Normal, None).await;
+    p.stop(ExitReason::Normal, None).await.unwrap();
     let before = rt.dead_letters();
     assert_eq!(p.cast(Cast::Push("x".into())).await, Ok(()));
     assert!(p.send("y".into()).is_ok());

@@ -69,7 +69,7 @@ async fn a_normal_exit_does_not_propagate_through_links() {
     let w = rt.start::<Watcher>(log()).await.unwrap();
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
     w.call(W::Link(p.process())).await.unwrap();
-    p.stop(ExitReason::Normal, None).await;
+    p.stop(ExitReason::Normal, None).await.unwrap();
     settle().await;
     assert!(w.is_alive());
 }
@@ -97,7 +97,8 @@ async fn a_monitor_delivers_down_with_the_reason() {
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
     w.call(W::Monitor(p.process())).await.unwrap();
     p.stop(ExitReason::ShutdownWith("maintenance".into()), None)
-        .await;
+        .await
+        .unwrap();
     settle().await;
     assert_eq!(
         seen(&l),
@@ -112,7 +113,7 @@ async fn monitoring_a_dead_process_delivers_noproc_at_once() {
     let l = log();
     let w = rt.start::<Watcher>(l.clone()).await.unwrap();
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
-    p.stop(ExitReason::Normal, None).await;
+    p.stop(ExitReason::Normal, None).await.unwrap();
     w.call(W::Monitor(p.process())).await.unwrap();
     settle().await;
     assert_eq!(seen(&l), vec![format!("down {} noproc", p.pid())]);
@@ -123,7 +124,7 @@ async fn linking_to_a_dead_process_is_a_noproc_exit_signal() {
     let rt = Runtime::new();
     let w = rt.start::<Watcher>(log()).await.unwrap();
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
-    p.stop(ExitReason::Normal, None).await;
+    p.stop(ExitReason::Normal, None).await.unwrap();
     let _ = w.call(W::Link(p.process())).await;
     assert_eq!(w.process().wait().await, ExitReason::NoProcess);
 }

@@ -10,4 +10,5 @@ mod links_monitors;
 mod mailboxes;
 mod names;
 mod stats;
+mod stops;
 mod timers;

@@ -43,7 +43,7 @@ async fn a_name_is_freed_when_its_process_exits() {
         .start_with::<Probe>(Args::new(&log()), SpawnOpts::new().name("temp"))
         .await
         .unwrap();
-    p.stop(ExitReason::Normal, None).await;
+    p.stop(ExitReason::Normal, None).await.unwrap();
     assert!(rt.whereis::<Probe>("temp").is_none());
     let again = rt
         .start_with::<Probe>(Args::new(&log()), SpawnOpts::new().name("temp"))

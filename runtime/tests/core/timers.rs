@@ -60,7 +60,7 @@ async fn a_dead_process_timers_are_cancelled() {
     let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
     let once = send_after(&p, "late".into(), Duration::from_secs(10));
     let every = send_interval(&p, || "x".to_string(), Duration::from_secs(1));
-    p.stop(ExitReason::Normal, None).await;
+    p.stop(ExitReason::Normal, None).await.unwrap();
     settle().await;
     assert!(once.is_done() && every.is_done());
     let dead_before = rt.dead_letters();

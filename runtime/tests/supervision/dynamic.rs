@@ -94,3 +94,32 @@ async fn exceeding_intensity_shuts_the_dynamic_supervisor_down() {
     }
     assert_eq!(sup.process().wait().await, ExitReason::Shutdown);
 }
+
+#[tokio::test(start_paused = true)]
+async fn transient_child_is_restarted_unless_normal_shutdown_or_shutdown_with() {
+    // Elixir's test sends the exits with `Process.exit/2`: `shutdown` ends a child that does not
+    // trap exits, and a transient child is not restarted after it.
+    let rt = Runtime::new();
+    let l = log();
+    let sup = DynamicSupervisor::start(&rt, DynamicSupervisorSpec::new())
+        .await
+        .unwrap();
+    let transient = || worker("t", &l).restart(Restart::Transient);
+    for reason in [
+        ExitReason::Shutdown,
+        ExitReason::ShutdownWith("signal".into()),
+    ] {
+        let p = sup.start_child(transient()).await.unwrap().unwrap();
+        p.exit(reason.clone());
+        assert_eq!(p.wait().await, reason);
+        settle().await;
+        let c = sup.count_children().await.unwrap();
+        assert_eq!((c.workers, c.active), (0, 0));
+    }
+    let p = sup.start_child(transient()).await.unwrap().unwrap();
+    p.exit(ExitReason::error("whatever"));
+    p.wait().await;
+    settle().await;
+    let c = sup.count_children().await.unwrap();
+    assert_eq!((c.workers, c.active), (1, 1));
+}

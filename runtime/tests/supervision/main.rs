@@ -4,7 +4,10 @@ mod support;
 
 mod api;
 mod dynamic;
+mod exit_reasons;
 mod intensity;
 mod names;
+mod restarting;
 mod shutdown;
+mod starts;
 mod strategies;

@@ -16,7 +16,7 @@ async fn a_child_that_ignores_shutdown_is_killed_after_its_timeout() {
     let sup = Supervisor::start(&rt, spec).await.unwrap();
     let child = child_of(&sup, "slow").await;
     let t0 = tokio::time::Instant::now();
-    sup.stop().await;
+    sup.stop().await.unwrap();
     assert_eq!(t0.elapsed(), Duration::from_secs(2));
     assert_eq!(child.exit_reason(), Some(ExitReason::Killed));
 }
@@ -33,7 +33,7 @@ async fn brutal_kill_skips_terminate_and_infinity_waits() {
     let sup = Supervisor::start(&rt, spec).await.unwrap();
     take(&l);
     let t0 = tokio::time::Instant::now();
-    sup.stop().await;
+    sup.stop().await.unwrap();
     assert_eq!(t0.elapsed(), Duration::from_secs(30));
     assert_eq!(
         take(&l),

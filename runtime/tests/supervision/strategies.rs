@@ -17,7 +17,7 @@ async fn children_start_in_order_and_stop_in_reverse() {
         .await
         .unwrap();
     assert_eq!(take(&l), ["start a", "start b", "start c"]);
-    sup.stop().await;
+    sup.stop().await.unwrap();
     assert_eq!(
         take(&l),
         ["stop c shutdown", "stop b shutdown", "stop a shutdown"]

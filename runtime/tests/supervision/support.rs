@@ -2,7 +2,7 @@
 
 use beamline::supervisor::ChildSpec;
 use beamline::{CallReply, Ctx, ExitReason, GenServer, InitError, Next};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +22,12 @@ pub struct WArgs {
     pub log: Log,
     /// While set, init fails.
     pub fail_init: Arc<AtomicBool>,
+    /// Init fails this many more times.
+    pub fail_times: Arc<AtomicU32>,
+    /// While set, init asks to be ignored.
+    pub ignore_init: Arc<AtomicBool>,
+    /// Init takes this long (on tokio's clock) before it succeeds or fails.
+    pub init_delay: Option<Duration>,
     /// Ignore shutdown requests by sleeping in terminate for this long.
     pub slow_terminate: Option<Duration>,
 }
@@ -31,6 +37,9 @@ pub fn args(id: &str, log: &Log) -> WArgs {
         id: id.into(),
         log: log.clone(),
         fail_init: Arc::new(AtomicBool::new(false)),
+        fail_times: Arc::new(AtomicU32::new(0)),
+        ignore_init: Arc::new(AtomicBool::new(false)),
+        init_delay: None,
         slow_terminate: None,
     }
 }
@@ -58,7 +67,18 @@ impl GenServer for Worker {
     type Info = ();
 
     async fn init(a: WArgs, _ctx: &mut Ctx<Self>) -> Result<Self, InitError> {
-        if a.fail_init.load(Ordering::SeqCst) {
+        if let Some(d) = a.init_delay {
+            tokio::time::sleep(d).await;
+        }
+        if a.ignore_init.load(Ordering::SeqCst) {
+            a.log.lock().unwrap().push(format!("ignore {}", a.id));
+            return Err(InitError::Ignore);
+        }
+        let fail_once = a
+            .fail_times
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail_once || a.fail_init.load(Ordering::SeqCst) {
             a.log.lock().unwrap().push(format!("fail {}", a.id));
             return Err(InitError::stop("cannot start"));
         }
@@ -117,4 +137,75 @@ pub async fn crash(sup: &beamline::supervisor::Supervisor, id: &str) {
     w.cast(Cmd::Crash).await.unwrap();
     p.wait().await;
     settle().await;
+}
+
+/// What a [`Trapper`] does with its supervisor's shutdown.
+#[derive(Clone, Debug)]
+pub enum OnExit {
+    /// Stop with this reason of its own.
+    Stop(ExitReason),
+    /// Carry on (the runtime still ends it: its parent's exit).
+    Ignore,
+    /// Get stuck in the callback: only a kill ends it.
+    Hang,
+}
+
+/// A child that traps exits and logs the exit messages it gets.
+pub struct Trapper {
+    id: String,
+    log: Log,
+    on_exit: OnExit,
+}
+
+pub fn trapper(id: &str, log: &Log, on_exit: OnExit) -> ChildSpec {
+    ChildSpec::worker::<Trapper>(id, (id.to_string(), log.clone(), on_exit))
+}
+
+impl GenServer for Trapper {
+    type Args = (String, Log, OnExit);
+    type Call = ();
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+
+    async fn init((id, log, on_exit): Self::Args, ctx: &mut Ctx<Self>) -> Result<Self, InitError> {
+        ctx.trap_exit(true);
+        Ok(Trapper { id, log, on_exit })
+    }
+
+    async fn handle_info(&mut self, msg: beamline::Info<()>, _ctx: &mut Ctx<Self>) -> Next {
+        if let beamline::Info::Exit { reason, .. } = msg {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("exit {} {reason}", self.id));
+            match &self.on_exit {
+                OnExit::Stop(own) => return Next::stop(own.clone()),
+                OnExit::Ignore => {}
+                OnExit::Hang => tokio::time::sleep(Duration::from_secs(1 << 30)).await,
+            }
+        }
+        Next::noreply()
+    }
+
+    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut Ctx<Self>) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("stop {} {reason}", self.id));
+    }
+}
+
+/// What supervisor `sup` publishes to observers, from a fresh observation's first snapshot.
+pub async fn published(
+    rt: &beamline::Runtime,
+    sup: beamline::wire::Pid,
+) -> beamline::wire::SupervisorInfo {
+    let mut obs = rt.observe();
+    loop {
+        if let beamline::wire::ServerMsg::Snapshot(s) = obs.recv().await.expect("stream ended") {
+            let p = s.processes.iter().find(|p| p.id == sup).expect("sampled");
+            return p.supervisor.clone().expect("a supervisor");
+        }
+    }
 }

@@ -224,7 +224,7 @@ async fn rss(secs: u64, rate: u64) -> Result<(), String> {
                 for p in batch {
                     let _ = p.cast(false).await;
                     let _ = p.call(()).await;
-                    p.stop(beamline::ExitReason::Normal, None).await;
+                    let _ = p.stop(beamline::ExitReason::Normal, None).await;
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
