@@ -135,7 +135,10 @@ async fn main() {
     );
 
     // A subscriber that exits is gone from every topic it held.
-    subs[1].stop(beamline::ExitReason::Normal, None).await;
+    subs[1]
+        .stop(beamline::ExitReason::Normal, None)
+        .await
+        .expect("the process was running");
     println!(
         "orders now reaches {} subscriber",
         publish(&topics, "orders", 4)

@@ -7,7 +7,7 @@ use crate::supervisor::{
     ChildKind, ChildSpec, Counts, DynamicSupervisor, DynamicSupervisorSpec, Restart, Shutdown,
     SupervisorError,
 };
-use crate::{ExitReason, ProcessRef, Runtime, StartError, current};
+use crate::{CallError, ExitReason, ProcessRef, Runtime, StartError, current};
 use beamline_wire::{Pid, ProcessKind};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -230,8 +230,9 @@ impl TaskSupervisor {
         self.sup.terminate_child(pid).await
     }
 
-    /// Stop the supervisor and its tasks.
-    pub async fn stop(&self) -> ExitReason {
+    /// Stop the supervisor and its tasks: its exit reason, `CallingSelf` from inside the
+    /// supervisor itself, `NoProcess` when it has already exited (OTP's `noproc`).
+    pub async fn stop(&self) -> Result<ExitReason, CallError> {
         self.sup.stop().await
     }
 }

@@ -76,7 +76,10 @@ async fn raises_on_unknown_registry_name() {
         .unwrap();
     assert_eq!(found.process().pid(), reg.process().pid());
     // A stopped registry refuses registrations.
-    reg.process().stop(ExitReason::Shutdown, None).await;
+    reg.process()
+        .stop(ExitReason::Shutdown, None)
+        .await
+        .expect("the process was running");
     let h = holder(&rt).await;
     let answer = run(&h, move || reg.register(s("hello"), 1)).await;
     assert_eq!(

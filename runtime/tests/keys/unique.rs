@@ -194,7 +194,11 @@ async fn via_callbacks() {
         other => panic!("{:?}", other.err()),
     }
     // unregister_name: the key is freed when the holder exits.
-    agent.server().stop(ExitReason::Normal, None).await;
+    agent
+        .server()
+        .stop(ExitReason::Normal, None)
+        .await
+        .expect("the process was running");
     let again = Agent::start_with(&rt, 1, opts).await.unwrap();
     assert_eq!(reg.lookup(&s("hello")), vec![(again.server().pid(), 0)]);
 }

@@ -197,7 +197,11 @@ async fn ignore_1_can_ignore_completed_tasks() {
 async fn await_2_exits_on_normal_exit() {
     let rt = Runtime::new();
     let mut t = Task::start(&rt, forever::<()>()).await.unwrap();
-    t.process().unwrap().stop(ExitReason::Normal, None).await;
+    t.process()
+        .unwrap()
+        .stop(ExitReason::Normal, None)
+        .await
+        .expect("the process was running");
     assert_eq!(
         t.await_timeout(Duration::from_secs(5)).await,
         Err(TaskError::Exited(ExitReason::Normal))
@@ -228,7 +232,11 @@ async fn yield_2_returns_the_result_and_nil_on_timeout() {
 async fn yield_2_return_exit_on_normal_exit() {
     let rt = Runtime::new();
     let mut t = Task::start(&rt, forever::<()>()).await.unwrap();
-    t.process().unwrap().stop(ExitReason::Normal, None).await;
+    t.process()
+        .unwrap()
+        .stop(ExitReason::Normal, None)
+        .await
+        .expect("the process was running");
     assert_eq!(
         t.yield_timeout(Duration::from_secs(5)).await,
         Err(TaskError::Exited(ExitReason::Normal))

@@ -71,7 +71,11 @@ async fn await_many_2_exits_immediately_when_any_task_crashes() {
 async fn await_many_2_exits_with_same_reason_when_task_exits() {
     let rt = Runtime::new();
     let t = vec![Task::start(&rt, forever::<u64>()).await.unwrap()];
-    t[0].process().unwrap().stop(ExitReason::Normal, None).await;
+    t[0].process()
+        .unwrap()
+        .stop(ExitReason::Normal, None)
+        .await
+        .expect("the process was running");
     assert_eq!(
         Task::await_many(t, FIVE_S).await,
         Err(TaskError::Exited(ExitReason::Normal))
@@ -86,7 +90,11 @@ async fn yield_many_2_returns_results_from_multiple_tasks() {
         Task::start(&rt, forever::<u64>()).await.unwrap(),
         Task::start(&rt, forever::<u64>()).await.unwrap(),
     ];
-    t[2].process().unwrap().stop(ExitReason::Normal, None).await;
+    t[2].process()
+        .unwrap()
+        .stop(ExitReason::Normal, None)
+        .await
+        .expect("the process was running");
     t[0].process().unwrap().wait().await;
     let got = Task::yield_many(&mut t, YieldMany::new().timeout(Duration::ZERO)).await;
     assert_eq!(
@@ -107,7 +115,11 @@ async fn yield_many_2_returns_results_from_multiple_tasks_with_limit() {
         Task::start(&rt, forever::<u64>()).await.unwrap(),
         Task::start(&rt, forever::<u64>()).await.unwrap(),
     ];
-    t[2].process().unwrap().stop(ExitReason::Normal, None).await;
+    t[2].process()
+        .unwrap()
+        .stop(ExitReason::Normal, None)
+        .await
+        .expect("the process was running");
     t[0].process().unwrap().wait().await;
     let opts = YieldMany::new().limit(1).timeout(Duration::MAX);
     let got = Task::yield_many(&mut t, opts).await;

@@ -16,7 +16,7 @@ async fn dummy(rt: &Runtime, reason: ExitReason) -> Task<u64> {
         p.exit(ExitReason::Killed);
         p.wait().await;
     } else {
-        p.stop(reason, None).await;
+        p.stop(reason, None).await.expect("the process was running");
     }
     t
 }

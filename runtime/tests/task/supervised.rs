@@ -88,7 +88,7 @@ async fn async_1_with_custom_shutdown() {
     let brutal = sup.with(TaskOpts::new().shutdown(Shutdown::Brutal));
     let t = brutal.start_task(forever::<()>()).await.unwrap();
     let p = t.process().unwrap();
-    sup.stop().await;
+    sup.stop().await.expect("the process was running");
     assert_eq!(p.wait().await, ExitReason::Killed);
 }
 
@@ -139,7 +139,7 @@ async fn start_child_1_with_custom_shutdown() {
     let sup = task_sup(&rt).await;
     let brutal = sup.with(TaskOpts::new().shutdown(Shutdown::Brutal));
     let p = brutal.start_child(forever::<()>).await.unwrap();
-    sup.stop().await;
+    sup.stop().await.expect("the process was running");
     assert_eq!(p.wait().await, ExitReason::Killed);
 }
 
@@ -157,7 +157,9 @@ async fn start_child_1_with_custom_restart() {
         })
         .await
         .unwrap();
-    p.stop(ExitReason::Shutdown, None).await;
+    p.stop(ExitReason::Shutdown, None)
+        .await
+        .expect("the process was running");
     let again = sup.children().await.unwrap();
     assert_eq!(again.len(), 1);
     assert_ne!(again[0], p.pid());
