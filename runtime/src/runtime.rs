@@ -1,6 +1,10 @@
 //! [`Runtime`]: one node's processes, names and counters, and the handle to reach them.
 
 use crate::process::Shared;
+use crate::publish::hub::Publish;
+use crate::publish::interval;
+use crate::publish::observe::Observation;
+use crate::publish::record::Recording;
 use crate::registry::Name;
 use crate::spawn::{self, SpawnOpts};
 use crate::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorError, SupervisorSpec};
@@ -20,8 +24,8 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) shared: Arc<Shared>,
-    /// The sampler, subscribers and task monitors (see [`crate::observe`]).
-    pub(crate) publish: Arc<crate::sampler::Publish>,
+    /// The sampler, subscribers and task monitors (see [`crate::publish`]).
+    pub(crate) publish: Arc<Publish>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -86,9 +90,9 @@ impl Builder {
         self
     }
 
-    /// The sampling interval (default 1 s, at least 100 ms).
+    /// The sampling interval (default 1 s, clamped to 100 ms ..= 60 s).
     pub fn interval(mut self, every: Duration) -> Self {
-        self.interval = every.max(Duration::from_millis(100));
+        self.interval = interval::clamp(every);
         self
     }
 
@@ -128,13 +132,14 @@ impl Builder {
         if self.quiet_panics {
             crate::panic::install_quiet_hook();
         }
+        let shared = Arc::new(Shared::new(
+            self.node,
+            self.instrument,
+            self.interval.as_millis() as u64,
+        ));
         let rt = Runtime {
-            shared: Arc::new(Shared::new(
-                self.node,
-                self.instrument,
-                self.interval.as_millis() as u64,
-            )),
-            publish: Arc::new(crate::sampler::Publish::new(self.task_metrics)),
+            publish: Arc::new(Publish::new(shared.clone(), self.task_metrics)),
+            shared,
         };
         let config = match self.endpoint {
             Some(c) => Some(Ok(c)),
@@ -180,23 +185,24 @@ impl Runtime {
     /// Subscribe to this runtime's samples (starting the sampler if nobody observed yet): a
     /// `Welcome`, a `Snapshot`, then a `Delta` per interval. A subscriber that falls behind
     /// never slows the runtime; it skips ahead to a fresh snapshot (see
-    /// [`crate::observe::Observation::missed`]). Must be called inside a tokio runtime.
-    pub fn observe(&self) -> crate::observe::Observation {
-        crate::observe::Observation::new(self, true)
+    /// [`Observation::missed`]). Must be called inside a tokio runtime.
+    pub fn observe(&self) -> Observation {
+        Observation::new(&self.publish, true)
     }
 
-    /// Change the sampling interval (clamped to at least 100 ms); takes effect at once.
+    /// Change the runtime's own sampling interval (clamped to 100 ms ..= 60 s); takes effect at
+    /// once. Subscribers that asked for an interval of their own keep it; the sampler ticks at
+    /// the shortest wanted (see `docs/PUBLISHING.md`).
     pub fn set_interval(&self, every: Duration) {
-        let ms = every.max(crate::sampler::MIN_INTERVAL).as_millis() as u64;
+        let ms = interval::clamp(every).as_millis() as u64;
         self.shared.interval_ms.store(ms, Relaxed);
-        if let Some(hub) = self.publish.running_hub() {
-            hub.wake.notify_one();
-        }
+        self.publish.interval_changed();
     }
 
-    /// The sampling interval now.
+    /// The interval the sampler ticks at now: the runtime's own, or a shorter one a subscriber
+    /// asked for.
     pub fn interval(&self) -> Duration {
-        Duration::from_millis(self.shared.interval_ms.load(Relaxed))
+        Duration::from_millis(self.publish.interval_ms())
     }
 
     /// Serve the attach endpoint (Unix socket or TCP) so that an observer in another process can
@@ -211,13 +217,10 @@ impl Runtime {
     }
 
     /// Record this runtime's sample stream to a file (the versioned format of
-    /// `beamline_wire::record`), until the returned [`crate::record::Recording`] is stopped or
-    /// dropped. Must be called inside a tokio runtime.
-    pub fn record_to(
-        &self,
-        path: impl AsRef<std::path::Path>,
-    ) -> std::io::Result<crate::record::Recording> {
-        crate::record::Recording::start(self.observe(), path.as_ref())
+    /// `beamline_wire::record`), until the returned [`Recording`] is stopped or dropped. Must be
+    /// called inside a tokio runtime.
+    pub fn record_to(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<Recording> {
+        Recording::start(self.observe(), path.as_ref())
     }
 
     /// Start a `GenServer` and wait for its `init` to finish (OTP's `start`; inside a process,
