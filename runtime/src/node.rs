@@ -34,8 +34,6 @@ pub(crate) struct Node<C> {
     /// The runtime's own sampling interval in milliseconds (what a subscriber that has not asked
     /// for another wants; see `publish/interval.rs`).
     pub interval_ms: AtomicU64,
-    /// The root supervisor, started on first use.
-    pub root: tokio::sync::OnceCell<crate::supervisor::Supervisor>,
     /// Calls waiting for a reply, for their timeouts.
     pub deadlines: Arc<crate::deadline::Deadlines>,
 }
@@ -63,7 +61,6 @@ impl<C: Holder> Node<C> {
             exited_total: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
             interval_ms: AtomicU64::new(interval_ms),
-            root: tokio::sync::OnceCell::new(),
             deadlines: Default::default(),
         }
     }

@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+mod signal;
+pub use signal::wait_for_signal;
+
 /// The default sampling interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -26,6 +29,9 @@ pub struct Runtime {
     pub(crate) shared: Arc<Shared>,
     /// The sampler, subscribers and task monitors (see [`crate::publish`]).
     pub(crate) publish: Arc<Publish>,
+    /// The root supervisor, started on first use. (Here rather than in `shared`, which the
+    /// supervisors' own files reach: the runtime is above them.)
+    root: Arc<tokio::sync::OnceCell<Supervisor>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -140,6 +146,7 @@ impl Builder {
         let rt = Runtime {
             publish: Arc::new(Publish::new(shared.clone(), self.task_metrics)),
             shared,
+            root: Arc::default(),
         };
         let config = match self.endpoint {
             Some(c) => Some(Ok(c)),
@@ -286,9 +293,7 @@ impl Runtime {
         match self.whereis::<S>(name) {
             Some(server) => server.cast(msg).await,
             None => {
-                self.shared
-                    .dead_letters
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.shared.dead_letters.fetch_add(1, Relaxed);
                 Ok(())
             }
         }
@@ -318,25 +323,20 @@ impl Runtime {
 
     /// Casts and sends that found no live process, since start.
     pub fn dead_letters(&self) -> u64 {
-        self.shared
-            .dead_letters
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.dead_letters.load(Relaxed)
     }
 
     /// Messages dropped since start: by a bounded mailbox's overflow policy, or still queued
     /// when their process exited (crash, stop or kill). With [`Runtime::dead_letters`] this
     /// accounts for every message sent that was not handled.
     pub fn dropped_total(&self) -> u64 {
-        self.shared
-            .dropped_total
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.dropped_total.load(Relaxed)
     }
 
     /// The root supervisor (one_for_one, started on first use). Put your application's tree
     /// under it with [`Runtime::supervise`] so that [`Runtime::shutdown`] stops it in order.
     pub async fn root(&self) -> Result<Supervisor, StartError> {
-        self.shared
-            .root
+        self.root
             .get_or_try_init(|| async {
                 let spec = SupervisorSpec::new(Strategy::OneForOne).name("root");
                 let opts = SpawnOpts::new();
@@ -370,7 +370,7 @@ impl Runtime {
     /// rest keep running.
     pub async fn shutdown(&self) {
         self.shared.shutting_down.store(true, Relaxed);
-        if let Some(root) = self.shared.root.get() {
+        if let Some(root) = self.root.get() {
             root.stop().await;
         }
         let mut rest: Vec<_> = self
@@ -395,28 +395,5 @@ impl Runtime {
         wait_for_signal().await;
         tracing::info!("signal received; shutting down");
         self.shutdown().await;
-    }
-}
-
-/// Resolves on SIGINT or (on Unix) SIGTERM.
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
