@@ -1,6 +1,6 @@
 //! [`Runtime`]: one node's processes, names and counters, and the handle to reach them.
 
-use crate::process::Shared;
+use crate::process::{ProcessCell, Shared};
 use crate::publish::hub::Publish;
 use crate::publish::interval;
 use crate::publish::observe::Observation;
@@ -96,7 +96,7 @@ impl Builder {
         self
     }
 
-    /// The sampling interval (default 1 s, clamped to 100 ms ..= 60 s).
+    /// The sampling interval (default 1 s, clamped to 100 ms ..= 1 h).
     pub fn interval(mut self, every: Duration) -> Self {
         self.interval = interval::clamp(every);
         self
@@ -197,7 +197,7 @@ impl Runtime {
         Observation::new(&self.publish, true)
     }
 
-    /// Change the runtime's own sampling interval (clamped to 100 ms ..= 60 s); takes effect at
+    /// Change the runtime's own sampling interval (clamped to 100 ms ..= 1 h); takes effect at
     /// once. Subscribers that asked for an interval of their own keep it; the sampler ticks at
     /// the shortest wanted (see `docs/PUBLISHING.md`).
     pub fn set_interval(&self, every: Duration) {
@@ -309,16 +309,18 @@ impl Runtime {
 
     /// Readings of every live process, ordered by pid.
     pub fn processes(&self) -> Vec<ProcessInfo> {
-        let mut out: Vec<ProcessInfo> = self
-            .shared
-            .table
-            .cells()
+        self.live_cells()
             .iter()
-            .filter(|c| !c.has_exited())
             .map(|c| ProcessInfo::read(c))
-            .collect();
-        out.sort_by_key(|p| p.pid);
-        out
+            .collect()
+    }
+
+    /// The cells of every live process, ordered by pid.
+    fn live_cells(&self) -> Vec<Arc<ProcessCell>> {
+        let mut cells = self.shared.table.cells();
+        cells.retain(|c| !c.has_exited());
+        cells.sort_by_key(|c| c.pid);
+        cells
     }
 
     /// Casts and sends that found no live process, since start.
@@ -373,15 +375,7 @@ impl Runtime {
         if let Some(root) = self.root.get() {
             root.stop().await;
         }
-        let mut rest: Vec<_> = self
-            .shared
-            .table
-            .cells()
-            .into_iter()
-            .filter(|c| !c.has_exited())
-            .collect();
-        rest.sort_by_key(|c| std::cmp::Reverse(c.pid));
-        for cell in rest {
+        for cell in self.live_cells().into_iter().rev() {
             let p = ProcessRef { cell, typed: None };
             p.stop(ExitReason::Shutdown, Some(Duration::from_secs(5)))
                 .await;

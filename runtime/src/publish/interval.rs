@@ -18,9 +18,10 @@ use std::time::Duration;
 
 /// The shortest sampling interval; shorter requests are clamped to it.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
-/// The longest sampling interval; longer requests are clamped to it (so a sample, and a sign of
-/// life, arrives at least once a minute).
-pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
+/// The longest sampling interval; longer requests are clamped to it (the observer's
+/// `--interval` goes up to the same hour), so a sample arrives at least once an hour even for an
+/// observer that asked for `u64::MAX` ms.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// `every` within [`MIN_INTERVAL`]..=[`MAX_INTERVAL`].
 pub fn clamp(every: Duration) -> Duration {
@@ -92,7 +93,7 @@ mod tests {
     #[test]
     fn both_ends_are_clamped() {
         assert_eq!(clamp_ms(0), 100);
-        assert_eq!(clamp_ms(u64::MAX), 60_000);
+        assert_eq!(clamp_ms(u64::MAX), 3_600_000);
         assert_eq!(clamp_ms(250), 250);
     }
 
@@ -102,7 +103,7 @@ mod tests {
         assert_eq!(asks.effective_ms(1000), 1000);
         let slow = asks.join();
         asks.ask(slow, u64::MAX);
-        assert_eq!(asks.effective_ms(1000), 60_000);
+        assert_eq!(asks.effective_ms(1000), 3_600_000);
         let quiet = asks.join();
         assert_eq!(
             asks.effective_ms(1000),
@@ -114,7 +115,7 @@ mod tests {
         assert_eq!(asks.effective_ms(1000), 250);
         asks.leave(fast);
         asks.leave(quiet);
-        assert_eq!(asks.effective_ms(1000), 60_000);
+        assert_eq!(asks.effective_ms(1000), 3_600_000);
         asks.leave(slow);
         asks.ask(slow, 100);
         assert_eq!(
