@@ -15,8 +15,8 @@
 //!   for [`EndpointConfig::write_timeout`] is dropped; at most
 //!   [`EndpointConfig::max_clients`] connections are served at once.
 
-use crate::observe::{Observation, control};
-use crate::{Runtime, sampler};
+use crate::Runtime;
+use crate::observe::{Observation, welcome};
 use beamline_wire::{
     ClientMsg, ControlReply, FrameError, Hello, PROTOCOL_VERSION, ServerMsg, frame,
 };
@@ -502,25 +502,25 @@ where
         }
     };
     tracing::info!(%peer, client = %hello.client, "observer attached");
-    let welcome = ServerMsg::Welcome(sampler::welcome(&rt.shared));
+    let welcome = ServerMsg::Welcome(welcome(&rt.publish));
     if !matches!(
         tokio::time::timeout(wt, frame::write(&mut wr, &welcome)).await,
         Ok(Ok(()))
     ) {
         return;
     }
-    let mut obs = Observation::new(&rt, false);
+    let mut obs = Observation::new(&rt.publish, false);
 
     // Requests are read on their own task: a frame read is not cancel safe, so it must not sit
     // in the select below. Replies (or the reason to close) come back through a bounded channel.
     let (tx, mut replies) =
         mpsc::channel::<Result<(u64, ControlReply), String>>(MAX_PENDING_REPLIES);
-    let reader_rt = rt.clone();
+    let controller = obs.controller();
     let mut reader = tokio::spawn(async move {
         loop {
             let next = match frame::read::<ClientMsg, _>(&mut rd, MAX_CLIENT_FRAME).await {
                 Ok(Some(ClientMsg::Control { id, request })) => {
-                    Ok((id, control(&reader_rt, request).await))
+                    Ok((id, controller.control(request).await))
                 }
                 Ok(Some(ClientMsg::Hello(_))) => Err("protocol error: Hello sent twice".into()),
                 Ok(None) => Err(String::new()),
@@ -533,13 +533,16 @@ where
         }
     });
     loop {
-        let msg = tokio::select! {
-            m = obs.recv() => match m {
+        // Samples come encoded, the same bytes for every connection; replies are encoded here.
+        let encoded = tokio::select! {
+            m = obs.recv_frame() => match m {
                 Some(m) => m,
                 None => break,
             },
             r = replies.recv() => match r {
-                Some(Ok((id, reply))) => ServerMsg::Reply { id, reply },
+                Some(Ok((id, reply))) => frame::encode(&ServerMsg::Reply { id, reply })
+                    .map(Into::into)
+                    .map_err(|e| e.to_string()),
                 Some(Err(why)) => {
                     if !why.is_empty() {
                         tracing::warn!(%peer, error = %why, "observe endpoint: closing connection");
@@ -554,7 +557,14 @@ where
                 None => break,
             },
         };
-        match tokio::time::timeout(wt, frame::write(&mut wr, &msg)).await {
+        let bytes: crate::publish::frames::Encoded = match encoded {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "observe endpoint: cannot encode a frame; closing");
+                break;
+            }
+        };
+        match tokio::time::timeout(wt, frame::write_encoded(&mut wr, &bytes)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "observer went away");

@@ -1,11 +1,12 @@
 //! [`ProcessInfo`]: a point-in-time reading of one process's counters, for users and tests.
-//! The sampler turns successive readings into rates for the observer.
+//! The sampler (`publish/to_wire.rs`) turns successive readings into rates for the observer; both
+//! read the counters by the rules of `stats.rs`.
 
 use crate::ExitReason;
 use crate::process::ProcessCell;
+use crate::publish::to_wire::status_of;
 use crate::registry::Name;
-use crate::stats::StatusCode;
-use beamline_wire::{MsgKind, Pid, ProcessKind, Status};
+use beamline_wire::{Pid, ProcessKind, Status};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -65,6 +66,7 @@ impl ProcessInfo {
         let s = &cell.stats;
         let now = cell.now_ns();
         let samples = s.wait_samples.load(Relaxed);
+        let len = s.mailbox_len();
         ProcessInfo {
             pid: cell.pid,
             name: cell.meta.name().cloned(),
@@ -73,15 +75,15 @@ impl ProcessInfo {
             parent: cell.meta.parent,
             child_id: cell.meta.child_id().cloned(),
             status: status_of(cell),
-            mailbox_len: s.mailbox_len(),
-            mailbox_peak: s.peak.load(Relaxed).max(s.mailbox_len()),
+            mailbox_len: len,
+            mailbox_peak: s.peak(len),
             mailbox_capacity: cell.meta.capacity,
             received: s.enqueued.load(Relaxed),
             handled_calls: s.handled_call.load(Relaxed),
             handled_casts: s.handled_cast.load(Relaxed),
             handled_infos: s.handled_info.load(Relaxed),
             sent: s.sent.load(Relaxed),
-            dropped: s.dropped.load(Relaxed) + s.evicted.load(Relaxed),
+            dropped: s.dropped_all(),
             busy: Duration::from_nanos(s.busy_at(now)),
             mean_wait: Duration::from_nanos(
                 s.wait_ns.load(Relaxed).checked_div(samples).unwrap_or(0),
@@ -95,39 +97,5 @@ impl ProcessInfo {
             hibernations: s.hibernations.load(Relaxed),
             exit_reason: cell.exit.get().cloned(),
         }
-    }
-}
-
-/// The wire form of a process's status.
-pub(crate) fn status_of(cell: &ProcessCell) -> Status {
-    let s = &cell.stats;
-    let since_ms = s.status_since_ns.load(Relaxed) / 1_000_000;
-    match s.status() {
-        StatusCode::Starting => Status::Starting,
-        StatusCode::Idle => Status::Idle,
-        StatusCode::HandlingCall => Status::Handling {
-            kind: MsgKind::Call,
-            since_ms,
-        },
-        StatusCode::HandlingCast => Status::Handling {
-            kind: MsgKind::Cast,
-            since_ms,
-        },
-        StatusCode::HandlingInfo => Status::Handling {
-            kind: MsgKind::Info,
-            since_ms,
-        },
-        StatusCode::Waiting => Status::Waiting {
-            on: Pid(s.waiting_on.load(Relaxed)),
-            since_ms,
-        },
-        StatusCode::Hibernating => Status::Hibernating,
-        StatusCode::Terminating => Status::Terminating,
-        StatusCode::Exited => Status::Exited {
-            reason: cell
-                .exit
-                .get()
-                .map_or_else(|| "exited".to_string(), |r| r.to_string()),
-        },
     }
 }

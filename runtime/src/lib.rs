@@ -17,11 +17,12 @@
 //! - [`agent`], [`task`]: Elixir's `Agent`, `Task` and `Task.Supervisor`, built on the same
 //!   processes.
 //! - [`info`]: [`ProcessInfo`], a reading of one process's counters.
-//! - [`sampler`]: turns counters into samples once per interval; deltas, snapshots, caps.
-//! - [`observe`]: [`Observation`], the in-process subscription, and control requests.
+//! - [`publish`]: how counters reach an observer, one file per hop: the [`sampler`] turns
+//!   counters into samples once per interval; [`observe`] holds [`Observation`], the
+//!   subscription; [`record`] writes a sample stream to a file for replay; [`logs`] is a
+//!   `tracing` layer keeping each process's last log lines. (The four are re-exported here under
+//!   their old paths.)
 //! - [`endpoint`]: the opt-in attach endpoint (Unix socket or loopback TCP, `BEAMLINE_OBSERVE`).
-//! - [`record`]: writing a sample stream to a file for replay.
-//! - [`logs`]: a `tracing` layer keeping each process's last log lines.
 //!
 //! Counters are per-process relaxed atomics (see `stats.rs`): no lock, allocation or system
 //! call per message. While a sampler runs, a process's first change in an interval puts it on
@@ -37,13 +38,10 @@ pub mod exit;
 pub mod handle;
 pub mod info;
 pub mod key_registry;
-pub mod logs;
 pub mod mailbox;
-pub mod observe;
-pub mod record;
+pub mod publish;
 pub mod registry;
 pub mod runtime;
-pub mod sampler;
 pub mod server;
 pub mod supervisor;
 pub mod task;
@@ -51,11 +49,15 @@ pub mod timer;
 
 mod current;
 mod deadline;
+mod node;
 mod panic;
 mod process;
 mod queue;
 mod spawn;
 mod stats;
+mod table;
+
+pub use publish::{logs, observe, record, sampler};
 
 pub use agent::Agent;
 pub use beamline_wire as wire;

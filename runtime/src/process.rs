@@ -1,4 +1,5 @@
-//! The shared record of one process ([`ProcessCell`]) and of the runtime ([`Shared`]).
+//! The shared record of one process: [`ProcessCell`], its links and monitors, and what happens
+//! when it exits.
 //!
 //! A cell is what outsiders hold: handles, the registry, links and monitors, the sampler. It
 //! carries the counters, the system-message channel, the relations (links and monitors) and,
@@ -6,12 +7,14 @@
 //! here: they belong to the process's own task.
 
 use crate::ExitReason;
+use crate::node::Node;
 use crate::queue::Queue;
-use crate::registry::{Name, Registry};
+use crate::registry::{Holder, Name};
 use crate::stats::{Stats, StatusCode};
+use crate::table::Keyed;
 use beamline_wire::{Pid, ProcessKind};
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use thin_vec::ThinVec;
 use tokio::sync::Notify;
@@ -261,209 +264,30 @@ impl ProcessCell {
         } else {
             tracing::debug!(pid = %self.pid, name = ?self.meta.name().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
         }
-        shared.table.on_exit(self);
+        shared.table.on_exit(self.pid, shared.instrument);
         self.mark_dirty();
         self.exited.notify_waiters();
     }
 }
 
-/// Exited processes kept for the sampler (so short-lived ones are seen at least once), at most.
-pub(crate) const MAX_RETAINED_EXITED: usize = 10_000;
-
-const TABLE_SHARDS: usize = 64;
-
-/// The table's hash for pids: one multiply and a fold instead of SipHash, whose resistance to
-/// chosen keys is not needed (the runtime picks pids) and which cost ~100 instructions a spawn.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct PidHasher(u64);
-
-impl std::hash::Hasher for PidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(self.0 ^ u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing, then the high half folded down: pids in one shard differ only in
-        // their high bits (they are 64 apart), and the map indexes buckets by the low bits.
-        let x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = x ^ (x >> 29);
-    }
-}
-
-type PidMap = HashMap<u64, Arc<ProcessCell>, std::hash::BuildHasherDefault<PidHasher>>;
-
-/// Every live (and recently exited) process, sharded by pid so spawns on many cores do not
-/// contend. Touched only at spawn, at exit and by the sampler.
-pub(crate) struct Table {
-    shards: Vec<Mutex<PidMap>>,
-    pub retained_exited: AtomicUsize,
-    pub live: AtomicUsize,
-}
-
-impl Table {
-    fn new() -> Self {
-        Table {
-            shards: (0..TABLE_SHARDS)
-                .map(|_| Mutex::new(PidMap::default()))
-                .collect(),
-            retained_exited: AtomicUsize::new(0),
-            live: AtomicUsize::new(0),
-        }
-    }
-
-    fn shard(&self, pid: Pid) -> std::sync::MutexGuard<'_, PidMap> {
-        self.shards[(pid.0 as usize) % TABLE_SHARDS]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn insert(&self, cell: Arc<ProcessCell>) {
-        self.live.fetch_add(1, Relaxed);
-        self.shard(cell.pid).insert(cell.pid.0, cell);
-    }
-
-    pub(crate) fn get(&self, pid: Pid) -> Option<Arc<ProcessCell>> {
-        self.shard(pid).get(&pid.0).cloned()
-    }
-
-    fn on_exit(&self, cell: &ProcessCell) {
-        self.live.fetch_sub(1, Relaxed);
-        if !cell.shared.instrument || self.retained_exited.load(Relaxed) >= MAX_RETAINED_EXITED {
-            self.shard(cell.pid).remove(&cell.pid.0);
-        } else {
-            self.retained_exited.fetch_add(1, Relaxed);
-        }
-    }
-
-    /// Drop an exited process that the sampler has reported.
-    pub(crate) fn forget(&self, pid: Pid) {
-        if self.shard(pid).remove(&pid.0).is_some() {
-            self.retained_exited.fetch_sub(1, Relaxed);
-        }
-    }
-
-    /// Visit every process, one shard at a time (a shard is locked only while it is visited).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<ProcessCell>)) {
-        for shard in &self.shards {
-            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-            for cell in shard.values() {
-                f(cell);
-            }
-        }
-    }
-
-    /// A copy of the live cells (for shutdown and tests).
-    pub(crate) fn cells(&self) -> Vec<Arc<ProcessCell>> {
-        let mut out = Vec::new();
-        self.for_each(|c| out.push(c.clone()));
-        out
-    }
-}
-
-const DIRTY_SHARDS: usize = 16;
-
-/// The processes that changed since the sampler's last tick, sharded so that processes on many
-/// cores do not contend. A process appears at most once per tick (see `Stats::dirty`).
-pub(crate) struct DirtyList {
-    shards: Vec<Mutex<Vec<Arc<ProcessCell>>>>,
-}
-
-impl DirtyList {
-    fn new() -> Self {
-        DirtyList {
-            shards: (0..DIRTY_SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
-        }
-    }
-
-    fn push(&self, cell: Arc<ProcessCell>) {
-        let i = cell.pid.0 as usize % DIRTY_SHARDS;
-        self.shards[i]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(cell);
-    }
-
-    /// Take everything recorded so far.
-    pub(crate) fn drain(&self) -> Vec<Arc<ProcessCell>> {
-        let mut out = Vec::new();
-        for shard in &self.shards {
-            out.append(&mut shard.lock().unwrap_or_else(|p| p.into_inner()));
-        }
-        out
-    }
-}
-
-/// State shared by everything in one runtime.
-pub(crate) struct Shared {
-    pub epoch: tokio::time::Instant,
-    pub started_unix_ms: u64,
-    pub incarnation: u64,
-    pub node: String,
-    pub instrument: bool,
-    pub next_pid: AtomicU64,
-    pub next_ref: AtomicU64,
-    pub table: Table,
-    pub registry: Registry,
-    pub dead_letters: AtomicU64,
-    /// Messages dropped anywhere since start: overflow policies and crashes.
-    pub dropped_total: AtomicU64,
-    /// Whether a sampler is running; only then do processes put themselves on `dirty`.
-    pub sampling: AtomicBool,
-    /// Processes that changed since the last tick.
-    pub dirty: DirtyList,
-    pub spawned_total: AtomicU64,
-    pub exited_total: AtomicU64,
-    pub shutting_down: AtomicBool,
-    /// Sampling interval in milliseconds; the sampler reads it every tick.
-    pub interval_ms: AtomicU64,
-    /// The root supervisor, started on first use.
-    pub root: tokio::sync::OnceCell<crate::supervisor::Supervisor>,
-    /// Calls waiting for a reply, for their timeouts.
-    pub deadlines: Arc<crate::deadline::Deadlines>,
-}
+/// The runtime-wide state, with its table and registry holding process cells.
+pub(crate) type Shared = Node<ProcessCell>;
 
 impl Shared {
-    pub(crate) fn new(node: String, instrument: bool, interval_ms: u64) -> Self {
-        let started = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Shared {
-            epoch: tokio::time::Instant::now(),
-            started_unix_ms: started.as_millis() as u64,
-            incarnation: started.as_nanos() as u64 ^ ((std::process::id() as u64) << 32),
-            node,
-            instrument,
-            next_pid: AtomicU64::new(1),
-            next_ref: AtomicU64::new(1),
-            table: Table::new(),
-            registry: Registry::new(),
-            dead_letters: AtomicU64::new(0),
-            dropped_total: AtomicU64::new(0),
-            sampling: AtomicBool::new(false),
-            dirty: DirtyList::new(),
-            spawned_total: AtomicU64::new(0),
-            exited_total: AtomicU64::new(0),
-            shutting_down: AtomicBool::new(false),
-            interval_ms: AtomicU64::new(interval_ms),
-            root: tokio::sync::OnceCell::new(),
-            deadlines: Default::default(),
-        }
-    }
-
-    /// Nanoseconds since the runtime started, never 0 (0 means "not set" in the counters).
-    #[inline]
-    pub(crate) fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64 + 1
-    }
-
     pub(crate) fn next_ref(&self) -> MonitorRef {
         MonitorRef(self.next_ref.fetch_add(1, Relaxed))
+    }
+}
+
+impl Keyed for ProcessCell {
+    fn key(&self) -> Pid {
+        self.pid
+    }
+}
+
+impl Holder for ProcessCell {
+    fn has_exited(&self) -> bool {
+        ProcessCell::has_exited(self)
     }
 }
 
@@ -552,29 +376,5 @@ impl ProcessCell {
     /// Forget a monitor that has fired (its down message is being delivered).
     pub(crate) fn monitor_fired(&self, mref: MonitorRef) {
         self.relations().monitors.retain(|(r, _)| *r != mref);
-    }
-}
-
-#[cfg(test)]
-mod pid_hash_tests {
-    use super::*;
-    use std::hash::Hasher;
-
-    /// Pids in one table shard are 64 apart; their hashes must still spread over the low bits
-    /// the map indexes buckets by, or every spawn would probe a long chain.
-    #[test]
-    fn pids_one_shard_apart_spread_over_buckets() {
-        let buckets: std::collections::HashSet<u64> = (0..1024u64)
-            .map(|j| {
-                let mut h = PidHasher::default();
-                h.write_u64(7 + 64 * j);
-                h.finish() & 1023
-            })
-            .collect();
-        assert!(
-            buckets.len() > 600,
-            "only {} of 1024 buckets used",
-            buckets.len()
-        );
     }
 }

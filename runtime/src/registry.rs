@@ -4,7 +4,7 @@
 //! resolves to the current incarnation: after a supervisor restarts a named child, callers that
 //! look it up by name reach the new one.
 
-use crate::process::ProcessCell;
+use crate::table::Keyed;
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
@@ -62,22 +62,37 @@ impl fmt::Display for Name {
     }
 }
 
+/// What a name is held by: a process that knows its pid and whether it has exited. (A trait so
+/// that the registry need not know the process cell, which points back to the runtime's state.)
+pub(crate) trait Holder: Keyed {
+    /// Whether it has exited, so that its name is free.
+    fn has_exited(&self) -> bool;
+}
+
 /// One registration: the process, and its typed handle for typed lookups.
-#[derive(Clone)]
-pub(crate) struct Entry {
-    pub cell: Arc<ProcessCell>,
+pub(crate) struct Entry<C> {
+    pub cell: Arc<C>,
     pub typed: Arc<dyn Any + Send + Sync>,
+}
+
+impl<C> Clone for Entry<C> {
+    fn clone(&self) -> Self {
+        Entry {
+            cell: self.cell.clone(),
+            typed: self.typed.clone(),
+        }
+    }
 }
 
 const SHARDS: usize = 16;
 
 /// The name table, sharded so that registrations from many cores do not contend.
-pub(crate) struct Registry {
+pub(crate) struct Registry<C> {
     hasher: RandomState,
-    shards: Vec<Mutex<HashMap<Name, Entry>>>,
+    shards: Vec<Mutex<HashMap<Name, Entry<C>>>>,
 }
 
-impl Registry {
+impl<C: Holder> Registry<C> {
     pub(crate) fn new() -> Self {
         Registry {
             hasher: RandomState::new(),
@@ -85,13 +100,13 @@ impl Registry {
         }
     }
 
-    fn shard(&self, name: &Name) -> std::sync::MutexGuard<'_, HashMap<Name, Entry>> {
+    fn shard(&self, name: &Name) -> std::sync::MutexGuard<'_, HashMap<Name, Entry<C>>> {
         let i = self.hasher.hash_one(name) as usize % SHARDS;
         self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Register `name` unless a live process holds it; on conflict returns the holder.
-    pub(crate) fn register(&self, name: &Name, entry: Entry) -> Result<(), Entry> {
+    pub(crate) fn register(&self, name: &Name, entry: Entry<C>) -> Result<(), Entry<C>> {
         let mut shard = self.shard(name);
         if let Some(existing) = shard.get(name)
             && !existing.cell.has_exited()
@@ -102,7 +117,7 @@ impl Registry {
         Ok(())
     }
 
-    pub(crate) fn lookup(&self, name: &Name) -> Option<Entry> {
+    pub(crate) fn lookup(&self, name: &Name) -> Option<Entry<C>> {
         self.shard(name)
             .get(name)
             .filter(|e| !e.cell.has_exited())
@@ -112,7 +127,7 @@ impl Registry {
     /// Free `name` if `pid` still holds it.
     pub(crate) fn unregister(&self, name: &Name, pid: beamline_wire::Pid) {
         let mut shard = self.shard(name);
-        if shard.get(name).is_some_and(|e| e.cell.pid == pid) {
+        if shard.get(name).is_some_and(|e| e.cell.key() == pid) {
             shard.remove(name);
         }
     }

@@ -1,6 +1,10 @@
 //! [`Runtime`]: one node's processes, names and counters, and the handle to reach them.
 
-use crate::process::Shared;
+use crate::process::{ProcessCell, Shared};
+use crate::publish::hub::Publish;
+use crate::publish::interval;
+use crate::publish::observe::Observation;
+use crate::publish::record::Recording;
 use crate::registry::Name;
 use crate::spawn::{self, SpawnOpts};
 use crate::supervisor::{ChildSpec, Strategy, Supervisor, SupervisorError, SupervisorSpec};
@@ -12,6 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+mod signal;
+pub use signal::wait_for_signal;
+
 /// The default sampling interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -20,8 +27,11 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) shared: Arc<Shared>,
-    /// The sampler, subscribers and task monitors (see [`crate::observe`]).
-    pub(crate) publish: Arc<crate::sampler::Publish>,
+    /// The sampler, subscribers and task monitors (see [`crate::publish`]).
+    pub(crate) publish: Arc<Publish>,
+    /// The root supervisor, started on first use. (Here rather than in `shared`, which the
+    /// supervisors' own files reach: the runtime is above them.)
+    root: Arc<tokio::sync::OnceCell<Supervisor>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -86,9 +96,9 @@ impl Builder {
         self
     }
 
-    /// The sampling interval (default 1 s, at least 100 ms).
+    /// The sampling interval (default 1 s, clamped to 100 ms ..= 1 h).
     pub fn interval(mut self, every: Duration) -> Self {
-        self.interval = every.max(Duration::from_millis(100));
+        self.interval = interval::clamp(every);
         self
     }
 
@@ -128,13 +138,15 @@ impl Builder {
         if self.quiet_panics {
             crate::panic::install_quiet_hook();
         }
+        let shared = Arc::new(Shared::new(
+            self.node,
+            self.instrument,
+            self.interval.as_millis() as u64,
+        ));
         let rt = Runtime {
-            shared: Arc::new(Shared::new(
-                self.node,
-                self.instrument,
-                self.interval.as_millis() as u64,
-            )),
-            publish: Arc::new(crate::sampler::Publish::new(self.task_metrics)),
+            publish: Arc::new(Publish::new(shared.clone(), self.task_metrics)),
+            shared,
+            root: Arc::default(),
         };
         let config = match self.endpoint {
             Some(c) => Some(Ok(c)),
@@ -180,23 +192,24 @@ impl Runtime {
     /// Subscribe to this runtime's samples (starting the sampler if nobody observed yet): a
     /// `Welcome`, a `Snapshot`, then a `Delta` per interval. A subscriber that falls behind
     /// never slows the runtime; it skips ahead to a fresh snapshot (see
-    /// [`crate::observe::Observation::missed`]). Must be called inside a tokio runtime.
-    pub fn observe(&self) -> crate::observe::Observation {
-        crate::observe::Observation::new(self, true)
+    /// [`Observation::missed`]). Must be called inside a tokio runtime.
+    pub fn observe(&self) -> Observation {
+        Observation::new(&self.publish, true)
     }
 
-    /// Change the sampling interval (clamped to at least 100 ms); takes effect at once.
+    /// Change the runtime's own sampling interval (clamped to 100 ms ..= 1 h); takes effect at
+    /// once. Subscribers that asked for an interval of their own keep it; the sampler ticks at
+    /// the shortest wanted (see `docs/PUBLISHING.md`).
     pub fn set_interval(&self, every: Duration) {
-        let ms = every.max(crate::sampler::MIN_INTERVAL).as_millis() as u64;
+        let ms = interval::clamp(every).as_millis() as u64;
         self.shared.interval_ms.store(ms, Relaxed);
-        if let Some(hub) = self.publish.running_hub() {
-            hub.wake.notify_one();
-        }
+        self.publish.interval_changed();
     }
 
-    /// The sampling interval now.
+    /// The interval the sampler ticks at now: the runtime's own, or a shorter one a subscriber
+    /// asked for.
     pub fn interval(&self) -> Duration {
-        Duration::from_millis(self.shared.interval_ms.load(Relaxed))
+        Duration::from_millis(self.publish.interval_ms())
     }
 
     /// Serve the attach endpoint (Unix socket or TCP) so that an observer in another process can
@@ -211,13 +224,10 @@ impl Runtime {
     }
 
     /// Record this runtime's sample stream to a file (the versioned format of
-    /// `beamline_wire::record`), until the returned [`crate::record::Recording`] is stopped or
-    /// dropped. Must be called inside a tokio runtime.
-    pub fn record_to(
-        &self,
-        path: impl AsRef<std::path::Path>,
-    ) -> std::io::Result<crate::record::Recording> {
-        crate::record::Recording::start(self.observe(), path.as_ref())
+    /// `beamline_wire::record`), until the returned [`Recording`] is stopped or dropped. Must be
+    /// called inside a tokio runtime.
+    pub fn record_to(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<Recording> {
+        Recording::start(self.observe(), path.as_ref())
     }
 
     /// Start a `GenServer` and wait for its `init` to finish (OTP's `start`; inside a process,
@@ -283,9 +293,7 @@ impl Runtime {
         match self.whereis::<S>(name) {
             Some(server) => server.cast(msg).await,
             None => {
-                self.shared
-                    .dead_letters
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.shared.dead_letters.fetch_add(1, Relaxed);
                 Ok(())
             }
         }
@@ -301,39 +309,36 @@ impl Runtime {
 
     /// Readings of every live process, ordered by pid.
     pub fn processes(&self) -> Vec<ProcessInfo> {
-        let mut out: Vec<ProcessInfo> = self
-            .shared
-            .table
-            .cells()
+        self.live_cells()
             .iter()
-            .filter(|c| !c.has_exited())
             .map(|c| ProcessInfo::read(c))
-            .collect();
-        out.sort_by_key(|p| p.pid);
-        out
+            .collect()
+    }
+
+    /// The cells of every live process, ordered by pid.
+    fn live_cells(&self) -> Vec<Arc<ProcessCell>> {
+        let mut cells = self.shared.table.cells();
+        cells.retain(|c| !c.has_exited());
+        cells.sort_by_key(|c| c.pid);
+        cells
     }
 
     /// Casts and sends that found no live process, since start.
     pub fn dead_letters(&self) -> u64 {
-        self.shared
-            .dead_letters
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.dead_letters.load(Relaxed)
     }
 
     /// Messages dropped since start: by a bounded mailbox's overflow policy, or still queued
     /// when their process exited (crash, stop or kill). With [`Runtime::dead_letters`] this
     /// accounts for every message sent that was not handled.
     pub fn dropped_total(&self) -> u64 {
-        self.shared
-            .dropped_total
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.dropped_total.load(Relaxed)
     }
 
     /// The root supervisor (one_for_one, started on first use). Put your application's tree
     /// under it with [`Runtime::supervise`] so that [`Runtime::shutdown`] stops it in order.
     pub async fn root(&self) -> Result<Supervisor, StartError> {
-        self.shared
-            .root
+        self.root
             .get_or_try_init(|| async {
                 let spec = SupervisorSpec::new(Strategy::OneForOne).name("root");
                 let opts = SpawnOpts::new();
@@ -367,18 +372,10 @@ impl Runtime {
     /// rest keep running.
     pub async fn shutdown(&self) {
         self.shared.shutting_down.store(true, Relaxed);
-        if let Some(root) = self.shared.root.get() {
+        if let Some(root) = self.root.get() {
             let _ = root.stop().await;
         }
-        let mut rest: Vec<_> = self
-            .shared
-            .table
-            .cells()
-            .into_iter()
-            .filter(|c| !c.has_exited())
-            .collect();
-        rest.sort_by_key(|c| std::cmp::Reverse(c.pid));
-        for cell in rest {
+        for cell in self.live_cells().into_iter().rev() {
             let p = ProcessRef { cell, typed: None };
             // Gone meanwhile, or the caller itself: nothing to wait for.
             let _ = p
@@ -394,28 +391,5 @@ impl Runtime {
         wait_for_signal().await;
         tracing::info!("signal received; shutting down");
         self.shutdown().await;
-    }
-}
-
-/// Resolves on SIGINT or (on Unix) SIGTERM.
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -116,6 +116,37 @@ impl Stats {
         }
     }
 
+    /// The deepest the mailbox has been since the peak was last taken, given its length now:
+    /// never below that length (the process records peaks only at batch starts).
+    pub(crate) fn peak(&self, len_now: u64) -> u64 {
+        self.peak.load(Relaxed).max(len_now)
+    }
+
+    /// As [`Stats::peak`], and start a new peak interval (the sampler, once per tick).
+    pub(crate) fn take_peak(&self, len_now: u64) -> u64 {
+        let mut peak = self.peak.load(Relaxed);
+        if peak != 0 {
+            peak = self.peak.swap(0, Relaxed);
+        }
+        peak.max(len_now)
+    }
+
+    /// The longest per-message time since the last call, and start a new interval (the sampler,
+    /// once per tick).
+    pub(crate) fn take_max_handle_ns(&self) -> u64 {
+        let max = self.max_handle_ns.load(Relaxed);
+        if max == 0 {
+            return 0;
+        }
+        self.max_handle_ns.swap(0, Relaxed)
+    }
+
+    /// Messages this process lost: dropped by its overflow policy or left queued at its exit
+    /// (counted by the process), plus those evicted from a `DropOldest` mailbox (by senders).
+    pub(crate) fn dropped_all(&self) -> u64 {
+        self.dropped.load(Relaxed) + self.evicted.load(Relaxed)
+    }
+
     pub(crate) fn set_status(&self, code: StatusCode, since_ns: u64) {
         self.status.store(code as u8, Relaxed);
         self.status_since_ns.store(since_ns, Relaxed);
@@ -163,6 +194,22 @@ mod tests {
         bump(&s.dequeued, 2);
         assert_eq!(s.mailbox_len(), 1);
         assert_eq!(s.peak.load(Relaxed), 3);
+        assert_eq!(s.peak(1), 3);
+        assert_eq!(s.take_peak(1), 3);
+        assert_eq!(
+            s.peak.load(Relaxed),
+            0,
+            "taking the peak starts a new interval"
+        );
+        assert_eq!(s.peak(1), 1, "never below the length now");
+    }
+
+    #[test]
+    fn dropped_counts_evictions_by_senders() {
+        let s = Stats::default();
+        s.dropped.store(2, Relaxed);
+        s.evicted.store(3, Relaxed);
+        assert_eq!(s.dropped_all(), 5);
     }
 
     #[test]

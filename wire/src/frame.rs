@@ -101,8 +101,18 @@ where
     T: Serialize,
     W: AsyncWrite + Unpin,
 {
-    let bytes = encode(msg)?;
-    writer.write_all(&bytes).await?;
+    write_encoded(writer, &encode(msg)?).await
+}
+
+/// Write one frame already made by [`encode`] (length prefix included) and flush it: a frame
+/// sent to many peers is encoded once and written to each.
+///
+/// Cancel safety: as [`write`].
+pub async fn write_encoded<W>(writer: &mut W, frame: &[u8]) -> Result<(), FrameError>
+where
+    W: AsyncWrite + Unpin,
+{
+    writer.write_all(frame).await?;
     writer.flush().await?;
     Ok(())
 }

@@ -55,14 +55,13 @@ pub use listing::{ChildInfo, Counts, SupervisorError};
 pub use spec::{ChildKind, ChildSpec, Restart, Shutdown, Strategy, SupervisorSpec};
 pub use sup_handle::Supervisor;
 
-use crate::Runtime;
+use crate::process::Shared;
 use beamline_wire::Pid;
 
 /// Ask the supervisor of `pid` to restart it (terminate its child slot, then start it again).
 /// Used by the observer's restart action.
-pub(crate) async fn restart_process(rt: &Runtime, pid: Pid) -> Result<(), String> {
-    let cell = rt
-        .shared
+pub(crate) async fn restart_process(shared: &Shared, pid: Pid) -> Result<(), String> {
+    let cell = shared
         .table
         .get(pid)
         .ok_or_else(|| format!("no process {pid}"))?;
@@ -70,8 +69,7 @@ pub(crate) async fn restart_process(rt: &Runtime, pid: Pid) -> Result<(), String
         .meta
         .parent
         .ok_or_else(|| format!("{pid} has no supervisor"))?;
-    let parent_cell = rt
-        .shared
+    let parent_cell = shared
         .table
         .get(parent)
         .ok_or_else(|| format!("the supervisor of {pid} is gone"))?;

@@ -77,3 +77,28 @@ async fn an_unobserved_runtime_runs_no_sampler() {
     };
     assert_eq!(s.seq, 1);
 }
+
+/// `recv` says the stream ends once the sampler is gone: here the tokio runtime the sampler was
+/// started on shuts down while the subscription lives on another.
+#[test]
+fn the_stream_ends_when_the_samplers_tokio_runtime_shuts_down() {
+    let app = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_rt, mut obs) = app.block_on(async {
+        let rt = runtime(100);
+        let obs = rt.observe();
+        (rt, obs)
+    });
+    drop(app);
+    let other = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    other.block_on(async {
+        assert!(matches!(obs.recv().await, Some(ServerMsg::Welcome(_))));
+        let end = tokio::time::timeout(Duration::from_secs(10), obs.recv()).await;
+        assert_eq!(end, Ok(None), "the stream must end, not hang");
+    });
+}

@@ -141,3 +141,58 @@ async fn a_restart_logs_the_replacement_pid() {
     assert!(restarted.contains(&format!("pid={second}")), "{restarted}");
     assert!(restarted.contains("restarts=1"), "{restarted}");
 }
+
+/// Issue 14, item 4: `SetInterval` with `u64::MAX` was answered `Ok` and stopped sampling for
+/// every observer. Both ends are clamped, and one observer's wish never slows another's samples.
+#[tokio::test(start_paused = true)]
+async fn one_observers_interval_never_starves_another_and_both_ends_are_clamped() {
+    let rt = runtime(100);
+    let mut slow = rt.observe();
+    let mut other = rt.observe();
+    sample(&mut slow).await;
+    sample(&mut other).await;
+    let reply = slow
+        .control(ControlRequest::SetInterval { ms: u64::MAX })
+        .await;
+    assert_eq!(reply, ControlReply::Ok);
+    // The other observer still wants the runtime's 100 ms, so everyone is sampled at 100 ms.
+    let ServerMsg::Delta(a) = sample(&mut other).await else {
+        panic!()
+    };
+    let ServerMsg::Delta(b) = sample(&mut other).await else {
+        panic!()
+    };
+    assert_eq!((b.at_ms - a.at_ms, b.interval_ms), (100, 100));
+    assert_eq!(rt.interval(), Duration::from_millis(100));
+
+    // Alone, the slow observer gets what it asked for, clamped to an hour.
+    drop(other);
+    let first_slow = loop {
+        let ServerMsg::Delta(d) = sample(&mut slow).await else {
+            panic!()
+        };
+        if d.interval_ms != 100 {
+            break d;
+        }
+    };
+    assert_eq!(first_slow.interval_ms, 3_600_000);
+    let ServerMsg::Delta(next) = sample(&mut slow).await else {
+        panic!()
+    };
+    assert_eq!(next.at_ms - first_slow.at_ms, 3_600_000);
+    assert_eq!(rt.interval(), beamline::sampler::MAX_INTERVAL);
+
+    // And the other end: 0 is the 100 ms floor.
+    slow.control(ControlRequest::SetInterval { ms: 0 }).await;
+    assert_eq!(rt.interval(), beamline::sampler::MIN_INTERVAL);
+    // A runtime's own setting is clamped the same way.
+    rt.set_interval(Duration::MAX);
+    assert_eq!(
+        rt.interval(),
+        beamline::sampler::MIN_INTERVAL,
+        "a subscriber's wish still counts"
+    );
+    let fresh = runtime(100);
+    fresh.set_interval(Duration::MAX);
+    assert_eq!(fresh.interval(), beamline::sampler::MAX_INTERVAL);
+}

@@ -5,7 +5,7 @@
 //! behind, the recording's subscription skips ahead like any slow subscriber (the recording then
 //! holds a fresh snapshot after the gap).
 
-use crate::observe::Observation;
+use super::observe::Observation;
 use beamline_wire::ServerMsg;
 use beamline_wire::record::{RecordEntry, RecordError, RecordWriter};
 use std::path::Path;

@@ -93,7 +93,7 @@ impl<S: Subscriber> Layer<S> for ProcessLogs {
                 line.message,
                 line.fields
             );
-            let text = crate::sampler::cut(&text, MAX_LINE);
+            let text = super::to_wire::cut(&text, MAX_LINE);
             let mut logs = cell.logs.lock().unwrap_or_else(|p| p.into_inner());
             let logs = logs.get_or_insert_default();
             while logs.len() >= self.lines {

@@ -1,0 +1,249 @@
+//! The local channel: [`Observation`], one subscription to the sampler's ticks, used in-process
+//! (`Runtime::observe`, an embedded observer, recordings) and by each endpoint connection.
+//!
+//! A subscriber that falls further behind than the hub's ring ([`super::hub::TICK_BACKLOG`]
+//! ticks) loses the oldest ticks; it then waits for a fresh snapshot (which the sampler builds on
+//! its next tick) and [`Observation::missed`] counts what it lost.
+
+use super::control::Controller;
+use super::frames::{Encoded, Frames, Tick};
+use super::hub::{Hub, Publish};
+use super::interval::clamp_ms;
+use beamline_wire::{ControlReply, ControlRequest, PROTOCOL_VERSION, ServerMsg, Welcome, frame};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use tokio::sync::broadcast;
+
+pub use super::control::{OBSERVER_PID, RENDER_TIMEOUT};
+
+/// A live subscription to a runtime's samples: a [`ServerMsg::Welcome`] first, then a
+/// [`ServerMsg::Snapshot`], then one [`ServerMsg::Delta`] per sampling interval.
+///
+/// Created by [`crate::Runtime::observe`]. Dropping it unsubscribes; once nobody subscribes the
+/// sampler goes idle.
+pub struct Observation {
+    publish: Arc<Publish>,
+    hub: Arc<Hub>,
+    rx: broadcast::Receiver<Arc<Tick>>,
+    /// This subscription's id in the hub's interval wishes.
+    id: u64,
+    welcome: Option<Welcome>,
+    /// The tick being handed out, message by message.
+    pending: Option<Pending>,
+    need_snapshot: bool,
+    /// Set after a lag: ticks passed over while waiting for the snapshot count as missed.
+    skipping: bool,
+    missed: u64,
+}
+
+/// Where a subscription is in a tick: its deltas or its snapshot, and the next message.
+struct Pending {
+    tick: Arc<Tick>,
+    snapshot: bool,
+    next: usize,
+}
+
+impl Pending {
+    fn frames(&self) -> &Frames {
+        match (&self.tick.snapshot, self.snapshot) {
+            (Some(snapshot), true) => snapshot,
+            _ => &self.tick.deltas,
+        }
+    }
+}
+
+impl std::fmt::Debug for Observation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observation")
+            .field("missed", &self.missed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Observation {
+    /// Subscribe (starting the sampler if nobody observed yet).
+    pub(crate) fn new(publish: &Arc<Publish>, with_welcome: bool) -> Observation {
+        let hub = super::sampler::hub(publish);
+        let rx = hub.subscribe();
+        let id = hub.asks.join();
+        hub.request_snapshot();
+        Observation {
+            publish: publish.clone(),
+            welcome: with_welcome.then(|| welcome(publish)),
+            hub,
+            rx,
+            id,
+            pending: None,
+            need_snapshot: true,
+            skipping: false,
+            missed: 0,
+        }
+    }
+
+    /// The next message: `Welcome` first, then a `Snapshot`, then `Delta`s (a large snapshot or
+    /// delta comes as several frames with consecutive sequence numbers). The stream goes on as
+    /// long as the runtime's sampler runs; `None` once it is gone (the tokio runtime it was
+    /// started on has shut down).
+    ///
+    /// Each message is a copy of the one the sampler published; connections use the shared
+    /// encoded frame instead (see `recv_frame`).
+    ///
+    /// Cancel safety: cancel safe. Messages already taken from the sampler are kept in the
+    /// subscription and returned by the next call, so dropping the future loses nothing.
+    pub async fn recv(&mut self) -> Option<ServerMsg> {
+        if let Some(w) = self.welcome.take() {
+            return Some(ServerMsg::Welcome(w));
+        }
+        self.next().await?;
+        let p = self.pending.as_ref()?;
+        Some(p.frames().msgs()[p.next - 1].clone())
+    }
+
+    /// As [`Observation::recv`], encoded as a frame: the same bytes for every connection, encoded
+    /// once per tick whatever the number of connections. An error means the message could not
+    /// be encoded (a frame over the wire's limit).
+    ///
+    /// Cancel safety: as [`Observation::recv`].
+    pub(crate) async fn recv_frame(&mut self) -> Option<Result<Encoded, String>> {
+        if let Some(w) = self.welcome.take() {
+            let encoded = frame::encode(&ServerMsg::Welcome(w));
+            return Some(encoded.map(Encoded::from).map_err(|e| e.to_string()));
+        }
+        self.next().await?;
+        let p = self.pending.as_ref()?;
+        let encoded = p.frames().encoded();
+        Some(
+            encoded
+                .map(|f| f[p.next - 1].clone())
+                .map_err(str::to_string),
+        )
+    }
+
+    /// Move to the next message, waiting for a tick when the pending one is used up; afterwards
+    /// `pending.next - 1` is the message's index. `None` when the stream has ended.
+    async fn next(&mut self) -> Option<()> {
+        loop {
+            if let Some(p) = self.pending.as_mut() {
+                if p.next < p.frames().msgs().len() {
+                    p.next += 1;
+                    return Some(());
+                }
+                self.pending = None;
+            }
+            match self.rx.recv().await {
+                Ok(tick) => self.take(tick),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    self.lost(n);
+                    self.need_snapshot = true;
+                    self.skipping = true;
+                    self.hub.request_snapshot();
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// A tick arrived: its deltas, or its snapshot when this subscription needs one (asking for
+    /// one if the tick has none).
+    fn take(&mut self, tick: Arc<Tick>) {
+        if !self.need_snapshot {
+            self.pending = Some(Pending {
+                tick,
+                snapshot: false,
+                next: 0,
+            });
+        } else if tick.snapshot.is_some() {
+            self.pending = Some(Pending {
+                tick,
+                snapshot: true,
+                next: 0,
+            });
+            self.need_snapshot = false;
+            self.skipping = false;
+        } else {
+            if self.skipping {
+                self.lost(1);
+            }
+            self.hub.request_snapshot();
+        }
+    }
+
+    fn lost(&mut self, n: u64) {
+        self.missed += n;
+        self.hub.missed_total.fetch_add(n, Relaxed);
+    }
+
+    /// Updates (sampler ticks) this subscriber lost because it fell behind; each loss was
+    /// followed by a fresh snapshot.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+
+    /// Act on the runtime: kill, restart, render a state, fetch logs, or ask for a sampling
+    /// interval (this subscription's wish: see `docs/PUBLISHING.md` for how wishes combine).
+    ///
+    /// Cancel safety: cancel safe in the sense that dropping the future never leaves the runtime
+    /// inconsistent; a kill or interval change already made stays made, and a rendering in
+    /// progress is discarded.
+    pub async fn control(&self, request: ControlRequest) -> ControlReply {
+        self.controller().control(request).await
+    }
+
+    /// A handle that makes control requests on behalf of this subscription, for a task of its
+    /// own (an endpoint connection reads requests while it sends samples).
+    pub(crate) fn controller(&self) -> Controller {
+        Controller::new(self.publish.clone(), self.hub.clone(), self.id)
+    }
+}
+
+impl Drop for Observation {
+    fn drop(&mut self) {
+        self.hub.asks.leave(self.id);
+        // The interval may lengthen, or nobody may be left: let the sampler see.
+        self.hub.wake.notify_one();
+    }
+}
+
+/// The handshake answer describing this runtime.
+pub(crate) fn welcome(publish: &Publish) -> Welcome {
+    let shared = &publish.shared;
+    Welcome {
+        version: PROTOCOL_VERSION,
+        node: shared.node.clone(),
+        os_pid: std::process::id(),
+        incarnation: shared.incarnation,
+        started_unix_ms: shared.started_unix_ms,
+        interval_ms: clamp_ms(publish.runtime_interval_ms()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Runtime;
+    use beamline_wire::ServerMsg;
+    use std::sync::Arc;
+
+    /// N connections cost one encode: every subscriber gets the very same bytes for a tick.
+    #[tokio::test(start_paused = true)]
+    async fn every_subscriber_gets_the_same_encoded_bytes() {
+        let rt = Runtime::builder().observe_from_env(false).build();
+        let mut subs: Vec<_> = (0..4)
+            .map(|_| super::Observation::new(&rt.publish, false))
+            .collect();
+        // All four wait for the same snapshot, then take the same delta.
+        for _ in 0..2 {
+            let mut frames = Vec::new();
+            for sub in &mut subs {
+                frames.push(sub.recv_frame().await.unwrap().unwrap());
+            }
+            for f in &frames[1..] {
+                assert!(Arc::ptr_eq(&frames[0], f), "encoded once, shared");
+            }
+            let msg: ServerMsg = beamline_wire::frame::decode(&frames[0], usize::MAX)
+                .unwrap()
+                .unwrap()
+                .0;
+            assert!(matches!(msg, ServerMsg::Snapshot(_) | ServerMsg::Delta(_)));
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The sampler: once per interval it reads the processes that changed, turns them into wire
+//! [`ProcessSample`]s and publishes them as a [`beamline_wire::Delta`] (and, when a subscriber
+//! needs one, a full [`beamline_wire::Snapshot`]) to the hub.
+//!
+//! Cost follows change, not process count, on every side:
+//!
+//! - a tick reads only the processes on the dirty list (those that changed since the last tick,
+//!   see `dirty.rs`) and those it must read again (still active, just exited); every process
+//!   only on a full scan: the first tick after going idle, or when a snapshot is wanted;
+//! - per process it reads a handful of relaxed atomics and compares them with what it saw last
+//!   tick; it builds a full sample (strings, vectors) only for processes whose counters moved,
+//!   that changed status, or whose rates were non-zero last time (so they drop to zero);
+//! - a delta carries only those samples, plus the pids removed since.
+//!
+//! Memory caps (documented in `docs/PUBLISHING.md`): one [`Prev`] (about 140 bytes with its
+//! hash-map slot) per process sampled; [`TICK_BACKLOG`] ticks kept for subscribers; samples cut
+//! as `to_wire.rs` says; frames split as `frames.rs` says.
+//!
+//! The sampler starts lazily, on the first subscription, and goes idle (dropping its working set
+//! and turning dirty tracking off) while nobody subscribes, so an unobserved runtime pays nothing.
+
+use super::frames::{self, Header, Tick};
+use super::hub::{Hub, Publish};
+use super::to_wire::{self, Base};
+use crate::process::ProcessCell;
+use beamline_wire::{Pid, ProcessSample, SystemSample};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+use tokio_metrics::TaskMonitor;
+
+pub use super::frames::{CHUNK_BYTES, CHUNK_PROCESSES};
+pub use super::hub::TICK_BACKLOG;
+pub use super::interval::{MAX_INTERVAL, MIN_INTERVAL};
+pub use super::to_wire::{MAX_LIST, MAX_TEXT};
+
+/// The runtime's hub, starting the sampler on first use.
+pub(crate) fn hub(publish: &Arc<Publish>) -> Arc<Hub> {
+    publish
+        .hub
+        .get_or_init(|| {
+            let (hub, tx) = Hub::new();
+            tokio::spawn(Sampler::new(publish.clone(), hub.clone(), tx).run());
+            hub
+        })
+        .clone()
+}
+
+/// What the sampler remembers about one process between ticks.
+struct Prev {
+    base: Base,
+    sig: u64,
+    /// The last sample had non-zero rates, so the next one differs even if nothing moved.
+    active: bool,
+    /// It was reported as exited; next tick it is removed.
+    exit_reported: bool,
+    /// The tick that last saw it; entries not seen by a full scan are removed.
+    seen: u64,
+}
+
+struct Sampler {
+    publish: Arc<Publish>,
+    hub: Arc<Hub>,
+    /// The only sender: dropping the sampler ends every subscription's stream.
+    tx: broadcast::Sender<Arc<Tick>>,
+    prev: HashMap<u64, Prev>,
+    tick_no: u64,
+    /// Last sequence number published.
+    seq: u64,
+    /// Time of the previous tick (0: none since start or since going idle).
+    last_ns: u64,
+    runtime: Option<tokio_metrics::RuntimeIntervals>,
+    /// Whether `prev` holds every process (after a full scan); until then a tick scans all.
+    primed: bool,
+    /// Processes to read again next tick even if they do not change: those that were active
+    /// (their rates must fall back to zero), dirty (to catch changes racing with the read) or
+    /// just reported as exited (to be removed).
+    revisit: Vec<Arc<ProcessCell>>,
+}
+
+impl Sampler {
+    fn new(publish: Arc<Publish>, hub: Arc<Hub>, tx: broadcast::Sender<Arc<Tick>>) -> Self {
+        let runtime = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|h| tokio_metrics::RuntimeMonitor::new(&h).intervals());
+        Sampler {
+            publish,
+            hub,
+            tx,
+            prev: HashMap::new(),
+            tick_no: 0,
+            seq: 0,
+            last_ns: 0,
+            runtime,
+            primed: false,
+            revisit: Vec::new(),
+        }
+    }
+
+    /// Tick at the interval the subscriptions want, sooner when one wants a snapshot; idle while
+    /// nobody subscribes. Ends only when its task is dropped (its tokio runtime shut down).
+    async fn run(mut self) {
+        let mut last: Option<Instant> = None;
+        loop {
+            if self.tx.receiver_count() == 0 {
+                self.go_idle();
+                last = None;
+                self.hub.wake.notified().await;
+                continue;
+            }
+            let now = Instant::now();
+            let interval = Duration::from_millis(self.publish.interval_ms());
+            let mut due = last.map_or(now, |t| t + interval);
+            if self.hub.snapshot_requested() {
+                due = due.min(last.map_or(now, |t| t + MIN_INTERVAL));
+            }
+            if due > now {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = self.hub.wake.notified() => continue,
+                }
+            }
+            last = Some(Instant::now());
+            let snapshot = self.hub.take_snapshot_request();
+            let tick = self.tick(snapshot);
+            let _ = self.tx.send(Arc::new(tick));
+        }
+    }
+
+    /// Nobody listens: turn dirty tracking off for the whole runtime and drop the working set.
+    fn go_idle(&mut self) {
+        let shared = &self.publish.shared;
+        shared.sampling.store(false, Relaxed);
+        drop(shared.dirty.drain());
+        self.prev = HashMap::new();
+        self.revisit = Vec::new();
+        self.last_ns = 0;
+        self.primed = false;
+    }
+
+    /// Run one tick: read the processes that changed since the last one (all of them on a full
+    /// scan) and build the frames to publish, with a snapshot if `want_snapshot`.
+    fn tick(&mut self, want_snapshot: bool) -> Tick {
+        let cost = std::time::Instant::now();
+        let now = self.publish.shared.now_ns();
+        self.tick_no += 1;
+        let mut scan = Scan {
+            prev: std::mem::take(&mut self.prev),
+            monitors: self.publish.task_monitors.current(),
+            now,
+            last_ns: self.last_ns,
+            tick_no: self.tick_no,
+            changed: Vec::new(),
+            all: want_snapshot
+                .then(|| Vec::with_capacity(self.publish.shared.table.live.load(Relaxed) + 16)),
+            removed: Vec::new(),
+            handled: 0,
+            revisit: Vec::new(),
+        };
+        let full = want_snapshot || !self.primed;
+        if full {
+            self.scan_all(&mut scan);
+        } else {
+            self.scan_changed(&mut scan);
+        }
+        self.release_reported_exits(&scan.removed);
+        if full {
+            scan.drop_unseen();
+        }
+        scan.sort();
+        self.prev = std::mem::take(&mut scan.prev);
+        self.revisit = std::mem::take(&mut scan.revisit);
+        self.primed = true;
+        let last_ns = std::mem::replace(&mut self.last_ns, now);
+        let mut system = self.system_sample(last_ns, now, scan.handled);
+        system.sample_cost_us = cost.elapsed().as_micros() as u64;
+        let header = Header {
+            first_seq: self.seq + 1,
+            at_ms: now / 1_000_000,
+            interval_ms: self.publish.interval_ms(),
+            system,
+        };
+        let (tick, used) = frames::tick(header, scan.changed, scan.removed, scan.all);
+        self.seq += used;
+        tick
+    }
+
+    /// Read every process. Turns dirty tracking on for the whole runtime (the `sampling` flag)
+    /// and empties the dirty list, which the scan makes redundant.
+    fn scan_all(&mut self, scan: &mut Scan) {
+        let shared = &self.publish.shared;
+        drop(shared.dirty.drain());
+        shared.sampling.store(true, Relaxed);
+        self.revisit.clear();
+        shared.table.for_each(|cell| {
+            let was_dirty = cell.stats.dirty.swap(false, Relaxed);
+            scan.visit(cell, was_dirty);
+        });
+    }
+
+    /// Read the processes on the dirty list, then those kept for a second look.
+    fn scan_changed(&mut self, scan: &mut Scan) {
+        let mut dirty = self.publish.shared.dirty.drain();
+        dirty.sort_unstable_by_key(|c| c.pid);
+        dirty.dedup_by_key(|c| c.pid);
+        for cell in &dirty {
+            cell.stats.dirty.store(false, Relaxed);
+            scan.visit(cell, true);
+        }
+        let mut again = std::mem::take(&mut self.revisit);
+        again.sort_unstable_by_key(|c| c.pid);
+        again.dedup_by_key(|c| c.pid);
+        for cell in &again {
+            if dirty.binary_search_by_key(&cell.pid, |c| c.pid).is_err() {
+                scan.visit(cell, false);
+            }
+        }
+    }
+
+    /// Processes whose exit observers have now seen: the table may let them go (it keeps exited
+    /// processes until then), and their task monitors go with them.
+    fn release_reported_exits(&self, pids: &[Pid]) {
+        let shared = &self.publish.shared;
+        for pid in pids {
+            shared.table.release_exited(*pid);
+        }
+        self.publish.task_monitors.forget(pids);
+    }
+
+    /// The runtime-wide figures of a tick that started at `now` (the previous one at `last_ns`).
+    fn system_sample(&mut self, last_ns: u64, now: u64, handled: u64) -> SystemSample {
+        let shared = &self.publish.shared;
+        let dt_s = now.saturating_sub(last_ns).max(1_000_000) as f64 / 1e9;
+        let mut system = SystemSample {
+            processes: shared.table.live.load(Relaxed) as u64,
+            spawned_total: shared.spawned_total.load(Relaxed),
+            exited_total: shared.exited_total.load(Relaxed),
+            msgs_per_s: if last_ns == 0 {
+                0.0
+            } else {
+                handled as f64 / dt_s
+            },
+            dropped_total: shared.dropped_total.load(Relaxed),
+            dead_letters: shared.dead_letters.load(Relaxed),
+            missed_updates: self.hub.missed_total.load(Relaxed),
+            ..SystemSample::default()
+        };
+        self.runtime_figures(&mut system);
+        system
+    }
+
+    /// Figures tokio exposes without unstable flags, and the local queue depth with them.
+    fn runtime_figures(&mut self, system: &mut SystemSample) {
+        let Some(m) = self.runtime.as_mut().and_then(|i| i.next()) else {
+            return;
+        };
+        system.workers = m.workers_count as u64;
+        system.global_queue_depth = m.global_queue_depth as u64;
+        system.alive_tasks = m.live_tasks_count as u64;
+        if m.workers_count > 0 && !m.elapsed.is_zero() {
+            system.worker_busy = (m.busy_ratio() / m.workers_count as f64).clamp(0.0, 1.0);
+        }
+        #[cfg(tokio_unstable)]
+        {
+            system.local_queue_depth = m.total_local_queue_depth as u64;
+        }
+    }
+}
+
+/// One tick's walk over processes: what it remembers, and what it found.
+struct Scan {
+    prev: HashMap<u64, Prev>,
+    monitors: Option<HashMap<u64, TaskMonitor>>,
+    now: u64,
+    last_ns: u64,
+    tick_no: u64,
+    /// Samples that differ from the last tick's.
+    changed: Vec<ProcessSample>,
+    /// Every sample, when a snapshot is wanted.
+    all: Option<Vec<ProcessSample>>,
+    /// Pids gone since the last tick.
+    removed: Vec<Pid>,
+    /// Messages handled in the interval, all processes together.
+    handled: u64,
+    revisit: Vec<Arc<ProcessCell>>,
+}
+
+impl Scan {
+    /// Read one process and note what it shows.
+    fn visit(&mut self, cell: &Arc<ProcessCell>, was_dirty: bool) {
+        let pid = cell.pid.0;
+        let exited = cell.has_exited();
+        let before = self.prev.get(&pid);
+        if exited && before.is_some_and(|p| p.exit_reported) {
+            self.prev.remove(&pid);
+            self.removed.push(cell.pid);
+            return;
+        }
+        if !exited {
+            request_state_measure(cell);
+        }
+        let monitor = self.monitors.as_ref().and_then(|m| m.get(&pid));
+        let r = to_wire::take_reading(cell, self.now, monitor);
+        let from = match before {
+            None if self.last_ns == 0 => cell.meta.spawned_ns,
+            _ => self.last_ns,
+        };
+        let old = before.map(|p| p.base).unwrap_or_default();
+        let moved = r.base != old || r.max_handle_ns != 0;
+        self.handled += r.base.handled_since(&old);
+        let is_changed = before.is_none_or(|p| p.sig != r.sig || moved || p.active);
+        if is_changed || self.all.is_some() {
+            let dt_ns = self.now.saturating_sub(from).max(1_000_000);
+            let s = to_wire::sample(cell, &r, &old, dt_ns);
+            if let Some(all) = self.all.as_mut() {
+                all.push(s.clone());
+            }
+            if is_changed {
+                self.changed.push(s);
+            }
+        }
+        let prev = Prev {
+            base: r.base,
+            sig: r.sig,
+            active: moved,
+            exit_reported: exited,
+            seen: self.tick_no,
+        };
+        self.prev.insert(pid, prev);
+        if was_dirty || moved || exited {
+            self.revisit.push(cell.clone());
+        }
+    }
+
+    /// After a full scan: processes the sampler remembers but the table no longer holds (they
+    /// exited while no sampler ran) are reported removed and forgotten.
+    fn drop_unseen(&mut self) {
+        let tick_no = self.tick_no;
+        let removed = &mut self.removed;
+        self.prev.retain(|pid, p| {
+            let seen = p.seen == tick_no;
+            if !seen {
+                removed.push(Pid(*pid));
+            }
+            seen
+        });
+    }
+
+    /// Frames list processes by pid.
+    fn sort(&mut self) {
+        self.changed.sort_unstable_by_key(|p| p.id);
+        self.removed.sort_unstable();
+        if let Some(all) = self.all.as_mut() {
+            all.sort_unstable_by_key(|p| p.id);
+        }
+    }
+}
+
+/// Ask a process to measure its state: it does so on its own task after its next batch, so at
+/// most once per interval and never per message.
+fn request_state_measure(cell: &ProcessCell) {
+    cell.stats.measure_requested.store(true, Relaxed);
+}

@@ -1,0 +1,148 @@
+//! Golden bytes: the wire protocol pinned byte for byte. postcard encodes fields in declaration
+//! order with no names, so reordering (or retyping) a field of a wire type silently changes what
+//! an older peer decodes; these tests fail instead. A deliberate change updates the bytes here and
+//! `PROTOCOL_VERSION` together (see `docs/PROTOCOL.md`).
+
+use beamline_wire::{
+    ClientMsg, Delta, Hello, MsgKind, Pid, ProcessKind, ProcessSample, ServerMsg, Status,
+    SupervisorInfo, SystemSample, TaskMetrics, frame,
+};
+
+/// A sample whose every field holds a value no other field of the same type holds, so that
+/// swapping any two fields changes the bytes.
+fn every_field_distinct() -> ProcessSample {
+    ProcessSample {
+        id: Pid(1),
+        name: Some("n".into()),
+        parent: Some(Pid(2)),
+        child_id: Some("c".into()),
+        kind: ProcessKind::Supervisor,
+        behaviour: "b".into(),
+        spawned_ms: 3,
+        status: Status::Handling {
+            kind: MsgKind::Cast,
+            since_ms: 4,
+        },
+        mailbox_len: 5,
+        mailbox_peak: 6,
+        mailbox_capacity: Some(7),
+        in_per_s: 8.0,
+        out_per_s: 9.0,
+        call_per_s: 10.0,
+        cast_per_s: 11.0,
+        info_per_s: 12.0,
+        received: 13,
+        handled: 14,
+        dropped: 15,
+        busy: 0.5,
+        mean_handle_us: 16.0,
+        max_handle_us: 17.0,
+        mean_wait_us: 18.0,
+        state_bytes: 19,
+        state_deep: true,
+        restarts: 20,
+        exit_history: vec!["e".into()],
+        links: vec![Pid(21)],
+        monitors: vec![Pid(22)],
+        trap_exit: false,
+        inspectable: true,
+        hibernations: 23,
+        supervisor: Some(SupervisorInfo {
+            strategy: "s".into(),
+            max_restarts: 24,
+            period_ms: 25,
+            restarts_in_window: 26,
+            children: 27,
+            restarting: 40,
+        }),
+        task: Some(TaskMetrics {
+            mean_poll_us: 28.0,
+            mean_scheduled_us: 29.0,
+            slow_polls: 30,
+        }),
+    }
+}
+
+fn system() -> SystemSample {
+    SystemSample {
+        processes: 31,
+        spawned_total: 32,
+        exited_total: 33,
+        msgs_per_s: 34.0,
+        dropped_total: 35,
+        dead_letters: 36,
+        workers: 37,
+        worker_busy: 0.25,
+        global_queue_depth: 38,
+        local_queue_depth: 39,
+        alive_tasks: 40,
+        sample_cost_us: 41,
+        missed_updates: 42,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn assert_golden(msg: &impl serde::Serialize, expected: &str) {
+    let got = hex(&frame::encode(msg).unwrap());
+    assert_eq!(
+        got, expected,
+        "the encoding changed: if deliberate, bump PROTOCOL_VERSION and update this golden"
+    );
+}
+
+#[test]
+fn a_process_sample_encodes_to_its_golden_bytes() {
+    assert_golden(
+        &every_field_distinct(),
+        concat!(
+            "000000860101016e010201016301016203020104050601070000000000002040",
+            "0000000000002240000000000000244000000000000026400000000000002840",
+            "0d0e0f000000000000e03f000000000000304000000000000031400000000000",
+            "0032401301140101650115011600011701017318191a1b28010000000000003c",
+            "400000000000003d401e"
+        ),
+    );
+}
+
+#[test]
+fn a_delta_encodes_to_its_golden_bytes() {
+    let delta = ServerMsg::Delta(Delta {
+        seq: 43,
+        at_ms: 44,
+        interval_ms: 45,
+        system: system(),
+        changed: vec![every_field_distinct()],
+        removed: vec![Pid(46)],
+    });
+    assert_golden(
+        &delta,
+        concat!(
+            "000000a8032b2c2d1f20210000000000004140232425000000000000d03f2627",
+            "28292a010101016e010201016301016203020104050601070000000000002040",
+            "0000000000002240000000000000244000000000000026400000000000002840",
+            "0d0e0f000000000000e03f000000000000304000000000000031400000000000",
+            "0032401301140101650115011600011701017318191a1b28010000000000003c",
+            "400000000000003d401e012e"
+        ),
+    );
+}
+
+#[test]
+fn a_hello_encodes_to_its_golden_bytes() {
+    let hello = ClientMsg::Hello(Hello {
+        version: 3,
+        token: Some("t".into()),
+        client: "o".into(),
+    });
+    assert_golden(&hello, "000000070003010174016f");
+}
+
+#[test]
+fn golden_bytes_decode_back_to_the_same_values() {
+    let bytes = frame::encode(&every_field_distinct()).unwrap();
+    let (back, used): (ProcessSample, usize) = frame::decode(&bytes, usize::MAX).unwrap().unwrap();
+    assert_eq!((back, used), (every_field_distinct(), bytes.len()));
+}
