@@ -57,6 +57,21 @@ async fn drop_newest_and_drop_oldest_count_their_drops() {
     assert_eq!(seen(&l), vec!["init", "cast a", "cast b"]);
 }
 
+/// Regression (issue 14): overflow drops and evictions were counted only when instrumented, so
+/// with instrumentation off most of a flood went unaccounted. The counts are a promise
+/// (handled + dropped + dead letters == sent), not a statistic.
+#[tokio::test(start_paused = true)]
+async fn overflow_drops_are_counted_with_instrumentation_off() {
+    let rt = Runtime::builder().instrument(false).build();
+    for overflow in [Overflow::DropNewest, Overflow::DropOldest] {
+        let p = busy_probe(&rt, Mailbox::bounded(2, overflow), &log()).await;
+        for m in ["a", "b", "c", "d", "e"] {
+            p.cast(Cast::Push(m.into())).await.unwrap();
+        }
+    }
+    assert_eq!(rt.dropped_total(), 6, "three per mailbox");
+}
+
 #[tokio::test(start_paused = true)]
 async fn wait_applies_backpressure_to_the_sender() {
     let rt = Runtime::new();
