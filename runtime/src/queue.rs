@@ -32,13 +32,16 @@ pub(crate) struct Queue<T> {
     /// Whether anything is queued: lets the receiver skip the lock when there is nothing.
     /// Written only under the lock.
     nonempty: AtomicBool,
+    /// Whether the queue is closed. Written and read only under the lock (which orders it), so
+    /// relaxed; kept here rather than in [`Inner`] because here it fills padding, keeping a
+    /// process's two queues as small as before the line of waiting senders was added.
+    closed: AtomicBool,
 }
 
 struct Inner<T> {
     items: VecDeque<T>,
     /// The receiver's waker while it waits for an empty queue to fill.
     waker: Option<Waker>,
-    closed: bool,
     /// Senders waiting for room, oldest first; `None` until the first one waits.
     room: Option<Box<Room>>,
 }
@@ -76,10 +79,10 @@ impl<T> Default for Queue<T> {
             inner: Mutex::new(Inner {
                 items: VecDeque::new(),
                 waker: None,
-                closed: false,
                 room: None,
             }),
             nonempty: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         }
     }
 }
@@ -89,6 +92,13 @@ impl<T> Queue<T> {
         // Nothing panics while the lock is held (pushes, pops and swaps), so a poisoned lock
         // can only follow an allocation failure; the queue itself is still consistent.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the queue is closed; asks for the lock's guard because only under the lock is
+    /// the answer final.
+    #[inline]
+    fn is_closed(&self, _locked: &Inner<T>) -> bool {
+        self.closed.load(Ordering::Relaxed)
     }
 
     /// Queue `item` unless the queue is closed or already holds `capacity` items; on a full
@@ -104,7 +114,7 @@ impl<T> Queue<T> {
         count: Option<&AtomicU64>,
     ) -> Pushed<T> {
         let mut inner = self.lock();
-        if inner.closed {
+        if self.is_closed(&inner) {
             return Pushed::Closed(item);
         }
         let mut evicted = None;
@@ -159,10 +169,11 @@ impl<T> Queue<T> {
         };
         std::future::poll_fn(|cx| {
             let mut inner = self.lock();
-            if inner.closed || inner.items.len() < capacity {
+            let closed = self.is_closed(&inner);
+            if closed || inner.items.len() < capacity {
                 place.leave(&mut inner);
                 let it = item.take().expect("polled after it returned");
-                if inner.closed {
+                if closed {
                     return Poll::Ready(Pushed::Closed(it));
                 }
                 self.push_locked(inner, it, count);
@@ -266,7 +277,7 @@ impl<T> Queue<T> {
     /// sender waiting for room (each then gets its message back): nothing here waits.
     pub(crate) fn close_and_take(&self) -> VecDeque<T> {
         let mut inner = self.lock();
-        inner.closed = true;
+        self.closed.store(true, Ordering::Relaxed);
         inner.waker = None;
         self.nonempty.store(false, Ordering::Relaxed);
         let items = std::mem::take(&mut inner.items);
@@ -326,7 +337,7 @@ impl<T> Drop for Place<'_, T> {
             return;
         }
         let mut inner = self.queue.lock();
-        if self.leave(&mut inner).is_some() && !inner.closed {
+        if self.leave(&mut inner).is_some() && !self.queue.is_closed(&inner) {
             let next = inner.room.as_mut().and_then(|r| r.waiting.pop_front());
             drop(inner);
             if let Some((_, w)) = next {
