@@ -1,16 +1,18 @@
 //! Mailboxes: unbounded by default, or bounded with an overflow policy.
 //!
-//! Every shape but `Wait` is a [`Queue`] (a lock around a `VecDeque`, see [`crate::queue`]) with
-//! the capacity and policy checked under its lock, so an unbounded mailbox costs nothing until
-//! its first message and `DropOldest` can evict from the front. `Wait` needs senders to sleep
-//! until there is room, which tokio's bounded `mpsc` does well, so it uses that.
+//! Every shape is a [`Queue`] (a lock around a `VecDeque`, see [`crate::queue`]) with the
+//! capacity and policy checked under its lock, so an unbounded mailbox costs nothing until its
+//! first message, `DropOldest` can evict from the front, and `Wait` keeps its waiting senders in
+//! a line under the same lock: each message taken wakes one, and the exit's close wakes and
+//! refuses them all at once. (`Wait` once used tokio's bounded channel, whose close could only
+//! be made exact by spinning until every sender let go: with senders woken but not yet run on
+//! the spinning threads, the runtime livelocked; issue 14.)
 
 use crate::queue::{Pushed, Queue};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
-use tokio::sync::mpsc;
 
 /// What a full bounded mailbox does with one more message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,34 +59,23 @@ impl Mailbox {
     }
 
     pub(crate) fn channel<T>(&self) -> (Tx<T>, Rx<T>) {
-        match *self {
-            Mailbox::Bounded {
+        let queue = Arc::new(Queue::default());
+        let (capacity, overflow) = match *self {
+            Mailbox::Bounded { capacity, overflow } => (Some(capacity), overflow),
+            Mailbox::Unbounded => (None, Overflow::Reject),
+        };
+        (
+            Tx {
+                queue: queue.clone(),
                 capacity,
-                overflow: Overflow::Wait,
-            } => {
-                let (tx, rx) = mpsc::channel(capacity);
-                (Tx::Wait(tx), Rx::Wait(rx))
-            }
-            _ => {
-                let queue = Arc::new(Queue::default());
-                let (capacity, overflow) = match *self {
-                    Mailbox::Bounded { capacity, overflow } => (Some(capacity), overflow),
-                    Mailbox::Unbounded => (None, Overflow::Reject),
-                };
-                (
-                    Tx::Queue {
-                        queue: queue.clone(),
-                        capacity,
-                        overflow,
-                    },
-                    Rx::Queue {
-                        queue,
-                        local: VecDeque::new(),
-                        batch: capacity.is_none(),
-                    },
-                )
-            }
-        }
+                overflow,
+            },
+            Rx {
+                queue,
+                local: VecDeque::new(),
+                batch: capacity.is_none(),
+            },
+        )
     }
 }
 
@@ -103,30 +94,19 @@ pub(crate) enum Sent<T> {
 }
 
 /// The sending half.
-pub(crate) enum Tx<T> {
-    /// Unbounded (`capacity: None`), `Reject`, `DropNewest` or `DropOldest`.
-    Queue {
-        queue: Arc<Queue<T>>,
-        capacity: Option<usize>,
-        overflow: Overflow,
-    },
-    /// Bounded under `Wait`.
-    Wait(mpsc::Sender<T>),
+pub(crate) struct Tx<T> {
+    queue: Arc<Queue<T>>,
+    /// `None` for an unbounded mailbox (whose `overflow` is then never used).
+    capacity: Option<usize>,
+    overflow: Overflow,
 }
 
 impl<T> Clone for Tx<T> {
     fn clone(&self) -> Self {
-        match self {
-            Tx::Queue {
-                queue,
-                capacity,
-                overflow,
-            } => Tx::Queue {
-                queue: queue.clone(),
-                capacity: *capacity,
-                overflow: *overflow,
-            },
-            Tx::Wait(t) => Tx::Wait(t.clone()),
+        Tx {
+            queue: self.queue.clone(),
+            capacity: self.capacity,
+            overflow: self.overflow,
         }
     }
 }
@@ -136,31 +116,16 @@ impl<T> Tx<T> {
     /// one to `count` (the receiver's `enqueued`, when instrumented).
     #[inline]
     pub(crate) fn try_send(&self, msg: T, count: Option<&AtomicU64>) -> Sent<T> {
-        match self {
-            Tx::Queue {
-                queue,
-                capacity,
-                overflow,
-            } => match queue.push(msg, *capacity, *overflow == Overflow::DropOldest, count) {
-                Pushed::Queued => Sent::Queued,
-                Pushed::QueuedEvicting => Sent::QueuedEvicting,
-                Pushed::Closed(m) => Sent::Dead(m),
-                Pushed::Full(m) if *overflow == Overflow::DropNewest => {
-                    drop(m);
-                    Sent::Dropped
-                }
-                Pushed::Full(m) => Sent::Full(m),
-            },
-            Tx::Wait(tx) => {
-                // Counted before the send so the receiver never takes a message not yet
-                // counted; taken back if it was not queued.
-                let counted = Counted::new(count);
-                match tx.try_send(msg) {
-                    Ok(()) => counted.keep(),
-                    Err(mpsc::error::TrySendError::Closed(m)) => Sent::Dead(m),
-                    Err(mpsc::error::TrySendError::Full(m)) => Sent::Full(m),
-                }
+        let evict = self.overflow == Overflow::DropOldest;
+        match self.queue.push(msg, self.capacity, evict, count) {
+            Pushed::Queued => Sent::Queued,
+            Pushed::QueuedEvicting => Sent::QueuedEvicting,
+            Pushed::Closed(m) => Sent::Dead(m),
+            Pushed::Full(m) if self.overflow == Overflow::DropNewest => {
+                drop(m);
+                Sent::Dropped
             }
+            Pushed::Full(m) => Sent::Full(m),
         }
     }
 
@@ -169,12 +134,11 @@ impl<T> Tx<T> {
     /// Cancel safety: if the future is dropped while waiting for room, the message is dropped
     /// and was never queued.
     pub(crate) async fn send(&self, msg: T, count: Option<&AtomicU64>) -> Sent<T> {
-        match self {
-            Tx::Wait(tx) => {
-                let counted = Counted::new(count);
-                match tx.send(msg).await {
-                    Ok(()) => counted.keep(),
-                    Err(e) => Sent::Dead(e.0),
+        match self.capacity {
+            Some(capacity) if self.may_wait() => {
+                match self.queue.push_waiting(msg, capacity, count).await {
+                    Pushed::Closed(m) => Sent::Dead(m),
+                    _ => Sent::Queued,
                 }
             }
             _ => self.try_send(msg, count),
@@ -184,47 +148,20 @@ impl<T> Tx<T> {
     /// Whether sending may have to wait (only a bounded mailbox under `Wait`).
     #[inline]
     pub(crate) fn may_wait(&self) -> bool {
-        matches!(self, Tx::Wait(_))
-    }
-}
-
-/// A message counted in `enqueued` ahead of a send through tokio's channel; uncounted on drop
-/// unless kept (the send failed, or its future was dropped while waiting for room).
-struct Counted<'a>(Option<&'a AtomicU64>);
-
-impl<'a> Counted<'a> {
-    fn new(count: Option<&'a AtomicU64>) -> Self {
-        if let Some(c) = count {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        Counted(count)
-    }
-
-    fn keep<T>(mut self) -> Sent<T> {
-        self.0 = None;
-        Sent::Queued
-    }
-}
-
-impl Drop for Counted<'_> {
-    fn drop(&mut self) {
-        if let Some(c) = self.0 {
-            c.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.overflow == Overflow::Wait
     }
 }
 
 /// The receiving half, owned by the process.
-pub(crate) enum Rx<T> {
-    /// `local` holds what was taken from the queue in one go and not yet handled. Only an
-    /// unbounded mailbox (`batch`) takes in batches: a bounded one takes one message at a time,
-    /// so that its capacity and `DropOldest`'s eviction see every message not yet handled.
-    Queue {
-        queue: Arc<Queue<T>>,
-        local: VecDeque<T>,
-        batch: bool,
-    },
-    Wait(mpsc::Receiver<T>),
+///
+/// `local` holds what was taken from the queue in one go and not yet handled. Only an unbounded
+/// mailbox (`batch`) takes in batches: a bounded one takes one message at a time, so that its
+/// capacity, `DropOldest`'s eviction and the senders waiting for room under `Wait` see every
+/// message not yet handled.
+pub(crate) struct Rx<T> {
+    queue: Arc<Queue<T>>,
+    local: VecDeque<T>,
+    batch: bool,
 }
 
 impl<T> Rx<T> {
@@ -232,49 +169,32 @@ impl<T> Rx<T> {
     /// only when it exits, so this never ends: a closed mailbox just stays pending.
     #[inline]
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<T> {
-        match self {
-            Rx::Queue {
-                queue,
-                batch: false,
-                ..
-            } => queue.poll_pop(cx),
-            Rx::Queue { queue, local, .. } => {
-                if let Some(m) = local.pop_front() {
-                    return Poll::Ready(m);
-                }
-                match queue.poll_take_into(cx, local) {
-                    Poll::Ready(()) => match local.pop_front() {
-                        Some(m) => Poll::Ready(m),
-                        None => Poll::Pending,
-                    },
-                    Poll::Pending => Poll::Pending,
-                }
-            }
-            Rx::Wait(rx) => match rx.poll_recv(cx) {
-                Poll::Ready(Some(m)) => Poll::Ready(m),
-                _ => Poll::Pending,
+        if !self.batch {
+            return self.queue.poll_pop(cx);
+        }
+        if let Some(m) = self.local.pop_front() {
+            return Poll::Ready(m);
+        }
+        match self.queue.poll_take_into(cx, &mut self.local) {
+            Poll::Ready(()) => match self.local.pop_front() {
+                Some(m) => Poll::Ready(m),
+                None => Poll::Pending,
             },
+            Poll::Pending => Poll::Pending,
         }
     }
 
     /// The next message if one is queued.
     #[inline]
     pub(crate) fn try_recv(&mut self) -> Option<T> {
-        match self {
-            Rx::Queue {
-                queue,
-                batch: false,
-                ..
-            } => queue.try_pop(),
-            Rx::Queue { queue, local, .. } => {
-                if let Some(m) = local.pop_front() {
-                    return Some(m);
-                }
-                queue.take_into(local);
-                local.pop_front()
-            }
-            Rx::Wait(rx) => rx.try_recv().ok(),
+        if !self.batch {
+            return self.queue.try_pop();
         }
+        if let Some(m) = self.local.pop_front() {
+            return Some(m);
+        }
+        self.queue.take_into(&mut self.local);
+        self.local.pop_front()
     }
 
     /// Close the mailbox and drop what is queued; returns how many messages were dropped.
@@ -283,29 +203,12 @@ impl<T> Rx<T> {
         self.close_and_take().len() as u64
     }
 
-    /// Close the mailbox and hand back what is queued: after this, every send fails, so the
-    /// messages returned are exactly those that were delivered but never handled.
+    /// Close the mailbox and hand back what is queued: after this, every send fails (senders
+    /// waiting for room under `Wait` are woken and refused), so the messages returned are
+    /// exactly those that were delivered but never handled. Never waits.
     pub(crate) fn close_and_take(&mut self) -> Vec<T> {
-        let mut out = Vec::new();
-        match self {
-            Rx::Queue { queue, local, .. } => {
-                out.extend(local.drain(..));
-                out.extend(queue.close_and_take());
-            }
-            // Until `Disconnected`, not the first `Empty`: a sender that got in before the
-            // close may not have pushed yet, and its message would otherwise sit in the closed
-            // channel, counted nowhere (found by the crash storm in tests/tests/guarantees.rs).
-            Rx::Wait(rx) => {
-                rx.close();
-                loop {
-                    match rx.try_recv() {
-                        Ok(m) => out.push(m),
-                        Err(mpsc::error::TryRecvError::Empty) => std::thread::yield_now(),
-                        Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    }
-                }
-            }
-        }
+        let mut out: Vec<T> = self.local.drain(..).collect();
+        out.extend(self.queue.close_and_take());
         out
     }
 }

@@ -103,7 +103,8 @@ impl<S: GenServer> Core<S> {
         // (so callers whose requests are dropped see why). Reading the mailbox length instead
         // raced with senders between their count and their push: such a message was counted
         // twice (dropped here, then a dead letter) or not at all. Found by the crash storm in
-        // tests/tests/guarantees.rs.
+        // tests/tests/guarantees.rs. The close never waits: senders blocked for room under
+        // `Overflow::Wait` are woken and refused (their casts become dead letters).
         let queued = self.rx.close_and_take();
         self.cell.finish(reason, queued.len() as u64);
         self.dying_reply = None;

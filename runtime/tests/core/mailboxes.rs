@@ -57,6 +57,21 @@ async fn drop_newest_and_drop_oldest_count_their_drops() {
     assert_eq!(seen(&l), vec!["init", "cast a", "cast b"]);
 }
 
+/// Regression (issue 14): overflow drops and evictions were counted only when instrumented, so
+/// with instrumentation off most of a flood went unaccounted. The counts are a promise
+/// (handled + dropped + dead letters == sent), not a statistic.
+#[tokio::test(start_paused = true)]
+async fn overflow_drops_are_counted_with_instrumentation_off() {
+    let rt = Runtime::builder().instrument(false).build();
+    for overflow in [Overflow::DropNewest, Overflow::DropOldest] {
+        let p = busy_probe(&rt, Mailbox::bounded(2, overflow), &log()).await;
+        for m in ["a", "b", "c", "d", "e"] {
+            p.cast(Cast::Push(m.into())).await.unwrap();
+        }
+    }
+    assert_eq!(rt.dropped_total(), 6, "three per mailbox");
+}
+
 #[tokio::test(start_paused = true)]
 async fn wait_applies_backpressure_to_the_sender() {
     let rt = Runtime::new();
@@ -167,4 +182,81 @@ async fn a_flooded_process_yields_even_when_every_batch_ends_early() {
         handled < 10_000,
         "{handled} handled before the other answered"
     );
+}
+
+/// Run `body` on its own paused current-thread runtime in its own thread, and fail (rather than
+/// hang the suite) if it has not finished within `limit` of real time: the guard for tests of
+/// code that used to spin.
+fn within<F>(limit: Duration, body: impl FnOnce() -> F + Send + 'static) -> F::Output
+where
+    F: std::future::Future + 'static,
+    F::Output: Send + 'static,
+{
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let _ = done_tx.send(rt.block_on(body()));
+    });
+    done_rx
+        .recv_timeout(limit)
+        .expect("the runtime hung (or the test panicked)")
+}
+
+/// Regression (issue 14): a `Wait` process that frees room for a blocked sender and exits before
+/// that sender runs again used to spin in its exit, waiting for a send that could only happen on
+/// the thread it was spinning on. Now the exit refuses the waiting sender: its cast is a dead
+/// letter, and nothing is lost uncounted.
+#[test]
+fn a_wait_process_exiting_while_a_sender_is_woken_for_room_does_not_hang() {
+    let (dead, dropped, late) = within(Duration::from_secs(20), || async {
+        let rt = Runtime::new();
+        let l = log();
+        let p = busy_probe(&rt, Mailbox::bounded(1, Overflow::Wait), &l).await;
+        p.cast(Cast::Panic).await.unwrap();
+        let sender = {
+            let p = p.clone();
+            tokio::spawn(async move { p.cast(Cast::Push("late".into())).await })
+        };
+        settle().await;
+        assert!(!sender.is_finished(), "the sender waits for room");
+        // After its 10 s sleep the process takes the panic (which wakes the sender: there is
+        // room now) and dies in the same poll, before the sender runs.
+        p.process().wait().await;
+        let late = sender.await.unwrap().is_ok();
+        (rt.dead_letters(), rt.dropped_total(), late)
+    });
+    assert!(late, "a cast to a dead process is not an error");
+    assert_eq!((dead, dropped), (1, 0), "the late cast is a dead letter");
+}
+
+/// Every sender blocked on a full `Wait` mailbox is refused when its process is killed: the
+/// queued message is dropped, the waiting ones are dead letters, and every sender carries on.
+#[test]
+fn every_sender_blocked_on_a_wait_mailbox_is_refused_when_it_is_killed() {
+    let (handled, dropped, dead) = within(Duration::from_secs(20), || async {
+        let rt = Runtime::new();
+        let l = log();
+        let p = busy_probe(&rt, Mailbox::bounded(1, Overflow::Wait), &l).await;
+        let senders: Vec<_> = (0..16)
+            .map(|i| {
+                let p = p.clone();
+                tokio::spawn(async move { p.cast(Cast::Push(i.to_string())).await })
+            })
+            .collect();
+        settle().await;
+        let waiting = senders.iter().filter(|s| !s.is_finished()).count();
+        assert_eq!(waiting, 15, "one queued, fifteen waiting");
+        p.process().exit(beamline::ExitReason::Killed);
+        p.process().wait().await;
+        for s in senders {
+            s.await.unwrap().unwrap();
+        }
+        let handled = seen(&l).len() as u64 - 1;
+        (handled, rt.dropped_total(), rt.dead_letters())
+    });
+    assert_eq!((handled, dropped, dead), (0, 1, 15));
 }
