@@ -707,6 +707,8 @@ pub(crate) fn welcome(shared: &Shared) -> Welcome {
             .interval_ms
             .load(Relaxed)
             .max(MIN_INTERVAL.as_millis() as u64),
+        // In-process watchers own the runtime; the endpoint narrows this per connection.
+        role: beamline_wire::Role::Operate,
     }
 }
 

@@ -11,8 +11,8 @@ use std::io::{Read, Write};
 
 /// Identifies a Beamline recording.
 pub const MAGIC: &[u8; 8] = b"BEAMREC\0";
-/// Bumped when the layout or [`RecordEntry`] changes.
-pub const RECORD_VERSION: u16 = 1;
+/// Bumped when the layout or [`RecordEntry`] changes (2: the `Welcome` gained its role).
+pub const RECORD_VERSION: u16 = 2;
 
 /// One recorded message and when it was received.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
