@@ -86,13 +86,19 @@ async fn handshake<R: AsyncRead + Unpin>(
         };
         settings.failures.refused(r, tokio::time::Instant::now());
     };
-    if let Some(why) = foreign_user(peer, settings.owner_uid) {
+    if let Some(why) = slot
+        .busy()
+        .map(String::from)
+        .or_else(|| foreign_user(peer, settings.owner_uid))
+    {
         refused(None, &why, false);
         return Err(Some(why));
     }
     let deadline = settings.handshake_timeout;
+    let read = frame::read::<ClientMsg, _>(rd, MAX_CLIENT_FRAME);
     let first = tokio::select! {
-        first = tokio::time::timeout(deadline, frame::read::<ClientMsg, _>(rd, MAX_CLIENT_FRAME)) => first,
+        biased;
+        first = tokio::time::timeout(deadline, noting_silence(read, slot)) => first,
         () = slot.evicted() => return Err(Some(evicted(settings, &refused))),
     };
     let first = match first {
@@ -129,6 +135,20 @@ async fn handshake<R: AsyncRead + Unpin>(
         Some(busy)
     })?;
     Ok(hello)
+}
+
+/// `read`, telling the slot when it finds nothing to read: only then (and after a grace) may
+/// the connection be closed to make room.
+async fn noting_silence<F: std::future::Future>(read: F, slot: &Slot) -> F::Output {
+    let mut read = std::pin::pin!(read);
+    std::future::poll_fn(|cx| {
+        let polled = read.as_mut().poll(cx);
+        if polled.is_pending() {
+            slot.quiet();
+        }
+        polled
+    })
+    .await
 }
 
 fn evicted(settings: &Settings, refused: &impl Fn(Option<&str>, &str, bool)) -> String {

@@ -107,7 +107,7 @@ impl Failures {
             rec.logged = true;
             tracing::warn!(
                 peer = %r.label,
-                client = r.client.unwrap_or("-"),
+                client = %r.client.unwrap_or("-"),
                 reason = %r.reason,
                 "observe endpoint: handshake refused (further refusals from this peer are counted, one line per minute)"
             );
