@@ -210,3 +210,19 @@ fn wide_terminal_after_resize() {
     s.handle(Action::View(ViewId::Processes));
     insta::assert_snapshot!(screen(&s));
 }
+
+#[test]
+fn a_read_only_connection_says_so_in_the_header() {
+    let line = |s: &State| {
+        let b = screen(s);
+        (0..b.buffer().area.width)
+            .map(|x| b.buffer()[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    let mut s = state_with(2);
+    assert!(!line(&s).contains("read-only"), "{}", line(&s));
+    let mut w = fixture::welcome(0x2a);
+    w.role = beamline_wire::Role::Observe;
+    s.model.apply(SourceEvent::Msg(ServerMsg::Welcome(w)));
+    assert!(line(&s).contains("demo · inc 2a · read-only"), "{}", line(&s));
+}
