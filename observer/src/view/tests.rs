@@ -224,5 +224,9 @@ fn a_read_only_connection_says_so_in_the_header() {
     let mut w = fixture::welcome(0x2a);
     w.role = beamline_wire::Role::Observe;
     s.model.apply(SourceEvent::Msg(ServerMsg::Welcome(w)));
-    assert!(line(&s).contains("demo · inc 2a · read-only"), "{}", line(&s));
+    assert!(
+        line(&s).contains("demo · inc 2a · read-only"),
+        "{}",
+        line(&s)
+    );
 }
