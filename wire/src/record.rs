@@ -128,7 +128,7 @@ mod tests {
         let err = read_all(&bytes[..]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "recording format version 99 is not supported (this build reads version 1)"
+            "recording format version 99 is not supported (this build reads version 2)"
         );
     }
 }
