@@ -29,9 +29,15 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_ADDR)]
     pub serve: Option<String>,
 
-    /// Shared token observers must present (required to serve on a non-loopback address).
+    /// Shared token observers must present: required to serve on a non-loopback address (at
+    /// least 16 characters, e.g. `openssl rand -hex 16`); on loopback it replaces the cookie
+    /// file the endpoint otherwise writes for `observer --attach` to find.
     #[arg(long, value_name = "TOKEN", requires = "serve")]
     pub token: Option<String>,
+
+    /// Let observers watch but not act: kill, restart and interval changes are refused.
+    #[arg(long, requires = "serve")]
+    pub read_only: bool,
 
     /// Run one fault scenario alone instead of the default workload (see --list).
     #[arg(long, value_name = "NAME")]
@@ -89,7 +95,7 @@ pub async fn run(args: Args) -> ExitCode {
         .build();
 
     let endpoint = match &args.serve {
-        Some(addr) => match serve(&rt, addr, args.token.as_deref()) {
+        Some(addr) => match serve(&rt, addr, args.token.as_deref(), args.read_only) {
             Ok(e) => Some(e),
             Err(msg) => {
                 eprintln!("demo: {msg}");
@@ -159,10 +165,12 @@ fn serve(
     rt: &Runtime,
     addr: &str,
     token: Option<&str>,
+    read_only: bool,
 ) -> Result<beamline::endpoint::Endpoint, String> {
     let mut config = EndpointConfig::parse(addr)
         .map_err(|e| e.to_string())?
-        .allow_remote(true);
+        .allow_remote(true)
+        .read_only(read_only);
     if let Some(t) = token.filter(|t| !t.is_empty()) {
         config = config.token(t);
     }

@@ -17,7 +17,8 @@ pub struct Cli {
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_ADDR, conflicts_with = "replay")]
     pub attach: Addr,
 
-    /// Shared token, required by endpoints that listen on non-loopback addresses.
+    /// Shared token. Without it, a loopback address's token is read from the runtime's cookie
+    /// file when this user can read it ($XDG_RUNTIME_DIR/beamline or ~/.beamline).
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
 

@@ -15,6 +15,7 @@ pub fn welcome(incarnation: u64) -> Welcome {
         incarnation,
         started_unix_ms: 1_700_000_000_000,
         interval_ms: 1000,
+        role: beamline_wire::Role::Operate,
     }
 }
 

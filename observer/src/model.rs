@@ -204,6 +204,7 @@ mod tests {
             incarnation,
             started_unix_ms: 0,
             interval_ms: 1000,
+            role: beamline_wire::Role::Operate,
         }))
     }
 

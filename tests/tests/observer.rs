@@ -103,6 +103,7 @@ fn welcome(version: u16) -> Vec<u8> {
         incarnation: 1,
         started_unix_ms: 0,
         interval_ms: 100,
+        role: beamline::wire::Role::Operate,
     }))
     .unwrap()
 }

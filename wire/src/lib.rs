@@ -9,8 +9,11 @@
 //! - [`protocol`]: the messages exchanged on a connection: handshake, snapshot, delta, control.
 //! - [`frame`]: length-delimited framing with a maximum frame size, sync and async.
 //! - [`table`]: the receiver's model: a full snapshot with deltas applied to it.
+//! - [`cookie`]: where a loopback endpoint's secret lives, so that an observer run by the same
+//!   user finds it.
 //! - [`record`]: the versioned file format for recordings that the observer replays.
 
+pub mod cookie;
 pub mod frame;
 pub mod pid;
 pub mod protocol;
@@ -21,8 +24,8 @@ pub mod table;
 pub use frame::{FrameError, MAX_FRAME_LEN};
 pub use pid::Pid;
 pub use protocol::{
-    ClientMsg, ControlReply, ControlRequest, Delta, Hello, PROTOCOL_VERSION, ServerMsg, Snapshot,
-    Welcome,
+    ClientMsg, ControlReply, ControlRequest, Delta, Hello, PROTOCOL_VERSION, Role, ServerMsg,
+    Snapshot, Welcome,
 };
 pub use sample::{
     MsgKind, ProcessKind, ProcessSample, RestartType, Status, SupervisorInfo, SystemSample,

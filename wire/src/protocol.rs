@@ -3,7 +3,8 @@
 //! ```text
 //! observer                         runtime
 //!    | -- Hello{version, token} ----> |   refused with a reason on version or token mismatch
-//!    | <--- Welcome{node, pid, ...} - |
+//!    | <--- Welcome{node, role, ...} -|   the role says whether this client may act
+//!    |                                |   (kill, restart, interval) or only watch
 //!    | <--- Snapshot (full) --------- |   then one Delta per sampling interval;
 //!    | <--- Delta ------------------- |   a client that falls behind gets a fresh Snapshot
 //!    | -- Control{id, request} -----> |
@@ -16,16 +17,19 @@ use crate::{Pid, ProcessSample, SystemSample};
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any change to the encoding of these types; peers with another version are refused.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version 2 added [`Welcome::role`].
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// First frame from the client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
     /// The client's [`PROTOCOL_VERSION`].
     pub version: u16,
-    /// The shared token, required by endpoints on non-loopback addresses.
+    /// The shared token: required by TCP endpoints (on loopback, the runtime's cookie file
+    /// holds it; see [`crate::cookie`]).
     pub token: Option<String>,
-    /// Free text naming the client, for the runtime's logs.
+    /// Free text naming the client, for the runtime's logs (control characters are escaped
+    /// there).
     pub client: String,
 }
 
@@ -44,6 +48,40 @@ pub struct Welcome {
     pub started_unix_ms: u64,
     /// The sampling interval now, milliseconds.
     pub interval_ms: u64,
+    /// What this connection may do: an observer shows it, and an [`Role::Observe`] connection's
+    /// kill, restart and interval requests are refused.
+    pub role: Role,
+}
+
+/// What a connection was granted in the handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Watch only: samples, state renderings of processes that opt in, logs. Requests that act
+    /// on the runtime (`Kill`, `Restart`, `SetInterval`) are answered with an error.
+    Observe,
+    /// Watch and act: everything, including killing and restarting processes.
+    Operate,
+}
+
+impl Role {
+    /// Whether this role may send `request`.
+    pub fn allows(self, request: &ControlRequest) -> bool {
+        match request {
+            ControlRequest::RenderState { .. } | ControlRequest::Logs { .. } => true,
+            ControlRequest::Kill { .. }
+            | ControlRequest::Restart { .. }
+            | ControlRequest::SetInterval { .. } => self == Role::Operate,
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Observe => "observe",
+            Role::Operate => "operate",
+        })
+    }
 }
 
 /// Every live (and recently exited) process at one instant.

@@ -11,8 +11,8 @@ use std::io::{Read, Write};
 
 /// Identifies a Beamline recording.
 pub const MAGIC: &[u8; 8] = b"BEAMREC\0";
-/// Bumped when the layout or [`RecordEntry`] changes.
-pub const RECORD_VERSION: u16 = 1;
+/// Bumped when the layout or [`RecordEntry`] changes (2: the `Welcome` gained its role).
+pub const RECORD_VERSION: u16 = 2;
 
 /// One recorded message and when it was received.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -128,7 +128,7 @@ mod tests {
         let err = read_all(&bytes[..]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "recording format version 99 is not supported (this build reads version 1)"
+            "recording format version 99 is not supported (this build reads version 2)"
         );
     }
 }

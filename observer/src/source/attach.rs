@@ -185,6 +185,8 @@ async fn run(
             Addr::Tcp(a) => match tokio::net::TcpStream::connect(a).await {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
+                    // Read at each attempt: a restarted runtime writes a new cookie.
+                    let token = token.clone().or_else(|| loopback_cookie(a));
                     session(s, &token, &events, &mut requests).await
                 }
                 Err(e) => End::Lost {
@@ -358,6 +360,16 @@ where
     end
 }
 
+/// The secret a loopback endpoint wrote for its user (see `beamline_wire::cookie`): sent only
+/// to a loopback address, and found only when this observer runs as the runtime's user.
+fn loopback_cookie(addr: &str) -> Option<String> {
+    let (host, port) = addr.rsplit_once(':')?;
+    if !beamline_wire::cookie::is_loopback_host(host) {
+        return None;
+    }
+    beamline_wire::cookie::read(port.parse().ok()?)
+}
+
 /// Aborts a task when dropped.
 struct AbortOnDrop(JoinHandle<()>);
 
@@ -391,6 +403,7 @@ mod tests {
             incarnation,
             started_unix_ms: 0,
             interval_ms: 1000,
+            role: beamline_wire::Role::Operate,
         })
     }
 

@@ -190,6 +190,7 @@ mod tests {
             incarnation: 9,
             started_unix_ms: 0,
             interval_ms: 1000,
+            role: beamline_wire::Role::Operate,
         });
         missed.store(3, Ordering::Relaxed);
         tx.send(w.clone()).await.unwrap();

@@ -1,4 +1,4 @@
-//! The header (target, link, incarnation, uptime, totals, interval, missed updates, top alert),
+//! The header (target, link, incarnation, read-only role, uptime, totals, interval, missed updates, top alert),
 //! the tab bar and the footer.
 
 use super::fmt;
@@ -37,6 +37,9 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     if let Some(w) = &m.welcome {
         l1.push(sep());
         l1.push(Span::raw(format!("{} · inc {:x}", w.node, w.incarnation)));
+        if w.role == beamline_wire::Role::Observe {
+            l1.push(Span::styled(" · read-only", t.warn()));
+        }
     }
     let latest = m.latest();
     if let Some(s) = latest {

@@ -242,3 +242,23 @@ fn a_threshold_moves_the_mailbox_bar_with_the_alerts() {
     let row = tree_row(&state_judged_by(3, th), "stage_1");
     assert!(row.contains("███···    3"), "{row}");
 }
+
+#[test]
+fn a_read_only_connection_says_so_in_the_header() {
+    let line = |s: &State| {
+        let b = screen(s);
+        (0..b.buffer().area.width)
+            .map(|x| b.buffer()[(x, 0)].symbol().to_string())
+            .collect::<String>()
+    };
+    let mut s = state_with(2);
+    assert!(!line(&s).contains("read-only"), "{}", line(&s));
+    let mut w = fixture::welcome(0x2a);
+    w.role = beamline_wire::Role::Observe;
+    s.apply(SourceEvent::Msg(ServerMsg::Welcome(w)));
+    assert!(
+        line(&s).contains("demo · inc 2a · read-only"),
+        "{}",
+        line(&s)
+    );
+}

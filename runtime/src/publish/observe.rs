@@ -214,6 +214,8 @@ pub(crate) fn welcome(publish: &Publish) -> Welcome {
         incarnation: shared.incarnation,
         started_unix_ms: shared.started_unix_ms,
         interval_ms: clamp_ms(publish.runtime_interval_ms()),
+        // In-process watchers own the runtime; the endpoint narrows this per connection.
+        role: beamline_wire::Role::Operate,
     }
 }
 

@@ -10,6 +10,8 @@ use beamline::{EndpointConfig, ServeError};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+mod locks;
+
 fn hello(version: u16, token: Option<&str>) -> ClientMsg {
     ClientMsg::Hello(Hello {
         version,
@@ -22,18 +24,38 @@ async fn read(s: &mut (impl tokio::io::AsyncRead + Unpin)) -> Option<ServerMsg> 
     frame::read::<ServerMsg, _>(s, MAX_FRAME_LEN).await.unwrap()
 }
 
-async fn serve_tcp(rt: &beamline::Runtime) -> (beamline::Endpoint, std::net::SocketAddr) {
-    let ep = rt
-        .serve(EndpointConfig::parse("127.0.0.1:0").unwrap())
-        .unwrap();
+/// A loopback endpoint, its cookie in a private temporary directory.
+struct Served {
+    ep: beamline::Endpoint,
+    addr: std::net::SocketAddr,
+    _cookies: TempDir,
+}
+
+impl Served {
+    fn token(&self) -> Option<&str> {
+        self.ep.token()
+    }
+}
+
+fn serve_with(rt: &beamline::Runtime, config: EndpointConfig) -> Served {
+    let cookies = TempDir::new("cookies");
+    let ep = rt.serve(config.cookie_dir(cookies.0.join("c"))).unwrap();
     let addr = ep.local_addr().unwrap();
-    (ep, addr)
+    Served {
+        ep,
+        addr,
+        _cookies: cookies,
+    }
+}
+
+fn serve_tcp(rt: &beamline::Runtime) -> Served {
+    serve_with(rt, EndpointConfig::parse("127.0.0.1:0").unwrap())
 }
 
 /// Connect and complete the handshake; returns the stream after the Welcome.
-async fn attach(addr: std::net::SocketAddr) -> TcpStream {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    frame::write(&mut s, &hello(PROTOCOL_VERSION, None))
+async fn attach(ep: &Served) -> TcpStream {
+    let mut s = TcpStream::connect(ep.addr).await.unwrap();
+    frame::write(&mut s, &hello(PROTOCOL_VERSION, ep.token()))
         .await
         .unwrap();
     assert!(matches!(read(&mut s).await, Some(ServerMsg::Welcome(_))));
@@ -57,8 +79,8 @@ async fn ten_thousand_processes_stream_through_the_endpoint() {
     for _ in 0..10_000 {
         pids.push(rt.start::<Worker>(()).await.unwrap());
     }
-    let (_ep, addr) = serve_tcp(&rt).await;
-    let mut s = attach(addr).await;
+    let ep = serve_tcp(&rt);
+    let mut s = attach(&ep).await;
     let mut table = ProcessTable::default();
     let Some(m @ ServerMsg::Snapshot(_)) = read(&mut s).await else {
         panic!()
@@ -83,21 +105,22 @@ async fn ten_thousand_processes_stream_through_the_endpoint() {
 #[tokio::test]
 async fn version_mismatch_is_refused_with_a_reason() {
     let rt = runtime(100);
-    let (_ep, addr) = serve_tcp(&rt).await;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    frame::write(&mut s, &hello(PROTOCOL_VERSION + 1, None))
+    let ep = serve_tcp(&rt);
+    let mut s = TcpStream::connect(ep.addr).await.unwrap();
+    frame::write(&mut s, &hello(PROTOCOL_VERSION + 1, ep.token()))
         .await
         .unwrap();
     let why = refused(&mut s).await;
     assert!(why.contains("protocol version mismatch"), "{why}");
-    attach(addr).await;
+    attach(&ep).await;
 }
 
 #[tokio::test]
 async fn malformed_and_oversized_frames_close_only_that_connection() {
     let rt = runtime(100);
-    let (_ep, addr) = serve_tcp(&rt).await;
-    let mut good = attach(addr).await;
+    let ep = serve_tcp(&rt);
+    let addr = ep.addr;
+    let mut good = attach(&ep).await;
 
     let mut bad = TcpStream::connect(addr).await.unwrap();
     bad.write_all(&[0, 0, 0, 3, 0xee, 0xee, 0xee])
@@ -112,7 +135,7 @@ async fn malformed_and_oversized_frames_close_only_that_connection() {
     assert!(why.contains("exceeds"), "{why}");
 
     // After a good handshake, garbage closes that connection too.
-    let mut later = attach(addr).await;
+    let mut later = attach(&ep).await;
     later.write_all(&[0, 0, 0, 2, 0xfe, 0xfe]).await.unwrap();
     loop {
         match read(&mut later).await {
@@ -170,7 +193,7 @@ async fn non_loopback_tcp_needs_explicit_permission_and_a_token() {
             EndpointConfig::parse("0.0.0.0:0")
                 .unwrap()
                 .allow_remote(true)
-                .token("s3cret"),
+                .token("s3cret-s3cret-s3cret"),
         )
         .unwrap();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], ep.local_addr().unwrap().port()));
@@ -180,9 +203,12 @@ async fn non_loopback_tcp_needs_explicit_permission_and_a_token() {
         .unwrap();
     assert_eq!(refused(&mut s).await, "wrong or missing token");
     let mut s = TcpStream::connect(addr).await.unwrap();
-    frame::write(&mut s, &hello(PROTOCOL_VERSION, Some("s3cret")))
-        .await
-        .unwrap();
+    frame::write(
+        &mut s,
+        &hello(PROTOCOL_VERSION, Some("s3cret-s3cret-s3cret")),
+    )
+    .await
+    .unwrap();
     assert!(matches!(read(&mut s).await, Some(ServerMsg::Welcome(_))));
 }
 
@@ -215,12 +241,15 @@ async fn unix_socket_is_private_and_removed_when_dropped() {
 #[tokio::test]
 async fn connections_beyond_the_limit_are_refused() {
     let rt = runtime(100);
-    let ep = rt
-        .serve(EndpointConfig::parse("127.0.0.1:0").unwrap().max_clients(1))
+    let ep = serve_with(
+        &rt,
+        EndpointConfig::parse("127.0.0.1:0").unwrap().max_clients(1),
+    );
+    let _first = attach(&ep).await;
+    let mut second = TcpStream::connect(ep.addr).await.unwrap();
+    frame::write(&mut second, &hello(PROTOCOL_VERSION, ep.token()))
+        .await
         .unwrap();
-    let addr = ep.local_addr().unwrap();
-    let _first = attach(addr).await;
-    let mut second = TcpStream::connect(addr).await.unwrap();
     let why = refused(&mut second).await;
-    assert!(why.contains("too many observers"), "{why}");
+    assert!(why.starts_with("busy: too many observers"), "{why}");
 }

@@ -164,7 +164,7 @@ async fn rss(secs: u64, rate: u64) -> Result<(), String> {
             &mut s,
             &ClientMsg::Hello(Hello {
                 version: PROTOCOL_VERSION,
-                token: None,
+                token: ep.token().map(String::from),
                 client: "soak".into(),
             }),
         )
@@ -287,8 +287,9 @@ async fn throughput(stuck: usize, secs: u64, rounds: usize) -> Result<(), String
             .map_err(|e| e.to_string())?;
         let addr = ep.local_addr().unwrap();
         let mut held = Vec::new();
+        let token = ep.token().map(String::from);
         for _ in 0..n {
-            held.push(stuck_client(addr).await?);
+            held.push(stuck_client(addr, token.clone()).await?);
         }
         // Let the endpoint build each new client's first snapshot (20,000 processes each)
         // before the clock starts: that one-off cost of connecting is not what is measured.
@@ -337,7 +338,10 @@ async fn throughput(stuck: usize, secs: u64, rounds: usize) -> Result<(), String
     Ok(())
 }
 
-async fn stuck_client(addr: SocketAddr) -> Result<tokio::net::TcpStream, String> {
+async fn stuck_client(
+    addr: SocketAddr,
+    token: Option<String>,
+) -> Result<tokio::net::TcpStream, String> {
     let sock = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
     sock.set_recv_buffer_size(4096).map_err(|e| e.to_string())?;
     let mut s = sock.connect(addr).await.map_err(|e| e.to_string())?;
@@ -345,7 +349,7 @@ async fn stuck_client(addr: SocketAddr) -> Result<tokio::net::TcpStream, String>
         &mut s,
         &ClientMsg::Hello(Hello {
             version: PROTOCOL_VERSION,
-            token: None,
+            token,
             client: "stuck".into(),
         }),
     )
