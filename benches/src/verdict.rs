@@ -79,13 +79,22 @@ fn attach_figures(vias: &[&str], ns: &[u64], field: &str) -> Vec<(String, String
         for fl in ["ct", "mt"] {
             for &n in ns {
                 out.push((
-                    format!("{via} {fl} {}k", n / 1000),
+                    format!("{via} {fl} {}", short(n)),
                     attach_key(via, fl, n, field),
                 ));
             }
         }
     }
     out
+}
+
+/// `100k`, `1M`.
+pub fn short(n: u64) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else {
+        format!("{}k", n / 1000)
+    }
 }
 
 /// Check every target against `r`; `attach_ns` are the N the attach workload ran at.
@@ -161,7 +170,6 @@ pub fn verdicts(r: &Results, attach_ns: &[u64]) -> Vec<Verdict> {
             |x| format!("{x:.0} ms"),
             |x| x < limit,
         );
-        v.target = v.target.replace("1000k processes", "1M processes");
         first.push(v);
     }
     v.extend(first);
