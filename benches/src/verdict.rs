@@ -160,11 +160,11 @@ pub fn verdicts(r: &Results, attach_ns: &[u64]) -> Vec<Verdict> {
     let mut first = Vec::new();
     for &n in attach_ns {
         let limit = if n <= 100_000 { 100.0 } else { 1000.0 };
-        let mut v = extra_target(
+        let v = extra_target(
             r,
             &format!(
-                "new observer to complete first snapshot, {}k processes: < {limit:.0} ms",
-                n / 1000
+                "new observer to complete first snapshot, {} processes: < {limit:.0} ms",
+                short(n)
             ),
             &attach_figures(&["endpoint"], &[n], "first_ms"),
             |x| format!("{x:.0} ms"),
