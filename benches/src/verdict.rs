@@ -90,7 +90,7 @@ fn attach_figures(vias: &[&str], ns: &[u64], field: &str) -> Vec<(String, String
 
 /// `100k`, `1M`.
 pub fn short(n: u64) -> String {
-    if n >= 1_000_000 && n % 1_000_000 == 0 {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
     } else {
         format!("{}k", n / 1000)
@@ -196,7 +196,7 @@ pub fn verdicts(r: &Results, attach_ns: &[u64]) -> Vec<Verdict> {
     v.push(extra_target(
         r,
         "sampler ≤ 50 ms per sample at 1,000,000 processes",
-        &[("1M".into(), "sampler_us_1m".into())],
+        &[("1M".into(), "sampler_us_1000000".into())],
         ms,
         |x| x <= 50_000.0,
     ));
