@@ -12,15 +12,24 @@
 //!   message, idle processes for RSS.
 //! - [`flavor`]: current-thread and multi-thread tokio, and actix's own system.
 //! - [`publishing`]: Beamline-only workloads: sampler cost, stream bytes, being watched.
-//! - [`report`]: reading criterion's results and writing the `BENCHMARKS.md` table.
+//! - [`attach`], [`observers`]: what attaching an observer costs the application (workload 10).
+//! - [`stats`]: alternating rounds: the order of systems per round, medians, spreads, ratios.
+//! - [`report`]: holding a run's samples and writing the `BENCHMARKS.md` tables.
+//! - [`callgrind`]: instructions per operation under `valgrind --tool=callgrind`.
 //!
-//! Targets: `benches/peers.rs` (criterion: workloads 1, 2, 8, 9), `bench-scale` (workloads 3,
-//! 4, 5, 6, one framework per child process), `bench-table` (runs everything, writes the table).
+//! Targets: `bench-scale` (one measurement per child process), `bench-table` (runs every
+//! system in alternating rounds, profiles under callgrind, writes the tables), and
+//! `benches/peers.rs` (criterion, workloads 1, 2, 8, 9, for looking at one cell by hand).
 
+pub mod attach;
+pub mod callgrind;
 pub mod flavor;
+pub mod observers;
 pub mod peers;
 pub mod publishing;
 pub mod report;
+pub mod stats;
+pub mod verdict;
 pub mod workload;
 
 pub use flavor::Flavor;

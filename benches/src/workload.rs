@@ -72,7 +72,7 @@ impl Done {
 pub async fn cast<P: Peer>(peer: P, senders: usize, n: u64) -> Duration {
     let server = peer.server().await;
     P::call(&server).await;
-    let per = n.div_ceil(senders as u64).max(1);
+    let per = n.div_ceil(senders as u64);
     let start = Instant::now();
     if senders == 1 {
         for i in 0..per {
@@ -105,7 +105,7 @@ pub async fn cast<P: Peer>(peer: P, senders: usize, n: u64) -> Duration {
 pub async fn call<P: Peer>(peer: P, callers: usize, n: u64) -> Duration {
     let server = peer.server().await;
     P::call(&server).await;
-    let per = n.div_ceil(callers as u64).max(1);
+    let per = n.div_ceil(callers as u64);
     let start = Instant::now();
     if callers == 1 {
         for _ in 0..per {

@@ -62,3 +62,19 @@ fn stream_reports_a_snapshot_then_small_deltas() {
         "{stream:?}"
     );
 }
+
+/// The attach workload at a tiny size: every window is measured and the snapshot is complete.
+#[test]
+fn attach_measures_a_complete_snapshot() {
+    use beamline_benches::{attach, observers};
+    let rt = Flavor::Current.runtime();
+    let f = rt.block_on(async {
+        let b = Beamline::new(true);
+        let idle = beamline_benches::publishing::idle_processes(&b.rt, 1_000).await;
+        let f = attach::measure(1_000, || observers::observe(&b.rt, 1_000)).await;
+        drop(idle);
+        f
+    });
+    assert!(f.processes >= 1_000, "{f:?}");
+    assert!(f.first_ms > 0.0, "{f:?}");
+}

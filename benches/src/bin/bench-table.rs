@@ -1,25 +1,149 @@
-//! Runs every workload of issue 8 once and writes the table into `BENCHMARKS.md`.
+//! Runs every workload in alternating rounds and writes the tables into `BENCHMARKS.md`.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=target-bench cargo run -p beamline-benches --release --bin bench-table
+//! CARGO_TARGET_DIR=target-bench nice cargo run -p beamline-benches --release --bin bench-table [-- --rounds 7]
+//! ... --bin bench-table -- --quick            # 3 rounds at small N: checks the runner (minutes)
+//! ... --bin bench-table -- --callgrind-only   # instruction counts only
 //! ```
 //!
-//! Steps, one benchmark process at a time: the criterion benches (`benches/peers.rs`), again
-//! with kameo's `console` feature for that column, the observer's frame benchmark, then
-//! `bench-scale` in a fresh child process per framework, flavor and N. Raw results go to
-//! `<target>/bench-table/results.json`; the table replaces the generated part of
-//! `BENCHMARKS.md` (prose outside the markers is kept).
-//!
-//! `--quick` runs criterion in its quick mode and the scale workloads at a tenth of N, to check
-//! the runner itself; its table is not for publishing. Exits 1 if a step fails.
+//! Every sample is one `bench-scale` child process. In each round every system of every cell
+//! is measured once, in an order rotated by the round number, so that a slow minute of a
+//! shared machine hits every system alike and the ratios (taken within a round) stay honest.
+//! After the rounds: instruction counts per operation under callgrind, the attach workload
+//! (10) at 100,000 and 1,000,000 processes, the sampler and stream figures (5, 6) and the
+//! observer's frame benchmark (7). Raw samples go to `<target>/bench-table/results.json`; the
+//! tables replace the generated part of `BENCHMARKS.md` (prose outside the markers is kept),
+//! except with `--quick`, which writes them to `<target>/bench-table/table.md` only. Exits 1 if
+//! a build fails; a failed sample is reported and left out.
 
-use beamline_benches::report::{self, Results};
+#[path = "bench-table/render.rs"]
+mod render;
+
+use beamline_benches::callgrind;
+use beamline_benches::report::{PEERS, Results};
+use beamline_benches::stats::rotated;
+use beamline_benches::verdict::{ATTACH_VIAS, attach_key};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+/// Sizes of one run.
+pub struct Config {
+    quick: bool,
+    rounds: usize,
+    cast_n: u64,
+    call_n: u64,
+    restart_n: u64,
+    watched_n: u64,
+    /// Spawn rows: N of the `spawn_100k` and `spawn_1m` rows.
+    spawn_ns: [u64; 2],
+    attach_ns: [u64; 2],
+    publish_ns: Vec<u64>,
+    /// Operations per callgrind run: cast, call, spawn.
+    profile_ns: [u64; 3],
+    frame: bool,
+    callgrind_only: bool,
+}
+
+impl Config {
+    fn from_args() -> Config {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let quick = args.iter().any(|a| a == "--quick");
+        let rounds = args
+            .iter()
+            .position(|a| a == "--rounds")
+            .and_then(|i| args.get(i + 1)?.parse().ok())
+            .unwrap_or(if quick { 3 } else { 7 });
+        let callgrind_only = args.iter().any(|a| a == "--callgrind-only");
+        if quick {
+            Config {
+                quick,
+                rounds,
+                cast_n: 20_000,
+                call_n: 5_000,
+                restart_n: 100,
+                watched_n: 20_000,
+                spawn_ns: [10_000, 50_000],
+                attach_ns: [10_000, 50_000],
+                publish_ns: vec![10_000],
+                profile_ns: [20_000, 5_000, 2_000],
+                frame: false,
+                callgrind_only,
+            }
+        } else {
+            Config {
+                quick,
+                rounds,
+                cast_n: 500_000,
+                call_n: 100_000,
+                restart_n: 2_000,
+                watched_n: 500_000,
+                spawn_ns: [100_000, 1_000_000],
+                attach_ns: [100_000, 1_000_000],
+                publish_ns: vec![10_000, 100_000, 1_000_000],
+                profile_ns: [200_000, 50_000, 20_000],
+                frame: true,
+                callgrind_only,
+            }
+        }
+    }
+}
+
+/// The binaries and directories of a run.
+struct Env {
+    root: PathBuf,
+    plain: PathBuf,
+    console: PathBuf,
+    out_dir: PathBuf,
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let cfg = Config::from_args();
+    let env = setup();
+    let started = Instant::now();
+    let load_before = loadavg();
+    let mut r = Results::default();
+    if !cfg.callgrind_only {
+        for round in 0..cfg.rounds {
+            eprintln!("bench-table: round {} of {}", round + 1, cfg.rounds);
+            run_round(&env, &cfg, round, &mut r);
+        }
+    }
+    profile(&env, &cfg, &mut r);
+    if !cfg.callgrind_only {
+        attach(&env, &cfg, &mut r);
+        publish(&env, &cfg, &mut r);
+        if cfg.frame {
+            frame(&env, &mut r);
+        }
+    }
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let tables = render::render(&r, &cfg, minutes, &load_before, &loadavg());
+    std::fs::write(
+        env.out_dir.join("results.json"),
+        serde_json::to_string_pretty(&r.to_json()).expect("json"),
+    )
+    .expect("write results.json");
+    let written = if cfg.quick || cfg.callgrind_only {
+        let p = env.out_dir.join("table.md");
+        std::fs::write(&p, &tables).expect("write table.md");
+        print!("{tables}");
+        p
+    } else {
+        let p = env.root.join("BENCHMARKS.md");
+        let doc = std::fs::read_to_string(&p).unwrap_or_else(|_| "# Benchmarks\n".into());
+        std::fs::write(&p, beamline_benches::report::splice(&doc, &tables))
+            .expect("write BENCHMARKS.md");
+        p
+    };
+    eprintln!(
+        "bench-table: wrote {} in {minutes:.1} min (raw samples: {})",
+        written.display(),
+        env.out_dir.join("results.json").display()
+    );
+}
+
+fn setup() -> Env {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
@@ -32,77 +156,10 @@ fn main() {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| exe_dir.parent().expect("target dir").to_path_buf());
-    // Absolute: `cargo bench` runs each bench from its own package's directory, where a
-    // relative CRITERION_HOME (from a relative CARGO_TARGET_DIR) would point somewhere else.
+    // Absolute: `cargo bench` runs each bench from its own package's directory.
     let target = std::path::absolute(&target).expect("target dir");
     let out_dir = target.join("bench-table");
-    let home = out_dir.join("criterion");
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).expect("output dir");
-
-    let started = Instant::now();
-    let load_before = loadavg();
-    let mut r = Results::default();
-
-    // Workloads 1, 2, 8, 9; then the kameo-console column.
-    let quick_arg: &[&str] = if quick { &["--quick"] } else { &[] };
-    cargo_bench(
-        &root,
-        &home,
-        &["-p", "beamline-benches", "--bench", "peers"],
-        quick_arg,
-        &[],
-    );
-    cargo_bench(
-        &root,
-        &home,
-        &[
-            "-p",
-            "beamline-benches",
-            "--features",
-            "kameo-console",
-            "--bench",
-            "peers",
-        ],
-        quick_arg,
-        &["kameo-console"],
-    );
-    for group in ["cast_1to1", "cast_4to1", "call_seq", "call_100", "restart"] {
-        for flavor in ["ct", "mt"] {
-            for peer in report::PEERS {
-                if let Some(v) = report::criterion_median(&home, group, peer, flavor) {
-                    r.set(group, flavor, peer, v);
-                }
-            }
-        }
-    }
-    for flavor in ["ct", "mt"] {
-        for id in ["bare", "idle100k", "observed"] {
-            if let Some(v) = report::criterion_median(&home, "watched", id, flavor) {
-                r.set("watched", flavor, id, v);
-            }
-        }
-    }
-
-    // Workload 7: the observer's own frame benchmark.
-    cargo_bench(
-        &root,
-        &home,
-        &["-p", "beamline-observer", "--bench", "render"],
-        quick_arg,
-        &["frame_100k"],
-    );
-    for (view, key) in [
-        ("Processes", "frame_processes_ns"),
-        ("Tree", "frame_tree_ns"),
-    ] {
-        if let Some(v) = criterion_single(&home, "frame_100k", view) {
-            r.extra.insert(key.into(), v);
-        }
-    }
-
-    // Workloads 3 and 4, then 5 and 6, one child process each.
-    let scale = if quick { 10 } else { 1 };
+    std::fs::create_dir_all(&out_dir).expect("output dir");
     let plain = build_scale(&root, &exe_dir, &[], "bench-scale-plain");
     let console = build_scale(
         &root,
@@ -110,37 +167,129 @@ fn main() {
         &["--features", "kameo-console"],
         "bench-scale-console",
     );
-    // N = 1,000,000 on both flavors too; kameo-console alone takes minutes per million (it
-    // slows with N), most of the runner's time.
-    for (n, row, rss_row, flavors) in [
-        (100_000 / scale, "spawn_100k", "rss_100k", &["ct", "mt"][..]),
-        (1_000_000 / scale, "spawn_1m", "rss_1m", &["ct", "mt"][..]),
-    ] {
-        for &flavor in flavors {
-            for peer in report::PEERS {
-                if peer == "actix" && flavor == "mt" {
-                    continue;
-                }
-                let (bin, name) = match peer {
-                    "kameo-console" => (&console, "kameo-console"),
-                    p => (&plain, p),
+    Env {
+        root,
+        plain,
+        console,
+        out_dir,
+    }
+}
+
+/// The systems of a peer row on `flavor`: actix has no multi-thread flavor, and kameo-console
+/// is left out at 1,000,000 processes (about 3 minutes per spawn run: it slows with N).
+fn systems(row: &str, flavor: &str) -> Vec<&'static str> {
+    PEERS
+        .iter()
+        .copied()
+        .filter(|p| !(*p == "actix" && flavor == "mt"))
+        .filter(|p| !(*p == "kameo-console" && row == "spawn_1m"))
+        .collect()
+}
+
+/// One round: every system of every cell once, in rotated order.
+fn run_round(env: &Env, cfg: &Config, round: usize, r: &mut Results) {
+    let n = |x: u64| x.to_string();
+    for flavor in ["ct", "mt"] {
+        let cells: [(&str, Vec<String>); 7] = [
+            ("cast_1to1", vec!["cast".into(), n(1), n(cfg.cast_n)]),
+            ("cast_4to1", vec!["cast".into(), n(4), n(cfg.cast_n)]),
+            ("call_seq", vec!["call".into(), n(1), n(cfg.call_n)]),
+            ("call_100", vec!["call".into(), n(100), n(cfg.call_n)]),
+            ("restart", vec!["restart".into(), n(cfg.restart_n)]),
+            ("spawn_100k", vec!["spawn".into(), n(cfg.spawn_ns[0])]),
+            ("spawn_1m", vec!["spawn".into(), n(cfg.spawn_ns[1])]),
+        ];
+        for (row, args) in &cells {
+            for peer in rotated(&systems(row, flavor), round) {
+                let bin = if peer == "kameo-console" {
+                    &env.console
+                } else {
+                    &env.plain
                 };
-                let n_s = n.to_string();
-                let Some(v) = run_json(bin, &["spawn", name, flavor, &n_s]) else {
-                    continue;
-                };
-                if let Some(x) = v["ns_per_process"].as_f64() {
-                    r.set(row, flavor, peer, x);
+                // bench-scale <verb> <peer> <flavor> <rest...>
+                let mut a: Vec<&str> = vec![&args[0], peer, flavor];
+                a.extend(args[1..].iter().map(String::as_str));
+                let Some(v) = run_json(bin, &a) else { continue };
+                if let Some(x) = v["ns"].as_f64().or(v["ns_per_process"].as_f64()) {
+                    r.add(row, flavor, peer, round, x);
                 }
                 if let Some(x) = v["rss_bytes_per_process"].as_f64() {
-                    r.set(rss_row, flavor, peer, x);
+                    r.add(&row.replace("spawn", "rss"), flavor, peer, round, x);
+                }
+            }
+        }
+        for how in rotated(&["bare", "idle", "observed"], round) {
+            let args = ["watched", how, flavor, &n(cfg.watched_n)];
+            if let Some(x) = run_json(&env.plain, &args).and_then(|v| v["ns"].as_f64()) {
+                let sys = if how == "idle" { "idle100k" } else { how };
+                r.add("watched", flavor, sys, round, x);
+            }
+        }
+    }
+}
+
+/// Instructions per cast, call and spawn for raw tokio and Beamline on and off.
+fn profile(env: &Env, cfg: &Config, r: &mut Results) {
+    let dir = env.out_dir.join("callgrind");
+    std::fs::create_dir_all(&dir).expect("callgrind dir");
+    for (op, n) in ["cast", "call", "spawn"].into_iter().zip(cfg.profile_ns) {
+        for peer in beamline_benches::report::IR_SYSTEMS {
+            eprintln!("bench-table: callgrind {op} {peer} {n}");
+            match callgrind::ir_per_op(&env.plain, op, peer, n, &dir) {
+                Ok(x) => {
+                    eprintln!("bench-table:   {x:.0} Ir per {op}");
+                    r.ir.insert((op.into(), peer.into()), x);
+                }
+                Err(e) => eprintln!("bench-table: callgrind failed: {e}"),
+            }
+        }
+    }
+}
+
+/// Workload 10 at each N, flavor and observer, once.
+fn attach(env: &Env, cfg: &Config, r: &mut Results) {
+    for &n in &cfg.attach_ns {
+        for flavor in ["ct", "mt"] {
+            for via in ATTACH_VIAS {
+                // kameo-console takes about 3 minutes to spawn a million actors: 100,000 only.
+                if via == "kameo-console" && n >= 1_000_000 {
+                    continue;
+                }
+                let bin = if via == "kameo-console" {
+                    &env.console
+                } else {
+                    &env.plain
+                };
+                let Some(v) = run_json(bin, &["attach", via, flavor, &n.to_string()]) else {
+                    continue;
+                };
+                for field in [
+                    "before_us",
+                    "stall_us",
+                    "after_us",
+                    "first_ms",
+                    "bytes",
+                    "rss_growth",
+                ] {
+                    if let Some(x) = v[field].as_f64() {
+                        r.extra.insert(attach_key(via, flavor, n, field), x);
+                    }
+                }
+                for field in ["bytes", "rss_growth"] {
+                    if let Some(x) = v[field].as_f64() {
+                        let k = attach_key(via, flavor, n, &format!("{field}_per_process"));
+                        r.extra.insert(k, x / n as f64);
+                    }
                 }
             }
         }
     }
-    for (n, suffix) in [(10_000, "10k"), (100_000, "100k"), (1_000_000, "1m")] {
-        let n_s = (n / scale).to_string();
-        let Some(v) = run_json(&plain, &["publish", &n_s]) else {
+}
+
+/// Workloads 5 and 6, once per N.
+fn publish(env: &Env, cfg: &Config, r: &mut Results) {
+    for &n in &cfg.publish_ns {
+        let Some(v) = run_json(&env.plain, &["publish", &n.to_string()]) else {
             continue;
         };
         for (field, key) in [
@@ -150,49 +299,48 @@ fn main() {
             ("delta_changed", "delta_changed"),
         ] {
             if let Some(x) = v[field].as_f64() {
-                r.extra.insert(format!("{key}_{suffix}"), x);
+                r.extra.insert(format!("{key}_{n}"), x);
             }
         }
     }
-
-    let load_after = loadavg();
-    let minutes = started.elapsed().as_secs_f64() / 60.0;
-    let table = render(&r, quick, minutes, &load_before, &load_after);
-    let doc_path = root.join("BENCHMARKS.md");
-    let doc = std::fs::read_to_string(&doc_path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    std::fs::write(&doc_path, report::splice(&doc, &table)).expect("write BENCHMARKS.md");
-    std::fs::write(
-        out_dir.join("results.json"),
-        serde_json::to_string_pretty(&r.to_json()).expect("json"),
-    )
-    .expect("write results.json");
-    eprintln!(
-        "bench-table: wrote {} in {minutes:.1} min (raw figures: {})",
-        doc_path.display(),
-        out_dir.join("results.json").display()
-    );
 }
 
-/// `cargo bench <args> -- <criterion args> <filters>`, criterion writing under `home`.
-fn cargo_bench(root: &Path, home: &Path, args: &[&str], criterion: &[&str], filters: &[&str]) {
+/// Workload 7: the observer's own criterion benchmark.
+fn frame(env: &Env, r: &mut Results) {
+    let home = env.out_dir.join("criterion");
+    let _ = std::fs::remove_dir_all(&home);
     let mut cmd = Command::new(cargo());
-    cmd.current_dir(root)
-        .env("CRITERION_HOME", home)
-        .arg("bench")
-        .args(args)
-        .arg("--")
-        .args(criterion)
-        .args(filters);
+    cmd.current_dir(&env.root)
+        .env("CRITERION_HOME", &home)
+        .args([
+            "bench",
+            "-p",
+            "beamline-observer",
+            "--bench",
+            "render",
+            "--",
+            "frame_100k",
+        ]);
     eprintln!("bench-table: {cmd:?}");
-    check(cmd.status(), "cargo bench");
-}
-
-/// The median of a criterion benchmark without a parameter (`group/function`).
-fn criterion_single(home: &Path, group: &str, function: &str) -> Option<f64> {
-    let text =
-        std::fs::read_to_string(home.join(group).join(function).join("new/estimates.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["median"]["point_estimate"].as_f64()
+    if !matches!(cmd.status(), Ok(s) if s.success()) {
+        eprintln!("bench-table: observer frame benchmark failed");
+        return;
+    }
+    for (view, key) in [
+        ("Processes", "frame_processes_ns"),
+        ("Tree", "frame_tree_ns"),
+    ] {
+        let path = home
+            .join("frame_100k")
+            .join(view)
+            .join("new/estimates.json");
+        let v: Option<serde_json::Value> = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        if let Some(x) = v.and_then(|v| v["median"]["point_estimate"].as_f64()) {
+            r.extra.insert(key.into(), x);
+        }
+    }
 }
 
 /// Build `bench-scale` with `features` and copy it aside, so both builds can be run later.
@@ -208,7 +356,10 @@ fn build_scale(root: &Path, exe_dir: &Path, features: &[&str], name: &str) -> Pa
             "bench-scale",
         ])
         .args(features);
-    check(cmd.status(), "cargo build bench-scale");
+    if !matches!(cmd.status(), Ok(s) if s.success()) {
+        eprintln!("bench-table: cargo build bench-scale {features:?} failed");
+        std::process::exit(1);
+    }
     let to = exe_dir.join(name);
     std::fs::copy(exe_dir.join("bench-scale"), &to).expect("copy bench-scale");
     to
@@ -216,7 +367,6 @@ fn build_scale(root: &Path, exe_dir: &Path, features: &[&str], name: &str) -> Pa
 
 /// Run a child and parse the last line it prints as JSON; a failure is reported and skipped.
 fn run_json(bin: &Path, args: &[&str]) -> Option<serde_json::Value> {
-    eprintln!("bench-table: {} {}", bin.display(), args.join(" "));
     let out = Command::new(bin).args(args).output().ok()?;
     if !out.status.success() {
         eprintln!(
@@ -227,19 +377,8 @@ fn run_json(bin: &Path, args: &[&str]) -> Option<serde_json::Value> {
         return None;
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let v = serde_json::from_str(text.lines().last()?).ok();
-    eprintln!("bench-table:   {}", text.trim());
-    v
-}
-
-fn check(status: std::io::Result<std::process::ExitStatus>, what: &str) {
-    match status {
-        Ok(s) if s.success() => {}
-        other => {
-            eprintln!("bench-table: {what} failed: {other:?}");
-            std::process::exit(1);
-        }
-    }
+    eprintln!("bench-table: {} -> {}", args.join(" "), text.trim());
+    serde_json::from_str(text.lines().last()?).ok()
 }
 
 fn loadavg() -> String {
@@ -248,117 +387,7 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-fn command_line(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
-}
-
-fn render(r: &Results, quick: bool, minutes: f64, before: &str, after: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let cpu = command_line("sh", &["-c", "lscpu | sed -n 's/^Model name: *//p'"]);
-    let _ = writeln!(
-        out,
-        "Generated by `bench-table`{}.\n",
-        if quick {
-            " **--quick (not for publishing)**"
-        } else {
-            ""
-        }
-    );
-    let _ = writeln!(
-        out,
-        "- machine: {} cores, {cpu}; {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        command_line("rustc", &["-V"]),
-    );
-    let _ = writeln!(
-        out,
-        "- date: {}; run took {minutes:.1} min; load average before {before}, after {after}\n",
-        command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-    );
-    out.push_str("### Peers (median; ratio to raw tokio in parentheses; ct = current-thread, mt = multi-thread, 2 workers)\n\n");
-    out.push_str(&report::peer_table(r));
-    out.push_str("\n### Beamline only\n\n| workload | figure |\n|---|---|\n");
-    let e = |k: &str| r.extra.get(k).copied();
-    for (n, s) in [("10,000", "10k"), ("100,000", "100k"), ("1,000,000", "1m")] {
-        if let Some(x) = e(&format!("sampler_us_{s}")) {
-            let _ = writeln!(
-                out,
-                "| 5. sampler cost per sample, {n} processes (1% changing) | {:.2} ms |",
-                x / 1000.0
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "| 5. sampler cost per sample, {n} processes | not measured |"
-            );
-        }
-    }
-    match (
-        e("delta_bytes_100k"),
-        e("snapshot_bytes_100k"),
-        e("delta_changed_100k"),
-    ) {
-        (Some(d), Some(s), changed) => {
-            let _ = writeln!(
-                out,
-                "| 6. full snapshot, 100,000 processes | {:.0} bytes |",
-                s
-            );
-            let _ = writeln!(
-                out,
-                "| 6. delta per interval, 1% changing ({} processes carried) | {:.0} bytes ({:.2}% of the snapshot) |",
-                changed.map_or("?".into(), |c| format!("{c:.0}")),
-                d,
-                100.0 * d / s
-            );
-        }
-        _ => out.push_str("| 6. stream bytes | not measured |\n"),
-    }
-    for (k, view) in [
-        ("frame_processes_ns", "process table"),
-        ("frame_tree_ns", "tree"),
-    ] {
-        match e(k) {
-            Some(x) => {
-                let _ = writeln!(
-                    out,
-                    "| 7. observer frame, {view} view, 100,000 processes | {:.2} ms |",
-                    x / 1e6
-                );
-            }
-            None => {
-                let _ = writeln!(out, "| 7. observer frame, {view} view | not measured |");
-            }
-        }
-    }
-    for fl in ["ct", "mt"] {
-        let g = |id: &str| r.get("watched", fl, id);
-        if let (Some(b), Some(i), Some(o)) = (g("bare"), g("idle100k"), g("observed")) {
-            let _ = writeln!(
-                out,
-                "| 9. cast 1 → 1 ({fl}): alone / 100,000 idle processes / + observer attached | {:.0} ns / {:.0} ns / {:.0} ns ({:+.1}% watched vs alone) |",
-                b,
-                i,
-                o,
-                (o / b - 1.0) * 100.0
-            );
-        } else {
-            let _ = writeln!(out, "| 9. cast while watched ({fl}) | not measured |");
-        }
-    }
-    out.push_str("\n### Targets\n\n");
-    out.push_str(&report::verdict_table(&report::verdicts(r)));
-    out
-}
-
-/// Cargo through the rustup proxy on PATH (or `$CARGO` under `cargo run`): the toolchain's own
-/// binary, called directly, would let dependency folders with a `rust-toolchain` file pick
-/// another toolchain for their `rustc`.
+/// Cargo through the rustup proxy on PATH (or `$CARGO` under `cargo run`).
 fn cargo() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }

@@ -1,0 +1,235 @@
+//! Workload 10: what attaching an observer costs the application (issue 15).
+//!
+//! `n` idle processes run on a tokio runtime beside a *ticker* task that sleeps 1 ms in a loop
+//! and records its longest overshoot: on a current-thread runtime any stretch in which the
+//! runtime does not yield shows up there whole, on a multi-thread one whatever blocks the
+//! ticker's worker. The ticker's worst overshoot is read over three windows: 500 ms before the
+//! attach (the floor), from the attach until the first snapshot is complete, and the 1.5 s after
+//! it (which holds the first tick after the snapshot). Meanwhile a thread samples the process's
+//! resident set every millisecond, so the peak growth while the snapshot is built and sent is
+//! known.
+//!
+//! The observer either subscribes in-process ([`beamline::Runtime::observe`]) or connects to
+//! the endpoint from a separate process (`bench-scale read`, so its buffers are not counted in
+//! the runtime's memory), and the same is done for kameo's console (`kameo::console::serve`)
+//! for comparison.
+
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The ticker's period.
+pub const TICK: Duration = Duration::from_millis(1);
+/// How long the floor is measured before attaching.
+pub const BEFORE: Duration = Duration::from_millis(500);
+/// How long the observer stays attached after its first snapshot.
+pub const AFTER: Duration = Duration::from_millis(1500);
+
+/// Resident set size of this process, bytes.
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("statm resident field");
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
+    pages * page
+}
+
+/// A task sleeping [`TICK`] in a loop, keeping its worst overshoot since the last [`Ticker::take`].
+pub struct Ticker {
+    worst_us: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Ticker {
+    /// Start ticking on the current tokio runtime.
+    pub fn start() -> Ticker {
+        let worst_us = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn({
+            let worst_us = worst_us.clone();
+            async move {
+                loop {
+                    let t = Instant::now();
+                    tokio::time::sleep(TICK).await;
+                    let over = t.elapsed().saturating_sub(TICK).as_micros() as u64;
+                    worst_us.fetch_max(over, Ordering::Relaxed);
+                }
+            }
+        });
+        Ticker { worst_us, task }
+    }
+
+    /// The worst overshoot since the last call (microseconds), and start a new window.
+    pub fn take(&self) -> u64 {
+        self.worst_us.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A thread sampling [`rss_bytes`] every millisecond, keeping the peak.
+pub struct PeakRss {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl PeakRss {
+    /// Start sampling.
+    pub fn start() -> PeakRss {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                let mut peak = rss_bytes();
+                while !stop.load(Ordering::Relaxed) {
+                    peak = peak.max(rss_bytes());
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                peak.max(rss_bytes())
+            }
+        });
+        PeakRss { stop, thread }
+    }
+
+    /// Stop and return the peak, bytes.
+    pub fn finish(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("rss sampler")
+    }
+}
+
+/// What one attach cost.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Figures {
+    /// Processes in the runtime.
+    pub n: u64,
+    /// The ticker's worst overshoot in the [`BEFORE`] window, µs.
+    pub before_us: u64,
+    /// Its worst overshoot from the attach until the first snapshot was complete, µs.
+    pub stall_us: u64,
+    /// Its worst overshoot in the [`AFTER`] window, µs.
+    pub after_us: u64,
+    /// From the attach until the observer held a complete snapshot, ms (for the endpoint: as
+    /// the reading process timed it, connect to last byte decoded).
+    pub first_ms: f64,
+    /// Encoded bytes of that snapshot, as sent (0 for an in-process subscription).
+    pub bytes: u64,
+    /// Processes the snapshot carried.
+    pub processes: u64,
+    /// Peak resident-set growth of the runtime's process while attaching, bytes.
+    pub rss_growth: u64,
+}
+
+/// What an attach reports: how long it took by its own clock (or `None` to use the wall time
+/// around it), bytes and processes received, and whatever must stay alive while attached.
+pub struct Attached {
+    /// Time to a complete snapshot by the observer's own clock.
+    pub ms: Option<f64>,
+    /// Bytes received.
+    pub bytes: u64,
+    /// Processes received.
+    pub processes: u64,
+    /// Kept until the end of the [`AFTER`] window (the subscription, the reading child).
+    pub keep: Box<dyn Send>,
+}
+
+/// Run the three windows around `attach` (call on the runtime under test, with the processes
+/// already started).
+pub async fn measure<F, Fut>(n: u64, attach: F) -> Figures
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Attached>,
+{
+    let ticker = Ticker::start();
+    tokio::time::sleep(BEFORE).await;
+    let before_us = ticker.take();
+    let rss0 = rss_bytes();
+    let peak = PeakRss::start();
+    let t = Instant::now();
+    let got = attach().await;
+    let wall_ms = t.elapsed().as_secs_f64() * 1e3;
+    // Let an overdue ticker run and record its overshoot in this window (on a current-thread
+    // runtime it has not run since before the attach if the attach never yielded).
+    tokio::time::sleep(3 * TICK).await;
+    let stall_us = ticker.take();
+    let rss_peak = peak.finish();
+    tokio::time::sleep(AFTER).await;
+    let after_us = ticker.take();
+    drop(got.keep);
+    Figures {
+        n,
+        before_us,
+        stall_us,
+        after_us,
+        first_ms: got.ms.unwrap_or(wall_ms),
+        bytes: got.bytes,
+        processes: got.processes,
+        rss_growth: rss_peak.saturating_sub(rss0),
+    }
+}
+
+/// What the reading process prints once it holds a complete snapshot.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReadReport {
+    /// Connect to complete snapshot, ms.
+    pub ms: f64,
+    /// Bytes read for it.
+    pub bytes: u64,
+    /// Processes in it (kameo's console: not decoded, reported as asked).
+    pub processes: u64,
+}
+
+/// A child process reading from an endpoint (`bench-scale read <kind> <addr> <n> <hold ms>`);
+/// killed when dropped.
+pub struct Reader(Child);
+
+impl Reader {
+    /// Start `bench-scale read` (this very executable) and wait, off the runtime, for its report.
+    pub async fn start(kind: &str, addr: &str, n: u64) -> (Reader, ReadReport) {
+        let mut child = Command::new(std::env::current_exe().expect("own path"))
+            .args(["read", kind, addr, &n.to_string()])
+            .arg(AFTER.as_millis().to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("reader starts");
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.await.expect("reader thread");
+        let report = serde_json::from_str(line.trim())
+            .unwrap_or_else(|e| panic!("reader printed {line:?}: {e}"));
+        (Reader(child), report)
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl From<(Reader, ReadReport)> for Attached {
+    fn from((reader, r): (Reader, ReadReport)) -> Attached {
+        Attached {
+            ms: Some(r.ms),
+            bytes: r.bytes,
+            processes: r.processes,
+            keep: Box::new(reader),
+        }
+    }
+}
