@@ -21,6 +21,17 @@ pub const DEFAULT_MAX_BEHAVIOURS: usize = 500;
 /// Distinct supervisor/child slots labelled, at most, by default; the rest under `_other`.
 pub const DEFAULT_MAX_SLOTS: usize = 2_000;
 
+/// Series per behaviour, at most: processes by 8 statuses, mailbox sum and max, handled by 4
+/// kinds, dropped, and two histograms of 12 buckets + `+Inf` + sum + count.
+const PER_BEHAVIOUR: usize = 8 + 2 + 4 + 1 + 2 * 15;
+/// Series per supervisor/child slot label: restarts, and escalations of a supervisor label.
+const PER_SLOT: usize = 2;
+/// Series per process with series of its own: mailbox, handled, busy.
+const PER_PROCESS: usize = 3;
+/// Series with no label but the node: build info, spawned, exited, dead letters, 5 tokio
+/// figures, 3 of the sampler, 3 capped counters and 4 of the exporter's own.
+const RUNTIME_WIDE: usize = 1 + 3 + 5 + 3 + 3 + 4;
+
 /// Which processes get per-process series (beyond the aggregates by behaviour every process is
 /// counted in). Whatever it says, at most [`MetricsConfig::per_process_cap`] processes do.
 #[derive(Clone, Default)]
@@ -161,6 +172,17 @@ impl MetricsConfig {
         self
     }
 
+    /// The most series one scrape can hold with these caps (docs/METRICS.md explains each
+    /// term): 45 per behaviour, 2 per supervisor/child slot (restarts, escalations), 3 per
+    /// process with series of its own, and 19 runtime-wide; each label family one `_other`
+    /// value over its cap. 26,866 with the defaults.
+    pub fn series_bound(&self) -> usize {
+        PER_BEHAVIOUR * (self.max_behaviours + 1)
+            + PER_SLOT * (self.max_slots + 1)
+            + PER_PROCESS * self.per_process_cap
+            + RUNTIME_WIDE
+    }
+
     /// The configured address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -225,6 +247,12 @@ mod tests {
             Err(MetricsError::BadAddress(_))
         ));
         assert!(MetricsConfig::parse("localhost:port").is_err());
+    }
+
+    #[test]
+    fn the_default_series_bound_is_the_documented_one() {
+        let c = MetricsConfig::parse("127.0.0.1:0").unwrap();
+        assert_eq!(c.series_bound(), 26_866);
     }
 
     #[test]
