@@ -59,7 +59,8 @@ fn encode(s: &str) -> String {
 
 /// GET `path` with HTTP/1.0 (so the answer is not chunked) and parse the JSON body.
 fn get_json(at: SocketAddr, path: &str) -> Result<Value, String> {
-    let mut s = TcpStream::connect_timeout(&at, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    let mut s =
+        TcpStream::connect_timeout(&at, Duration::from_secs(2)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(s, "GET {path} HTTP/1.0\r\nHost: {at}\r\n\r\n").map_err(|e| e.to_string())?;
     let mut raw = String::new();
@@ -94,7 +95,9 @@ fn dashboard_queries() -> Vec<(String, String)> {
     }
     for var in dash["templating"]["list"].as_array().into_iter().flatten() {
         if let Some(q) = var["definition"].as_str()
-            && let Some(inner) = q.strip_prefix("label_values(").and_then(|q| q.strip_suffix(')'))
+            && let Some(inner) = q
+                .strip_prefix("label_values(")
+                .and_then(|q| q.strip_suffix(')'))
         {
             let metric = inner.split(',').next().unwrap().trim();
             out.push((format!("variable {}", var["name"]), metric.to_string()));
@@ -118,7 +121,10 @@ fn start_prometheus(bin: &PathBuf, dir: &TempDir, target: SocketAddr) -> (Killed
     let log = std::fs::File::create(dir.path("prometheus.log")).unwrap();
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path("data").display()
+        ))
         .arg(format!("--web.listen-address={web}"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -134,7 +140,14 @@ fn wait_for_two_scrapes(web: SocketAddr, dir: &TempDir) {
     let mut last = String::from("no answer yet");
     while Instant::now() < deadline {
         match query(web, r#"sum_over_time(up{job="beamline"}[5m])"#) {
-            Ok(r) if r.first().and_then(|s| s["value"][1].as_str()).and_then(|v| v.parse::<f64>().ok()).is_some_and(|n| n >= 2.0) => return,
+            Ok(r)
+                if r.first()
+                    .and_then(|s| s["value"][1].as_str())
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .is_some_and(|n| n >= 2.0) =>
+            {
+                return;
+            }
             Ok(r) => last = format!("{r:?}"),
             Err(e) => last = e,
         }
@@ -185,7 +198,14 @@ fn every_dashboard_query_returns_data_from_a_real_prometheus() {
 fn the_demo_refuses_public_metrics_without_a_token() {
     let out = support::run(
         DEMO,
-        &["--serve", "127.0.0.1:0", "--metrics", "0.0.0.0:9464", "--duration", "1"],
+        &[
+            "--serve",
+            "127.0.0.1:0",
+            "--metrics",
+            "0.0.0.0:9464",
+            "--duration",
+            "1",
+        ],
         Duration::from_secs(60),
     );
     assert_eq!(out.status.code(), Some(1));

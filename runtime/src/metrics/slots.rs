@@ -26,7 +26,7 @@ pub(crate) struct Slots {
     last: HashMap<(Pid, u32), u32>,
     /// The label of each live supervisor, by pid.
     supervisors: HashMap<Pid, String>,
-    /// Supervisor label values with escalations, capped like the slots.
+    /// Supervisor label values (every supervisor seen), capped like the slots.
     pub escalation_labels: Labels<String>,
     /// Escalations per supervisor label.
     pub escalations: Vec<u64>,
@@ -45,17 +45,23 @@ impl Slots {
     }
 
     /// A process seen for the first time: remember it if it is a supervisor, and intern its
-    /// slot if it has one. Returns the slot's label index.
-    pub(crate) fn first_seen(&mut self, s: &ProcessSample) -> Option<Interned> {
+    /// slot if it has one. Returns the slot's label index, and whether a label (slot or
+    /// supervisor) was past its cap.
+    pub(crate) fn first_seen(&mut self, s: &ProcessSample) -> (Option<Interned>, bool) {
+        let mut capped = false;
         if s.kind == ProcessKind::Supervisor {
             let label = s
                 .name
                 .clone()
                 .or_else(|| s.child_id.clone())
                 .unwrap_or_else(|| s.behaviour.clone());
+            // Its escalation counter exists from the start, at 0, like a slot's restarts.
+            capped = self.intern_escalation(&label).capped;
             self.supervisors.insert(s.id, label);
         }
-        let child = s.child_id.as_ref()?;
+        let Some(child) = s.child_id.as_ref() else {
+            return (None, capped);
+        };
         let sup = s
             .parent
             .and_then(|p| self.supervisors.get(&p))
@@ -67,7 +73,7 @@ impl Slots {
         if self.restarts.len() < self.labels.len() {
             self.restarts.resize(self.labels.len(), 0);
         }
-        Some(got)
+        (Some(got), capped || got.capped)
     }
 
     /// The slot `slot` of `s` reports `s.restarts`: count what is new.
@@ -88,19 +94,24 @@ impl Slots {
             .is_some_and(|i| i.restarts_in_window > i.max_restarts)
     }
 
-    /// Count an escalation of supervisor `pid`; `true` when its label was past the cap.
-    pub(crate) fn escalated(&mut self, pid: Pid) -> bool {
+    /// The index of a supervisor label's escalation counter.
+    fn intern_escalation(&mut self, label: &String) -> Interned {
+        let got = self.escalation_labels.intern(label, || OTHER.to_string());
+        if self.escalations.len() < self.escalation_labels.len() {
+            self.escalations.resize(self.escalation_labels.len(), 0);
+        }
+        got
+    }
+
+    /// Count an escalation of supervisor `pid`.
+    pub(crate) fn escalated(&mut self, pid: Pid) {
         let label = self
             .supervisors
             .get(&pid)
             .cloned()
             .unwrap_or_else(|| UNKNOWN.to_string());
-        let got = self.escalation_labels.intern(&label, || OTHER.to_string());
-        if self.escalations.len() < self.escalation_labels.len() {
-            self.escalations.resize(self.escalation_labels.len(), 0);
-        }
+        let got = self.intern_escalation(&label);
         self.escalations[got.idx as usize] += 1;
-        got.capped
     }
 
     /// Process `pid` is gone: forget it as a supervisor, with the slot counts of its children.

@@ -207,9 +207,7 @@ impl Tracker {
             if let Some(p) = self.procs.get_mut(&s.id) {
                 p.escalated = true;
             }
-            if self.slots.escalated(s.id) {
-                self.capped[2] += 1;
-            }
+            self.slots.escalated(s.id);
         }
         if let Some(series) = self.series.get_mut(&s.id) {
             (series.mailbox, series.handled, series.busy) = (s.mailbox_len, s.handled, s.busy);
@@ -229,8 +227,8 @@ impl Tracker {
             self.groups
                 .resize_with(self.behaviours.len(), Group::default);
         }
-        let slot = self.slots.first_seen(s);
-        if slot.is_some_and(|s| s.capped) {
+        let (slot, capped) = self.slots.first_seen(s);
+        if capped {
             self.capped[2] += 1;
         }
         if self.per_process.wants(s) {
