@@ -34,7 +34,9 @@ impl Collector for Exposition {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), Error> {
         let t = self.state.lock().unwrap_or_else(|p| p.into_inner());
         runtime_wide(&t, &mut enc)?;
+        scheduler(&t, &mut enc)?;
         by_behaviour(&t, &mut enc)?;
+        behaviour_counters(&t, &mut enc)?;
         by_slot(&t, &mut enc)?;
         per_process(&t, &mut enc)?;
         own_cost(&t, &mut enc)
@@ -111,7 +113,12 @@ fn runtime_wide(t: &Tracker, enc: &mut DescriptorEncoder) -> Result<(), Error> {
         "Casts and sends that found no live process",
         None,
         s.dead_letters,
-    )?;
+    )
+}
+
+/// tokio's scheduler and the sampler.
+fn scheduler(t: &Tracker, enc: &mut DescriptorEncoder) -> Result<(), Error> {
+    let s = &t.system;
     gauge(
         enc,
         "tokio_workers",
@@ -170,7 +177,7 @@ fn runtime_wide(t: &Tracker, enc: &mut DescriptorEncoder) -> Result<(), Error> {
     )
 }
 
-/// Live processes by behaviour and status, their mailboxes, and the behaviour's counters.
+/// Live processes by behaviour and status, and their mailboxes.
 fn by_behaviour(t: &Tracker, enc: &mut DescriptorEncoder) -> Result<(), Error> {
     let n = t.behaviours.len();
     let mut count = vec![[0u64; STATUSES.len()]; n];
@@ -218,6 +225,12 @@ fn by_behaviour(t: &Tracker, enc: &mut DescriptorEncoder) -> Result<(), Error> {
         m.encode_family(&[("behaviour", name(b))])?
             .encode_gauge(&max[b])?;
     }
+    Ok(())
+}
+
+/// The behaviours' counters and histograms.
+fn behaviour_counters(t: &Tracker, enc: &mut DescriptorEncoder) -> Result<(), Error> {
+    let name = |b: usize| t.behaviours.get(b as u32).as_str();
     let mut m = enc.encode_descriptor(
         "messages_handled",
         "Messages handled, by behaviour and kind (call, cast, info)",
