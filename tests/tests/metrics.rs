@@ -161,7 +161,10 @@ fn wait_for_two_scrapes(web: SocketAddr, dir: &TempDir) {
 #[test]
 fn every_dashboard_query_returns_data_from_a_real_prometheus() {
     let Some(bin) = prometheus_binary() else {
-        eprintln!(
+        // Written to the process's stderr directly: libtest captures `eprintln!` of passing
+        // tests, and this must be seen.
+        let _ = writeln!(
+            std::io::stderr(),
             "\n*** SKIPPED every_dashboard_query_returns_data_from_a_real_prometheus: no \
              `prometheus` binary on the PATH. Install it (`apt-get install -y prometheus`, as \
              .ci/run does) to run the end-to-end metrics test. ***\n"
