@@ -3,6 +3,7 @@
 //! - no arguments: the default workload with the observer embedded in this terminal;
 //! - `--serve [ADDR]`: the same, headless, serving the attach endpoint for `observer --attach`;
 //! - `--scenario NAME`: one fault scenario alone (embedded, or headless with `--serve`);
+//! - `--metrics [ADDR]`: also serve Prometheus metrics (`GET /metrics`) at ADDR;
 //! - `--list`: the scenarios, one line each;
 //! - `--duration SECS`: stop cleanly (exit 0) after that long.
 //!
@@ -39,12 +40,20 @@ pub struct Args {
     #[arg(long, requires = "serve")]
     pub read_only: bool,
 
+    /// Also serve Prometheus/OpenMetrics metrics at http://ADDR/metrics (host:port).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = beamline::metrics::DEFAULT_ADDR)]
+    pub metrics: Option<String>,
+
+    /// Bearer token scrapers must send (required to serve metrics on a non-loopback address).
+    #[arg(long, value_name = "TOKEN", requires = "metrics")]
+    pub metrics_token: Option<String>,
+
     /// Run one fault scenario alone instead of the default workload (see --list).
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<Scenario>,
 
     /// List the scenarios, one line each, and exit.
-    #[arg(long, conflicts_with_all = ["serve", "scenario", "duration"])]
+    #[arg(long, conflicts_with_all = ["serve", "scenario", "duration", "metrics"])]
     pub list: bool,
 
     /// Stop cleanly after this many seconds.
@@ -88,11 +97,23 @@ pub async fn run(args: Args) -> ExitCode {
     }
     let headless = args.serve.is_some();
     init_logging(headless);
-    // The demo decides where it is observed; BEAMLINE_OBSERVE must not open a second endpoint.
+    // The demo decides where it is observed; BEAMLINE_OBSERVE and BEAMLINE_METRICS must not
+    // open second endpoints.
     let rt = Runtime::builder()
         .node("demo")
         .observe_from_env(false)
+        .metrics_from_env(false)
         .build();
+    let metrics = match &args.metrics {
+        Some(addr) => match serve_metrics(&rt, addr, args.metrics_token.as_deref(), headless) {
+            Ok(m) => Some(m),
+            Err(msg) => {
+                eprintln!("demo: {msg}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
 
     let endpoint = match &args.serve {
         Some(addr) => match serve(&rt, addr, args.token.as_deref(), args.read_only) {
@@ -155,8 +176,35 @@ pub async fn run(args: Args) -> ExitCode {
         }
     };
     drop(endpoint);
+    drop(metrics);
     rt.shutdown().await;
     code
+}
+
+/// Serve the metrics endpoint, saying where when headless (embedded, the screen is the
+/// observer's). As with `--serve`, a non-loopback address on the command line is allowed, and
+/// the runtime still refuses it without a token.
+fn serve_metrics(
+    rt: &Runtime,
+    addr: &str,
+    token: Option<&str>,
+    headless: bool,
+) -> Result<beamline::metrics::MetricsEndpoint, String> {
+    use beamline::metrics::{MetricsConfig, MetricsError};
+    let mut config = MetricsConfig::parse(addr)
+        .map_err(|e| e.to_string())?
+        .allow_remote(true);
+    if let Some(t) = token.filter(|t| !t.is_empty()) {
+        config = config.token(t);
+    }
+    let m = rt.serve_metrics(config).map_err(|e| match e {
+        MetricsError::TokenRequired(_) => format!("{e} (demo: pass --metrics-token TOKEN)"),
+        e => e.to_string(),
+    })?;
+    if headless {
+        println!("demo: metrics at http://{}/metrics", m.local_addr());
+    }
+    Ok(m)
 }
 
 /// Serve the endpoint. A non-loopback address was asked for explicitly on the command line, so

@@ -23,6 +23,8 @@
 //!   `tracing` layer keeping each process's last log lines. (The four are re-exported here under
 //!   their old paths.)
 //! - [`endpoint`]: the opt-in attach endpoint (Unix socket or loopback TCP, `BEAMLINE_OBSERVE`).
+//! - `metrics` (feature `metrics`, default on): the opt-in Prometheus/OpenMetrics endpoint
+//!   (`GET /metrics`, `BEAMLINE_METRICS`).
 //!
 //! Counters are per-process relaxed atomics (see `stats.rs`): no lock, allocation or system
 //! call per message. While a sampler runs, a process's first change in an interval puts it on
@@ -39,6 +41,8 @@ pub mod handle;
 pub mod info;
 pub mod key_registry;
 pub mod mailbox;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod publish;
 pub mod registry;
 pub mod runtime;

@@ -58,6 +58,9 @@ pub struct Builder {
     task_metrics: bool,
     endpoint: Option<crate::endpoint::EndpointConfig>,
     from_env: bool,
+    /// The metrics endpoint's settings (`Builder::metrics_at`, in `metrics.rs`).
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: crate::metrics::BuilderMetrics,
 }
 
 impl Default for Builder {
@@ -78,6 +81,8 @@ impl Default for Builder {
             task_metrics: false,
             endpoint: None,
             from_env: true,
+            #[cfg(feature = "metrics")]
+            metrics: Default::default(),
         }
     }
 }
@@ -153,6 +158,8 @@ impl Builder {
             None if self.from_env => crate::endpoint::EndpointConfig::from_env(),
             None => None,
         };
+        #[cfg(feature = "metrics")]
+        self.metrics.start(&rt);
         if config.is_some() && tokio::runtime::Handle::try_current().is_err() {
             tracing::error!(
                 "observe endpoint not started: build the runtime inside a tokio runtime"

@@ -1,0 +1,193 @@
+//! Prometheus/OpenMetrics export: `GET /metrics` on a listener of its own (feature `metrics`,
+//! on by default), opened by `BEAMLINE_METRICS=127.0.0.1:9464`, by
+//! [`crate::Builder::metrics_at`] or by [`Runtime::serve_metrics`].
+//!
+//! It is one more subscriber of [`Runtime::observe`]: a task folds each tick's samples into
+//! aggregates, and a scrape writes them out. Nothing here touches the message path, and a
+//! scrape never reaches a process. Every metric, its labels and the bound on its series are in
+//! `docs/METRICS.md`; in short, series are labelled by node, behaviour (the Rust type) and
+//! supervisor/child id, which the code bounds, not the data; per-process series exist only for
+//! processes that opt in (registered names by default), at most
+//! [`MetricsConfig::per_process_cap`] of them; and every label family has a hard cap past
+//! which values share `_other`, counted by `beamline_metrics_capped_total`.
+//!
+//! Parts: `config.rs` (address, rules, opt-in), `track.rs` (folding samples, with `slots.rs`
+//! for restarts and escalations, `labels.rs` for capped label values and `histogram.rs` for
+//! weighted histograms), `exposition.rs` (the families), `http.rs` (the server).
+
+mod config;
+mod exposition;
+mod histogram;
+mod http;
+mod labels;
+mod slots;
+mod track;
+
+pub use config::{
+    DEFAULT_ADDR, DEFAULT_MAX_BEHAVIOURS, DEFAULT_MAX_SLOTS, DEFAULT_PER_PROCESS_CAP, ENV_ADDR,
+    ENV_TOKEN, MetricsConfig, MetricsError, PerProcess,
+};
+pub use histogram::BUCKETS as HISTOGRAM_BUCKETS;
+
+use crate::Runtime;
+use crate::observe::Observation;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Semaphore, watch};
+use track::Tracker;
+
+/// A running metrics endpoint. Dropping it stops serving and unsubscribes;
+/// [`MetricsEndpoint::detach`] keeps it for the life of the tokio runtime.
+#[derive(Debug)]
+pub struct MetricsEndpoint {
+    local: SocketAddr,
+    site: Arc<http::Site>,
+    ticks: watch::Receiver<u64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl MetricsEndpoint {
+    /// The bound address (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The exposition a scrape would get now: OpenMetrics text when `openmetrics`, else
+    /// Prometheus text 0.0.4. For tests and for serving it from an HTTP server of your own.
+    pub fn render(&self, openmetrics: bool) -> String {
+        http::render(&self.site.registry, openmetrics).unwrap_or_default()
+    }
+
+    /// Sampler ticks folded in so far.
+    pub fn ticks(&self) -> u64 {
+        *self.ticks.borrow()
+    }
+
+    /// Wait until at least `n` ticks have been folded in (e.g. `ticks() + 1` for the next one).
+    ///
+    /// Cancel safety: cancel safe.
+    pub async fn wait_ticks(&self, n: u64) {
+        let mut rx = self.ticks.clone();
+        let _ = rx.wait_for(|&t| t >= n).await;
+    }
+
+    /// Keep serving after this handle is dropped.
+    pub fn detach(mut self) {
+        self.tasks.clear();
+    }
+}
+
+impl Drop for MetricsEndpoint {
+    fn drop(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Runtime {
+    /// Serve `GET /metrics` as `config` says. Binding happens now; the endpoint runs on tokio
+    /// tasks until the returned handle is dropped or detached. Must be called inside a tokio
+    /// runtime.
+    pub fn serve_metrics(&self, config: MetricsConfig) -> Result<MetricsEndpoint, MetricsError> {
+        config.check_address()?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(MetricsError::NoTokio);
+        }
+        let io = |source| MetricsError::Io {
+            addr: config.addr,
+            source,
+        };
+        let std = std::net::TcpListener::bind(config.addr).map_err(io)?;
+        std.set_nonblocking(true).map_err(io)?;
+        let local = std.local_addr().map_err(io)?;
+        let listener = tokio::net::TcpListener::from_std(std).map_err(io)?;
+        let state = Arc::new(Mutex::new(Tracker::new(&config)));
+        let (tx, ticks) = watch::channel(0);
+        let collector = tokio::spawn(collect(self.observe(), state.clone(), tx));
+        let site = Arc::new(http::Site {
+            registry: exposition::registry(self.node(), state),
+            token: config.token.clone(),
+            slots: Semaphore::new(config.max_connections),
+        });
+        let server = tokio::spawn(http::accept_loop(listener, site.clone()));
+        tracing::info!(addr = %local, "metrics endpoint listening");
+        Ok(MetricsEndpoint {
+            local,
+            site,
+            ticks,
+            tasks: vec![collector, server],
+        })
+    }
+}
+
+/// Fold the sample stream into `state` until it ends.
+async fn collect(mut obs: Observation, state: Arc<Mutex<Tracker>>, ticks: watch::Sender<u64>) {
+    while let Some(msg) = obs.recv().await {
+        let started = std::time::Instant::now();
+        let folded = {
+            let mut t = state.lock().unwrap_or_else(|p| p.into_inner());
+            t.apply(&msg);
+            t.missed_ticks = obs.missed();
+            t.collect_seconds += started.elapsed().as_secs_f64();
+            t.ticks
+        };
+        ticks.send_if_modified(|t| std::mem::replace(t, folded) != folded);
+    }
+}
+
+/// What a [`crate::Builder`] holds for the metrics endpoint.
+#[derive(Clone, Debug)]
+pub(crate) struct BuilderMetrics {
+    config: Option<MetricsConfig>,
+    from_env: bool,
+}
+
+impl Default for BuilderMetrics {
+    fn default() -> Self {
+        BuilderMetrics {
+            config: None,
+            from_env: true,
+        }
+    }
+}
+
+impl BuilderMetrics {
+    /// What [`crate::Builder::build`] does: serve the configured endpoint, or the one
+    /// `BEAMLINE_METRICS` asks for, logging (not failing) when it cannot.
+    pub(crate) fn start(self, rt: &Runtime) {
+        let config = match self.config {
+            Some(c) => Ok(c),
+            None if self.from_env => match MetricsConfig::from_env() {
+                Some(c) => c,
+                None => return,
+            },
+            None => return,
+        };
+        match config.and_then(|c| rt.serve_metrics(c)) {
+            Ok(endpoint) => endpoint.detach(),
+            Err(e) => tracing::error!(error = %e, "metrics endpoint not started"),
+        }
+    }
+}
+
+impl crate::Builder {
+    /// Serve `GET /metrics` once built (see [`crate::metrics`]). A bind failure is logged as a
+    /// `tracing` error and the runtime runs without it; use [`Runtime::serve_metrics`] to
+    /// handle it. Needs the feature `metrics` (default on).
+    pub fn metrics_at(mut self, config: MetricsConfig) -> Self {
+        self.metrics.config = Some(config);
+        self
+    }
+
+    /// Whether `BEAMLINE_METRICS` (and `BEAMLINE_METRICS_TOKEN`) may open the metrics endpoint
+    /// with no code change (default on). A [`crate::Builder::metrics_at`] config takes
+    /// precedence.
+    pub fn metrics_from_env(mut self, on: bool) -> Self {
+        self.metrics.from_env = on;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests;
