@@ -1,14 +1,119 @@
-//! Replay a recording at the pace it was recorded, with pause, step and seek.
+//! Replay a recording: at 1x, 4x, 16x or as fast as possible, with pause, step and seek
+//! anywhere (also back from the end).
 //!
 //! Seeking backwards cannot undo deltas, so it restarts from the last full snapshot before the
-//! target and tells the model to forget what it saw ([`SourceEvent::Reset`]).
+//! target and tells the model to forget what it saw ([`SourceEvent::Reset`]). A damaged file
+//! plays up to the damage, after telling [`Trouble::Damaged`] first.
 
-use super::event::{ConnState, ControlFuture, Playback, Source, SourceEvent, unsupported};
+use super::event::{ConnState, ControlFuture, Playback, Source, SourceEvent, Trouble, unsupported};
 use beamline_wire::ServerMsg;
-use beamline_wire::record::{self, RecordEntry, RecordError};
+use beamline_wire::record::{self, Damage, RecordEntry, RecordError};
 use std::collections::VecDeque;
+use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 use tokio::time::{Duration, Instant};
+
+/// How fast a replay plays, relative to the recorded pace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Speed {
+    /// The recorded pace.
+    #[default]
+    X1,
+    /// Four times as fast.
+    X4,
+    /// Sixteen times as fast.
+    X16,
+    /// No waiting at all: as fast as the observer takes entries.
+    Max,
+}
+
+impl Speed {
+    const ALL: [Speed; 4] = [Speed::X1, Speed::X4, Speed::X16, Speed::Max];
+
+    /// Recording milliseconds per real millisecond; `None` for [`Speed::Max`].
+    pub fn factor(self) -> Option<u64> {
+        match self {
+            Speed::X1 => Some(1),
+            Speed::X4 => Some(4),
+            Speed::X16 => Some(16),
+            Speed::Max => None,
+        }
+    }
+
+    /// The next faster speed, or this one at the top.
+    pub fn faster(self) -> Speed {
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ALL[(i + 1).min(Self::ALL.len() - 1)]
+    }
+
+    /// The next slower speed, or this one at the bottom.
+    pub fn slower(self) -> Speed {
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ALL[i.saturating_sub(1)]
+    }
+}
+
+impl fmt::Display for Speed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.factor() {
+            Some(n) => write!(f, "{n}x"),
+            None => f.write_str("max"),
+        }
+    }
+}
+
+impl FromStr for Speed {
+    type Err = String;
+
+    /// `1`, `4`, `16` (an `x` after the number is allowed) or `max`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "max" {
+            return Ok(Speed::Max);
+        }
+        match s.strip_suffix(['x', 'X']).unwrap_or(s) {
+            "1" => Ok(Speed::X1),
+            "4" => Ok(Speed::X4),
+            "16" => Ok(Speed::X16),
+            _ => Err(format!("{s:?} is not a speed: 1, 4, 16 or max")),
+        }
+    }
+}
+
+/// Where playback is in recording time: `at_ms` at the instant `anchor`, moving at `speed`
+/// unless paused.
+#[derive(Clone, Debug)]
+struct Clock {
+    at_ms: u64,
+    anchor: Instant,
+    speed: Speed,
+    paused: bool,
+}
+
+impl Clock {
+    fn now_ms(&self) -> u64 {
+        match (self.paused, self.speed.factor()) {
+            (false, Some(f)) => {
+                let real = Instant::now().saturating_duration_since(self.anchor);
+                self.at_ms + real.as_millis() as u64 * f
+            }
+            _ => self.at_ms,
+        }
+    }
+
+    /// Move to `ms` now, keeping speed and pause.
+    fn set(&mut self, ms: u64) {
+        self.at_ms = ms;
+        self.anchor = Instant::now();
+    }
+
+    /// When an entry at `offset_ms` is due; `None`: now.
+    fn due(&self, offset_ms: u64) -> Option<Instant> {
+        let f = self.speed.factor()?;
+        let ahead = offset_ms.checked_sub(self.at_ms).filter(|a| *a > 0)?;
+        Some(self.anchor + Duration::from_millis(ahead.div_ceil(f)))
+    }
+}
 
 /// A recording being played back.
 pub struct ReplaySource {
@@ -16,27 +121,35 @@ pub struct ReplaySource {
     entries: Vec<RecordEntry>,
     /// Index of the next entry to deliver.
     next: usize,
-    /// Recording time 0 corresponds to this instant while playing.
-    base: Instant,
-    /// Recording time where playback stopped, while paused.
-    paused_at: Option<u64>,
+    clock: Clock,
     /// A step was asked for while paused.
     step: bool,
     /// Events to hand out before reading further (a seek's catch-up burst).
     queued: VecDeque<SourceEvent>,
+    /// `Ended` was told; the source waits for a seek.
     ended: bool,
+    damage: Option<Damage>,
 }
 
 impl ReplaySource {
-    /// Load a whole recording file.
+    /// Load a recording file: every entry up to the first damage, if any (see
+    /// [`ReplaySource::damage`]).
     pub fn open(path: &Path) -> Result<Self, RecordError> {
         let file = std::fs::File::open(path)?;
-        let entries = record::read_all(std::io::BufReader::new(file))?;
+        let rec = record::read(std::io::BufReader::new(file))?;
         let label = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        Ok(Self::from_entries(format!("replay {label}"), entries))
+        let mut src = Self::from_entries(format!("replay {label}"), rec.entries);
+        if let Some(d) = rec.damage {
+            src.queued
+                .push_back(SourceEvent::Trouble(Trouble::Damaged(format!(
+                    "{d}; playing those"
+                ))));
+            src.damage = Some(d);
+        }
+        Ok(src)
     }
 
     /// Play entries already in memory (tests, and files read elsewhere).
@@ -47,22 +160,38 @@ impl ReplaySource {
             label,
             entries,
             next: 0,
-            base: Instant::now(),
-            paused_at: None,
+            clock: Clock {
+                at_ms: 0,
+                anchor: Instant::now(),
+                speed: Speed::X1,
+                paused: false,
+            },
             step: false,
             queued,
             ended: false,
+            damage: None,
         }
     }
 
-    /// Recording time of the playback position now.
+    /// Where the file is damaged, if it is: playback stops there.
+    pub fn damage(&self) -> Option<&Damage> {
+        self.damage.as_ref()
+    }
+
+    /// Play at `speed` from now on.
+    pub fn set_speed(&mut self, speed: Speed) {
+        self.clock.set(self.position_ms());
+        self.clock.speed = speed;
+    }
+
+    /// The speed it plays at.
+    pub fn speed(&self) -> Speed {
+        self.clock.speed
+    }
+
+    /// Recording time of the playback position now (at most the recording's length).
     pub fn position_ms(&self) -> u64 {
-        match self.paused_at {
-            Some(p) => p,
-            None => Instant::now()
-                .saturating_duration_since(self.base)
-                .as_millis() as u64,
-        }
+        self.clock.now_ms().min(self.length_ms())
     }
 
     /// Total length of the recording in milliseconds.
@@ -72,6 +201,11 @@ impl ReplaySource {
 
     fn seek_to(&mut self, target: u64) {
         let target = target.min(self.length_ms());
+        if self.ended {
+            self.ended = false;
+            self.queued
+                .push_back(SourceEvent::Conn(ConnState::Connected));
+        }
         let delivered_to = self
             .next
             .checked_sub(1)
@@ -100,38 +234,40 @@ impl ReplaySource {
             self.queued.push_back(SourceEvent::Msg(e.msg.clone()));
         }
         self.next = end.max(start);
-        self.ended = false;
-        match self.paused_at {
-            Some(_) => self.paused_at = Some(target),
-            None => self.base = Instant::now() - Duration::from_millis(target),
-        }
+        self.clock.set(target);
     }
 }
 
 impl Source for ReplaySource {
+    /// Cancel safety: nothing changes before the only awaits (a sleep, or waiting while paused
+    /// or at the end), so a dropped call loses nothing.
     async fn next(&mut self) -> Option<SourceEvent> {
         if let Some(ev) = self.queued.pop_front() {
             return Some(ev);
         }
         if self.next >= self.entries.len() {
-            if self.ended {
-                return None;
+            if !self.ended {
+                self.ended = true;
+                self.clock.set(self.length_ms());
+                return Some(SourceEvent::Conn(ConnState::Ended));
             }
-            self.ended = true;
-            return Some(SourceEvent::Conn(ConnState::Ended));
+            // Until a seek queues something; the loops poll again after every command.
+            std::future::pending::<()>().await;
         }
-        let entry = &self.entries[self.next];
-        if self.paused_at.is_some() {
+        let offset = self.entries[self.next].offset_ms;
+        if self.clock.paused {
             if !self.step {
                 std::future::pending::<()>().await;
             }
             self.step = false;
-            self.paused_at = Some(entry.offset_ms);
-        } else {
-            tokio::time::sleep_until(self.base + Duration::from_millis(entry.offset_ms)).await;
+            self.clock.set(offset);
+        } else if let Some(when) = self.clock.due(offset) {
+            tokio::time::sleep_until(when).await;
+        } else if self.clock.speed == Speed::Max {
+            self.clock.set(offset);
         }
         self.next += 1;
-        Some(SourceEvent::Msg(entry.msg.clone()))
+        Some(SourceEvent::Msg(self.entries[self.next - 1].msg.clone()))
     }
 
     fn missed(&self) -> u64 {
@@ -145,26 +281,30 @@ impl Source for ReplaySource {
     fn playback(&mut self, command: Playback) -> bool {
         match command {
             Playback::Pause => {
-                if self.paused_at.is_none() {
-                    self.paused_at = Some(self.position_ms());
+                if !self.clock.paused {
+                    self.clock.set(self.position_ms());
+                    self.clock.paused = true;
                 }
             }
             Playback::Resume => {
-                if let Some(p) = self.paused_at.take() {
-                    self.base = Instant::now() - Duration::from_millis(p);
+                if self.clock.paused {
+                    self.clock.set(self.clock.at_ms);
+                    self.clock.paused = false;
                 }
             }
-            Playback::Step => self.step = self.paused_at.is_some(),
-            Playback::Seek(delta) => {
-                let target = self.position_ms().saturating_add_signed(delta);
-                self.seek_to(target);
-            }
+            Playback::Step => self.step = self.clock.paused,
+            Playback::Seek(delta) => self.seek_to(self.position_ms().saturating_add_signed(delta)),
+            Playback::Faster => self.set_speed(self.speed().faster()),
+            Playback::Slower => self.set_speed(self.speed().slower()),
         }
         true
     }
 
     fn describe(&self) -> String {
-        self.label.clone()
+        match self.clock.speed {
+            Speed::X1 => self.label.clone(),
+            s => format!("{} at {s}", self.label),
+        }
     }
 }
 
@@ -213,6 +353,18 @@ mod tests {
         }
     }
 
+    /// Whether `r` yields nothing for a minute.
+    async fn waits(r: &mut ReplaySource) -> bool {
+        tokio::time::timeout(Duration::from_secs(60), r.next())
+            .await
+            .is_err()
+    }
+
+    /// Play up to and including `Ended`.
+    async fn to_the_end(r: &mut ReplaySource) {
+        while r.next().await != Some(SourceEvent::Conn(ConnState::Ended)) {}
+    }
+
     #[tokio::test(start_paused = true)]
     async fn plays_at_recorded_pace() {
         let mut r = ReplaySource::from_entries("t".into(), entries());
@@ -228,7 +380,7 @@ mod tests {
             assert_eq!(seq(r.next().await), want);
         }
         assert_eq!(r.next().await, Some(SourceEvent::Conn(ConnState::Ended)));
-        assert_eq!(r.next().await, None);
+        assert!(waits(&mut r).await, "after the end it waits for a seek");
     }
 
     #[tokio::test(start_paused = true)]
@@ -262,5 +414,128 @@ mod tests {
         let before = Instant::now();
         assert_eq!(seq(r.next().await), 2);
         assert_eq!(Instant::now() - before, Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn plays_at_4x_16x_and_as_fast_as_possible() {
+        for (speed, gap_ms) in [(Speed::X4, 250), (Speed::X16, 63), (Speed::Max, 0)] {
+            let mut r = ReplaySource::from_entries("t".into(), entries());
+            r.playback(Playback::Faster);
+            while r.speed() != speed {
+                r.playback(Playback::Faster);
+            }
+            r.next().await;
+            assert_eq!(seq(r.next().await), 0);
+            let before = Instant::now();
+            assert_eq!(seq(r.next().await), 1);
+            assert_eq!(
+                Instant::now() - before,
+                Duration::from_millis(gap_ms),
+                "{speed}"
+            );
+            assert!((1000..1016).contains(&r.position_ms()), "{speed}");
+        }
+        let mut r = ReplaySource::from_entries("t".into(), entries());
+        r.playback(Playback::Slower);
+        assert_eq!(r.speed(), Speed::X1, "1x is the slowest");
+        for _ in 0..5 {
+            r.playback(Playback::Faster);
+        }
+        assert_eq!(r.speed(), Speed::Max, "max is the fastest");
+        assert_eq!(r.describe(), "t at max");
+    }
+
+    #[test]
+    fn speeds_parse_as_typed() {
+        for (s, want) in [
+            ("1", Speed::X1),
+            ("4x", Speed::X4),
+            ("16", Speed::X16),
+            ("max", Speed::Max),
+        ] {
+            assert_eq!(s.parse::<Speed>(), Ok(want));
+            assert_eq!(want.to_string().parse::<Speed>(), Ok(want));
+        }
+        assert!("2".parse::<Speed>().is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn seeks_to_the_first_and_last_entry() {
+        let mut r = ReplaySource::from_entries("t".into(), entries());
+        r.next().await;
+        assert_eq!(seq(r.next().await), 0);
+        r.playback(Playback::Seek(i64::MAX));
+        for want in 1..=4 {
+            assert_eq!(seq(r.next().await), want, "caught up at once");
+        }
+        assert_eq!(r.position_ms(), 4000);
+        assert_eq!(r.next().await, Some(SourceEvent::Conn(ConnState::Ended)));
+        r.playback(Playback::Seek(i64::MIN));
+        assert_eq!(
+            r.next().await,
+            Some(SourceEvent::Conn(ConnState::Connected))
+        );
+        assert_eq!(r.next().await, Some(SourceEvent::Reset));
+        assert_eq!(seq(r.next().await), 0);
+        let before = Instant::now();
+        assert_eq!(seq(r.next().await), 1);
+        assert_eq!(Instant::now() - before, Duration::from_millis(1000));
+    }
+
+    /// Issue 18: after the end, `[` could not rewind (the position ran on past the end).
+    #[tokio::test(start_paused = true)]
+    async fn rewinds_after_the_end() {
+        let mut r = ReplaySource::from_entries("t".into(), entries());
+        to_the_end(&mut r).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(r.position_ms(), 4000, "the position stops at the end");
+        r.playback(Playback::Seek(-2500));
+        assert_eq!(
+            r.next().await,
+            Some(SourceEvent::Conn(ConnState::Connected))
+        );
+        assert_eq!(r.next().await, Some(SourceEvent::Reset));
+        assert_eq!(seq(r.next().await), 0);
+        assert_eq!(seq(r.next().await), 1);
+        let before = Instant::now();
+        assert_eq!(seq(r.next().await), 2);
+        assert_eq!(Instant::now() - before, Duration::from_millis(500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_damaged_file_plays_its_good_part_after_saying_where_it_breaks() {
+        let dir = std::env::temp_dir().join(format!("observer-dmg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("d.rec");
+        let mut w = record::RecordWriter::new(Vec::new()).unwrap();
+        for e in entries() {
+            w.append(&e).unwrap();
+        }
+        let mut bytes = w.into_inner();
+        let len = bytes.len();
+        bytes[len - 3] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let mut r = ReplaySource::open(&path).unwrap();
+        assert_eq!(r.damage().map(|d| d.entries_read), Some(4));
+        assert_eq!(
+            r.next().await,
+            Some(SourceEvent::Conn(ConnState::Connected))
+        );
+        match r.next().await {
+            Some(SourceEvent::Trouble(Trouble::Damaged(why))) => {
+                assert!(
+                    why.starts_with("damaged recording: entry 5 at byte"),
+                    "{why}"
+                );
+                assert!(why.contains("checksum"), "{why}");
+                assert!(why.contains("read 4 entries (3.0 s)"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for want in 0..4 {
+            assert_eq!(seq(r.next().await), want);
+        }
+        assert_eq!(r.next().await, Some(SourceEvent::Conn(ConnState::Ended)));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
