@@ -106,7 +106,7 @@ fn a_full_disk_ends_a_headless_run_with_exit_1() {
 
 /// Welcome, a snapshot, then a delta a second for `deltas` seconds; and where each entry
 /// starts.
-fn recording(deltas: u64) -> (Vec<u8>, Vec<usize>) {
+pub(crate) fn recording(deltas: u64) -> (Vec<u8>, Vec<usize>) {
     let mut msgs = vec![
         ServerMsg::Welcome(fixture::welcome(7)),
         ServerMsg::Snapshot(fixture::small(0)),

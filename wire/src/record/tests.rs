@@ -55,7 +55,10 @@ fn version_1_recordings_still_replay_and_report_a_cut_tail() {
         bytes.extend_from_slice(&frame::encode(e).unwrap());
     }
     let rec = parse(&bytes).unwrap();
-    assert_eq!((rec.version, &rec.entries, &rec.damage), (1, &entries(), &None));
+    assert_eq!(
+        (rec.version, &rec.entries, &rec.damage),
+        (1, &entries(), &None)
+    );
     bytes.truncate(bytes.len() - 2);
     let (good, d) = damage(&bytes);
     assert_eq!(good, entries()[..2]);
@@ -151,7 +154,10 @@ fn a_length_past_the_end_or_above_the_limit_is_named() {
     );
     assert!(matches!(
         read_all(&bytes[..]),
-        Err(RecordError::Damaged(Damage { entries_read: 1, .. }))
+        Err(RecordError::Damaged(Damage {
+            entries_read: 1,
+            ..
+        }))
     ));
 }
 
@@ -184,7 +190,13 @@ fn a_version_damaged_into_1_is_found_at_once() {
     bytes[9] = 1;
     let (good, d) = damage(&bytes);
     assert!(good.is_empty());
-    assert_eq!((d.at_byte, &d.kind), (V1_HEADER_LEN as u64, &DamageKind::TooLong {
-        announced: u32::MAX as usize
-    }));
+    assert_eq!(
+        (d.at_byte, &d.kind),
+        (
+            V1_HEADER_LEN as u64,
+            &DamageKind::TooLong {
+                announced: u32::MAX as usize
+            }
+        )
+    );
 }
