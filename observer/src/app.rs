@@ -58,11 +58,14 @@ impl Drop for Restore {
 }
 
 /// Run the TUI over `source` until the user quits or a termination signal arrives; then the
-/// terminal is restored and the source closed (a recording finishes writing).
+/// terminal is restored and the source closed (a recording finishes writing; if it cannot,
+/// the error is that [`crate::source::Trouble`]).
 pub async fn run<S: Source>(mut source: S, opts: Options) -> io::Result<()> {
     let result = session(&mut source, opts).await;
-    source.close().await;
-    result
+    let trouble = source.close().await;
+    result?;
+    // A recording that could not be finished: the error wraps the Trouble itself.
+    trouble.map_or(Ok(()), |t| Err(io::Error::other(t)))
 }
 
 /// Run the TUI over a runtime in the same process until the user quits.
@@ -144,7 +147,10 @@ async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
                 None => source_open = false,
             },
             Some((req, reply)) = replies.recv() => state.on_reply(req, reply),
-            _ = tick.tick() => state.set_source_missed(source.missed()),
+            _ = tick.tick() => {
+                state.set_source_missed(source.missed());
+                state.set_target(source.describe());
+            }
             _ = signals.recv() => return Ok(()),
         }
         for fx in effects {
@@ -159,6 +165,7 @@ async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
                 }
                 Effect::Playback(cmd) => {
                     source.playback(cmd);
+                    state.set_target(source.describe());
                 }
             }
         }

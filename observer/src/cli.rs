@@ -3,15 +3,19 @@
 
 use crate::app::{self, Options};
 use crate::headless::{self, HeadlessOptions};
+use crate::json::{Selection, parse_sort};
 use crate::model::diagnosis::Thresholds;
 use crate::source::attach::DEFAULT_ADDR;
-use crate::source::{Addr, AttachSource, Recorded, ReplaySource, Source};
-use clap::Parser;
+use crate::source::replay::Speed;
+use crate::source::{Addr, AttachSource, Recorded, ReplaySource, Source, Trouble};
+use crate::vocab::Column;
+use clap::{ArgGroup, Parser};
 use std::path::PathBuf;
 
 /// Watch a Beamline runtime: live supervision tree, process table, history, system and alerts.
 #[derive(Debug, Parser)]
 #[command(name = "observer", version, about, long_about = None)]
+#[command(group(ArgGroup::new("headless").args(["json", "once"]).multiple(true)))]
 pub struct Cli {
     /// Runtime endpoint: host:port or unix:/path (the address BEAMLINE_OBSERVE listens on).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_ADDR, conflicts_with = "replay")]
@@ -38,9 +42,39 @@ pub struct Cli {
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub interval: Option<u64>,
 
-    /// Save everything received to FILE (replay it later with --replay).
+    /// Save everything received to FILE (replay it later with --replay). If writing fails
+    /// (a full disk), the TUI says so and --json/--once exit 1.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+
+    /// With --json: when a connected runtime goes away, keep retrying instead of exiting 1.
+    #[arg(long, requires = "headless")]
+    pub reconnect: bool,
+
+    /// Replay speed: 1, 4, 16 or max (as fast as possible). Keys +/- change it while playing.
+    #[arg(long, value_name = "SPEED", default_value = "1", requires = "replay", value_parser = str::parse::<Speed>)]
+    pub speed: Speed,
+
+    /// Replay a damaged recording up to the damage (a warning on stderr) instead of exiting 1
+    /// (--json/--once; the TUI always plays the good part and says where the damage is).
+    #[arg(long, requires = "replay")]
+    pub allow_partial: bool,
+
+    /// With --json/--once: list only the N first processes in --sort order (mailbox_len by
+    /// default). The system figures and alerts still cover every process.
+    #[arg(long, value_name = "N", requires = "headless")]
+    pub top: Option<usize>,
+
+    /// With --json/--once: order the processes by this field, one of id, name, status,
+    /// mailbox_len, mailbox_peak, in_per_s, out_per_s, busy, state_bytes, restarts
+    /// (quantities biggest first).
+    #[arg(long, value_name = "FIELD", requires = "headless", value_parser = parse_sort)]
+    pub sort: Option<Column>,
+
+    /// With --json/--once: list only processes whose name, pid or behaviour contains TEXT
+    /// (case-insensitive).
+    #[arg(long, value_name = "TEXT", requires = "headless")]
+    pub filter: Option<String>,
 
     /// No colours (also when the NO_COLOR environment variable is set).
     #[arg(long)]
@@ -77,7 +111,8 @@ impl Cli {
 pub async fn run(cli: Cli) -> Result<(), String> {
     let thresholds = cli.thresholds()?;
     if let Some(path) = &cli.replay {
-        let src = ReplaySource::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut src = ReplaySource::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        src.set_speed(cli.speed);
         return dispatch(src, &cli, thresholds).await;
     }
     let src = AttachSource::spawn(cli.attach.clone(), cli.token.clone());
@@ -101,6 +136,13 @@ async fn mode<S: Source>(src: S, cli: &Cli, thresholds: Thresholds) -> Result<()
             once: cli.once,
             interval_ms: cli.interval,
             thresholds,
+            reconnect: cli.reconnect,
+            allow_partial: cli.allow_partial,
+            selection: Selection {
+                filter: cli.filter.clone(),
+                top: cli.top,
+                sort: cli.sort,
+            },
         };
         let stdout = std::io::stdout().lock();
         return match headless::run(src, &opts, std::io::BufWriter::new(stdout)).await {
@@ -119,7 +161,14 @@ async fn mode<S: Source>(src: S, cli: &Cli, thresholds: Thresholds) -> Result<()
         ..Options::default()
     };
     opts.color &= !cli.no_color;
-    app::run(src, opts)
-        .await
-        .map_err(|e| format!("terminal error: {e}"))
+    app::run(src, opts).await.map_err(|e| {
+        // A recording that could not be finished is the source's trouble, not the terminal's.
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Trouble>())
+        {
+            Some(t) => t.to_string(),
+            None => format!("terminal error: {e}"),
+        }
+    })
 }

@@ -1,9 +1,13 @@
 //! `--json` and `--once`: no terminal, one JSON object per line on stdout.
+//!
+//! Scripts read the exit code, so anything that makes the output incomplete ends the run with
+//! an error (exit 1): the runtime going away (unless `--reconnect`), a recording that stops, a
+//! damaged replay (unless `--allow-partial`), a source that ends before its first sample.
 
-use crate::json::JsonSample;
+use crate::json::{JsonSample, Selection};
 use crate::model::diagnosis::Thresholds;
 use crate::model::{Change, Model};
-use crate::source::{ConnState, Source, SourceEvent};
+use crate::source::{ConnState, Source, SourceEvent, Trouble};
 use beamline_wire::ControlRequest;
 use std::io::Write;
 
@@ -16,6 +20,12 @@ pub struct HeadlessOptions {
     pub interval_ms: Option<u64>,
     /// Diagnosis thresholds.
     pub thresholds: Thresholds,
+    /// Keep trying when a connected runtime goes away, instead of exiting 1.
+    pub reconnect: bool,
+    /// Replay a damaged recording up to the damage (a warning on stderr) instead of exiting 1.
+    pub allow_partial: bool,
+    /// Which processes each line lists.
+    pub selection: Selection,
 }
 
 /// Why headless mode stopped early; printed as one line, exit code 1.
@@ -37,21 +47,105 @@ pub enum HeadlessError {
         /// The runtime's reason.
         reason: String,
     },
+    /// A runtime we were connected to went away and `--reconnect` was not given.
+    #[error("{target}: connection lost ({reason}); --reconnect keeps trying")]
+    Lost {
+        /// The address.
+        target: String,
+        /// Why the link dropped.
+        reason: String,
+    },
+    /// `--record` could not write (a full disk): the recording is incomplete.
+    #[error("{0}")]
+    Recording(String),
+    /// The replayed recording is damaged and `--allow-partial` was not given.
+    #[error("{target}: {reason}; --allow-partial replays the entries before it")]
+    Damaged {
+        /// The recording.
+        target: String,
+        /// Where and how it is damaged.
+        reason: String,
+    },
+    /// The source ended (a replay's end, the embedded runtime's shutdown) before any sample.
+    #[error("{target}: ended before the first sample")]
+    NoSample {
+        /// The source.
+        target: String,
+    },
     /// Writing to stdout failed (e.g. a closed pipe).
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
 
 /// Print samples from `source` to `out` until it ends (or after one, with `once`); then close
-/// the source (a recording finishes writing).
+/// the source (a recording finishes writing; if that fails, so does the run).
 pub async fn run<S: Source>(
     mut source: S,
     opts: &HeadlessOptions,
     out: impl Write,
 ) -> Result<(), HeadlessError> {
     let result = print(&mut source, opts, out).await;
-    source.close().await;
-    result
+    let trouble = source.close().await;
+    result?;
+    match trouble {
+        Some(t) => Err(HeadlessError::Recording(t.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// What one event means for a headless run: go on, or stop with an error.
+fn check(
+    ev: &SourceEvent,
+    opts: &HeadlessOptions,
+    target: &str,
+    said_retrying: &mut bool,
+) -> Result<(), HeadlessError> {
+    let target = target.to_string();
+    match ev {
+        SourceEvent::Conn(ConnState::Retrying {
+            reason,
+            ever_connected: false,
+            ..
+        }) => Err(HeadlessError::Unreachable {
+            target,
+            reason: reason.clone(),
+        }),
+        SourceEvent::Conn(ConnState::Retrying { reason, .. }) if !opts.reconnect => {
+            Err(HeadlessError::Lost {
+                target,
+                reason: reason.clone(),
+            })
+        }
+        SourceEvent::Conn(ConnState::Retrying { reason, .. }) => {
+            if !*said_retrying {
+                *said_retrying = true;
+                eprintln!("observer: {target}: disconnected ({reason}), retrying");
+            }
+            Ok(())
+        }
+        SourceEvent::Conn(ConnState::Failed(reason)) => Err(HeadlessError::Refused {
+            target,
+            reason: reason.clone(),
+        }),
+        SourceEvent::Conn(ConnState::Connected) => {
+            *said_retrying = false;
+            Ok(())
+        }
+        SourceEvent::Trouble(Trouble::RecordingFailed(why)) => {
+            Err(HeadlessError::Recording(why.clone()))
+        }
+        SourceEvent::Trouble(Trouble::Damaged(why)) if !opts.allow_partial => {
+            Err(HeadlessError::Damaged {
+                target,
+                reason: why.clone(),
+            })
+        }
+        SourceEvent::Trouble(Trouble::Damaged(why)) => {
+            eprintln!("observer: {target}: {why}");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn print<S: Source>(
@@ -65,29 +159,9 @@ async fn print<S: Source>(
     let mut last_printed: Option<u64> = None;
     let mut said_retrying = false;
     while let Some(ev) = source.next().await {
-        match &ev {
-            SourceEvent::Conn(ConnState::Retrying {
-                reason,
-                ever_connected: false,
-                ..
-            }) => {
-                return Err(HeadlessError::Unreachable {
-                    target,
-                    reason: reason.clone(),
-                });
-            }
-            SourceEvent::Conn(ConnState::Retrying { reason, .. }) if !said_retrying => {
-                said_retrying = true;
-                eprintln!("observer: {target}: disconnected ({reason}), retrying");
-            }
-            SourceEvent::Conn(ConnState::Failed(reason)) => {
-                return Err(HeadlessError::Refused {
-                    target,
-                    reason: reason.clone(),
-                });
-            }
-            SourceEvent::Conn(ConnState::Connected) => said_retrying = false,
-            _ => {}
+        check(&ev, opts, &target, &mut said_retrying)?;
+        if ev == SourceEvent::Conn(ConnState::Ended) {
+            break;
         }
         let change = model.apply(ev);
         if let (Some(ms), false, Some(_)) = (opts.interval_ms, asked_interval, &model.welcome) {
@@ -107,7 +181,7 @@ async fn print<S: Source>(
             continue;
         }
         last_printed = Some(m.at_ms);
-        let line = JsonSample::new(&model, m, source.missed());
+        let line = JsonSample::new(&model, m, source.missed(), &opts.selection);
         serde_json::to_writer(&mut out, &line).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
         out.flush()?;
@@ -115,5 +189,8 @@ async fn print<S: Source>(
             return Ok(());
         }
     }
-    Ok(())
+    match last_printed {
+        Some(_) => Ok(()),
+        None => Err(HeadlessError::NoSample { target }),
+    }
 }

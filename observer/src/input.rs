@@ -66,7 +66,7 @@ pub enum Action {
     Restart,
     /// Yes to the pending confirmation.
     Confirm,
-    /// Replay: jump by this many milliseconds.
+    /// Replay: jump by this many milliseconds (`i64::MIN` / `MAX`: to the first / last entry).
     Seek(i64),
     /// A click at a screen cell.
     Click {
@@ -168,6 +168,8 @@ pub fn key(k: &KeyEvent, mode: Mode) -> Option<Action> {
         KeyCode::Char('R') => A::Restart,
         KeyCode::Char('[') => A::Seek(-10_000),
         KeyCode::Char(']') => A::Seek(10_000),
+        KeyCode::Char('{') => A::Seek(i64::MIN),
+        KeyCode::Char('}') => A::Seek(i64::MAX),
         KeyCode::Char(c) => A::Sort(Column::from_key(c)?),
         _ => return None,
     })
@@ -219,6 +221,8 @@ mod tests {
         assert_eq!(key(&k(KeyCode::Char('K')), n), Some(Action::Kill));
         assert_eq!(key(&k(KeyCode::Char(' ')), n), Some(Action::Pause));
         assert_eq!(key(&k(KeyCode::Char('z')), n), None);
+        assert_eq!(key(&k(KeyCode::Char('{')), n), Some(Action::Seek(i64::MIN)));
+        assert_eq!(key(&k(KeyCode::Char('}')), n), Some(Action::Seek(i64::MAX)));
     }
 
     #[test]

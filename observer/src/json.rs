@@ -5,8 +5,86 @@
 
 use crate::model::Model;
 use crate::model::diagnosis::Alert;
+use crate::state::rows::matches;
+use crate::vocab::Column;
 use beamline_wire::{ProcessSample, ProcessTable};
 use serde::Serialize;
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+/// Which processes a line lists (`--filter`, `--top`, `--sort`), so that a script watching a
+/// million processes reads, and the observer converts, only what it needs. The system figures
+/// and alerts always cover every process.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Selection {
+    /// Only processes whose name, pid or behaviour contains this, case-insensitively.
+    pub filter: Option<String>,
+    /// Only the first this many, in `sort` order.
+    pub top: Option<usize>,
+    /// Order of the list: by this field; quantities biggest first, identities ascending. Without
+    /// it: by pid, or with `top`, by mailbox length.
+    pub sort: Option<Column>,
+}
+
+impl Selection {
+    /// The processes of `m` to list, in order.
+    pub fn pick<'a>(&self, m: &'a ProcessTable) -> Vec<&'a ProcessSample> {
+        let needle = self.filter.as_deref().unwrap_or("").to_lowercase();
+        let mut chosen: Vec<&ProcessSample> = m
+            .processes
+            .iter()
+            .map(Arc::as_ref)
+            .filter(|p| matches(p, &needle))
+            .collect();
+        let sort = match (self.sort, self.top) {
+            (Some(c), _) => c,
+            (None, Some(_)) => Column::Mailbox,
+            (None, None) => return chosen,
+        };
+        let order = |a: &&ProcessSample, b: &&ProcessSample| -> Ordering {
+            let by = sort.cmp(a, b);
+            let by = if sort.is_quantity() { by.reverse() } else { by };
+            by.then(a.id.cmp(&b.id))
+        };
+        if let Some(n) = self.top
+            && n < chosen.len()
+        {
+            // Only the first n need sorting: partition around the n-th, then sort those.
+            if n > 0 {
+                chosen.select_nth_unstable_by(n - 1, order);
+            }
+            chosen.truncate(n);
+        }
+        chosen.sort_unstable_by(order);
+        chosen
+    }
+}
+
+/// The `--sort` field names: the JSON keys of the process columns.
+pub const SORT_FIELDS: [(&str, Column); 10] = [
+    ("id", Column::Pid),
+    ("name", Column::Name),
+    ("status", Column::Status),
+    ("mailbox_len", Column::Mailbox),
+    ("mailbox_peak", Column::Peak),
+    ("in_per_s", Column::In),
+    ("out_per_s", Column::Out),
+    ("busy", Column::Busy),
+    ("state_bytes", Column::State),
+    ("restarts", Column::Restarts),
+];
+
+/// Parse a `--sort` value: one of [`SORT_FIELDS`].
+pub fn parse_sort(s: &str) -> Result<Column, String> {
+    SORT_FIELDS
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, c)| *c)
+        .ok_or_else(|| {
+            let names: Vec<&str> = SORT_FIELDS.iter().map(|(n, _)| *n).collect();
+            format!("{s:?} is not a process field; one of {}", names.join(", "))
+        })
+}
 
 /// One line of `--json` output.
 #[derive(Clone, Debug, Serialize)]
@@ -25,7 +103,7 @@ pub struct JsonSample {
     pub missed: u64,
     /// Runtime-wide figures.
     pub system: JsonSystem,
-    /// Every process, by pid.
+    /// Every process, by pid; or those `--filter`, `--top` and `--sort` select, in their order.
     pub processes: Vec<JsonProcess>,
     /// Diagnosis findings, most important first.
     pub alerts: Vec<JsonAlert>,
@@ -137,8 +215,8 @@ impl From<&Alert> for JsonAlert {
 }
 
 impl JsonSample {
-    /// The line for moment `m` of `model`.
-    pub fn new(model: &Model, m: &ProcessTable, source_missed: u64) -> Self {
+    /// The line for moment `m` of `model`, listing the processes `selection` picks.
+    pub fn new(model: &Model, m: &ProcessTable, source_missed: u64, selection: &Selection) -> Self {
         let s = &m.system;
         JsonSample {
             seq: m.seq.unwrap_or_default(),
@@ -157,12 +235,87 @@ impl JsonSample {
                 dead_letters: s.dead_letters,
                 missed_updates: s.missed_updates,
             },
-            processes: m
-                .processes
-                .iter()
-                .map(|p| JsonProcess::from(&**p))
+            processes: selection
+                .pick(m)
+                .into_iter()
+                .map(JsonProcess::from)
                 .collect(),
             alerts: model.alerts.iter().map(JsonAlert::from).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    fn table() -> ProcessTable {
+        ProcessTable::from_snapshot(fixture::large(3, 2000))
+    }
+
+    #[test]
+    fn top_n_by_a_column_equals_a_full_sort_cut_to_n() {
+        let m = table();
+        for (name, col) in SORT_FIELDS {
+            let all = Selection {
+                sort: Some(col),
+                ..Selection::default()
+            }
+            .pick(&m);
+            for n in [0, 1, 10, 1999, 2000, 5000] {
+                let top = Selection {
+                    top: Some(n),
+                    sort: Some(col),
+                    ..Selection::default()
+                }
+                .pick(&m);
+                let ids = |v: &[&ProcessSample]| v.iter().map(|p| p.id).collect::<Vec<_>>();
+                assert_eq!(ids(&top), ids(&all[..n.min(all.len())]), "{name} top {n}");
+            }
+        }
+        let busiest = Selection {
+            top: Some(3),
+            sort: Some(Column::Busy),
+            ..Selection::default()
+        }
+        .pick(&m);
+        assert!(busiest.windows(2).all(|w| w[0].busy >= w[1].busy));
+        let biggest_mailbox = Selection {
+            top: Some(1),
+            ..Selection::default()
+        }
+        .pick(&m);
+        let max = m.processes.iter().map(|p| p.mailbox_len).max();
+        assert_eq!(biggest_mailbox.first().map(|p| p.mailbox_len), max);
+    }
+
+    #[test]
+    fn filter_matches_name_pid_or_behaviour_and_combines_with_top() {
+        let m = table();
+        let sel = Selection {
+            filter: Some("WORKER_7".into()),
+            ..Selection::default()
+        };
+        let names: Vec<_> = sel.pick(&m).iter().map(|p| p.name.clone()).collect();
+        assert!(!names.is_empty());
+        assert!(
+            names
+                .iter()
+                .all(|n| n.as_deref().is_some_and(|n| n.starts_with("worker_7")))
+        );
+        let sel = Selection {
+            top: Some(2),
+            ..sel
+        };
+        assert_eq!(sel.pick(&m).len(), 2);
+        assert!(Selection::default().pick(&m).len() == m.processes.len());
+    }
+
+    #[test]
+    fn sort_fields_are_the_json_keys() {
+        assert_eq!(parse_sort("busy"), Ok(Column::Busy));
+        let err = parse_sort("cpu").unwrap_err();
+        assert!(err.contains("mailbox_len"), "{err}");
     }
 }

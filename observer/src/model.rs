@@ -14,7 +14,7 @@ pub mod diagnosis;
 pub mod history;
 pub mod pressure;
 
-use crate::source::{ConnState, SourceEvent};
+use crate::source::{ConnState, SourceEvent, Trouble};
 use beamline_wire::{ProcessTable, ServerMsg, Welcome};
 use diagnosis::{Alert, Diagnoser, Thresholds};
 use std::collections::VecDeque;
@@ -50,6 +50,8 @@ pub struct Model {
     pub conn: ConnState,
     /// The handshake of the current incarnation.
     pub welcome: Option<Welcome>,
+    /// The last trouble the source told (a recording that stopped, a damaged replay).
+    pub trouble: Option<Trouble>,
     /// Recent moments, oldest first, with their cost units.
     moments: VecDeque<(Arc<ProcessTable>, usize)>,
     cost: usize,
@@ -68,6 +70,7 @@ impl Model {
         Model {
             conn: ConnState::Connecting,
             welcome: None,
+            trouble: None,
             moments: VecDeque::new(),
             cost: 0,
             history: History::default(),
@@ -87,6 +90,10 @@ impl Model {
             SourceEvent::Reset => {
                 self.clear();
                 Change::Reset
+            }
+            SourceEvent::Trouble(t) => {
+                self.trouble = Some(t);
+                Change::Link
             }
             SourceEvent::Msg(ServerMsg::Welcome(w)) => {
                 let fresh = self

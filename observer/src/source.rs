@@ -10,6 +10,6 @@ pub mod replay;
 
 pub use attach::{Addr, AttachSource};
 pub use embedded::{ChannelFeed, EmbeddedSource, Feed};
-pub use event::{ConnState, ControlFuture, Playback, Source, SourceEvent};
+pub use event::{ConnState, ControlFuture, Playback, Source, SourceEvent, Trouble};
 pub use record::Recorded;
-pub use replay::ReplaySource;
+pub use replay::{ReplaySource, Speed};

@@ -12,6 +12,7 @@
 
 pub mod effect;
 pub mod fetches;
+pub mod freshness;
 pub mod navigation;
 pub mod playback;
 pub mod query;
@@ -21,15 +22,17 @@ use crate::input::{Action, Mode};
 use crate::layout::{self, Areas};
 use crate::model::diagnosis::Alert;
 use crate::model::{Change, Model};
-use crate::source::{ConnState, SourceEvent};
+use crate::source::{ConnState, Playback, SourceEvent};
 use crate::theme::Theme;
 use crate::vocab::{Confirm, ViewId};
 use beamline_wire::{ControlReply, ControlRequest, Pid, ProcessTable};
 use ratatui::layout::Rect;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use effect::Effect;
 pub use fetches::{Detail, Fetch, Fetches, INTERVALS};
+pub use freshness::Freshness;
 pub use navigation::{ListPos, Navigation};
 pub use playback::Playhead;
 pub use query::Query;
@@ -63,6 +66,7 @@ pub struct State {
     source_missed: u64,
     size: Rect,
     rows: Rows,
+    freshness: Freshness,
 }
 
 impl State {
@@ -80,6 +84,7 @@ impl State {
             source_missed: 0,
             size,
             rows: Rows::default(),
+            freshness: Freshness::default(),
         };
         state.refresh();
         state
@@ -140,6 +145,24 @@ impl State {
         self.size
     }
 
+    /// How old the data is when it is no longer live (no sample for two intervals, or the link
+    /// down); `None` while live, in a replay, and before the first sample.
+    pub fn stale_for(&self) -> Option<Duration> {
+        if self.settings.replay {
+            return None;
+        }
+        let interval = self.model.latest()?.interval_ms;
+        // A longer interval just asked for: its first sample comes that much later.
+        let interval = interval.max(self.fetches.interval.unwrap_or(0));
+        let live = self.model.conn == ConnState::Connected;
+        self.freshness.stale(live, interval)
+    }
+
+    /// What the header calls the source now (a recording that failed, a replay's speed).
+    pub fn set_target(&mut self, target: String) {
+        self.settings.target = target;
+    }
+
     /// Rows of the current list view for the shown moment.
     pub fn rows(&self) -> &Rows {
         &self.rows
@@ -197,6 +220,9 @@ impl State {
     /// Fold one event from the source into the model and the display; returns the requests
     /// that follow from it (the interval asked for on the command line, once connected).
     pub fn apply(&mut self, ev: SourceEvent) -> Vec<Effect> {
+        if let SourceEvent::Trouble(t) = &ev {
+            self.note = Some(t.to_string());
+        }
         let change = self.model.apply(ev);
         self.on_change(change);
         if let ConnState::Retrying { .. } = self.model.conn {
@@ -235,6 +261,7 @@ impl State {
                 self.refresh();
             }
             Change::Sample => {
+                self.freshness.on_sample();
                 if let Some(m) = self.model.latest() {
                     self.fetches.on_sample(m.interval_ms);
                 }
@@ -401,11 +428,17 @@ impl State {
         let now = (self.model.latest().map(|m| m.interval_ms))
             .or(self.model.welcome.as_ref().map(|w| w.interval_ms))
             .unwrap_or(1000);
-        let ms = self.fetches.next_interval(now, slower);
         if self.settings.replay {
-            self.note = Some("a replay's interval is fixed".into());
-            return vec![];
+            // A replay's interval is fixed: + (`slower`, a longer interval live) plays faster
+            // instead, - slower.
+            let cmd = if slower {
+                Playback::Faster
+            } else {
+                Playback::Slower
+            };
+            return vec![Effect::Playback(cmd)];
         }
+        let ms = self.fetches.next_interval(now, slower);
         vec![self.fetches.set_interval(ms)]
     }
 

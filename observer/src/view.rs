@@ -19,6 +19,7 @@ use crate::vocab::ViewId;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
 
 /// Draw everything.
 pub fn draw(state: &State, frame: &mut Frame) {
@@ -40,6 +41,10 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             ViewId::System => system::render(state, a.body, buf),
             ViewId::Alerts => alerts::render(state, a.body, buf),
         }
+    }
+    if state.stale_for().is_some() {
+        // Not live any more: dim what is shown (the header says how old it is).
+        buf.set_style(a.body, Style::new().add_modifier(Modifier::DIM));
     }
     header::render_footer(state, a.footer, buf);
     if state.nav().help {

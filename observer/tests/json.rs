@@ -124,7 +124,9 @@ fn json_streams_one_line_per_sample_and_record_replays_them() {
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut seqs = Vec::new();
     let mut last = None;
-    for _ in 0..4 {
+    // Five lines: the fifth comes a period after the fourth, by when the recorder has written
+    // the fourth (the process is killed below, without a chance to flush).
+    for _ in 0..5 {
         let mut l = String::new();
         std::io::BufRead::read_line(&mut stdout, &mut l).unwrap();
         let parsed: Line = serde_json::from_str(&l).unwrap();
@@ -133,12 +135,12 @@ fn json_streams_one_line_per_sample_and_record_replays_them() {
     }
     // By now diagnosis has seen stage_3 busy with a growing queue.
     let last = last.unwrap();
-    let top = last.alerts.first().expect("an alert by the fourth sample");
+    let top = last.alerts.first().expect("an alert by the fifth sample");
     assert_eq!((top.kind.as_str(), top.processes[0]), ("bottleneck", 9));
     assert_eq!(top.severity, "critical");
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(seqs, [0, 1, 2, 3], "one line per sample, in order");
+    assert_eq!(seqs, [0, 1, 2, 3, 4], "one line per sample, in order");
 
     let out = observer(&["--replay", rec_s, "--json"]);
     assert!(out.status.success(), "{out:?}");

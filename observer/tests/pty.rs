@@ -161,3 +161,44 @@ fn unreachable_target_shows_retrying_in_the_tui() {
     assert!(s.wait_exit().success());
     s.assert_restored();
 }
+
+/// Issue 14: the header said "(recording)" while nothing could be written.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_shows_recording_failed_and_observing_goes_on() {
+    let rt = FakeRuntime::start(Fake::default());
+    let addr = rt.addr.to_string();
+    let mut s = Session::start(&["--attach", &addr, "--record", "/dev/full", "--no-color"]);
+    s.wait_for("the failure in the header", |scr| {
+        scr.contains(&format!("{addr} (recording failed)"))
+            && scr.contains("recording stopped: No space left on device")
+    });
+    s.wait_for("the tree still live", tree_is_up);
+    s.writer.write_all(b"q").unwrap();
+    assert!(
+        s.wait_exit().success(),
+        "told already, so quitting is clean"
+    );
+    s.assert_restored();
+}
+
+/// Issue 18: a damaged recording showed "waiting for the first sample…"; `[` could not rewind
+/// after the end.
+#[test]
+fn a_damaged_replay_shows_its_good_part_and_rewinds_after_the_end() {
+    let dir = crate::support::TempDir::new("pty-damaged");
+    let (mut bytes, starts) = crate::sources::recording(4);
+    bytes[starts[4] + 12] ^= 0x01;
+    let path = dir.file("d.rec");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut s = Session::start(&["--replay", &path, "--no-color"]);
+    s.wait_for("the good part and the damage", |scr| {
+        tree_is_up(scr) && scr.contains("damaged recording: entry 5 at byte")
+    });
+    s.wait_for("the end", |scr| scr.contains("■ ended"));
+    s.writer.write_all(b"[").unwrap();
+    s.wait_for("playing again", |scr| scr.contains("● connected"));
+    s.writer.write_all(b"q").unwrap();
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+}

@@ -20,6 +20,8 @@ pub struct Fake {
     pub token: Option<String>,
     /// Time between deltas.
     pub period: Duration,
+    /// Close each connection after this many deltas (the runtime going away).
+    pub close_after: Option<u64>,
 }
 
 impl Default for Fake {
@@ -27,6 +29,7 @@ impl Default for Fake {
         Fake {
             token: None,
             period: Duration::from_millis(100),
+            close_after: None,
         }
     }
 }
@@ -96,6 +99,9 @@ async fn serve(sock: tokio::net::TcpStream, cfg: Fake) {
     tick.tick().await;
     let mut seq = 0;
     loop {
+        if cfg.close_after.is_some_and(|n| seq >= n) {
+            return;
+        }
         let msg = tokio::select! {
             _ = tick.tick() => {
                 seq += 1;
@@ -121,16 +127,45 @@ pub fn closed_port() -> SocketAddr {
     l.local_addr().unwrap()
 }
 
-/// Run the observer to completion with `args`, failing the test if it takes over 30 s.
-pub fn observer(args: &[&str]) -> Output {
-    let child = Command::new(OBSERVER)
+/// The observer started with `args`, its stdout and stderr piped.
+pub fn spawn_observer(args: &[&str]) -> std::process::Child {
+    Command::new(OBSERVER)
         .args(args)
         .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// A fresh directory under the system's temp dir, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// `observer-<what>-<pid>`.
+    pub fn new(what: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("observer-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    /// A path inside, as a string for arguments.
+    pub fn file(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Run the observer to completion with `args`, failing the test if it takes over 30 s.
+pub fn observer(args: &[&str]) -> Output {
+    let child = spawn_observer(args);
     let id = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     let waiter = std::thread::spawn(move || {

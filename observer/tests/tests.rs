@@ -6,3 +6,5 @@ mod support;
 mod cli;
 mod json;
 mod pty;
+mod sources;
+mod stale;

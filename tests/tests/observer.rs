@@ -111,7 +111,7 @@ fn welcome(version: u16) -> Vec<u8> {
 #[test]
 fn unexpected_data_is_an_error_line_never_a_crash() {
     type Answer = fn(&mut std::net::TcpStream);
-    let cases: [(&str, Answer, &str); 6] = [
+    let cases: [(&str, Answer, &str); 9] = [
         (
             "garbage",
             |s| {
@@ -141,6 +141,28 @@ fn unexpected_data_is_an_error_line_never_a_crash() {
             "exceeds the limit",
         ),
         ("silence, then close", |_| {}, "closed during the handshake"),
+        // Issue 18: these used to read as "frame of 1213486160 bytes exceeds the limit".
+        (
+            "an HTTP server",
+            |s| {
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            },
+            "not a Beamline endpoint: an HTTP server answered: \"HTTP/1.1 400 Bad Request\"",
+        ),
+        (
+            "an SSH server",
+            |s| {
+                let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
+            },
+            "not a Beamline endpoint: an SSH server answered: \"SSH-2.0-OpenSSH_9.6\"",
+        ),
+        (
+            "a TLS server",
+            |s| {
+                let _ = s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32]);
+            },
+            "not a Beamline endpoint: a TLS server answered",
+        ),
         (
             "a Delta instead of a Welcome",
             |s| {

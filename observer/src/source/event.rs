@@ -41,6 +41,21 @@ pub enum SourceEvent {
     Conn(ConnState),
     /// Everything before this is void (a replay seeked backwards): forget all history.
     Reset,
+    /// Something the user must hear about that does not stop observing.
+    Trouble(Trouble),
+}
+
+/// Trouble on the observer's side, told once: the TUI keeps it on screen, headless modes end
+/// with exit code 1 (see `headless`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Trouble {
+    /// `--record` stopped: a write failed (a full disk) or the disk fell too far behind.
+    /// Observing goes on; the recording holds what was written before.
+    #[error("{0}")]
+    RecordingFailed(String),
+    /// The replayed recording is damaged: what came before the damage plays, nothing after.
+    #[error("{0}")]
+    Damaged(String),
 }
 
 /// Commands only a replay understands; live sources ignore them.
@@ -52,8 +67,13 @@ pub enum Playback {
     Resume,
     /// While paused, deliver the next message now.
     Step,
-    /// Jump by this many milliseconds of recording time (negative: back).
+    /// Jump by this many milliseconds of recording time (negative: back); the replay stops at
+    /// its first and last entry, so `i64::MIN` and `i64::MAX` reach them.
     Seek(i64),
+    /// Play faster: 1x, 4x, 16x, then as fast as possible.
+    Faster,
+    /// Play slower.
+    Slower,
 }
 
 /// Something that yields runtime messages and accepts control requests.
@@ -62,7 +82,8 @@ pub enum Playback {
 /// (a recording), `EmbeddedSource` (the runtime in the same process), and the `Recorded`
 /// wrapper that saves whatever another source yields.
 pub trait Source: Send {
-    /// The next event, or `None` once the source will never yield again.
+    /// The next event, or `None` once the source will never yield again. (A replay at its end
+    /// says [`ConnState::Ended`] and then waits: a seek can make it yield again.)
     ///
     /// Cancel safety: must be cancel safe; the UI loop polls it inside `tokio::select!` and drops
     /// the future whenever a key arrives first. Nothing may be lost when that happens.
@@ -84,12 +105,14 @@ pub trait Source: Send {
     fn describe(&self) -> String;
 
     /// Finish before the observer exits: a recording writes out what it holds. The loops call it
-    /// once, after their last `next`; most sources have nothing to finish.
+    /// once, after their last `next`; most sources have nothing to finish. Returns the trouble
+    /// met while finishing, or met earlier and not yet told by `next` (a recording that could
+    /// not be written out).
     ///
     /// Cancel safety: dropping the future leaves the rest to the source's own drop (a recording's
     /// writer thread still writes what it holds, if the process lives long enough).
-    fn close(&mut self) -> impl Future<Output = ()> + Send {
-        async {}
+    fn close(&mut self) -> impl Future<Output = Option<Trouble>> + Send {
+        async { None }
     }
 }
 

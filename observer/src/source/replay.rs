@@ -1,14 +1,119 @@
-//! Replay a recording at the pace it was recorded, with pause, step and seek.
+//! Replay a recording: at 1x, 4x, 16x or as fast as possible, with pause, step and seek
+//! anywhere (also back from the end).
 //!
 //! Seeking backwards cannot undo deltas, so it restarts from the last full snapshot before the
-//! target and tells the model to forget what it saw ([`SourceEvent::Reset`]).
+//! target and tells the model to forget what it saw ([`SourceEvent::Reset`]). A damaged file
+//! plays up to the damage, after telling [`Trouble::Damaged`] first.
 
-use super::event::{ConnState, ControlFuture, Playback, Source, SourceEvent, unsupported};
+use super::event::{ConnState, ControlFuture, Playback, Source, SourceEvent, Trouble, unsupported};
 use beamline_wire::ServerMsg;
-use beamline_wire::record::{self, RecordEntry, RecordError};
+use beamline_wire::record::{self, Damage, RecordEntry, RecordError};
 use std::collections::VecDeque;
+use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 use tokio::time::{Duration, Instant};
+
+/// How fast a replay plays, relative to the recorded pace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Speed {
+    /// The recorded pace.
+    #[default]
+    X1,
+    /// Four times as fast.
+    X4,
+    /// Sixteen times as fast.
+    X16,
+    /// No waiting at all: as fast as the observer takes entries.
+    Max,
+}
+
+impl Speed {
+    const ALL: [Speed; 4] = [Speed::X1, Speed::X4, Speed::X16, Speed::Max];
+
+    /// Recording milliseconds per real millisecond; `None` for [`Speed::Max`].
+    pub fn factor(self) -> Option<u64> {
+        match self {
+            Speed::X1 => Some(1),
+            Speed::X4 => Some(4),
+            Speed::X16 => Some(16),
+            Speed::Max => None,
+        }
+    }
+
+    /// The next faster speed, or this one at the top.
+    pub fn faster(self) -> Speed {
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ALL[(i + 1).min(Self::ALL.len() - 1)]
+    }
+
+    /// The next slower speed, or this one at the bottom.
+    pub fn slower(self) -> Speed {
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ALL[i.saturating_sub(1)]
+    }
+}
+
+impl fmt::Display for Speed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.factor() {
+            Some(n) => write!(f, "{n}x"),
+            None => f.write_str("max"),
+        }
+    }
+}
+
+impl FromStr for Speed {
+    type Err = String;
+
+    /// `1`, `4`, `16` (an `x` after the number is allowed) or `max`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "max" {
+            return Ok(Speed::Max);
+        }
+        match s.strip_suffix(['x', 'X']).unwrap_or(s) {
+            "1" => Ok(Speed::X1),
+            "4" => Ok(Speed::X4),
+            "16" => Ok(Speed::X16),
+            _ => Err(format!("{s:?} is not a speed: 1, 4, 16 or max")),
+        }
+    }
+}
+
+/// Where playback is in recording time: `at_ms` at the instant `anchor`, moving at `speed`
+/// unless paused.
+#[derive(Clone, Debug)]
+struct Clock {
+    at_ms: u64,
+    anchor: Instant,
+    speed: Speed,
+    paused: bool,
+}
+
+impl Clock {
+    fn now_ms(&self) -> u64 {
+        match (self.paused, self.speed.factor()) {
+            (false, Some(f)) => {
+                let real = Instant::now().saturating_duration_since(self.anchor);
+                self.at_ms + real.as_millis() as u64 * f
+            }
+            _ => self.at_ms,
+        }
+    }
+
+    /// Move to `ms` now, keeping speed and pause.
+    fn set(&mut self, ms: u64) {
+        self.at_ms = ms;
+        self.anchor = Instant::now();
+    }
+
+    /// When an entry at `offset_ms` is due; `None`: now.
+    fn due(&self, offset_ms: u64) -> Option<Instant> {
+        let f = self.speed.factor()?;
+        let ahead = offset_ms.checked_sub(self.at_ms).filter(|a| *a > 0)?;
+        Some(self.anchor + Duration::from_millis(ahead.div_ceil(f)))
+    }
+}
 
 /// A recording being played back.
 pub struct ReplaySource {
@@ -16,27 +121,33 @@ pub struct ReplaySource {
     entries: Vec<RecordEntry>,
     /// Index of the next entry to deliver.
     next: usize,
-    /// Recording time 0 corresponds to this instant while playing.
-    base: Instant,
-    /// Recording time where playback stopped, while paused.
-    paused_at: Option<u64>,
+    clock: Clock,
     /// A step was asked for while paused.
     step: bool,
     /// Events to hand out before reading further (a seek's catch-up burst).
     queued: VecDeque<SourceEvent>,
+    /// `Ended` was told; the source waits for a seek.
     ended: bool,
+    damage: Option<Damage>,
 }
 
 impl ReplaySource {
-    /// Load a whole recording file.
+    /// Load a recording file: every entry up to the first damage, if any (see
+    /// [`ReplaySource::damage`]).
     pub fn open(path: &Path) -> Result<Self, RecordError> {
         let file = std::fs::File::open(path)?;
-        let entries = record::read_all(std::io::BufReader::new(file))?;
+        let rec = record::read(std::io::BufReader::new(file))?;
         let label = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        Ok(Self::from_entries(format!("replay {label}"), entries))
+        let mut src = Self::from_entries(format!("replay {label}"), rec.entries);
+        if let Some(d) = rec.damage {
+            src.queued
+                .push_back(SourceEvent::Trouble(Trouble::Damaged(d.to_string())));
+            src.damage = Some(d);
+        }
+        Ok(src)
     }
 
     /// Play entries already in memory (tests, and files read elsewhere).
@@ -47,22 +158,38 @@ impl ReplaySource {
             label,
             entries,
             next: 0,
-            base: Instant::now(),
-            paused_at: None,
+            clock: Clock {
+                at_ms: 0,
+                anchor: Instant::now(),
+                speed: Speed::X1,
+                paused: false,
+            },
             step: false,
             queued,
             ended: false,
+            damage: None,
         }
     }
 
-    /// Recording time of the playback position now.
+    /// Where the file is damaged, if it is: playback stops there.
+    pub fn damage(&self) -> Option<&Damage> {
+        self.damage.as_ref()
+    }
+
+    /// Play at `speed` from now on.
+    pub fn set_speed(&mut self, speed: Speed) {
+        self.clock.set(self.position_ms());
+        self.clock.speed = speed;
+    }
+
+    /// The speed it plays at.
+    pub fn speed(&self) -> Speed {
+        self.clock.speed
+    }
+
+    /// Recording time of the playback position now (at most the recording's length).
     pub fn position_ms(&self) -> u64 {
-        match self.paused_at {
-            Some(p) => p,
-            None => Instant::now()
-                .saturating_duration_since(self.base)
-                .as_millis() as u64,
-        }
+        self.clock.now_ms().min(self.length_ms())
     }
 
     /// Total length of the recording in milliseconds.
@@ -72,6 +199,11 @@ impl ReplaySource {
 
     fn seek_to(&mut self, target: u64) {
         let target = target.min(self.length_ms());
+        if self.ended {
+            self.ended = false;
+            self.queued
+                .push_back(SourceEvent::Conn(ConnState::Connected));
+        }
         let delivered_to = self
             .next
             .checked_sub(1)
@@ -100,38 +232,40 @@ impl ReplaySource {
             self.queued.push_back(SourceEvent::Msg(e.msg.clone()));
         }
         self.next = end.max(start);
-        self.ended = false;
-        match self.paused_at {
-            Some(_) => self.paused_at = Some(target),
-            None => self.base = Instant::now() - Duration::from_millis(target),
-        }
+        self.clock.set(target);
     }
 }
 
 impl Source for ReplaySource {
+    /// Cancel safety: nothing changes before the only awaits (a sleep, or waiting while paused
+    /// or at the end), so a dropped call loses nothing.
     async fn next(&mut self) -> Option<SourceEvent> {
         if let Some(ev) = self.queued.pop_front() {
             return Some(ev);
         }
         if self.next >= self.entries.len() {
-            if self.ended {
-                return None;
+            if !self.ended {
+                self.ended = true;
+                self.clock.set(self.length_ms());
+                return Some(SourceEvent::Conn(ConnState::Ended));
             }
-            self.ended = true;
-            return Some(SourceEvent::Conn(ConnState::Ended));
+            // Until a seek queues something; the loops poll again after every command.
+            std::future::pending::<()>().await;
         }
-        let entry = &self.entries[self.next];
-        if self.paused_at.is_some() {
+        let offset = self.entries[self.next].offset_ms;
+        if self.clock.paused {
             if !self.step {
                 std::future::pending::<()>().await;
             }
             self.step = false;
-            self.paused_at = Some(entry.offset_ms);
-        } else {
-            tokio::time::sleep_until(self.base + Duration::from_millis(entry.offset_ms)).await;
+            self.clock.set(offset);
+        } else if let Some(when) = self.clock.due(offset) {
+            tokio::time::sleep_until(when).await;
+        } else if self.clock.speed == Speed::Max {
+            self.clock.set(offset);
         }
         self.next += 1;
-        Some(SourceEvent::Msg(entry.msg.clone()))
+        Some(SourceEvent::Msg(self.entries[self.next - 1].msg.clone()))
     }
 
     fn missed(&self) -> u64 {
@@ -145,122 +279,32 @@ impl Source for ReplaySource {
     fn playback(&mut self, command: Playback) -> bool {
         match command {
             Playback::Pause => {
-                if self.paused_at.is_none() {
-                    self.paused_at = Some(self.position_ms());
+                if !self.clock.paused {
+                    self.clock.set(self.position_ms());
+                    self.clock.paused = true;
                 }
             }
             Playback::Resume => {
-                if let Some(p) = self.paused_at.take() {
-                    self.base = Instant::now() - Duration::from_millis(p);
+                if self.clock.paused {
+                    self.clock.set(self.clock.at_ms);
+                    self.clock.paused = false;
                 }
             }
-            Playback::Step => self.step = self.paused_at.is_some(),
-            Playback::Seek(delta) => {
-                let target = self.position_ms().saturating_add_signed(delta);
-                self.seek_to(target);
-            }
+            Playback::Step => self.step = self.clock.paused,
+            Playback::Seek(delta) => self.seek_to(self.position_ms().saturating_add_signed(delta)),
+            Playback::Faster => self.set_speed(self.speed().faster()),
+            Playback::Slower => self.set_speed(self.speed().slower()),
         }
         true
     }
 
     fn describe(&self) -> String {
-        self.label.clone()
+        match self.clock.speed {
+            Speed::X1 => self.label.clone(),
+            s => format!("{} at {s}", self.label),
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use beamline_wire::{Delta, Snapshot, SystemSample};
-
-    fn snap(seq: u64) -> ServerMsg {
-        ServerMsg::Snapshot(Snapshot {
-            seq,
-            at_ms: seq * 1000,
-            interval_ms: 1000,
-            system: SystemSample::default(),
-            processes: vec![],
-        })
-    }
-
-    fn delta(seq: u64) -> ServerMsg {
-        ServerMsg::Delta(Delta {
-            seq,
-            at_ms: seq * 1000,
-            interval_ms: 1000,
-            system: SystemSample::default(),
-            changed: vec![],
-            removed: vec![],
-        })
-    }
-
-    fn entries() -> Vec<RecordEntry> {
-        let msgs = [snap(0), delta(1), delta(2), snap(3), delta(4)];
-        msgs.into_iter()
-            .enumerate()
-            .map(|(i, msg)| RecordEntry {
-                offset_ms: i as u64 * 1000,
-                msg,
-            })
-            .collect()
-    }
-
-    fn seq(ev: Option<SourceEvent>) -> u64 {
-        match ev {
-            Some(SourceEvent::Msg(ServerMsg::Snapshot(s))) => s.seq,
-            Some(SourceEvent::Msg(ServerMsg::Delta(d))) => d.seq,
-            other => panic!("expected a sample, got {other:?}"),
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn plays_at_recorded_pace() {
-        let mut r = ReplaySource::from_entries("t".into(), entries());
-        let start = Instant::now();
-        assert_eq!(
-            r.next().await,
-            Some(SourceEvent::Conn(ConnState::Connected))
-        );
-        assert_eq!(seq(r.next().await), 0);
-        assert_eq!(seq(r.next().await), 1);
-        assert_eq!(Instant::now() - start, Duration::from_millis(1000));
-        for want in 2..=4 {
-            assert_eq!(seq(r.next().await), want);
-        }
-        assert_eq!(r.next().await, Some(SourceEvent::Conn(ConnState::Ended)));
-        assert_eq!(r.next().await, None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn pause_blocks_and_step_delivers_one() {
-        let mut r = ReplaySource::from_entries("t".into(), entries());
-        r.next().await;
-        assert_eq!(seq(r.next().await), 0);
-        r.playback(Playback::Pause);
-        let blocked = tokio::time::timeout(Duration::from_secs(60), r.next()).await;
-        assert!(blocked.is_err(), "paused replay delivered a message");
-        r.playback(Playback::Step);
-        assert_eq!(seq(r.next().await), 1);
-        r.playback(Playback::Resume);
-        let before = Instant::now();
-        assert_eq!(seq(r.next().await), 2);
-        assert_eq!(Instant::now() - before, Duration::from_millis(1000));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn seeking_back_resets_to_the_previous_snapshot() {
-        let mut r = ReplaySource::from_entries("t".into(), entries());
-        r.next().await;
-        for _ in 0..5 {
-            r.next().await;
-        }
-        // At 4000 ms; back 2500 ms lands at 1500: the snapshot at 0 then delta 1.
-        r.playback(Playback::Seek(-2500));
-        assert_eq!(r.next().await, Some(SourceEvent::Reset));
-        assert_eq!(seq(r.next().await), 0);
-        assert_eq!(seq(r.next().await), 1);
-        let before = Instant::now();
-        assert_eq!(seq(r.next().await), 2);
-        assert_eq!(Instant::now() - before, Duration::from_millis(500));
-    }
-}
+mod tests;

@@ -30,10 +30,17 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         ConnState::Failed(_) => ("✕", "refused".to_string(), t.bad()),
         ConnState::Ended => ("■", "ended".to_string(), t.warn()),
     };
-    let mut l1 = vec![
-        Span::styled(format!(" {dot} {conn} "), style),
-        Span::styled(state.settings().target.clone(), t.heading()),
-    ];
+    let mut l1 = vec![Span::styled(format!(" {dot} {conn} "), style)];
+    if let Some(age) = state.stale_for() {
+        l1.push(Span::styled(
+            format!(
+                "stale: data {} old ",
+                fmt::duration_ms(age.as_secs() * 1000)
+            ),
+            t.warn(),
+        ));
+    }
+    l1.push(Span::styled(state.settings().target.clone(), t.heading()));
     if let Some(w) = &m.welcome {
         l1.push(sep());
         l1.push(Span::raw(format!("{} · inc {:x}", w.node, w.incarnation)));
@@ -94,7 +101,10 @@ fn line2(state: &State) -> Line<'static> {
             t.warn(),
         ));
     }
-    if let Some(a) = m.alerts.first() {
+    if let Some(trouble) = &m.trouble {
+        l2.push(sep());
+        l2.push(Span::styled(trouble.to_string(), t.bad()));
+    } else if let Some(a) = m.alerts.first() {
         l2.push(sep());
         l2.push(Span::styled(
             format!("▲ {}: {}", a.kind.as_str(), a.message),
@@ -150,6 +160,7 @@ pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
         }
         if state.settings().replay {
             hints.push(("[ ]", "seek"));
+            hints.push(("+/-", "speed"));
         } else {
             hints.push(("+/-", "interval"));
         }

@@ -56,14 +56,21 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
             "← →",
             "while paused: scrub back and forth through samples".into(),
         ),
-        ("+ -", "longer / shorter sampling interval".into()),
+        (
+            "+ -",
+            "longer / shorter sampling interval; replay: faster / slower".into(),
+        ),
         (
             "K R",
             "kill / restart through supervisor (asks first)".into(),
         ),
         (
-            "[ ]",
-            "replay: seek 10 s back / forward; → steps when paused".into(),
+            "[ ] { }",
+            "replay: 10 s back / forward · first / last; → steps when paused".into(),
+        ),
+        (
+            "",
+            "replay speeds: 1x 4x 16x max (+ -); [ rewinds after the end".into(),
         ),
         (
             "mouse",

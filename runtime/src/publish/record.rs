@@ -29,9 +29,13 @@ impl Recording {
         let (tx, mut rx) = mpsc::channel::<RecordEntry>(RECORD_BUFFER);
         let (stop_tx, mut stop_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
+        // The thread logs where its caller logs: a write error is never silent.
+        let logs = tracing::dispatcher::get_default(|d| d.clone());
+        let shown = path.display().to_string();
         std::thread::Builder::new()
             .name("beamline-record".into())
             .spawn(move || {
+                let _logs = tracing::dispatcher::set_default(&logs);
                 let mut written = 0u64;
                 let result = (|| {
                     while let Some(entry) = rx.blocking_recv() {
@@ -46,6 +50,9 @@ impl Recording {
                     writer.flush()?;
                     Ok(written)
                 })();
+                if let Err(e) = &result {
+                    tracing::error!(path = %shown, error = %e, entries = written, "recording stopped: the file cannot be written");
+                }
                 let _ = done_tx.send(result);
             })?;
         let started = tokio::time::Instant::now();
@@ -74,7 +81,8 @@ impl Recording {
     }
 
     /// Stop recording, wait until everything received so far is written, and return how many
-    /// entries the file holds.
+    /// entries the file holds; or the write error that stopped the recording early (which was
+    /// also logged at error level when it happened).
     ///
     /// Cancel safety: if the future is dropped, the recording still stops and the writer still
     /// flushes; only the count is lost.

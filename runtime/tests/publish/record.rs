@@ -43,3 +43,43 @@ async fn a_recording_replays_to_the_same_state_as_the_live_stream() {
     }
     assert_eq!(history.get(&replayed.seq), Some(&replayed));
 }
+
+/// RELIABILITY.md: a recording that cannot be written fails loudly: an error is logged when it
+/// stops writing, and `stop` returns the error.
+#[cfg(target_os = "linux")]
+#[tokio::test(start_paused = true)]
+async fn a_recording_to_a_full_disk_is_logged_and_stop_returns_the_error() {
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::prelude::*;
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let out = lines.clone();
+    let _guard = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(move || out.clone()))
+        .set_default();
+    let rt = runtime(500);
+    let recording = rt.record_to("/dev/full").unwrap();
+    let mut live = rt.observe();
+    for _ in 0..3 {
+        sample(&mut live).await;
+    }
+    let err = recording.stop().await.unwrap_err();
+    assert!(err.to_string().contains("No space left on device"), "{err}");
+    let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("ERROR")
+            && logged.contains("recording stopped")
+            && logged.contains("/dev/full"),
+        "{logged}"
+    );
+}
