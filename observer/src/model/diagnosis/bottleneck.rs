@@ -30,8 +30,16 @@ pub fn detect(scene: &Scene, p: &ProcessSample, found: &mut Vec<Candidate>) {
     {
         return;
     }
+    // A queue that stood at the previous sample too and has not shrunk since: a burst being
+    // worked off is not a bottleneck.
     let standing = Growth::of(p, scene.history, th).standing;
-    let queue = p.mailbox_len >= th.bottleneck_min_queue && standing;
+    let before = scene
+        .history
+        .process(p.id)
+        .and_then(|r| r.iter().rev().nth(1))
+        .map_or(0, |x| x.mailbox_len);
+    let queue =
+        p.mailbox_len >= th.bottleneck_min_queue && before >= th.bottleneck_min_queue && standing;
     let raise = p.busy >= th.busy_ratio && (queue || upstream.len() >= 2);
     let wait_s = if p.mean_wait_us > 0.0 {
         p.mean_wait_us / 1e6
