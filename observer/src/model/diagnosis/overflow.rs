@@ -51,7 +51,6 @@ pub fn detect(scene: &Scene, p: &ProcessSample, found: &mut Vec<Candidate>) {
         escalate_after_ms: rate.map(|_| th.critical_after_ms),
         // Over the limit since the first of the samples it has stayed over at.
         since_ms: over.then(|| scene.m.at_ms.saturating_sub(over_ms)),
-        ..Candidate::default()
     });
 }
 
