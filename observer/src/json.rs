@@ -107,6 +107,8 @@ pub struct JsonSample {
     pub processes: Vec<JsonProcess>,
     /// Diagnosis findings, most important first.
     pub alerts: Vec<JsonAlert>,
+    /// Alerts that cleared in the last five minutes, most recently resolved first.
+    pub resolved: Vec<JsonAlert>,
 }
 
 /// Runtime-wide figures.
@@ -178,6 +180,21 @@ pub struct JsonAlert {
     pub message: String,
     /// When it started, milliseconds since runtime start.
     pub since_ms: u64,
+    /// Stable while the condition lasts; a new occurrence gets a new id.
+    pub id: u64,
+    /// Severity over time, oldest first: when raised and at each change.
+    pub severity_log: Vec<JsonSeverityChange>,
+    /// When the condition cleared, milliseconds since runtime start; null while active.
+    pub resolved_at_ms: Option<u64>,
+}
+
+/// An alert's severity from `at_ms` on.
+#[derive(Clone, Debug, Serialize)]
+pub struct JsonSeverityChange {
+    /// Milliseconds since runtime start.
+    pub at_ms: u64,
+    /// `warning` or `critical`.
+    pub severity: &'static str,
 }
 
 impl From<&ProcessSample> for JsonProcess {
@@ -210,6 +227,16 @@ impl From<&Alert> for JsonAlert {
             processes: a.processes.iter().map(|p| p.0).collect(),
             message: a.message.clone(),
             since_ms: a.since_ms,
+            id: a.id,
+            severity_log: a
+                .severity_log
+                .iter()
+                .map(|(at_ms, s)| JsonSeverityChange {
+                    at_ms: *at_ms,
+                    severity: s.as_str(),
+                })
+                .collect(),
+            resolved_at_ms: a.resolved_at_ms,
         }
     }
 }
@@ -241,6 +268,7 @@ impl JsonSample {
                 .map(JsonProcess::from)
                 .collect(),
             alerts: model.alerts.iter().map(JsonAlert::from).collect(),
+            resolved: model.resolved.iter().map(JsonAlert::from).collect(),
         }
     }
 }

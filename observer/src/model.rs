@@ -61,6 +61,8 @@ pub struct Model {
     pub gaps: u64,
     /// Current alerts, most important first.
     pub alerts: Vec<Alert>,
+    /// Alerts that cleared recently, most recently resolved first (listed dimmed).
+    pub resolved: Vec<Alert>,
     diagnoser: Diagnoser,
 }
 
@@ -76,6 +78,7 @@ impl Model {
             history: History::default(),
             gaps: 0,
             alerts: Vec::new(),
+            resolved: Vec::new(),
             diagnoser: Diagnoser::new(thresholds),
         }
     }
@@ -141,6 +144,7 @@ impl Model {
         self.cost = 0;
         self.history.clear();
         self.alerts.clear();
+        self.resolved.clear();
         self.gaps = 0;
         self.diagnoser.reset();
     }
@@ -149,6 +153,7 @@ impl Model {
     fn push(&mut self, m: ProcessTable, owned: usize) {
         self.history.record(&m);
         self.alerts = self.diagnoser.update(&m, &self.history);
+        self.resolved = self.diagnoser.resolved();
         let cost = m.processes.len() + owned * OWNED_SAMPLE_COST;
         self.moments.push_back((Arc::new(m), cost));
         self.cost += cost;

@@ -79,7 +79,11 @@ fn thresholds_come_from_a_config_file_and_flags() {
     let rt = FakeRuntime::start(Fake::default());
     let addr = rt.addr.to_string();
     let f = std::env::temp_dir().join(format!("observer-cfg-{}", std::process::id()));
-    std::fs::write(&f, "# make the first sample alarming\nfill_ratio = 0.01\n").unwrap();
+    std::fs::write(
+        &f,
+        "# make the first sample alarming\nfill_ratio = 0.01\nspike_ms = 0\n",
+    )
+    .unwrap();
     let out = observer(&["--attach", &addr, "--once", "--config", f.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -17,6 +17,7 @@ struct Line {
     system: System,
     processes: Vec<Process>,
     alerts: Vec<Alert>,
+    resolved: Vec<Alert>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +64,17 @@ struct Alert {
     processes: Vec<u64>,
     message: String,
     since_ms: u64,
+    id: u64,
+    severity_log: Vec<SeverityChange>,
+    resolved_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SeverityChange {
+    at_ms: u64,
+    severity: String,
 }
 
 fn lines(stdout: &[u8]) -> Vec<Line> {

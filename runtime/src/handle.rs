@@ -5,7 +5,8 @@
 use crate::deadline::Deadlines;
 use crate::mailbox::{Sent, Tx};
 use crate::process::{ProcessCell, Sys};
-use crate::stats::{StatusCode, WAIT_SAMPLE_EVERY, bump};
+use crate::stats::{WAIT_SAMPLE_EVERY, bump};
+use crate::wait_edge::WaitEdge;
 use crate::{CallError, CastError, ExitReason, GenServer, ProcessInfo, current};
 use beamline_wire::Pid;
 use std::fmt;
@@ -72,10 +73,12 @@ impl ProcessRef {
         self.cell.exit.get().cloned()
     }
 
-    /// Wait for it to exit and return the reason.
+    /// Wait for it to exit and return the reason. Meanwhile a calling process waits on it in
+    /// the wait-for graph, as in a call.
     ///
     /// Cancel safety: cancel safe.
     pub async fn wait(&self) -> ExitReason {
+        let _edge = WaitEdge::on(&self.cell);
         self.cell.wait_exit().await
     }
 
@@ -109,6 +112,8 @@ impl ProcessRef {
             return Err(CallError::NoProcess);
         }
         self.cell.send_sys(Sys::Stop(reason));
+        // Waiting for it to stop is a wait-for edge, as a call is.
+        let _edge = WaitEdge::on(&self.cell);
         Ok(match timeout {
             None => self.cell.wait_exit().await,
             Some(t) => match tokio::time::timeout(t, self.cell.wait_exit()).await {
@@ -262,10 +267,7 @@ impl<S: GenServer> ServerRef<S> {
         msg: S::Call,
         timeout: Duration,
     ) -> Result<S::Reply, CallError> {
-        let me = current::with(|c| c.clone());
-        if let Some(me) = &me
-            && me.pid == self.cell.pid
-        {
+        if current::self_pid() == Some(self.cell.pid) {
             return Err(CallError::CallingSelf);
         }
         if self.cell.has_exited() {
@@ -284,24 +286,9 @@ impl<S: GenServer> ServerRef<S> {
             Outcome::Dead => return Err(CallError::NoProcess),
             Outcome::Full(_) | Outcome::Dropped => return Err(CallError::MailboxFull),
         }
-        let waiting = me.filter(|_| self.cell.shared.instrument).map(|me| {
-            let prev = me.stats.status.load(Relaxed);
-            let prev_since = me.stats.status_since_ns.load(Relaxed);
-            me.stats.waiting_on.store(self.cell.pid.0, Relaxed);
-            let since = me.now_ns();
-            me.stats.set_status(StatusCode::Waiting, since);
-            (me, prev, prev_since, since)
-        });
+        let edge = WaitEdge::on(&self.cell);
         let outcome = reply_within(&self.cell.shared.deadlines, reply_rx, timeout).await;
-        if let Some((me, prev, prev_since, since)) = waiting {
-            // Time blocked here is not busy time, if it was counted as busy at all (inside a
-            // batch of callbacks).
-            if me.stats.batch_start_ns.load(Relaxed) != 0 {
-                bump(&me.stats.call_wait_ns, me.now_ns().saturating_sub(since));
-            }
-            me.stats.status.store(prev, Relaxed);
-            me.stats.status_since_ns.store(prev_since, Relaxed);
-        }
+        drop(edge);
         match outcome {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => match self.cell.exit.get() {

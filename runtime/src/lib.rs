@@ -60,6 +60,7 @@ mod queue;
 mod spawn;
 mod stats;
 mod table;
+mod wait_edge;
 
 pub use publish::{logs, observe, record, sampler};
 

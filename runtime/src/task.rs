@@ -34,6 +34,7 @@ pub use supervisor::{TaskOpts, TaskSupervisor};
 use crate::process::{ProcessCell, Sys};
 use crate::spawn::SpawnOpts;
 use crate::supervisor::Shutdown;
+use crate::wait_edge::WaitEdge;
 use crate::{ExitReason, ProcessRef, Runtime, StartError, current};
 use beamline_wire::{Pid, ProcessKind};
 use server::Job;
@@ -209,9 +210,13 @@ impl<T: Send + 'static> Task<T> {
     /// awaited again (Elixir exits the caller instead; drop the task or shut it down to
     /// give up). A task that exited without a result gives [`TaskError::Exited`].
     ///
+    /// While it waits, the owner waits on the task in the wait-for graph, as in a call: a task
+    /// that calls back into its awaiting owner is a deadlock the observer sees.
+    ///
     /// Cancel safety: cancel safe; the result stays available for a later await.
     pub async fn await_timeout(&mut self, timeout: Duration) -> Result<T, TaskError> {
         self.check_owner()?;
+        let _edge = self.cell.as_deref().and_then(WaitEdge::on);
         let outcome = std::future::poll_fn(|cx| self.poll_outcome(cx));
         match tokio::time::timeout(timeout, outcome).await {
             Ok(Ok(v)) => Ok(v),
@@ -279,6 +284,7 @@ impl<T: Send + 'static> Task<T> {
             return Err(TaskError::Exited(ExitReason::NoProcess));
         }
         self.unlink();
+        let _edge = WaitEdge::on(&cell);
         let reason = match how {
             Shutdown::Brutal => {
                 cell.kill();

@@ -22,6 +22,7 @@ struct Sample {
     system: System,
     processes: Vec<Proc>,
     alerts: Vec<Alert>,
+    resolved: Vec<Alert>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +69,17 @@ struct Alert {
     processes: Vec<u64>,
     message: String,
     since_ms: u64,
+    id: u64,
+    severity_log: Vec<SeverityChange>,
+    resolved_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SeverityChange {
+    at_ms: u64,
+    severity: String,
 }
 
 fn check_tree(addr: &str) {

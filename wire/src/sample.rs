@@ -69,7 +69,8 @@ pub enum Status {
         /// When it started handling.
         since_ms: u64,
     },
-    /// Blocked in a `call` to another process: an edge of the wait-for graph.
+    /// Blocked on another process (a call, awaiting a task, waiting for it to stop): an edge of
+    /// the wait-for graph.
     Waiting {
         /// The process it waits on.
         on: Pid,
@@ -112,7 +113,7 @@ impl Status {
         }
     }
 
-    /// The process this one is blocked on, if it is blocked in a call.
+    /// The process this one is blocked on, if it is blocked on one.
     pub fn waiting_on(&self) -> Option<Pid> {
         match self {
             Status::Waiting { on, .. } => Some(*on),

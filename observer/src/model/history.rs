@@ -2,8 +2,11 @@
 //!
 //! Each process gets a ring of recent points; rings share a fixed budget, so with a hundred
 //! thousand processes each keeps fewer points instead of the observer growing without bound.
+//! A supervised child's ring belongs to its slot (supervisor and child id), not its pid, so its
+//! series goes on across restarts: a worker that leaks and crashes every few seconds still
+//! shows one rising saw, and the new pid's chart starts with the old one's past.
 
-use beamline_wire::{Pid, ProcessTable};
+use beamline_wire::{Pid, ProcessSample, ProcessTable, Status};
 use std::collections::{HashMap, VecDeque};
 
 /// Most points one process keeps: five minutes at the default one-second interval.
@@ -83,6 +86,8 @@ pub struct Point {
     pub state_bytes: u64,
     /// Restarts of its child slot so far.
     pub restarts: u32,
+    /// Messages it dropped since spawn.
+    pub dropped: u64,
 }
 
 /// The runtime at one sample, reduced to what is charted.
@@ -100,10 +105,40 @@ pub struct SystemPoint {
     pub queue_depth: u64,
 }
 
+/// Whose series a point goes to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SeriesKey {
+    /// A process that is not a supervised child.
+    Process(Pid),
+    /// A supervised child's slot: its supervisor and a hash of its child id.
+    Slot(Pid, u64),
+}
+
+impl SeriesKey {
+    /// The series `p` belongs to.
+    pub fn of(p: &ProcessSample) -> SeriesKey {
+        match (p.parent, &p.child_id) {
+            (Some(sup), Some(id)) => {
+                use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+                SeriesKey::Slot(
+                    sup,
+                    BuildHasherDefault::<DefaultHasher>::default().hash_one(id),
+                )
+            }
+            _ => SeriesKey::Process(p.id),
+        }
+    }
+}
+
 /// All series.
 #[derive(Clone, Debug)]
 pub struct History {
-    per: HashMap<Pid, Ring<Point>>,
+    /// Each series with the last [`History::record`] call that added to it.
+    per: HashMap<SeriesKey, (u64, Ring<Point>)>,
+    /// Calls to [`History::record`] so far.
+    generation: u64,
+    /// The slot of each supervised child reported (other pids are their own key).
+    slot_of: HashMap<Pid, SeriesKey>,
     /// Runtime-wide series.
     pub system: Ring<SystemPoint>,
     budget: usize,
@@ -120,6 +155,8 @@ impl History {
     pub fn with_budget(budget: usize) -> Self {
         History {
             per: HashMap::new(),
+            generation: 0,
+            slot_of: HashMap::new(),
             system: Ring::new(MAX_POINTS),
             budget,
         }
@@ -130,15 +167,25 @@ impl History {
         (self.budget / n.max(1)).clamp(MIN_POINTS, MAX_POINTS)
     }
 
-    /// Add one point per process of `m`, and forget processes no longer reported.
+    /// Add one point per series of `m`, and forget series no longer reported.
     pub fn record(&mut self, m: &ProcessTable) {
         let cap = self.cap_for(m.processes.len());
+        let (mut series, mut slotted) = (0, 0);
+        self.generation += 1;
+        let now = self.generation;
         for p in &m.processes {
-            let ring = self.per.entry(p.id).or_insert_with(|| Ring::new(cap));
+            let key = SeriesKey::of(p);
+            if let SeriesKey::Slot(..) = key {
+                slotted += 1;
+                if self.slot_of.get(&p.id) != Some(&key) {
+                    self.slot_of.insert(p.id, key.clone());
+                }
+            }
+            let (seen, ring) = self.per.entry(key).or_insert_with(|| (0, Ring::new(cap)));
             if ring.cap != cap {
                 ring.set_cap(cap);
             }
-            ring.push(Point {
+            let point = Point {
                 at_ms: m.at_ms,
                 mailbox_len: p.mailbox_len,
                 in_per_s: p.in_per_s as f32,
@@ -146,11 +193,27 @@ impl History {
                 busy: p.busy as f32,
                 state_bytes: p.state_bytes,
                 restarts: p.restarts,
-            });
+                dropped: p.dropped,
+            };
+            // A slot reported twice (the old pid lingers as exited while the new one runs):
+            // the live process speaks for it.
+            if *seen != now {
+                ring.push(point);
+                *seen = now;
+                series += 1;
+            } else if !matches!(p.status, Status::Exited { .. })
+                && let Some(last) = ring.buf.back_mut()
+            {
+                *last = point;
+            }
         }
-        // Every live process now has a ring, so any extra ring belongs to a process that is gone.
-        if self.per.len() > m.processes.len() {
-            self.per.retain(|pid, _| m.index_of(*pid).is_some());
+        // Every live series got a point at this sample, so any other ring belongs to a series
+        // that is gone.
+        if self.per.len() > series {
+            self.per.retain(|_, (seen, _)| *seen == now);
+        }
+        if self.slot_of.len() > slotted {
+            self.slot_of.retain(|pid, _| m.index_of(*pid).is_some());
         }
         let s = &m.system;
         self.system.push(SystemPoint {
@@ -162,20 +225,25 @@ impl History {
         });
     }
 
-    /// The series of one process.
+    /// The series of one process: its slot's, for a supervised child.
     pub fn process(&self, pid: Pid) -> Option<&Ring<Point>> {
-        self.per.get(&pid)
+        match self.slot_of.get(&pid) {
+            Some(key) => self.per.get(key),
+            None => self.per.get(&SeriesKey::Process(pid)),
+        }
+        .map(|(_, ring)| ring)
     }
 
     /// Forget everything.
     pub fn clear(&mut self) {
         self.per.clear();
+        self.slot_of.clear();
         self.system = Ring::new(MAX_POINTS);
     }
 
     /// Points held across all processes (for the memory bound's test and the System view).
     pub fn total_points(&self) -> usize {
-        self.per.values().map(Ring::len).sum()
+        self.per.values().map(|(_, r)| r.len()).sum()
     }
 }
 

@@ -150,6 +150,7 @@ fn enter_on_an_alert_opens_its_culprit() {
         processes: vec![Pid(10), Pid(5)],
         message: "stage_4 waits on cache".into(),
         since_ms: 0,
+        ..Default::default()
     }];
     s.handle(Action::View(ViewId::Alerts));
     let fx = s.handle(Action::Open);

@@ -1,4 +1,5 @@
-//! Diagnosis findings, most important first; Enter opens the culprit.
+//! Diagnosis findings, most important first; Enter opens the culprit. Alerts that cleared
+//! recently follow, dimmed, with how long they lasted.
 
 use super::cells;
 use super::chrome::title_block;
@@ -14,8 +15,12 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget, Wrap};
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let t = state.theme();
     let alerts = &state.model().alerts;
-    let title = format!(" Alerts {} ", alerts.len());
-    if alerts.is_empty() {
+    let resolved = &state.model().resolved;
+    let title = match resolved.len() {
+        0 => format!(" Alerts {} ", alerts.len()),
+        n => format!(" Alerts {} ({n} resolved) ", alerts.len()),
+    };
+    if alerts.is_empty() && resolved.is_empty() {
         Paragraph::new(vec![
             Line::default(),
             Line::styled("  No alerts.", t.good()),
@@ -34,11 +39,13 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let page = crate::layout::list_rows(area);
     let rows: Vec<Row> = alerts
         .iter()
+        .chain(resolved.iter())
         .enumerate()
         .skip(pos.offset)
         .take(page)
         .map(|(i, a)| {
             let sev = match a.severity {
+                _ if a.resolved_at_ms.is_some() => t.dim(),
                 Severity::Critical => t.bad(),
                 Severity::Warning => t.warn(),
             };
@@ -50,7 +57,8 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
                         .map_or_else(|| pid.to_string(), |p| p.label())
                 })
                 .unwrap_or_default();
-            let since = m.map_or(0, |m| m.at_ms.saturating_sub(a.since_ms));
+            let until = a.resolved_at_ms.or(m.map(|m| m.at_ms)).unwrap_or(0);
+            let since = until.saturating_sub(a.since_ms);
             let row = Row::new(vec![
                 Cell::from(Line::styled(a.severity.as_str(), sev)),
                 Cell::from(a.kind.as_str()),
@@ -58,6 +66,9 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
                 Cell::from(Line::from(fmt::duration_ms(since)).right_aligned()),
                 Cell::from(a.message.clone()),
             ]);
+            if a.resolved_at_ms.is_some() {
+                return row.style(t.dim());
+            }
             cells::highlight(row, i == pos.cursor, t)
         })
         .collect();

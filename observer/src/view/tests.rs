@@ -68,6 +68,7 @@ fn tree_collapsed_with_culprit_path() {
         processes: vec![Pid(9), Pid(8)],
         message: "stage_3 is busy 98% and its queue keeps growing".into(),
         since_ms: 65_000,
+        ..Default::default()
     }]);
     s.handle(Action::Move(1));
     s.handle(Action::ToggleCollapse);
@@ -133,6 +134,7 @@ fn alerts_empty_and_listed() {
             processes: vec![Pid(3), Pid(4)],
             message: "account_alice and account_bob call each other".into(),
             since_ms: 62_000,
+            ..Default::default()
         },
         Alert {
             kind: AlertKind::Overflow,
@@ -140,6 +142,7 @@ fn alerts_empty_and_listed() {
             processes: vec![Pid(9)],
             message: "stage_3 mailbox 200/1000, full in about 20s".into(),
             since_ms: 61_000,
+            ..Default::default()
         },
     ]);
     insta::assert_snapshot!("alerts_listed", screen(&s));

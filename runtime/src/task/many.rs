@@ -2,6 +2,8 @@
 
 use super::{Task, TaskError};
 use crate::supervisor::Shutdown;
+use crate::wait_edge::WaitEdge;
+use beamline_wire::Pid;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -74,7 +76,9 @@ impl<T: Send + 'static> Task<T> {
         }
         let mut results: Vec<Option<T>> = tasks.iter().map(|_| None).collect();
         let mut left = tasks.len();
+        let edge = waiting_edge(&tasks);
         let all = std::future::poll_fn(|cx| {
+            let mut first_pending = None;
             for (task, slot) in tasks.iter_mut().zip(results.iter_mut()) {
                 if slot.is_some() {
                     continue;
@@ -85,9 +89,10 @@ impl<T: Send + 'static> Task<T> {
                         left -= 1;
                     }
                     Poll::Ready(Err(reason)) => return Poll::Ready(Err(reason)),
-                    Poll::Pending => {}
+                    Poll::Pending => first_pending = first_pending.or(task.pid()),
                 }
             }
+            retarget(&edge, first_pending);
             if left == 0 {
                 Poll::Ready(Ok(()))
             } else {
@@ -99,6 +104,7 @@ impl<T: Send + 'static> Task<T> {
             Ok(Err(reason)) => Some(TaskError::Exited(reason)),
             Err(_) => Some(TaskError::Timeout(timeout)),
         };
+        drop(edge);
         if let Some(e) = failure {
             for t in &mut tasks {
                 t.kill_now();
@@ -127,7 +133,9 @@ impl<T: Send + 'static> Task<T> {
             .collect();
         let limit = opts.limit.unwrap_or(usize::MAX);
         let mut got = 0usize;
+        let edge = waiting_edge(tasks);
         let wait = std::future::poll_fn(|cx| {
+            let mut first_pending = None;
             for (task, slot) in tasks.iter_mut().zip(out.iter_mut()) {
                 if got >= limit {
                     break;
@@ -135,11 +143,15 @@ impl<T: Send + 'static> Task<T> {
                 if slot.is_some() {
                     continue;
                 }
-                if let Poll::Ready(r) = task.poll_outcome(cx) {
-                    *slot = Some(r.map(Some).map_err(TaskError::Exited));
-                    got += 1;
+                match task.poll_outcome(cx) {
+                    Poll::Ready(r) => {
+                        *slot = Some(r.map(Some).map_err(TaskError::Exited));
+                        got += 1;
+                    }
+                    Poll::Pending => first_pending = first_pending.or(task.pid()),
                 }
             }
+            retarget(&edge, first_pending);
             let pending = out.iter().any(Option::is_none);
             if got >= limit || !pending {
                 Poll::Ready(())
@@ -148,6 +160,7 @@ impl<T: Send + 'static> Task<T> {
             }
         });
         let timed_out = tokio::time::timeout(opts.timeout, wait).await.is_err();
+        drop(edge);
         for (task, slot) in tasks.iter_mut().zip(out.iter_mut()) {
             if slot.is_some() {
                 continue;
@@ -174,5 +187,20 @@ impl<T: Send + 'static> Task<T> {
             rx: self.rx.take(),
         };
         spent.shutdown(Shutdown::Brutal).await
+    }
+}
+
+/// The owner waits on the first of `tasks` that has a process, in the wait-for graph; the edge
+/// moves to the first still pending as results come in (see [`retarget`]).
+fn waiting_edge<T: Send + 'static>(tasks: &[Task<T>]) -> Option<WaitEdge> {
+    tasks
+        .iter()
+        .find_map(|t| t.cell.as_deref())
+        .and_then(WaitEdge::on)
+}
+
+fn retarget(edge: &Option<WaitEdge>, first_pending: Option<Pid>) {
+    if let (Some(edge), Some(pid)) = (edge, first_pending) {
+        edge.retarget(pid);
     }
 }

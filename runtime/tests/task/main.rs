@@ -8,3 +8,4 @@ mod many;
 mod shutdown;
 mod stream;
 mod supervised;
+mod wait_edges;

@@ -3,9 +3,10 @@
 use beamline_wire::Pid;
 
 /// What kind of trouble an alert reports; the lower-case names are the JSON `kind` strings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AlertKind {
-    /// A mailbox above its threshold or growing steadily.
+    /// A mailbox above its threshold, growing steadily, or dropping messages.
+    #[default]
     Overflow,
     /// A busy process with a queue that does not shrink, holding others up.
     Bottleneck,
@@ -13,7 +14,7 @@ pub enum AlertKind {
     Deadlock,
     /// A process blocked in a call for too long.
     LongWait,
-    /// A child slot restarting too often.
+    /// A child slot restarting too often, or a supervisor at its restart limit.
     RestartStorm,
     /// State size growing steadily.
     StateGrowth,
@@ -46,9 +47,10 @@ impl AlertKind {
 }
 
 /// How urgent an alert is; ordered so that the most urgent sorts last.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// Worth a look.
+    #[default]
     Warning,
     /// Something is broken or about to be.
     Critical,
@@ -64,9 +66,13 @@ impl Severity {
     }
 }
 
-/// One finding.
-#[derive(Clone, Debug, PartialEq)]
+/// One finding, from the sample its condition was first seen in until it clears (then it stays
+/// listed for a while as resolved; see [`crate::model::diagnosis::RESOLVED_KEEP_MS`]).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Alert {
+    /// Stable while the condition lasts: the same alert in later samples has the same id, a new
+    /// occurrence of the same condition gets a new one.
+    pub id: u64,
     /// What kind of trouble.
     pub kind: AlertKind,
     /// How urgent.
@@ -75,6 +81,12 @@ pub struct Alert {
     pub processes: Vec<Pid>,
     /// One line in plain words.
     pub message: String,
-    /// When the condition started, milliseconds since runtime start.
+    /// When the condition started, milliseconds since runtime start: from the runtime's own
+    /// timestamps where the sample carries them (a call's start, a supervisor's window), else
+    /// the sample it was first seen in.
     pub since_ms: u64,
+    /// Severity over time, oldest first: `(at_ms, severity)` when raised and at each change.
+    pub severity_log: Vec<(u64, Severity)>,
+    /// When the condition cleared, milliseconds since runtime start; `None` while active.
+    pub resolved_at_ms: Option<u64>,
 }

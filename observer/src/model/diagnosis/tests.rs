@@ -222,6 +222,11 @@ fn overflow_has_hysteresis() {
         vec![p]
     };
     assert!(sc.sample(with_len(900)).is_empty(), "below the limit");
+    assert!(
+        sc.sample(with_len(1200)).is_empty(),
+        "not yet longer than a spike"
+    );
+    assert!(sc.sample(with_len(1200)).is_empty());
     assert_eq!(sc.sample(with_len(1200))[0].kind, AlertKind::Overflow);
     assert_eq!(
         sc.sample(with_len(700)).len(),
@@ -318,7 +323,12 @@ fn the_list_is_capped_with_the_worst_first() {
             p
         })
         .collect();
+    for _ in 0..2 {
+        sc.sample(ps.clone());
+    }
     let a = sc.sample(ps);
     assert_eq!(a.len(), MAX_ALERTS);
     assert_eq!(a[0].processes, [Pid(300)], "deepest mailbox first");
 }
+
+mod rules;

@@ -21,6 +21,15 @@ pub struct Thresholds {
     pub trend_samples: usize,
     /// Net growth over the trend window, in messages, below which growth is noise.
     pub trend_min_growth: u64,
+    /// How long a mailbox must stay over its limit before `overflow` is raised on its level, ms:
+    /// a burst that drains sooner raises nothing. Drops and steady growth raise at once.
+    pub spike_ms: u64,
+    /// An `overflow` still rising (or still dropping) this long after it was raised, ms, is
+    /// critical.
+    pub critical_after_ms: u64,
+    /// An unbounded mailbox this many times `mailbox_limit` deep, or rising fast enough to get
+    /// there within `critical_after_ms`, is critical.
+    pub critical_depth_ratio: f64,
     /// Busy fraction above which a process with a standing queue is a bottleneck.
     pub busy_ratio: f64,
     /// Queue length below which a busy process is just busy.
@@ -31,6 +40,11 @@ pub struct Thresholds {
     pub restart_storm: u32,
     /// The window for `restart_storm`.
     pub restart_window_ms: u64,
+    /// Restarts of one child slot within `crash_loop_window_ms` that make a slow crash loop
+    /// (a `restart_storm` warning below the storm rate).
+    pub crash_loop_restarts: u32,
+    /// The window for a slow crash loop.
+    pub crash_loop_window_ms: u64,
     /// Samples state size must grow over (every step) for `state_growth`.
     pub growth_samples: usize,
     /// Net state growth over the window, bytes, below which growth is noise.
@@ -47,11 +61,16 @@ impl Default for Thresholds {
             clear_ratio: 0.5,
             trend_samples: 5,
             trend_min_growth: 100,
+            spike_ms: 2000,
+            critical_after_ms: 10_000,
+            critical_depth_ratio: 10.0,
             busy_ratio: 0.9,
             bottleneck_min_queue: 10,
             long_wait_ms: 5000,
             restart_storm: 3,
             restart_window_ms: 10_000,
+            crash_loop_restarts: 3,
+            crash_loop_window_ms: 120_000,
             growth_samples: 4,
             growth_min_bytes: 64 * 1024,
             growth_min_ratio: 0.25,

@@ -1,4 +1,6 @@
-//! The wait-for graph: who is blocked in a call to whom, and the cycles in it.
+//! The wait-for graph: who is blocked on whom (in a call, awaiting a task, waiting for a stop),
+//! the cycles in it, and where each chain of waits ends: the process that holds everyone on it
+//! up.
 
 use beamline_wire::{Pid, ProcessTable, Status};
 use std::collections::{HashMap, HashSet};
@@ -12,6 +14,12 @@ pub struct Waits {
     pub cycles: Vec<Vec<Pid>>,
     /// Every process in some cycle.
     pub in_cycle: HashSet<Pid>,
+    /// For each waiting process outside a cycle, the end of its chain of waits: the first
+    /// process along it that waits on nobody (or is not reported).
+    pub end: HashMap<Pid, Pid>,
+    /// Everyone whose chain ends at a process, directly or through others, with how long each
+    /// has waited (ms), longest first.
+    pub upstream: HashMap<Pid, Vec<(Pid, u64)>>,
 }
 
 impl Waits {
@@ -29,18 +37,72 @@ impl Waits {
             }
         }
         let cycles = wait_cycles(&edges);
-        let in_cycle = cycles.iter().flatten().copied().collect();
+        let in_cycle: HashSet<Pid> = cycles.iter().flatten().copied().collect();
+        let end = chain_ends(&edges, &in_cycle);
+        let mut upstream: HashMap<Pid, Vec<(Pid, u64)>> = HashMap::new();
+        for waiters in callers.values() {
+            for (p, waited) in waiters {
+                if let Some(e) = end.get(p) {
+                    upstream.entry(*e).or_default().push((*p, *waited));
+                }
+            }
+        }
+        for v in upstream.values_mut() {
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
         Waits {
             callers,
             cycles,
             in_cycle,
+            end,
+            upstream,
         }
+    }
+
+    /// Everyone held up by `pid`, directly or along a chain, longest wait first.
+    pub fn upstream_of(&self, pid: Pid) -> &[(Pid, u64)] {
+        self.upstream.get(&pid).map_or(&[][..], |v| v.as_slice())
     }
 
     /// The callers blocked on `pid`.
     pub fn callers_of(&self, pid: Pid) -> &[(Pid, u64)] {
         self.callers.get(&pid).map_or(&[][..], |v| v.as_slice())
     }
+}
+
+/// The end of each chain of waits that does not run into a cycle. Each process waits on at most
+/// one other, so following its edges either stops or loops; ends found are remembered, so the
+/// whole graph costs one walk per edge.
+fn chain_ends(edges: &HashMap<Pid, Pid>, in_cycle: &HashSet<Pid>) -> HashMap<Pid, Pid> {
+    let mut end: HashMap<Pid, Pid> = HashMap::new();
+    for start in edges.keys() {
+        if end.contains_key(start) || in_cycle.contains(start) {
+            continue;
+        }
+        let mut path = vec![*start];
+        let mut at = edges[start];
+        let last = loop {
+            if let Some(e) = end.get(&at) {
+                break Some(*e);
+            }
+            if in_cycle.contains(&at) || path.contains(&at) {
+                break None;
+            }
+            match edges.get(&at) {
+                Some(next) => {
+                    path.push(at);
+                    at = *next;
+                }
+                None => break Some(at),
+            }
+        };
+        if let Some(e) = last {
+            for p in path {
+                end.insert(p, e);
+            }
+        }
+    }
+    end
 }
 
 /// Cycles in a wait-for graph where each process waits on at most one other. Each cycle is

@@ -1,0 +1,64 @@
+//! Wait-for edges: while a process blocks on another one (a call, awaiting a task, waiting for
+//! a process to stop), its status says whom it waits on, so the observer can follow chains to
+//! their slow end and see cycles (deadlocks) whatever kind of wait closes them.
+
+use crate::current;
+use crate::process::ProcessCell;
+use crate::stats::{StatusCode, bump};
+use beamline_wire::Pid;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// The calling process marked as blocked on another one for as long as this lives; dropping
+/// it (the wait ended, or its future was dropped) restores the status it had before. Edges
+/// nest: an inner wait restores the outer one.
+pub(crate) struct WaitEdge {
+    me: Arc<ProcessCell>,
+    prev: u8,
+    prev_since: u64,
+    since: u64,
+}
+
+impl WaitEdge {
+    /// Mark the current process as waiting on `on`. `None` outside a process, when the
+    /// runtime is not instrumented, or when `on` is the process itself.
+    pub(crate) fn on(on: &ProcessCell) -> Option<WaitEdge> {
+        if !on.shared.instrument {
+            return None;
+        }
+        let me = current::with(|c| c.clone()).filter(|me| me.pid != on.pid)?;
+        let prev = me.stats.status.load(Relaxed);
+        let prev_since = me.stats.status_since_ns.load(Relaxed);
+        me.stats.waiting_on.store(on.pid.0, Relaxed);
+        let since = me.now_ns();
+        me.stats.set_status(StatusCode::Waiting, since);
+        Some(WaitEdge {
+            me,
+            prev,
+            prev_since,
+            since,
+        })
+    }
+
+    /// Point the edge at another process (waiting on several, now on this one), keeping its
+    /// start.
+    pub(crate) fn retarget(&self, on: Pid) {
+        self.me.stats.waiting_on.store(on.0, Relaxed);
+    }
+}
+
+impl Drop for WaitEdge {
+    fn drop(&mut self) {
+        let stats = &self.me.stats;
+        // Time blocked here is not busy time, if it was counted as busy at all (inside a batch
+        // of callbacks).
+        if stats.batch_start_ns.load(Relaxed) != 0 {
+            bump(
+                &stats.call_wait_ns,
+                self.me.now_ns().saturating_sub(self.since),
+            );
+        }
+        stats.status.store(self.prev, Relaxed);
+        stats.status_since_ns.store(self.prev_since, Relaxed);
+    }
+}
