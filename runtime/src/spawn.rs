@@ -301,6 +301,12 @@ fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
         // Messages handled since the last yield (a wait for messages is not counted as one:
         // at worst that brings a yield forward).
         let mut since_yield = 0u32;
+        if instrument {
+            // `init` returned: leaving `Starting` changes no counter the sampler watches, so
+            // put the process on its list (once per process, not per message).
+            stats.set_status(StatusCode::Idle, cell.now_ns());
+            cell.mark_dirty();
+        }
         let reason = loop {
             if next.hibernate {
                 if let Some(state) = core.state.as_mut() {
