@@ -205,7 +205,7 @@ pub(crate) async fn start<S: GenServer>(
     shared.spawned_total.fetch_add(1, Relaxed);
     cell.mark_dirty();
     cell.stats.set_status(StatusCode::Starting, now);
-    tracing::debug!(%pid, name = ?opts.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, "process spawned");
+    tracing::debug!(%pid, name = opts.name.as_ref().map(tracing::field::display), behaviour = cell.meta.behaviour, "process spawned");
 
     let ctx = Ctx {
         myself: handle.clone(),
@@ -539,7 +539,7 @@ fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> impl Future<Outp
         match outcome {
             Ok(next) => Flow::Continue(next),
             Err(panic) => {
-                tracing::error!(pid = %cell.pid, name = ?cell.meta.name().map(|n| n.to_string()), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
+                tracing::error!(pid = %cell.pid, name = cell.meta.name().map(tracing::field::display), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
                 Flow::Continue(Next::stop(ExitReason::Panic(panic)))
             }
         }
