@@ -102,7 +102,7 @@ async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
     let size = terminal.size()?;
     let settings = Settings {
         target: source.describe(),
-        theme: Theme::new(opts.color),
+        theme: Theme::from_env(opts.color),
         replay: source.playback(crate::source::Playback::Resume),
         interval_ms: opts.interval_ms,
     };
@@ -144,7 +144,10 @@ async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
                 None => source_open = false,
             },
             Some((req, reply)) = replies.recv() => state.on_reply(req, reply),
-            _ = tick.tick() => state.set_source_missed(source.missed()),
+            _ = tick.tick() => {
+                state.set_source_missed(source.missed());
+                state.expire_note(std::time::Instant::now());
+            }
             _ = signals.recv() => return Ok(()),
         }
         for fx in effects {

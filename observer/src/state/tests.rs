@@ -100,7 +100,7 @@ fn kill_asks_first_and_restart_goes_through_the_supervisor() {
         ControlReply::Error("not supervised".into()),
     );
     assert_eq!(
-        s.note.as_deref(),
+        s.note(),
         Some("restart <0.4.0> failed: not supervised")
     );
 }

@@ -33,10 +33,10 @@ pub fn detect(scene: &Scene, p: &ProcessSample, found: &mut Vec<Candidate>) {
         severity: Severity::Warning,
         processes: vec![p.id],
         message: format!(
-            "{}: state grew from {} to {} bytes over {} samples",
+            "{}: state grew from {} to {} over {} samples",
             p.label(),
-            win[0],
-            win[w - 1],
+            crate::vocab::bytes(win[0]),
+            crate::vocab::bytes(win[w - 1]),
             w
         ),
         score: net as f64,
