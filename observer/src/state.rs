@@ -648,6 +648,12 @@ impl State {
         self.click(column, row, now)
     }
 
+    /// Change the theme (tests of the palettes).
+    #[cfg(test)]
+    pub(crate) fn set_theme(&mut self, theme: Theme) {
+        self.settings.theme = theme;
+    }
+
     /// Replace the alerts (tests of how views show alerts the fixture does not raise).
     #[cfg(test)]
     pub(crate) fn set_alerts(&mut self, alerts: Vec<Alert>) {

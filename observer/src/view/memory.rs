@@ -44,7 +44,11 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         row("state", format!("{} ({} of {} deep)", fmt::bytes(state_b), fmt::count(deep), fmt::count(m.processes.len() as u64))),
         row(
             "mailboxes",
-            format!("≈{} ({} msgs × {MSG_BYTES_ESTIMATE}B est.)", fmt::bytes(msgs.saturating_mul(MSG_BYTES_ESTIMATE)), fmt::count(msgs)),
+            format!(
+                "≈{} est. ({} msgs)",
+                fmt::bytes(msgs.saturating_mul(MSG_BYTES_ESTIMATE)),
+                fmt::count(msgs)
+            ),
         ),
         row(
             "processes",
