@@ -140,7 +140,11 @@ impl Events {
             && !before.is_some_and(|b| matches!(b.status, Status::Exited { .. }))
         {
             let abnormal = !(reason == "normal" || reason.starts_with("shutdown"));
-            let kind = if p.kind == ProcessKind::Supervisor && abnormal {
+            // A supervisor that gives up exits `shutdown` as in OTP: its full restart window
+            // tells it apart from being stopped.
+            let gave_up = (p.supervisor.as_ref())
+                .is_some_and(|s| s.max_restarts > 0 && s.restarts_in_window >= s.max_restarts);
+            let kind = if p.kind == ProcessKind::Supervisor && (abnormal || gave_up) {
                 EventKind::Escalation
             } else {
                 EventKind::Exit
@@ -348,6 +352,25 @@ mod tests {
         assert_eq!(loops.len(), 1);
         assert_eq!((loops[0].pid, loops[0].restarts), (Pid(13), 3));
         assert!(ev.crash_loops(3000 + LOOP_WINDOW_MS).is_empty());
+    }
+
+    #[test]
+    fn a_supervisor_exiting_with_a_full_restart_window_escalates() {
+        let mut ev = Events::default();
+        let mut sup = ProcessSample::new(Pid(7), ProcessKind::Supervisor, "S");
+        sup.supervisor = Some(beamline_wire::SupervisorInfo {
+            strategy: "one_for_one".into(),
+            max_restarts: 3,
+            period_ms: 5000,
+            restarts_in_window: 3,
+            children: 0,
+        });
+        let t0 = table(0, vec![sup.clone()]);
+        sup.status = exited("shutdown");
+        let t1 = table(1, vec![sup]);
+        ev.observe(None, &t0);
+        ev.observe(Some(&t0), &t1);
+        assert_eq!(ev.iter().next().unwrap().kind, EventKind::Escalation);
     }
 
     #[test]
