@@ -151,7 +151,10 @@ pub async fn run(args: Args) -> ExitCode {
     drop(endpoint);
     // Processes inside long callbacks (the bottleneck's slow stage, a blocked call) each get a
     // grace period before they are killed; whoever quit should not wait for all of them.
-    if tokio::time::timeout(QUIT_GRACE, rt.shutdown()).await.is_err() {
+    if tokio::time::timeout(QUIT_GRACE, rt.shutdown())
+        .await
+        .is_err()
+    {
         tracing::debug!("shutdown cut short after {QUIT_GRACE:?}");
     }
     code

@@ -5,10 +5,11 @@
 //! [`State::on_reply`]), which return the [`Effect`]s the loop must carry out, so no view and no
 //! key handler ever does I/O.
 //!
-//! Longer than most files (about 500 lines) for a reason: it holds the accessors that are the
+//! Longer than most files (about 670 lines) for a reason: it holds the accessors that are the
 //! views' only way in, and the one place where an action reaches several parts (focus, rows and
-//! cursor follow the filter, the sort, the playhead and the tree's folds). What each part does
-//! by itself lives in its own file.
+//! cursor follow the filter, the sort, the playhead and the tree's folds; a click or a restart
+//! moves the selection and the Detail subject). What each part does by itself lives in its own
+//! file.
 
 pub mod effect;
 pub mod fetches;
@@ -215,7 +216,11 @@ impl State {
     pub fn page(&self) -> usize {
         let body = self.areas().body;
         // The Alerts view keeps three rows under its list for the selected alert's full text.
-        let below = if self.nav.view == ViewId::Alerts && body.height > 8 { 3 } else { 0 };
+        let below = if self.nav.view == ViewId::Alerts && body.height > 8 {
+            3
+        } else {
+            0
+        };
         layout::list_rows(body).saturating_sub(below).max(1)
     }
 
@@ -569,9 +574,9 @@ impl State {
         let needle = self.query.needle();
         let events = &self.model.events;
         self.rows = match self.nav.view {
-            ViewId::Tree => Rows::tree(&m, &self.nav.collapsed, &needle, &|p| {
-                events.start_order(p)
-            }),
+            ViewId::Tree => {
+                Rows::tree(&m, &self.nav.collapsed, &needle, &|p| events.start_order(p))
+            }
             ViewId::Processes => Rows::table(&m, self.query.sort, self.query.descending(), &needle),
             _ => Rows::default(),
         };
@@ -593,7 +598,8 @@ impl State {
     fn reanchor_with(&mut self, recenter: bool) {
         let (page, len) = (self.page(), self.list_len());
         let m = self.shown().cloned();
-        self.nav.reanchor(&self.rows, m.as_deref(), page, len, recenter);
+        self.nav
+            .reanchor(&self.rows, m.as_deref(), page, len, recenter);
     }
 
     fn move_cursor(&mut self, d: isize) {

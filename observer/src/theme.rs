@@ -79,7 +79,9 @@ impl Theme {
     pub fn selected(&self) -> Style {
         if self.color {
             let bg = self.pick(Color::Blue, Color::LightBlue);
-            Style::new().bg(bg).fg(self.pick(Color::White, Color::Black))
+            Style::new()
+                .bg(bg)
+                .fg(self.pick(Color::White, Color::Black))
         } else {
             Style::new().add_modifier(Modifier::REVERSED)
         }

@@ -189,7 +189,9 @@ fn garbage_after_the_welcome_shows_as_a_retry_in_the_tui() {
 #[test]
 fn quitting_the_embedded_demo_under_a_backlog_takes_under_half_a_second() {
     let mut t = Pty::start(crate::support::DEMO, &["--scenario", "bottleneck"], &[]);
-    t.wait_for("the bottleneck", |s| s.contains("bottleneck/") && s.contains("NAME"));
+    t.wait_for("the bottleneck", |s| {
+        s.contains("bottleneck/") && s.contains("NAME")
+    });
     std::thread::sleep(Duration::from_secs(4));
     let asked = std::time::Instant::now();
     t.writer.write_all(b"q").unwrap();

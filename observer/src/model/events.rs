@@ -151,7 +151,9 @@ impl Events {
             };
             push(&mut self.log, kind, format!("exited: {reason}"));
         }
-        let dropped = p.dropped.saturating_sub(before.map_or(p.dropped, |b| b.dropped));
+        let dropped = p
+            .dropped
+            .saturating_sub(before.map_or(p.dropped, |b| b.dropped));
         if dropped > 0 {
             push(
                 &mut self.log,
@@ -321,7 +323,10 @@ mod tests {
         let t0 = table(0, vec![child(5, 0, Status::Idle)]);
         let t1 = table(
             1,
-            vec![child(5, 0, exited("panic: boom")), child(9, 1, Status::Idle)],
+            vec![
+                child(5, 0, exited("panic: boom")),
+                child(9, 1, Status::Idle),
+            ],
         );
         ev.observe(None, &t0);
         ev.observe(Some(&t0), &t1);
@@ -330,7 +335,10 @@ mod tests {
             got,
             [
                 (EventKind::Exit, "exited: panic: boom"),
-                (EventKind::Restart, "restarted: <0.5.0> → <0.9.0> (restart 1)")
+                (
+                    EventKind::Restart,
+                    "restarted: <0.5.0> → <0.9.0> (restart 1)"
+                )
             ]
         );
         assert_eq!(ev.successor(Pid(5)), Some(Pid(9)));
@@ -377,7 +385,10 @@ mod tests {
     fn a_sibling_with_the_same_child_id_is_not_a_restart() {
         let mut ev = Events::default();
         let t0 = table(0, vec![child(5, 0, Status::Idle)]);
-        let t1 = table(1, vec![child(5, 0, Status::Idle), child(6, 0, Status::Idle)]);
+        let t1 = table(
+            1,
+            vec![child(5, 0, Status::Idle), child(6, 0, Status::Idle)],
+        );
         ev.observe(None, &t0);
         ev.observe(Some(&t0), &t1);
         assert_eq!(ev.iter().len(), 0);

@@ -158,7 +158,10 @@ impl History {
         }
         let s = &m.system;
         let (state_bytes, mailbox_msgs) = m.processes.iter().fold((0u64, 0u64), |(b, q), p| {
-            (b.saturating_add(p.state_bytes), q.saturating_add(p.mailbox_len))
+            (
+                b.saturating_add(p.state_bytes),
+                q.saturating_add(p.mailbox_len),
+            )
         });
         self.system.push(SystemPoint {
             state_bytes,

@@ -99,10 +99,7 @@ fn kill_asks_first_and_restart_goes_through_the_supervisor() {
         ControlRequest::Restart { pid: Pid(4) },
         ControlReply::Error("not supervised".into()),
     );
-    assert_eq!(
-        s.note(),
-        Some("restart <0.4.0> failed: not supervised")
-    );
+    assert_eq!(s.note(), Some("restart <0.4.0> failed: not supervised"));
 }
 
 #[test]
@@ -228,7 +225,10 @@ fn detail_follows_a_restarted_child_to_its_new_pid_and_says_so() {
     let d = diff(&crashing(3, &[4]), &crashing(4, &[4]));
     let fx = s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
     assert_eq!(s.fetches.detail.as_ref().map(|d| d.pid), Some(Pid(104)));
-    assert_eq!(fx, [Effect::Control(ControlRequest::Logs { pid: Pid(104) })]);
+    assert_eq!(
+        fx,
+        [Effect::Control(ControlRequest::Logs { pid: Pid(104) })]
+    );
     let note = s.note().unwrap();
     assert!(note.contains("following <0.3.0> → <0.104.0>"), "{note}");
     assert!(note.contains("panic: overdrawn"), "{note}");
@@ -257,7 +257,11 @@ fn after_a_sort_the_view_shows_the_top_when_the_selection_is_on_the_first_page()
     assert!(s.nav.table.offset > 0);
     s.handle(Action::Sort(Column::Name));
     assert_eq!(s.focused(), Some(Pid(2)));
-    assert_eq!((s.nav.table.cursor, s.nav.table.offset), (3, 0), "account_alice, _bob, app_sup, bank_sup");
+    assert_eq!(
+        (s.nav.table.cursor, s.nav.table.offset),
+        (3, 0),
+        "account_alice, _bob, app_sup, bank_sup"
+    );
 }
 
 #[test]

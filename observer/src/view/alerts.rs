@@ -39,9 +39,12 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             })
             .unwrap_or_default()
     };
-    let who_w = (alerts.iter().map(|a| who(&a.processes).chars().count()).max())
-        .unwrap_or(7)
-        .clamp(7, (area.width / 4).max(7) as usize) as u16;
+    let who_w = (alerts
+        .iter()
+        .map(|a| who(&a.processes).chars().count())
+        .max())
+    .unwrap_or(7)
+    .clamp(7, (area.width / 4).max(7) as usize) as u16;
     // The selected alert's full text, wrapped, under the list: WHAT is cut on narrow screens.
     let detail_h = if area.height > 8 { 3 } else { 0 };
     let list = Rect {

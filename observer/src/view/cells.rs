@@ -104,12 +104,7 @@ pub fn mailbox_cell(
 /// The rate cell: arrivals per second and their recent sparkline.
 ///
 /// The sparkline ends at `until_ms` (the shown moment), so a paused display holds still.
-pub fn rate_cell(
-    p: &ProcessSample,
-    history: &History,
-    until_ms: u64,
-    t: &Theme,
-) -> Line<'static> {
+pub fn rate_cell(p: &ProcessSample, history: &History, until_ms: u64, t: &Theme) -> Line<'static> {
     let series: Vec<f32> = history
         .process(p.id)
         .map(|h| {

@@ -134,7 +134,10 @@ pub fn clip(s: &str, width: usize) -> String {
 pub fn log_line(line: &str) -> String {
     let trimmed = line.trim_start();
     let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
-    match (trimmed[..digits].parse::<u64>(), trimmed[digits..].strip_prefix("ms")) {
+    match (
+        trimmed[..digits].parse::<u64>(),
+        trimmed[digits..].strip_prefix("ms"),
+    ) {
         (Ok(ms), Some(rest)) => format!("{}.{:03}{rest}", uptime(ms), ms % 1000),
         _ => line.to_string(),
     }

@@ -80,7 +80,10 @@ fn line2(state: &State) -> Line<'static> {
             fmt::si(sys.msgs_per_s),
         );
         if !narrow {
-            totals.push_str(&format!(" · workers {} busy", fmt::percent(sys.worker_busy)));
+            totals.push_str(&format!(
+                " · workers {} busy",
+                fmt::percent(sys.worker_busy)
+            ));
         }
         l2.push(Span::raw(totals));
     }
@@ -111,7 +114,10 @@ fn line2(state: &State) -> Line<'static> {
             String::new()
         };
         l2.push(Span::styled(
-            format!("⟳ crash loop: {} restarted {}× in 1 min{more}", l.who, l.restarts),
+            format!(
+                "⟳ crash loop: {} restarted {}× in 1 min{more}",
+                l.who, l.restarts
+            ),
             t.bad(),
         ));
     } else if let Some(a) = state.alerts().first() {

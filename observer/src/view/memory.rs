@@ -29,19 +29,31 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     block.render(area, buf);
     let Some(m) = state.shown() else { return };
     let t = state.theme();
-    let (state_b, msgs, exited, deep) = m.processes.iter().fold((0u64, 0u64, 0u64, 0u64), |a, p| {
-        (
-            a.0.saturating_add(p.state_bytes),
-            a.1.saturating_add(p.mailbox_len),
-            a.2 + u64::from(matches!(p.status, Status::Exited { .. })),
-            a.3 + u64::from(p.state_deep),
-        )
-    });
+    let (state_b, msgs, exited, deep) =
+        m.processes.iter().fold((0u64, 0u64, 0u64, 0u64), |a, p| {
+            (
+                a.0.saturating_add(p.state_bytes),
+                a.1.saturating_add(p.mailbox_len),
+                a.2 + u64::from(matches!(p.status, Status::Exited { .. })),
+                a.3 + u64::from(p.state_deep),
+            )
+        });
     let row = |k: &str, v: String| {
-        Line::from(vec![Span::styled(format!("{k:<16}"), t.heading()), Span::raw(v)])
+        Line::from(vec![
+            Span::styled(format!("{k:<16}"), t.heading()),
+            Span::raw(v),
+        ])
     };
     let facts = vec![
-        row("state", format!("{} ({} of {} deep)", fmt::bytes(state_b), fmt::count(deep), fmt::count(m.processes.len() as u64))),
+        row(
+            "state",
+            format!(
+                "{} ({} of {} deep)",
+                fmt::bytes(state_b),
+                fmt::count(deep),
+                fmt::count(m.processes.len() as u64)
+            ),
+        ),
         row(
             "mailboxes",
             format!(
@@ -52,11 +64,14 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         ),
         row(
             "processes",
-            format!("{} live · {} exited kept", fmt::count(m.processes.len() as u64 - exited), fmt::count(exited)),
+            format!(
+                "{} live · {} exited kept",
+                fmt::count(m.processes.len() as u64 - exited),
+                fmt::count(exited)
+            ),
         ),
     ];
-    let [top, bottom] =
-        Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(inner);
+    let [top, bottom] = Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(inner);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(top);
     Paragraph::new(facts).render(left, buf);

@@ -18,9 +18,11 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let facts = facts(state);
     // The figures take what their longest line needs (at most half); the charts the rest.
     let w = facts.iter().map(Line::width).max().unwrap_or(0) as u16 + 1;
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(w.min(inner.width / 2)), Constraint::Fill(1)])
-            .areas(inner);
+    let [left, right] = Layout::horizontal([
+        Constraint::Length(w.min(inner.width / 2)),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
     Paragraph::new(facts).render(left, buf);
     charts(state, right, buf);
 }

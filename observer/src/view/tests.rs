@@ -256,9 +256,13 @@ pub(crate) fn crashing(seq: u64, crashes: &[u64]) -> beamline_wire::Snapshot {
         let alice = s.processes.iter_mut().find(|p| p.id == Pid(3)).unwrap();
         alice.id = Pid(100 + last);
         alice.restarts = done.len() as u32;
-        if *last == seq && done.len() >= 1 {
+        if *last == seq {
             let mut gone = alice.clone();
-            gone.id = Pid(if done.len() == 1 { 3 } else { 100 + done[done.len() - 2] });
+            gone.id = Pid(if done.len() == 1 {
+                3
+            } else {
+                100 + done[done.len() - 2]
+            });
             gone.restarts = done.len() as u32 - 1;
             gone.status = beamline_wire::Status::Exited {
                 reason: "panic: overdrawn".into(),
@@ -388,7 +392,11 @@ fn a_growing_state_is_highlighted_in_the_state_column() {
         message: "state grew from 1.2K to 3.2K over 10 samples".into(),
         since_ms: 62_000,
     }]);
-    assert!(tree_row(&s, "cache").contains("↑3.2K"), "{}", tree_row(&s, "cache"));
+    assert!(
+        tree_row(&s, "cache").contains("↑3.2K"),
+        "{}",
+        tree_row(&s, "cache")
+    );
 }
 
 #[test]

@@ -37,7 +37,12 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let culprits = culprits(state);
     let leaking = cells::leaking(state);
     let path = path_to(m, &culprits);
-    let visible: Vec<_> = rows.iter().enumerate().skip(pos.offset).take(page).collect();
+    let visible: Vec<_> = rows
+        .iter()
+        .enumerate()
+        .skip(pos.offset)
+        .take(page)
+        .collect();
     let names: Vec<Line> = (visible.iter())
         .map(|(_, r)| name_cell(state, &m.processes[r.idx as usize], r, &culprits, &path))
         .collect();
@@ -96,7 +101,11 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
 
 /// Widths of the columns after NAME: with the rate sparkline or not, full titles or not.
 fn widths(spark: bool, wide: bool) -> [u16; 6] {
-    let restarts = if wide { Column::Restarts.title() } else { "RST" };
+    let restarts = if wide {
+        Column::Restarts.title()
+    } else {
+        "RST"
+    };
     [
         7,
         BAR as u16 + 7,
