@@ -177,9 +177,20 @@ pub async fn run(args: Args) -> ExitCode {
     };
     drop(endpoint);
     drop(metrics);
-    rt.shutdown().await;
+    // Processes inside long callbacks (the bottleneck's slow stage, a blocked call) each get a
+    // grace period before they are killed; whoever quit should not wait for all of them.
+    if tokio::time::timeout(QUIT_GRACE, rt.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::debug!("shutdown cut short after {QUIT_GRACE:?}");
+    }
     code
 }
+
+/// How long the demo waits for its processes to stop once asked to end (`q`, a signal,
+/// `--duration`): the exit must feel immediate.
+const QUIT_GRACE: Duration = Duration::from_millis(300);
 
 /// Serve the metrics endpoint, saying where when headless (embedded, the screen is the
 /// observer's). As with `--serve`, a non-loopback address on the command line is allowed, and

@@ -105,7 +105,7 @@ async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
     let size = terminal.size()?;
     let settings = Settings {
         target: source.describe(),
-        theme: Theme::new(opts.color),
+        theme: Theme::from_env(opts.color),
         replay: source.playback(crate::source::Playback::Resume),
         interval_ms: opts.interval_ms,
     };
@@ -150,6 +150,7 @@ async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
             _ = tick.tick() => {
                 state.set_source_missed(source.missed());
                 state.set_target(source.describe());
+                state.expire_note(std::time::Instant::now());
             }
             _ = signals.recv() => return Ok(()),
         }

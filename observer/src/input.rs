@@ -146,7 +146,7 @@ pub fn key(k: &KeyEvent, mode: Mode) -> Option<Action> {
         KeyCode::Esc => A::Back,
         KeyCode::Tab => A::NextView,
         KeyCode::BackTab => A::PrevView,
-        KeyCode::Char(c @ '1'..='5') => A::View(ViewId::ALL[(c as u8 - b'1') as usize]),
+        KeyCode::Char(c @ '1'..='7') => A::View(ViewId::ALL[(c as u8 - b'1') as usize]),
         KeyCode::Up | KeyCode::Char('k') => A::Move(-1),
         KeyCode::Down | KeyCode::Char('j') => A::Move(1),
         KeyCode::PageUp => A::Page(-1),

@@ -1,7 +1,7 @@
 //! Where things go on screen, as pure functions of the terminal size: the views draw into these
 //! areas and the state maps clicks and page sizes through the same ones, without drawing.
 
-use crate::vocab::ViewId;
+use crate::vocab::{Column, ViewId};
 use ratatui::layout::Rect;
 
 /// Rows of the header: status, totals and banner, tabs.
@@ -67,6 +67,50 @@ pub fn tab_at(area: Rect, x: u16) -> Option<ViewId> {
             return Some(v);
         }
         left += w;
+    }
+    None
+}
+
+/// Below this width the process table drops its low-value columns (peak and sends) and
+/// abbreviates titles.
+pub const WIDE: u16 = 100;
+
+/// The process table's columns and their widths at `width` columns of terminal: NAME takes
+/// what the others leave. One space separates columns.
+pub fn process_columns(width: u16) -> Vec<(Column, u16)> {
+    let wide = width >= WIDE;
+    let cols: Vec<Column> = Column::ALL
+        .into_iter()
+        .filter(|c| wide || !matches!(c, Column::Peak | Column::Out))
+        .collect();
+    let fixed = |c: Column| -> u16 {
+        match c {
+            Column::Pid => 11,
+            Column::Name => 0,
+            Column::Status => 7,
+            // Room for the title and the sort arrow.
+            Column::Mailbox if wide => 8,
+            Column::Restarts if wide => 9,
+            Column::Restarts => 4,
+            Column::Busy => 5,
+            _ => 6,
+        }
+    };
+    let taken: u16 = cols.iter().map(|c| fixed(*c)).sum::<u16>() + cols.len() as u16 - 1;
+    let name = width.saturating_sub(taken).max(8);
+    cols.into_iter()
+        .map(|c| (c, if c == Column::Name { name } else { fixed(c) }))
+        .collect()
+}
+
+/// The process table's column title at `x` (for clicks on the header).
+pub fn column_at(width: u16, x: u16) -> Option<Column> {
+    let mut left = 0u16;
+    for (c, w) in process_columns(width) {
+        if x >= left && x < left + w + 1 {
+            return Some(c);
+        }
+        left += w + 1;
     }
     None
 }

@@ -9,14 +9,17 @@
 //! - [`history`]: bounded series per process and for the runtime.
 //! - [`pressure`]: how full, how alarming and how fast-growing a mailbox is.
 //! - [`diagnosis`]: alerts computed from each sample and its history.
+//! - [`events`]: the event log read off consecutive samples, and the child slots it follows.
 
 pub mod diagnosis;
+pub mod events;
 pub mod history;
 pub mod pressure;
 
 use crate::source::{ConnState, SourceEvent, Trouble};
 use beamline_wire::{ProcessTable, ServerMsg, Welcome};
 use diagnosis::{Alert, Diagnoser, Thresholds};
+use events::Events;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -52,8 +55,8 @@ pub struct Model {
     pub welcome: Option<Welcome>,
     /// The last trouble the source told (a recording that stopped, a damaged replay).
     pub trouble: Option<Trouble>,
-    /// Recent moments, oldest first, with their cost units.
-    moments: VecDeque<(Arc<ProcessTable>, usize)>,
+    /// Recent moments, oldest first, with their cost units and the alerts raised at each.
+    moments: VecDeque<(Arc<ProcessTable>, usize, Arc<Vec<Alert>>)>,
     cost: usize,
     /// Per-process and runtime-wide series.
     pub history: History,
@@ -63,6 +66,8 @@ pub struct Model {
     pub alerts: Vec<Alert>,
     /// Alerts that cleared recently, most recently resolved first (listed dimmed).
     pub resolved: Vec<Alert>,
+    /// What happened between samples.
+    pub events: Events,
     diagnoser: Diagnoser,
 }
 
@@ -79,6 +84,7 @@ impl Model {
             gaps: 0,
             alerts: Vec::new(),
             resolved: Vec::new(),
+            events: Events::default(),
             diagnoser: Diagnoser::new(thresholds),
         }
     }
@@ -145,6 +151,7 @@ impl Model {
         self.history.clear();
         self.alerts.clear();
         self.resolved.clear();
+        self.events.clear();
         self.gaps = 0;
         self.diagnoser.reset();
     }
@@ -152,15 +159,18 @@ impl Model {
     /// Keep `m`, of which `owned` samples are new (the rest shared with the previous moment).
     fn push(&mut self, m: ProcessTable, owned: usize) {
         self.history.record(&m);
+        let prev = self.latest().cloned();
+        self.events.observe(prev.as_deref(), &m);
         self.alerts = self.diagnoser.update(&m, &self.history);
         self.resolved = self.diagnoser.resolved();
         let cost = m.processes.len() + owned * OWNED_SAMPLE_COST;
-        self.moments.push_back((Arc::new(m), cost));
+        self.moments
+            .push_back((Arc::new(m), cost, Arc::new(self.alerts.clone())));
         self.cost += cost;
         while self.moments.len() > 2
             && (self.cost > MOMENT_BUDGET || self.moments.len() > MAX_MOMENTS)
         {
-            if let Some((_, c)) = self.moments.pop_front() {
+            if let Some((_, c, _)) = self.moments.pop_front() {
                 self.cost -= c;
             }
         }
@@ -173,15 +183,24 @@ impl Model {
 
     /// The newest moment.
     pub fn latest(&self) -> Option<&Arc<ProcessTable>> {
-        self.moments.back().map(|(m, _)| m)
+        self.moments.back().map(|(m, _, _)| m)
+    }
+
+    /// The alerts as they stood at moment `seq` (the oldest kept if it was evicted), so a
+    /// paused display shows the alerts of its sample.
+    pub fn alerts_at(&self, seq: u64) -> &[Alert] {
+        let i = self.moments.partition_point(|(m, _, _)| m.seq < Some(seq));
+        self.moments
+            .get(i.min(self.moments.len().saturating_sub(1)))
+            .map_or(&[], |(_, _, a)| a.as_slice())
     }
 
     /// The moment with sequence number `seq`, or the oldest kept one if it was evicted.
     pub fn at(&self, seq: u64) -> Option<&Arc<ProcessTable>> {
-        let i = self.moments.partition_point(|(m, _)| m.seq < Some(seq));
+        let i = self.moments.partition_point(|(m, _, _)| m.seq < Some(seq));
         self.moments
             .get(i.min(self.moments.len().saturating_sub(1)))
-            .map(|(m, _)| m)
+            .map(|(m, _, _)| m)
     }
 
     /// The sequence number `steps` moments away from `seq` (negative: older), clamped to what is
@@ -190,7 +209,7 @@ impl Model {
         if self.moments.is_empty() {
             return None;
         }
-        let i = self.moments.partition_point(|(m, _)| m.seq < Some(seq)) as isize;
+        let i = self.moments.partition_point(|(m, _, _)| m.seq < Some(seq)) as isize;
         let j = (i + steps).clamp(0, self.moments.len() as isize - 1) as usize;
         self.moments[j].0.seq
     }

@@ -5,10 +5,11 @@
 //! [`State::on_reply`]), which return the [`Effect`]s the loop must carry out, so no view and no
 //! key handler ever does I/O.
 //!
-//! Longer than most files (about 500 lines) for a reason: it holds the accessors that are the
+//! Longer than most files (about 670 lines) for a reason: it holds the accessors that are the
 //! views' only way in, and the one place where an action reaches several parts (focus, rows and
-//! cursor follow the filter, the sort, the playhead and the tree's folds). What each part does
-//! by itself lives in its own file.
+//! cursor follow the filter, the sort, the playhead and the tree's folds; a click or a restart
+//! moves the selection and the Detail subject). What each part does by itself lives in its own
+//! file.
 
 pub mod effect;
 pub mod fetches;
@@ -21,6 +22,7 @@ pub mod rows;
 use crate::input::{Action, Mode};
 use crate::layout::{self, Areas};
 use crate::model::diagnosis::Alert;
+use crate::model::events::{Event, EventKind};
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Playback, SourceEvent};
 use crate::theme::Theme;
@@ -28,7 +30,12 @@ use crate::vocab::{Confirm, ViewId};
 use beamline_wire::{ControlReply, ControlRequest, Pid, ProcessTable};
 use ratatui::layout::Rect;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How long a note stays in the footer.
+pub const NOTE_TTL: Duration = Duration::from_secs(5);
+/// Two clicks on the same row within this time open it.
+pub const DOUBLE_CLICK: Duration = Duration::from_millis(400);
 
 pub use effect::Effect;
 pub use fetches::{Detail, Fetch, Fetches, INTERVALS};
@@ -62,11 +69,13 @@ pub struct State {
     fetches: Fetches,
     /// Whether `settings.interval_ms` was asked for yet.
     asked_interval: bool,
-    note: Option<String>,
+    note: Option<(String, Instant)>,
     source_missed: u64,
     size: Rect,
     rows: Rows,
     freshness: Freshness,
+    /// The last left click: when, and on which cell (for double clicks).
+    last_click: Option<(Instant, u16, u16)>,
 }
 
 impl State {
@@ -85,6 +94,7 @@ impl State {
             size,
             rows: Rows::default(),
             freshness: Freshness::default(),
+            last_click: None,
         };
         state.refresh();
         state
@@ -132,7 +142,50 @@ impl State {
 
     /// The last outcome worth telling the user (shown in the footer).
     pub fn note(&self) -> Option<&str> {
-        self.note.as_deref()
+        self.note.as_ref().map(|(n, _)| n.as_str())
+    }
+
+    /// Tell the user something in the footer (it goes after [`NOTE_TTL`]).
+    fn set_note(&mut self, note: impl Into<String>) {
+        self.note = Some((note.into(), Instant::now()));
+    }
+
+    /// Drop a note older than [`NOTE_TTL`] at `now` (the loop's tick calls this).
+    pub fn expire_note(&mut self, now: Instant) {
+        if self
+            .note
+            .as_ref()
+            .is_some_and(|(_, at)| now.saturating_duration_since(*at) >= NOTE_TTL)
+        {
+            self.note = None;
+        }
+    }
+
+    /// The alerts of the shown moment: the newest, or those raised at the paused sample.
+    pub fn alerts(&self) -> &[Alert] {
+        match self.playhead.paused {
+            Some(seq) => self.model.alerts_at(seq),
+            None => &self.model.alerts,
+        }
+    }
+
+    /// The event log up to the shown moment, newest first, filtered like the lists.
+    pub fn events(&self) -> Vec<&Event> {
+        let Some(m) = self.shown() else {
+            return Vec::new();
+        };
+        let needle = self.query.needle();
+        self.model
+            .events
+            .until(m.at_ms)
+            .filter(|e| {
+                needle.is_empty()
+                    || e.who.to_lowercase().contains(&needle)
+                    || e.text.to_lowercase().contains(&needle)
+                    || e.kind.as_str().contains(&needle)
+                    || e.pid.to_string().contains(&needle)
+            })
+            .collect()
     }
 
     /// Updates the observer did not receive: gaps in the deltas plus the source's own count.
@@ -183,7 +236,14 @@ impl State {
 
     /// Rows of a list that fit on screen.
     pub fn page(&self) -> usize {
-        layout::list_rows(self.areas().body).max(1)
+        let body = self.areas().body;
+        // The Alerts view keeps three rows under its list for the selected alert's full text.
+        let below = if self.nav.view == ViewId::Alerts && body.height > 8 {
+            3
+        } else {
+            0
+        };
+        layout::list_rows(body).saturating_sub(below).max(1)
     }
 
     /// Which keymap applies now.
@@ -208,33 +268,35 @@ impl State {
             }
             ViewId::Detail => self.fetches.detail.as_ref().map(|d| d.pid),
             ViewId::Alerts => self.selected_alert()?.processes.first().copied(),
-            ViewId::System => None,
+            ViewId::Events => self.events().get(self.nav.events.cursor).map(|e| e.pid),
+            ViewId::System | ViewId::Memory => None,
         }
     }
 
     /// The alert under the cursor in the Alerts view.
     pub fn selected_alert(&self) -> Option<&Alert> {
-        self.model.alerts.get(self.nav.alerts.cursor)
+        self.alerts().get(self.nav.alerts.cursor)
     }
 
     /// Fold one event from the source into the model and the display; returns the requests
     /// that follow from it (the interval asked for on the command line, once connected).
     pub fn apply(&mut self, ev: SourceEvent) -> Vec<Effect> {
         if let SourceEvent::Trouble(t) = &ev {
-            self.note = Some(t.to_string());
+            self.set_note(t.to_string());
         }
         let change = self.model.apply(ev);
-        self.on_change(change);
+        let mut fx = self.on_change(change);
         if let ConnState::Retrying { .. } = self.model.conn {
-            self.note = Some("disconnected, retrying".into());
+            self.set_note("disconnected, retrying");
         }
         match self.settings.interval_ms {
             Some(ms) if !self.asked_interval && self.model.welcome.is_some() => {
                 self.asked_interval = true;
-                vec![self.fetches.set_interval(ms)]
+                fx.push(self.fetches.set_interval(ms));
             }
-            _ => vec![],
+            _ => {}
         }
+        fx
     }
 
     /// The source's count of updates it dropped.
@@ -244,21 +306,47 @@ impl State {
 
     /// Fold in the runtime's answer to a request this state asked for.
     pub fn on_reply(&mut self, request: ControlRequest, reply: ControlReply) {
+        let done = match (&request, &reply) {
+            (ControlRequest::Kill { pid, reason }, ControlReply::Ok) => {
+                Some((*pid, format!("killed by the observer ({reason})")))
+            }
+            (ControlRequest::Restart { pid }, ControlReply::Ok) => {
+                Some((*pid, "restarted by the observer".to_string()))
+            }
+            _ => None,
+        };
+        if let Some((pid, text)) = done {
+            let m = self.model.latest();
+            let event = Event {
+                at_ms: m.map_or(0, |m| m.at_ms),
+                kind: EventKind::Observer,
+                pid,
+                who: m
+                    .and_then(|m| m.get(pid))
+                    .map_or_else(|| pid.to_string(), |p| p.label()),
+                text,
+            };
+            self.model.events.record(event);
+        }
         if let Some(note) = self.fetches.on_reply(request, reply) {
-            self.note = Some(note);
+            self.set_note(note);
         }
     }
 
-    fn on_change(&mut self, change: Change) {
+    fn on_change(&mut self, change: Change) -> Vec<Effect> {
         match change {
             Change::Nothing | Change::Link => {
-                if let ConnState::Connected = self.model.conn {
-                    self.note = self.note.take().filter(|n| !n.starts_with("disconnected"));
+                if let ConnState::Connected = self.model.conn
+                    && self.note().is_some_and(|n| n.starts_with("disconnected"))
+                {
+                    self.note = None;
                 }
+                vec![]
             }
             Change::Reset => {
                 self.playhead.go_live();
                 self.refresh();
+                vec![]
             }
             Change::Sample => {
                 self.freshness.on_sample();
@@ -267,8 +355,40 @@ impl State {
                 }
                 if self.playhead.on_sample(&self.model) {
                     self.refresh();
+                    return self.follow_successor();
                 }
+                vec![]
             }
+        }
+    }
+
+    /// Detail on a process its supervisor replaced: follow the child slot to the new pid, and
+    /// say so.
+    fn follow_successor(&mut self) -> Vec<Effect> {
+        let Some(old) = self.fetches.detail.as_ref().map(|d| d.pid) else {
+            return vec![];
+        };
+        let Some(new) = self.model.events.successor(old) else {
+            return vec![];
+        };
+        let Some(m) = self.shown().cloned() else {
+            return vec![];
+        };
+        let Some(p) = m.get(new) else { return vec![] };
+        let reason = match m.get(old).map(|o| &o.status) {
+            Some(beamline_wire::Status::Exited { reason }) => format!(" ({reason})"),
+            _ => String::new(),
+        };
+        self.set_note(format!(
+            "{} was restarted: following {old} → {new}{reason}",
+            p.label()
+        ));
+        let inspectable = p.inspectable;
+        let fx = self.fetches.open(new, !self.settings.replay, inspectable);
+        if self.nav.view == ViewId::Detail {
+            fx
+        } else {
+            vec![]
         }
     }
 
@@ -281,15 +401,16 @@ impl State {
             A::Back => self.back(),
             A::View(v) => return self.switch(v),
             A::NextView | A::PrevView => {
-                let step = if action == A::NextView { 1 } else { 4 };
-                return self.switch(ViewId::ALL[(self.nav.view.index() + step) % 5]);
+                let n = ViewId::ALL.len();
+                let step = if action == A::NextView { 1 } else { n - 1 };
+                return self.switch(ViewId::ALL[(self.nav.view.index() + step) % n]);
             }
             A::Move(d) => self.move_cursor(d),
             A::Page(d) => self.move_cursor(d * self.page() as isize),
             A::Top => self.move_cursor(isize::MIN / 2),
             A::Bottom => self.move_cursor(isize::MAX / 2),
             A::Open => return self.open_focused(),
-            A::FilterStart if !self.nav.view.lists_processes() => {
+            A::FilterStart if !self.nav.view.filters() => {
                 self.nav.view = ViewId::Processes;
                 self.query.apply(action);
                 self.refresh();
@@ -297,7 +418,7 @@ impl State {
             A::Sort(_) => {
                 self.nav.view = ViewId::Processes;
                 self.query.apply(action);
-                self.refresh();
+                self.refresh_recentered(true);
             }
             A::FilterStart
             | A::FilterInput(_)
@@ -322,7 +443,7 @@ impl State {
             A::Kill | A::Restart => self.ask_confirm(action == A::Kill),
             A::Confirm => return self.confirmed(),
             A::Seek(ms) => return self.seek(ms),
-            A::Click { column, row } => return self.click(column, row),
+            A::Click { column, row } => return self.click(column, row, Instant::now()),
             A::Resize(w, h) => {
                 self.size = Rect::new(0, 0, w, h);
                 self.reanchor();
@@ -353,7 +474,7 @@ impl State {
             return match self.focused().or(last) {
                 Some(pid) => self.open_detail(pid),
                 None => {
-                    self.note = Some("select a process first".into());
+                    self.set_note("select a process first");
                     vec![]
                 }
             };
@@ -364,6 +485,12 @@ impl State {
     }
 
     fn open_focused(&mut self) -> Vec<Effect> {
+        if self.nav.view == ViewId::Detail {
+            // On a process that is gone or exited: open its successor, if it was restarted.
+            let pid = self.fetches.detail.as_ref().map(|d| d.pid);
+            let next = pid.and_then(|p| self.model.events.successor(p));
+            return next.map_or_else(Vec::new, |n| self.open_detail(n));
+        }
         match self.focused() {
             Some(pid) if self.nav.view != ViewId::Detail => self.open_detail(pid),
             _ => vec![],
@@ -420,7 +547,7 @@ impl State {
             self.playhead.go_live();
             return vec![Effect::Playback(crate::source::Playback::Seek(ms))];
         }
-        self.note = Some("seeking works in replays; use Space and ←/→ live".into());
+        self.set_note("seeking works in replays; use Space and ←/→ live");
         vec![]
     }
 
@@ -466,30 +593,45 @@ impl State {
     /// Recompute the rows of the current list view for the shown moment and keep the selection
     /// on the same process.
     fn refresh(&mut self) {
+        self.refresh_recentered(false);
+    }
+
+    /// [`Self::refresh`], moving the view to show the top of the list or the selection
+    /// mid-page when rows were reordered (a sort).
+    fn refresh_recentered(&mut self, recenter: bool) {
         let Some(m) = self.shown().cloned() else {
             self.rows = Rows::default();
             return;
         };
         let needle = self.query.needle();
+        let events = &self.model.events;
         self.rows = match self.nav.view {
-            ViewId::Tree => Rows::tree(&m, &self.nav.collapsed, &needle),
+            ViewId::Tree => {
+                Rows::tree(&m, &self.nav.collapsed, &needle, &|p| events.start_order(p))
+            }
             ViewId::Processes => Rows::table(&m, self.query.sort, self.query.descending(), &needle),
             _ => Rows::default(),
         };
-        self.reanchor();
+        self.reanchor_with(recenter);
     }
 
     fn list_len(&self) -> usize {
         match self.nav.view {
-            ViewId::Alerts => self.model.alerts.len(),
+            ViewId::Alerts => self.alerts().len(),
+            ViewId::Events => self.events().len(),
             _ => self.rows.len(),
         }
     }
 
     fn reanchor(&mut self) {
+        self.reanchor_with(false);
+    }
+
+    fn reanchor_with(&mut self, recenter: bool) {
         let (page, len) = (self.page(), self.list_len());
         let m = self.shown().cloned();
-        self.nav.reanchor(&self.rows, m.as_deref(), page, len);
+        self.nav
+            .reanchor(&self.rows, m.as_deref(), page, len, recenter);
     }
 
     fn move_cursor(&mut self, d: isize) {
@@ -498,13 +640,25 @@ impl State {
         self.nav.move_cursor(&self.rows, m.as_deref(), d, page, len);
     }
 
-    fn click(&mut self, column: u16, row: u16) -> Vec<Effect> {
+    /// A left click at `now`: a tab switches view, a column title of the process table sorts by
+    /// it, a row selects, and a second click on the same row within [`DOUBLE_CLICK`] opens it.
+    fn click(&mut self, column: u16, row: u16, now: Instant) -> Vec<Effect> {
         let a = self.areas();
+        let double = self.last_click.is_some_and(|(at, _, r)| {
+            r == row && now.saturating_duration_since(at) <= DOUBLE_CLICK
+        });
+        self.last_click = Some((now, column, row));
         if row == a.tabs.y {
             return match layout::tab_at(a.tabs, column) {
                 Some(v) => self.switch(v),
                 None => vec![],
             };
+        }
+        if self.nav.view == ViewId::Processes
+            && row == a.body.y + 1
+            && let Some(c) = layout::column_at(a.body.width, column)
+        {
+            return self.handle(Action::Sort(c));
         }
         let first = a.body.y + layout::LIST_HEADER_ROWS;
         let Some(pos) = self.nav.pos() else {
@@ -517,11 +671,25 @@ impl State {
         if target >= self.list_len() {
             return vec![];
         }
-        if target == pos.cursor {
+        let cursor = pos.cursor;
+        self.move_cursor(target as isize - cursor as isize);
+        if double {
+            self.last_click = None;
             return self.handle(Action::Open);
         }
-        self.move_cursor(target as isize - pos.cursor as isize);
         vec![]
+    }
+
+    /// A click at `now` (tests of double clicks).
+    #[cfg(test)]
+    pub(crate) fn click_at(&mut self, column: u16, row: u16, now: Instant) -> Vec<Effect> {
+        self.click(column, row, now)
+    }
+
+    /// Change the theme (tests of the palettes).
+    #[cfg(test)]
+    pub(crate) fn set_theme(&mut self, theme: Theme) {
+        self.settings.theme = theme;
     }
 
     /// Replace the alerts (tests of how views show alerts the fixture does not raise).

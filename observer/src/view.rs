@@ -4,10 +4,13 @@
 
 pub mod alerts;
 pub mod cells;
+pub mod chart;
 pub mod chrome;
 pub mod detail;
+pub mod events;
 pub mod fmt;
 pub mod header;
+pub mod memory;
 pub mod overlay;
 pub mod processes;
 pub mod system;
@@ -31,7 +34,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let a = areas(area);
     header::render(state, a.header, buf);
     header::render_tabs(state, a.tabs, buf);
-    if state.shown().is_none() && state.view() != ViewId::System {
+    if state.shown().is_none() && !matches!(state.view(), ViewId::System | ViewId::Events) {
         chrome::waiting(state, a.body, buf);
     } else {
         match state.view() {
@@ -40,6 +43,8 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             ViewId::Detail => detail::render(state, a.body, buf),
             ViewId::System => system::render(state, a.body, buf),
             ViewId::Alerts => alerts::render(state, a.body, buf),
+            ViewId::Events => events::render(state, a.body, buf),
+            ViewId::Memory => memory::render(state, a.body, buf),
         }
     }
     if state.stale_for().is_some() {

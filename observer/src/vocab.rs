@@ -5,7 +5,7 @@
 use beamline_wire::{ControlRequest, Pid, ProcessSample};
 use std::cmp::Ordering;
 
-/// The five screens.
+/// The seven screens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ViewId {
     /// Supervision tree.
@@ -18,16 +18,22 @@ pub enum ViewId {
     System,
     /// Diagnosis findings.
     Alerts,
+    /// What happened: exits, restarts, escalations, drops, the observer's own kills.
+    Events,
+    /// Where memory goes: state, mailboxes, processes; the biggest processes.
+    Memory,
 }
 
 impl ViewId {
     /// All views in tab order.
-    pub const ALL: [ViewId; 5] = [
+    pub const ALL: [ViewId; 7] = [
         ViewId::Tree,
         ViewId::Processes,
         ViewId::Detail,
         ViewId::System,
         ViewId::Alerts,
+        ViewId::Events,
+        ViewId::Memory,
     ];
 
     /// Tab title.
@@ -38,6 +44,8 @@ impl ViewId {
             ViewId::Detail => "Detail",
             ViewId::System => "System",
             ViewId::Alerts => "Alerts",
+            ViewId::Events => "Events",
+            ViewId::Memory => "Memory",
         }
     }
 
@@ -49,6 +57,11 @@ impl ViewId {
     /// Whether the view is a list of processes (rows, a cursor that follows a pid).
     pub fn lists_processes(self) -> bool {
         matches!(self, ViewId::Tree | ViewId::Processes)
+    }
+
+    /// Whether `/` filters this view's rows in place.
+    pub fn filters(self) -> bool {
+        matches!(self, ViewId::Tree | ViewId::Processes | ViewId::Events)
     }
 }
 
@@ -93,19 +106,28 @@ impl Column {
         Column::Restarts,
     ];
 
-    /// Header text; the sort key is one of its letters, underlined on screen.
+    /// Header text in full; the sort key is one of its letters, underlined on screen.
     pub fn title(self) -> &'static str {
         match self {
             Column::Pid => "PID",
             Column::Name => "NAME",
             Column::Status => "STATUS",
-            Column::Mailbox => "MBOX",
+            Column::Mailbox => "MAILBOX",
             Column::Peak => "PEAK",
             Column::In => "IN/S",
             Column::Out => "OUT/S",
             Column::Busy => "BUSY",
             Column::State => "STATE",
+            Column::Restarts => "RESTARTS",
+        }
+    }
+
+    /// Header text when the full word does not fit (every screen abbreviates the same way).
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Column::Mailbox => "MBOX",
             Column::Restarts => "RST",
+            c => c.title(),
         }
     }
 
@@ -151,6 +173,25 @@ impl Column {
             Column::State => a.state_bytes.cmp(&b.state_bytes),
             Column::Restarts => a.restarts.cmp(&b.restarts),
         }
+    }
+}
+
+/// Bytes in binary units, `512B`, `1.5K`, `12M`: how every screen and every alert text writes a
+/// size, so the growth alert reads like the STATE column.
+pub fn bytes(v: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
+    let mut x = v as f64;
+    let mut u = 0;
+    while x >= 1024.0 && u < UNITS.len() - 1 {
+        x /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{v}B")
+    } else if x < 10.0 {
+        format!("{x:.1}{}", UNITS[u])
+    } else {
+        format!("{x:.0}{}", UNITS[u])
     }
 }
 

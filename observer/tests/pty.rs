@@ -108,9 +108,12 @@ impl Session {
 }
 
 fn tree_is_up(s: &str) -> bool {
-    ["NAME", "STATUS", "MBOX", "IN/S", "BUSY", "STATE", "RST"]
+    // Full titles where they fit (MAILBOX, RESTARTS), abbreviations where not.
+    ["NAME", "STATUS", "IN/S", "BUSY", "STATE"]
         .iter()
         .all(|c| s.contains(c))
+        && (s.contains("MAILBOX") || s.contains("MBOX"))
+        && (s.contains("RESTARTS") || s.contains("RST"))
         && s.contains("app_sup")
         && s.contains("stage_3")
         && s.contains("connected")

@@ -260,9 +260,9 @@ impl ProcessCell {
             target.relations().monitored_by.retain(|(r, _)| *r != mref);
         }
         if reason.is_abnormal() {
-            tracing::warn!(pid = %self.pid, name = ?self.meta.name().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
+            tracing::warn!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour, %reason, "process exited");
         } else {
-            tracing::debug!(pid = %self.pid, name = ?self.meta.name().map(|n| n.to_string()), behaviour = self.meta.behaviour, %reason, "process exited");
+            tracing::debug!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour, %reason, "process exited");
         }
         shared.table.on_exit(self.pid, shared.instrument);
         self.mark_dirty();

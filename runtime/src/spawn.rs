@@ -206,7 +206,7 @@ pub(crate) async fn start<S: GenServer>(
     shared.spawned_total.fetch_add(1, Relaxed);
     cell.mark_dirty();
     cell.stats.set_status(StatusCode::Starting, now);
-    tracing::debug!(%pid, name = ?opts.name.as_ref().map(|n| n.to_string()), behaviour = cell.meta.behaviour, "process spawned");
+    tracing::debug!(%pid, name = opts.name.as_ref().map(tracing::field::display), behaviour = cell.meta.behaviour, "process spawned");
 
     let ctx = Ctx {
         myself: handle.clone(),
@@ -302,6 +302,12 @@ fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
         // Messages handled since the last yield (a wait for messages is not counted as one:
         // at worst that brings a yield forward).
         let mut since_yield = 0u32;
+        if instrument {
+            // `init` returned: leaving `Starting` changes no counter the sampler watches, so
+            // put the process on its list (once per process, not per message).
+            stats.set_status(StatusCode::Idle, cell.now_ns());
+            cell.mark_dirty();
+        }
         let reason = loop {
             if next.hibernate {
                 if let Some(state) = core.state.as_mut() {
@@ -543,7 +549,7 @@ fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> impl Future<Outp
         match outcome {
             Ok(next) => Flow::Continue(next),
             Err(panic) => {
-                tracing::error!(pid = %cell.pid, name = ?cell.meta.name().map(|n| n.to_string()), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
+                tracing::error!(pid = %cell.pid, name = cell.meta.name().map(tracing::field::display), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
                 Flow::Continue(Next::stop(ExitReason::Panic(panic)))
             }
         }

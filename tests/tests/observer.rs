@@ -206,3 +206,20 @@ fn garbage_after_the_welcome_shows_as_a_retry_in_the_tui() {
     assert!(t.wait_exit().success());
     t.assert_restored();
 }
+
+/// `q` in the embedded demo ends it within half a second even while a process sits in a long
+/// callback with a backlog behind it (`--scenario bottleneck` used to blank the screen ~4 s).
+#[test]
+fn quitting_the_embedded_demo_under_a_backlog_takes_under_half_a_second() {
+    let mut t = Pty::start(crate::support::DEMO, &["--scenario", "bottleneck"], &[]);
+    t.wait_for("the bottleneck", |s| {
+        s.contains("bottleneck/") && s.contains("NAME")
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let asked = std::time::Instant::now();
+    t.writer.write_all(b"q").unwrap();
+    assert!(t.wait_exit().success());
+    let took = t.exited_at.unwrap() - asked;
+    assert!(took < Duration::from_millis(500), "quit took {took:?}");
+    t.assert_restored();
+}

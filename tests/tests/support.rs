@@ -165,6 +165,8 @@ pub struct Pty {
     pub writer: Box<dyn Write + Send>,
     exited: mpsc::Receiver<portable_pty::ExitStatus>,
     pub pid: u32,
+    /// When [`Pty::wait_exit`] saw the process end.
+    pub exited_at: Option<Instant>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
@@ -212,6 +214,7 @@ impl Pty {
             writer,
             exited,
             pid,
+            exited_at: None,
             _master: pair.master,
         }
     }
@@ -240,6 +243,7 @@ impl Pty {
             .exited
             .recv_timeout(Duration::from_secs(30))
             .expect("did not exit");
+        self.exited_at = Some(Instant::now());
         while let Ok(b) = self.bytes.recv_timeout(Duration::from_millis(300)) {
             self.parser.process(&b);
             self.raw.extend_from_slice(&b);

@@ -103,6 +103,10 @@ pub struct SystemPoint {
     pub worker_busy: f32,
     /// Global plus local queue depth.
     pub queue_depth: u64,
+    /// State bytes of every process.
+    pub state_bytes: u64,
+    /// Messages waiting in every mailbox.
+    pub mailbox_msgs: u64,
 }
 
 /// Whose series a point goes to.
@@ -216,7 +220,15 @@ impl History {
             self.slot_of.retain(|pid, _| m.index_of(*pid).is_some());
         }
         let s = &m.system;
+        let (state_bytes, mailbox_msgs) = m.processes.iter().fold((0u64, 0u64), |(b, q), p| {
+            (
+                b.saturating_add(p.state_bytes),
+                q.saturating_add(p.mailbox_len),
+            )
+        });
         self.system.push(SystemPoint {
+            state_bytes,
+            mailbox_msgs,
             at_ms: m.at_ms,
             processes: s.processes,
             msgs_per_s: s.msgs_per_s as f32,

@@ -47,6 +47,8 @@ pub struct Navigation {
     pub table: ListPos,
     /// Alerts position.
     pub alerts: ListPos,
+    /// Event log position.
+    pub events: ListPos,
 }
 
 impl Default for Navigation {
@@ -60,6 +62,7 @@ impl Default for Navigation {
             tree: ListPos::default(),
             table: ListPos::default(),
             alerts: ListPos::default(),
+            events: ListPos::default(),
         }
     }
 }
@@ -71,6 +74,7 @@ impl Navigation {
             ViewId::Tree => Some(&self.tree),
             ViewId::Processes => Some(&self.table),
             ViewId::Alerts => Some(&self.alerts),
+            ViewId::Events => Some(&self.events),
             _ => None,
         }
     }
@@ -81,6 +85,7 @@ impl Navigation {
             ViewId::Tree => Some(&mut self.tree),
             ViewId::Processes => Some(&mut self.table),
             ViewId::Alerts => Some(&mut self.alerts),
+            ViewId::Events => Some(&mut self.events),
             _ => None,
         }
     }
@@ -105,7 +110,17 @@ impl Navigation {
 
     /// Keep the current list's cursor on its selected process after `rows` (of moment `m`, `len`
     /// rows long) changed, and on a `page` of rows.
-    pub fn reanchor(&mut self, rows: &Rows, m: Option<&ProcessTable>, page: usize, len: usize) {
+    ///
+    /// With `recenter` (after a sort, when rows move far), the view shows the top of the list if
+    /// the selection is on its first page, and otherwise puts the selection mid-page.
+    pub fn reanchor(
+        &mut self,
+        rows: &Rows,
+        m: Option<&ProcessTable>,
+        page: usize,
+        len: usize,
+        recenter: bool,
+    ) {
         let lists = self.view.lists_processes();
         let Some(pos) = self.pos_mut() else { return };
         let mut cursor = pos.cursor;
@@ -119,6 +134,13 @@ impl Navigation {
             pos.pid = rows.pid_at(m, cursor);
         }
         pos.cursor = cursor;
+        if recenter {
+            pos.offset = if cursor < page.max(1) {
+                0
+            } else {
+                cursor - page / 2
+            };
+        }
         pos.offset = scroll(pos.offset, cursor, page, len);
     }
 
@@ -132,7 +154,7 @@ impl Navigation {
         page: usize,
         len: usize,
     ) {
-        if m.is_none() && self.view != ViewId::Alerts {
+        if m.is_none() && !matches!(self.view, ViewId::Alerts | ViewId::Events) {
             return;
         }
         let lists = self.view.lists_processes();

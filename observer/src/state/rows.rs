@@ -103,10 +103,16 @@ impl Rows {
         Rows::Table(idx)
     }
 
-    /// The supervision tree from `parent` edges, depth first, children by pid. Processes whose
-    /// parent is not reported (or that sit in a parent cycle) become roots. With a filter, shows
-    /// matches and their ancestors, fully expanded.
-    pub fn tree(m: &ProcessTable, collapsed: &HashSet<Pid>, filter: &str) -> Rows {
+    /// The supervision tree from `parent` edges, depth first, children in start order (`order`
+    /// gives each process its place: a restarted child keeps its slot's; ties by pid).
+    /// Processes whose parent is not reported (or that sit in a parent cycle) become roots. With
+    /// a filter, shows matches and their ancestors, fully expanded.
+    pub fn tree(
+        m: &ProcessTable,
+        collapsed: &HashSet<Pid>,
+        filter: &str,
+        order: &dyn Fn(&ProcessSample) -> Pid,
+    ) -> Rows {
         let ps = &m.processes;
         let n = ps.len();
         let parent: Vec<Option<usize>> = ps
@@ -117,7 +123,11 @@ impl Rows {
                     .and_then(|pp| m.index_of(pp))
             })
             .collect();
-        let (start, kids) = children(&parent);
+        let (start, mut kids) = children(&parent);
+        for i in 0..n {
+            kids[start[i] as usize..start[i + 1] as usize]
+                .sort_by_key(|k| (order(&ps[*k as usize]), ps[*k as usize].id));
+        }
         let keep = (!filter.is_empty()).then(|| kept(m, &parent, filter));
         let shown = |i: usize| keep.as_ref().is_none_or(|k| k[i]);
         let mut rows = Vec::new();
@@ -273,7 +283,7 @@ mod tests {
     #[test]
     fn tree_is_depth_first_with_children_by_pid() {
         let m = sample_tree();
-        let rows = Rows::tree(&m, &HashSet::new(), "");
+        let rows = Rows::tree(&m, &HashSet::new(), "", &|p| p.id);
         assert_eq!(
             tree_pids(&m, &rows),
             [(1, 0), (2, 1), (3, 2), (4, 2), (5, 1), (6, 0)]
@@ -283,19 +293,19 @@ mod tests {
     #[test]
     fn collapsing_hides_descendants_only() {
         let m = sample_tree();
-        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "");
+        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "", &|p| p.id);
         assert_eq!(tree_pids(&m, &rows), [(1, 0), (2, 1), (5, 1), (6, 0)]);
         let Rows::Tree(r) = &rows else { panic!() };
         assert!(r[1].collapsed);
         assert_eq!(r[1].children, 2);
-        let all = Rows::tree(&m, &parents(&m), "");
+        let all = Rows::tree(&m, &parents(&m), "", &|p| p.id);
         assert_eq!(tree_pids(&m, &all), [(1, 0), (6, 0)]);
     }
 
     #[test]
     fn filter_keeps_matches_and_their_ancestors() {
         let m = sample_tree();
-        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "w2");
+        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "w2", &|p| p.id);
         assert_eq!(tree_pids(&m, &rows), [(1, 0), (2, 1), (4, 2)]);
     }
 
@@ -306,7 +316,7 @@ mod tests {
             (2, Some(1), "b", 0),
             (3, None, "c", 0),
         ]);
-        let rows = Rows::tree(&m, &HashSet::new(), "");
+        let rows = Rows::tree(&m, &HashSet::new(), "", &|p| p.id);
         let mut got: Vec<u64> = tree_pids(&m, &rows).iter().map(|r| r.0).collect();
         got.sort();
         assert_eq!(got, [1, 2, 3]);

@@ -99,10 +99,7 @@ fn kill_asks_first_and_restart_goes_through_the_supervisor() {
         ControlRequest::Restart { pid: Pid(4) },
         ControlReply::Error("not supervised".into()),
     );
-    assert_eq!(
-        s.note.as_deref(),
-        Some("restart <0.4.0> failed: not supervised")
-    );
+    assert_eq!(s.note(), Some("restart <0.4.0> failed: not supervised"));
 }
 
 #[test]
@@ -217,4 +214,88 @@ fn paging_keeps_the_cursor_on_screen() {
     assert_eq!(s.rows.len(), 1);
     s.handle(Action::ExpandAll);
     assert_eq!(s.rows.len(), 500);
+}
+
+#[test]
+fn detail_follows_a_restarted_child_to_its_new_pid_and_says_so() {
+    use crate::view::tests::{crashing, state_crashing};
+    let mut s = state_crashing(4, &[4]);
+    s.handle(Action::Move(2));
+    assert_eq!(s.focused(), Some(Pid(3)), "account_alice");
+    s.handle(Action::Open);
+    let d = diff(&crashing(3, &[4]), &crashing(4, &[4]));
+    let fx = s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
+    assert_eq!(s.fetches.detail.as_ref().map(|d| d.pid), Some(Pid(104)));
+    assert_eq!(
+        fx,
+        [Effect::Control(ControlRequest::Logs { pid: Pid(104) })]
+    );
+    let note = s.note().unwrap();
+    assert!(note.contains("following <0.3.0> → <0.104.0>"), "{note}");
+    assert!(note.contains("panic: overdrawn"), "{note}");
+}
+
+#[test]
+fn notes_expire() {
+    let mut s = state_with(3);
+    s.handle(Action::Seek(1000));
+    assert!(s.note().is_some());
+    s.expire_note(std::time::Instant::now());
+    assert!(s.note().is_some(), "still fresh");
+    s.expire_note(std::time::Instant::now() + NOTE_TTL);
+    assert_eq!(s.note(), None);
+}
+
+#[test]
+fn after_a_sort_the_view_shows_the_top_when_the_selection_is_on_the_first_page() {
+    let mut s = state_with(3);
+    s.handle(Action::Resize(80, 10)); // a page of 4 rows
+    s.handle(Action::View(ViewId::Processes));
+    s.handle(Action::Sort(Column::Pid));
+    s.handle(Action::Bottom);
+    s.handle(Action::Move(-9)); // pid 2, on row 1
+    assert_eq!(s.focused(), Some(Pid(2)));
+    assert!(s.nav.table.offset > 0);
+    s.handle(Action::Sort(Column::Name));
+    assert_eq!(s.focused(), Some(Pid(2)));
+    assert_eq!(
+        (s.nav.table.cursor, s.nav.table.offset),
+        (3, 0),
+        "account_alice, _bob, app_sup, bank_sup"
+    );
+}
+
+#[test]
+fn mouse_click_selects_double_click_opens_and_a_column_title_sorts() {
+    let mut s = state_with(3);
+    s.handle(Action::View(ViewId::Processes));
+    let t0 = std::time::Instant::now();
+    let first_row = s.areas().body.y + crate::layout::LIST_HEADER_ROWS;
+    assert!(s.click_at(5, first_row + 2, t0).is_empty());
+    assert_eq!(s.nav.table.cursor, 2);
+    let later = t0 + DOUBLE_CLICK * 2;
+    assert!(s.click_at(5, first_row + 2, later).is_empty(), "too slow");
+    let fx = s.click_at(5, first_row + 2, later + DOUBLE_CLICK / 2);
+    assert_eq!(s.view(), ViewId::Detail);
+    assert!(!fx.is_empty(), "detail fetches logs");
+    s.handle(Action::View(ViewId::Processes));
+    // The NAME title: sorted by name, ascending.
+    let header = s.areas().body.y + 1;
+    s.click_at(14, header, later + DOUBLE_CLICK * 4);
+    assert_eq!(s.query.sort, Column::Name);
+}
+
+#[test]
+fn a_kill_from_the_observer_goes_in_the_event_log() {
+    let mut s = state_with(3);
+    s.on_reply(
+        ControlRequest::Kill {
+            pid: Pid(5),
+            reason: "kill".into(),
+        },
+        ControlReply::Ok,
+    );
+    let e = s.model.events.iter().last().unwrap();
+    assert_eq!((e.pid, e.who.as_str()), (Pid(5), "cache"));
+    assert_eq!(e.text, "killed by the observer (kill)");
 }

@@ -3,7 +3,7 @@
 
 use super::fmt;
 use crate::model::History;
-use crate::model::diagnosis::Thresholds;
+use crate::model::diagnosis::{AlertKind, Thresholds};
 use crate::model::pressure::{self, Growth};
 use crate::state::State;
 use crate::theme::Theme;
@@ -18,14 +18,37 @@ pub const BAR: usize = 6;
 /// Width of rate sparklines.
 pub const SPARK: usize = 8;
 
-/// The processes alerts blame.
+/// The processes alerts blame: each alert's first process, and every member of a deadlock
+/// cycle (none of them is more to blame than the others).
 pub fn culprits(state: &State) -> HashSet<Pid> {
-    state
-        .model()
-        .alerts
-        .iter()
-        .filter_map(|a| a.processes.first().copied())
+    let mut out = HashSet::new();
+    for a in state.alerts() {
+        if a.kind == AlertKind::Deadlock {
+            out.extend(a.processes.iter().copied());
+        } else if let Some(p) = a.processes.first() {
+            out.insert(*p);
+        }
+    }
+    out
+}
+
+/// Processes whose state keeps growing (a state growth alert names them).
+pub fn leaking(state: &State) -> HashSet<Pid> {
+    (state.alerts().iter())
+        .filter(|a| a.kind == AlertKind::StateGrowth)
+        .flat_map(|a| a.processes.iter().copied())
         .collect()
+}
+
+/// The state size cell, marked when it keeps growing.
+pub fn state_cell(p: &ProcessSample, leaking: bool, t: &Theme) -> Line<'static> {
+    let text = if leaking {
+        format!("↑{}", fmt::bytes(p.state_bytes))
+    } else {
+        fmt::bytes(p.state_bytes)
+    };
+    let style = if leaking { t.bad() } else { t.text() };
+    Line::styled(text, style).right_aligned()
 }
 
 /// A few letters for a status, so the column stays narrow.
@@ -79,16 +102,19 @@ pub fn mailbox_cell(
 }
 
 /// The rate cell: arrivals per second and their recent sparkline.
-pub fn rate_cell(p: &ProcessSample, history: &History, t: &Theme) -> Line<'static> {
+///
+/// The sparkline ends at `until_ms` (the shown moment), so a paused display holds still.
+pub fn rate_cell(p: &ProcessSample, history: &History, until_ms: u64, t: &Theme) -> Line<'static> {
     let series: Vec<f32> = history
         .process(p.id)
         .map(|h| {
-            h.iter()
-                .rev()
+            let mut v: Vec<f32> = (h.iter().rev())
+                .filter(|x| x.at_ms <= until_ms)
                 .take(SPARK)
-                .rev()
                 .map(|x| x.in_per_s)
-                .collect()
+                .collect();
+            v.reverse();
+            v
         })
         .unwrap_or_default();
     Line::from(vec![

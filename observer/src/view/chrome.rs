@@ -3,12 +3,11 @@
 
 use crate::source::ConnState;
 use crate::state::State;
-use crate::theme::Theme;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Widget};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 /// The body before anything arrived: waiting, or why the runtime refused.
 pub fn waiting(state: &State, area: Rect, buf: &mut Buffer) {
@@ -55,30 +54,4 @@ pub fn sort_title(title: &str, key: char, sorted: Option<bool>, style: Style) ->
         spans.push(Span::styled(if desc { "▼" } else { "▲" }, style));
     }
     Line::from(spans)
-}
-
-/// Charts stacked in `area`, one per series, each titled with its name and `note(i, max)` (the
-/// series' index and largest value).
-pub fn stacked_charts(
-    t: &Theme,
-    area: Rect,
-    buf: &mut Buffer,
-    series: Vec<(&str, Vec<u64>)>,
-    note: impl Fn(usize, u64) -> String,
-) {
-    let n = series.len() as u32;
-    let rows = Layout::vertical((0..n).map(|_| Constraint::Ratio(1, n))).split(area);
-    for (i, ((name, data), r)) in series.into_iter().zip(rows.iter()).enumerate() {
-        let max = data.iter().copied().max().unwrap_or(0);
-        let title = Line::from(vec![
-            Span::styled(format!("{name} "), t.heading()),
-            Span::styled(note(i, max), t.dim()),
-        ]);
-        Sparkline::default()
-            .block(Block::new().borders(Borders::NONE).title(title))
-            .data(&data)
-            .max(max.max(1))
-            .style(t.chart())
-            .render(*r, buf);
-    }
 }

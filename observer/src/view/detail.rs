@@ -1,8 +1,10 @@
 //! One process in depth: what it is doing and waiting on, where it sits, its history as charts,
 //! its exits, links and monitors, recent log lines and (if it opted in) its state.
 
-use super::chrome::{stacked_charts, title_block};
+use super::chart::{self, Scale, Series};
+use super::chrome::title_block;
 use super::fmt;
+use crate::model::events::EventKind;
 use crate::state::{Detail, Fetch, State};
 use beamline_wire::{Pid, ProcessSample, ProcessTable, Status};
 use ratatui::buffer::Buffer;
@@ -15,21 +17,8 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let (Some(m), Some(d)) = (state.shown(), state.fetches().detail.as_ref()) else {
         return;
     };
-    let t = state.theme();
     let Some(p) = m.get(d.pid) else {
-        Paragraph::new(vec![
-            Line::default(),
-            Line::styled(
-                format!(
-                    "  {} is no longer reported (exited and past retention)",
-                    d.pid
-                ),
-                t.warn(),
-            ),
-            Line::styled("  Esc to go back", t.dim()),
-        ])
-        .block(title_block(state, format!(" Detail {} ", d.pid)))
-        .render(area, buf);
+        gone(state, d.pid, area, buf);
         return;
     };
     let title = format!(
@@ -54,6 +43,35 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     Paragraph::new(info(state, m, p)).render(left, buf);
     charts(state, p.id, right, buf);
     extras(state, d, bottom, buf);
+}
+
+/// A process no longer reported: how it ended (from the event log) and where its slot's
+/// successor is.
+fn gone(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
+    let t = state.theme();
+    let events = &state.model().events;
+    let ended = (events.iter().rev())
+        .find(|e| e.pid == pid && matches!(e.kind, EventKind::Exit | EventKind::Escalation))
+        .map_or_else(
+            || "exited (reason not seen)".to_string(),
+            |e| format!("{} at {}", e.text, fmt::uptime(e.at_ms)),
+        );
+    let mut lines = vec![
+        Line::default(),
+        Line::styled(format!("  {pid} is no longer reported: {ended}"), t.warn()),
+    ];
+    if let Some(next) = events.successor(pid) {
+        lines.push(Line::from(vec![
+            Span::raw(format!("  its supervisor replaced it with {next}: ")),
+            Span::styled("Enter", t.key()),
+            Span::raw(" opens it"),
+        ]));
+    }
+    lines.push(Line::styled("  Esc to go back", t.dim()));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(title_block(state, format!(" Detail {pid} ")))
+        .render(area, buf);
 }
 
 fn since(m: &ProcessTable, at: u64) -> String {
@@ -242,49 +260,44 @@ fn life(m: &ProcessTable, p: &ProcessSample) -> Vec<(&'static str, String)> {
     lines
 }
 
-/// Four small charts over the retained history.
+/// Four small charts over the retained history, up to the shown moment (a paused display
+/// does not scroll).
 fn charts(state: &State, pid: Pid, area: Rect, buf: &mut Buffer) {
-    let Some(h) = state.model().history.process(pid) else {
+    let (Some(h), Some(m)) = (state.model().history.process(pid), state.shown()) else {
         return;
     };
-    let take = area.width as usize;
-    let pts: Vec<_> = h.iter().rev().take(take).rev().collect();
-    let series: [(&str, Vec<u64>, String); 4] = [
-        (
-            "mailbox",
-            pts.iter().map(|p| p.mailbox_len).collect(),
-            pts.last()
-                .map_or(String::new(), |p| p.mailbox_len.to_string()),
-        ),
-        (
-            "msg in/s",
-            pts.iter().map(|p| p.in_per_s.round() as u64).collect(),
-            pts.last()
-                .map_or(String::new(), |p| fmt::si(p.in_per_s as f64)),
-        ),
-        (
-            "busy %",
-            pts.iter()
-                .map(|p| (p.busy * 100.0).round() as u64)
-                .collect(),
-            pts.last()
-                .map_or(String::new(), |p| fmt::percent(p.busy as f64)),
-        ),
-        (
-            "state",
-            pts.iter().map(|p| p.state_bytes).collect(),
-            pts.last()
-                .map_or(String::new(), |p| fmt::bytes(p.state_bytes)),
-        ),
+    let pts: Vec<_> = h.iter().filter(|p| p.at_ms <= m.at_ms).collect();
+    let pts = &pts[pts.len().saturating_sub(area.width as usize)..];
+    let si = |v: f64| fmt::si(v);
+    let pct = |v: f64| fmt::percent(v);
+    let bytes = |v: f64| fmt::bytes(v as u64);
+    let series = [
+        Series {
+            name: "mailbox",
+            data: pts.iter().map(|p| p.mailbox_len as f64).collect(),
+            scale: Scale::Zero,
+            fmt: &si,
+        },
+        Series {
+            name: "msg in/s",
+            data: pts.iter().map(|p| f64::from(p.in_per_s)).collect(),
+            scale: Scale::Zero,
+            fmt: &si,
+        },
+        Series {
+            name: "busy",
+            data: pts.iter().map(|p| f64::from(p.busy)).collect(),
+            scale: Scale::Fixed(1.0),
+            fmt: &pct,
+        },
+        Series {
+            name: "state",
+            data: pts.iter().map(|p| p.state_bytes as f64).collect(),
+            scale: Scale::Range,
+            fmt: &bytes,
+        },
     ];
-    let samples = pts.len();
-    let (series, now): (Vec<_>, Vec<_>) = series
-        .into_iter()
-        .map(|(name, data, now)| ((name, data), now))
-        .unzip();
-    stacked_charts(state.theme(), area, buf, series, |i, max| {
-        format!("now {} · max {max} · {samples} samples", now[i])
-    });
+    chart::stacked(state.theme(), area, buf, &series);
 }
 
 fn fetched<T>(
@@ -314,7 +327,7 @@ fn extras(state: &State, d: &Detail, area: Rect, buf: &mut Buffer) {
             .rev()
             .take(rows)
             .rev()
-            .map(|s| Line::from(s.clone()))
+            .map(|s| Line::from(fmt::log_line(s)))
             .collect()
     });
     let st = fetched(

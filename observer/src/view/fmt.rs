@@ -31,22 +31,10 @@ pub fn count(v: u64) -> String {
     out
 }
 
-/// Bytes in binary units: `512B`, `1.5K`, `12M`.
+/// Bytes in binary units: `512B`, `1.5K`, `12M` (shared with alert texts, see
+/// [`crate::vocab::bytes`]).
 pub fn bytes(v: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
-    let mut x = v as f64;
-    let mut u = 0;
-    while x >= 1024.0 && u < UNITS.len() - 1 {
-        x /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{v}B")
-    } else if x < 10.0 {
-        format!("{x:.1}{}", UNITS[u])
-    } else {
-        format!("{x:.0}{}", UNITS[u])
-    }
+    crate::vocab::bytes(v)
 }
 
 /// A span of time: `350ms`, `4.2s`, `3m05s`, `2h07m`.
@@ -141,6 +129,20 @@ pub fn clip(s: &str, width: usize) -> String {
     out
 }
 
+/// A runtime log line (`"   12345ms WARN  target: text"`) with its time since runtime start
+/// as a clock, `0:00:12.345`, like the header's uptime. Other lines are left as they are.
+pub fn log_line(line: &str) -> String {
+    let trimmed = line.trim_start();
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    match (
+        trimmed[..digits].parse::<u64>(),
+        trimmed[digits..].strip_prefix("ms"),
+    ) {
+        (Ok(ms), Some(rest)) => format!("{}.{:03}{rest}", uptime(ms), ms % 1000),
+        _ => line.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +180,14 @@ mod tests {
         assert_eq!(bar(0.5, 4), "██··");
         assert_eq!(bar(0.5625, 4), "██▎·");
         assert_eq!(clip("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn log_lines_read_as_clock_times() {
+        assert_eq!(
+            log_line("   65432ms WARN  demo: refresh failed"),
+            "0:01:05.432 WARN  demo: refresh failed"
+        );
+        assert_eq!(log_line("no time here"), "no time here");
     }
 }

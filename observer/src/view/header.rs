@@ -49,7 +49,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         }
     }
     let latest = m.latest();
-    if let Some(s) = latest {
+    if let Some(s) = state.shown() {
         l1.push(sep());
         l1.push(Span::raw(format!("up {}", fmt::uptime(s.at_ms))));
     }
@@ -71,40 +71,69 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         if missed > 0 { t.warn() } else { t.dim() },
     ));
 
-    Paragraph::new(vec![Line::from(l1), line2(state)]).render(area, buf);
+    Paragraph::new(vec![Line::from(l1), clip_line(line2(state), area.width)]).render(area, buf);
 }
 
-/// The second line: totals of the shown sample, the pause, and the top alert (or why the link
-/// is down).
+/// The second line: totals of the shown sample, the pause, and the banner: crash loops first
+/// (they explain much else), then the top alert, or why the link is down.
 fn line2(state: &State) -> Line<'static> {
     let t = state.theme();
     let m = state.model();
     let sep = || Span::styled(" │ ", t.dim());
     let mut l2 = vec![Span::raw(" ")];
+    let narrow = state.size().width < crate::layout::WIDE;
     if let Some(s) = state.shown() {
         let sys = &s.system;
-        l2.push(Span::raw(format!(
-            "{} procs · {} msg/s · workers {} busy",
+        let mut totals = format!(
+            "{} procs · {} msg/s",
             fmt::count(s.processes.len() as u64),
             fmt::si(sys.msgs_per_s),
-            fmt::percent(sys.worker_busy)
-        )));
+        );
+        if !narrow {
+            totals.push_str(&format!(
+                " · workers {} busy",
+                fmt::percent(sys.worker_busy)
+            ));
+        }
+        l2.push(Span::raw(totals));
     }
     if let Some(seq) = state.playhead().paused {
         let behind = m
             .latest()
             .and_then(|l| l.seq)
             .map_or(0, |l| l.saturating_sub(seq));
+        let at = state.shown().map_or(0, |s| s.at_ms);
         l2.push(sep());
         l2.push(Span::styled(
-            format!("PAUSED at #{seq} ({behind} behind) ←/→ scrub"),
+            format!(
+                "PAUSED at {} (#{seq}, {behind} behind) ←/→",
+                fmt::uptime(at)
+            ),
             t.warn(),
         ));
     }
+    let loops = state
+        .shown()
+        .map(|s| m.events.crash_loops(s.at_ms))
+        .unwrap_or_default();
     if let Some(trouble) = &m.trouble {
         l2.push(sep());
         l2.push(Span::styled(trouble.to_string(), t.bad()));
-    } else if let Some(a) = m.alerts.first() {
+    } else if let Some(l) = loops.first() {
+        l2.push(sep());
+        let more = if loops.len() > 1 {
+            format!(" (+{} more)", loops.len() - 1)
+        } else {
+            String::new()
+        };
+        l2.push(Span::styled(
+            format!(
+                "⟳ crash loop: {} restarted {}× in 1 min{more}",
+                l.who, l.restarts
+            ),
+            t.bad(),
+        ));
+    } else if let Some(a) = state.alerts().first() {
         l2.push(sep());
         l2.push(Span::styled(
             format!("▲ {}: {}", a.kind.as_str(), a.message),
@@ -117,10 +146,27 @@ fn line2(state: &State) -> Line<'static> {
     Line::from(l2)
 }
 
+/// `line` cut to `width` columns, ending in `…` where it was cut.
+fn clip_line(line: Line<'static>, width: u16) -> Line<'static> {
+    let mut left = width as usize;
+    let mut spans = Vec::new();
+    for s in line.spans {
+        let w = s.content.chars().count();
+        if w <= left {
+            left -= w;
+            spans.push(s);
+            continue;
+        }
+        spans.push(Span::styled(fmt::clip(&s.content, left), s.style));
+        break;
+    }
+    Line::from(spans)
+}
+
 /// Render the tab bar.
 pub fn render_tabs(state: &State, area: Rect, buf: &mut Buffer) {
     let t = state.theme();
-    let alerts = state.model().alerts.len();
+    let alerts = state.alerts().len();
     let mut spans = Vec::new();
     for v in ViewId::ALL {
         let style = if v == state.view() { t.tab() } else { t.text() };

@@ -5,7 +5,7 @@ use crate::vocab::{Column, Confirm};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
@@ -28,54 +28,25 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
     };
     let keys: Vec<(&str, String)> = vec![
         ("q Ctrl-C", "quit".into()),
-        (
-            "Tab 1-5",
-            "views: tree, processes, detail, system, alerts".into(),
-        ),
+        ("Tab 1-7", "views: tree, processes, detail, system,".into()),
+        ("", "alerts, events, memory".into()),
         ("↑↓ j k", "move · PgUp/PgDn page · g/G first/last".into()),
-        (
-            "Enter",
-            "detail of the process (on an alert: its culprit)".into(),
-        ),
-        ("Esc", "back / close / clear filter".into()),
-        ("/", "filter by name, pid or type".into()),
-        ("sort by", sort(&Column::ALL[..5])),
-        (
-            "",
-            format!("{} (again or r: reverse)", sort(&Column::ALL[5..])),
-        ),
-        (
-            "c C E",
-            "tree: fold node · fold all · expand all (also ←/→)".into(),
-        ),
-        (
-            "Space",
-            "pause the display (history keeps recording)".into(),
-        ),
-        (
-            "← →",
-            "while paused: scrub back and forth through samples".into(),
-        ),
-        (
-            "+ -",
-            "longer / shorter sampling interval; replay: faster / slower".into(),
-        ),
-        (
-            "K R",
-            "kill / restart through supervisor (asks first)".into(),
-        ),
-        (
-            "[ ] { }",
-            "replay: 10 s back / forward · first / last; → steps when paused".into(),
-        ),
-        (
-            "",
-            "replay speeds: 1x 4x 16x max (+ -); [ rewinds after the end".into(),
-        ),
-        (
-            "mouse",
-            "wheel scrolls · click selects · click again opens".into(),
-        ),
+        ("Enter", "detail of the process (alert: its culprit;".into()),
+        ("", "a restarted process: its successor)".into()),
+        ("Esc", "back · close · clear the filter".into()),
+        ("/", "filter by name, pid or type (events: text)".into()),
+        ("sort by", sort(&Column::ALL[..4])),
+        ("", sort(&Column::ALL[4..8])),
+        ("", format!("{} · r reverse", sort(&Column::ALL[8..]))),
+        ("c C E", "tree: fold · fold all · expand all (←/→)".into()),
+        ("Space", "pause: everything as of one sample".into()),
+        ("← →", "while paused: one sample back / forward".into()),
+        ("+ -", "sampling interval; replay: speed".into()),
+        ("K R", "kill / restart via supervisor (asks first)".into()),
+        ("[ ] { }", "replay: 10 s back / fwd · first / last".into()),
+        ("", "replay: 1x 4x 16x max; [ rewinds at end".into()),
+        ("mouse", "click selects · double-click opens".into()),
+        ("", "click a column title sorts · wheel scrolls".into()),
     ];
     let lines: Vec<Line> = keys
         .into_iter()
@@ -86,10 +57,11 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
             ])
         })
         .collect();
-    let r = centered(area, 76, lines.len() as u16 + 2);
+    // As wide as the longest line, so no phrase is wrapped.
+    let w = lines.iter().map(Line::width).max().unwrap_or(40) as u16 + 3;
+    let r = centered(area, w, lines.len() as u16 + 2);
     Clear.render(r, buf);
     Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
         .block(
             Block::bordered()
                 .title(Line::styled(" Keys · any key closes ", t.heading()))

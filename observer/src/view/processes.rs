@@ -10,11 +10,12 @@ use crate::theme::Theme;
 use crate::vocab::Column;
 use beamline_wire::ProcessSample;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Row, Table, Widget};
 
-/// Render the Processes view.
+/// Render the Processes view: the columns of [`crate::layout::process_columns`] (fewer and
+/// abbreviated on narrow terminals), the same ones clicks on the header are matched against.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let Some(m) = state.shown() else { return };
     let t = state.theme();
@@ -25,6 +26,9 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let pos = &state.nav().table;
     let page = crate::layout::list_rows(area);
     let culprits = culprits(state);
+    let leaking = cells::leaking(state);
+    let cols = crate::layout::process_columns(area.width);
+    let wide = area.width >= crate::layout::WIDE;
     let body: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -32,14 +36,19 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         .take(page)
         .map(|(i, idx)| {
             let p = &m.processes[*idx as usize];
-            let row = table_row(p, culprits.contains(&p.id), th, t);
+            let marks = Marks {
+                culprit: culprits.contains(&p.id),
+                leaking: leaking.contains(&p.id),
+            };
+            let row = Row::new(cols.iter().map(|(c, _)| cell(*c, p, marks, th, t)));
             cells::highlight(row, i == pos.cursor, t)
         })
         .collect();
     let q = state.query();
-    let header = Row::new(Column::ALL.map(|c| {
-        let sorted = (c == q.sort).then_some(q.descending());
-        let line = sort_title(c.title(), c.key(), sorted, t.heading());
+    let header = Row::new(cols.iter().map(|(c, _)| {
+        let sorted = (*c == q.sort).then_some(q.descending());
+        let title = if wide { c.title() } else { c.short_title() };
+        let line = sort_title(title, c.key(), sorted, t.heading());
         if c.is_quantity() {
             Cell::from(line.right_aligned())
         } else {
@@ -54,49 +63,44 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     if !q.filter.text.is_empty() {
         title.push_str(&format!("· filter \"{}\" ", q.filter.text));
     }
-    Table::new(
-        body,
-        [
-            Constraint::Length(11),
-            Constraint::Fill(1),
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(5),
-            Constraint::Length(6),
-            Constraint::Length(4),
-        ],
-    )
-    .header(header)
-    .block(title_block(state, title))
-    .render(area, buf);
+    Table::new(body, cols.iter().map(|(_, w)| Constraint::Length(*w)))
+        .flex(Flex::Start)
+        .header(header)
+        .block(title_block(state, title))
+        .render(area, buf);
 }
 
-/// One process's row; a culprit's name is marked.
-fn table_row(p: &ProcessSample, culprit: bool, th: &Thresholds, t: &Theme) -> Row<'static> {
+/// What alerts say about a row's process.
+#[derive(Clone, Copy)]
+struct Marks {
+    culprit: bool,
+    leaking: bool,
+}
+
+/// One cell of a process's row; a culprit's name is marked, a growing state highlighted.
+fn cell(c: Column, p: &ProcessSample, marks: Marks, th: &Thresholds, t: &Theme) -> Cell<'static> {
     let right = |s: String| Cell::from(Line::from(s).right_aligned());
-    let name_style = match (p.name.is_some(), culprit) {
-        (false, _) => t.dim(),
-        (true, true) => t.bad(),
-        (true, false) => t.text(),
-    };
-    Row::new(vec![
-        Cell::from(p.id.to_string()),
-        Cell::from(Line::styled(
-            p.name.clone().unwrap_or_else(|| p.behaviour.clone()),
-            name_style,
-        )),
-        Cell::from(status_cell(p, t)),
-        Cell::from(
+    match c {
+        Column::Pid => Cell::from(p.id.to_string()),
+        Column::Name => {
+            let style = match (p.name.is_some(), marks.culprit) {
+                (_, true) => t.bad(),
+                (false, false) => t.dim(),
+                (true, false) => t.text(),
+            };
+            let flag = if marks.culprit { "! " } else { "" };
+            let name = p.name.clone().unwrap_or_else(|| p.behaviour.clone());
+            Cell::from(Line::styled(format!("{flag}{name}"), style))
+        }
+        Column::Status => Cell::from(status_cell(p, t)),
+        Column::Mailbox => Cell::from(
             Line::styled(fmt::si(p.mailbox_len as f64), mailbox_style(p, th, t)).right_aligned(),
         ),
-        right(fmt::si(p.mailbox_peak as f64)),
-        right(fmt::si(p.in_per_s)),
-        right(fmt::si(p.out_per_s)),
-        right(fmt::percent(p.busy)),
-        right(fmt::bytes(p.state_bytes)),
-        Cell::from(restarts_cell(p, t)),
-    ])
+        Column::Peak => right(fmt::si(p.mailbox_peak as f64)),
+        Column::In => right(fmt::si(p.in_per_s)),
+        Column::Out => right(fmt::si(p.out_per_s)),
+        Column::Busy => right(fmt::percent(p.busy)),
+        Column::State => Cell::from(cells::state_cell(p, marks.leaking, t)),
+        Column::Restarts => Cell::from(restarts_cell(p, t)),
+    }
 }

@@ -1,7 +1,8 @@
 //! The runtime as a whole: totals, throughput, tokio worker load and queues, what was dropped or
 //! missed, and charts of each over time.
 
-use super::chrome::{stacked_charts, title_block};
+use super::chart::{self, Scale, Series};
+use super::chrome::title_block;
 use super::fmt;
 use crate::state::State;
 use ratatui::buffer::Buffer;
@@ -14,9 +15,15 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let block = title_block(state, " System ");
     let inner = block.inner(area);
     block.render(area, buf);
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(40), Constraint::Fill(1)]).areas(inner);
-    Paragraph::new(facts(state)).render(left, buf);
+    let facts = facts(state);
+    // The figures take what their longest line needs (at most half); the charts the rest.
+    let w = facts.iter().map(Line::width).max().unwrap_or(0) as u16 + 1;
+    let [left, right] = Layout::horizontal([
+        Constraint::Length(w.min(inner.width / 2)),
+        Constraint::Fill(1),
+    ])
+    .areas(inner);
+    Paragraph::new(facts).render(left, buf);
     charts(state, right, buf);
 }
 
@@ -76,34 +83,40 @@ fn facts(state: &State) -> Vec<Line<'static>> {
     lines
 }
 
-/// Four charts of the runtime over the retained history.
+/// Four charts of the runtime over the retained history, up to the shown moment.
 fn charts(state: &State, right: Rect, buf: &mut Buffer) {
-    let h = &state.model().history.system;
-    let take = right.width as usize;
-    let pts: Vec<_> = h.iter().rev().take(take).rev().collect();
-    let series: [(&str, Vec<u64>); 4] = [
-        ("processes", pts.iter().map(|p| p.processes).collect()),
-        (
-            "messages/s",
-            pts.iter().map(|p| p.msgs_per_s.round() as u64).collect(),
-        ),
-        (
-            "worker busy %",
-            pts.iter()
-                .map(|p| (p.worker_busy * 100.0).round() as u64)
-                .collect(),
-        ),
-        ("queue depth", pts.iter().map(|p| p.queue_depth).collect()),
-    ];
-    let last: Vec<u64> = series
-        .iter()
-        .map(|(_, d)| d.last().copied().unwrap_or(0))
+    let cut = state.shown().map_or(u64::MAX, |m| m.at_ms);
+    let pts: Vec<_> = (state.model().history.system.iter())
+        .filter(|p| p.at_ms <= cut)
         .collect();
-    stacked_charts(state.theme(), right, buf, series.into(), |i, max| {
-        format!(
-            "now {} · max {}",
-            fmt::si(last[i] as f64),
-            fmt::si(max as f64)
-        )
-    });
+    let pts = &pts[pts.len().saturating_sub(right.width as usize)..];
+    let si = |v: f64| fmt::si(v);
+    let pct = |v: f64| fmt::percent(v);
+    let series = [
+        Series {
+            name: "processes",
+            data: pts.iter().map(|p| p.processes as f64).collect(),
+            scale: Scale::Zero,
+            fmt: &si,
+        },
+        Series {
+            name: "messages/s",
+            data: pts.iter().map(|p| f64::from(p.msgs_per_s)).collect(),
+            scale: Scale::Zero,
+            fmt: &si,
+        },
+        Series {
+            name: "worker busy",
+            data: pts.iter().map(|p| f64::from(p.worker_busy)).collect(),
+            scale: Scale::Fixed(1.0),
+            fmt: &pct,
+        },
+        Series {
+            name: "queue depth",
+            data: pts.iter().map(|p| p.queue_depth as f64).collect(),
+            scale: Scale::Zero,
+            fmt: &si,
+        },
+    ];
+    chart::stacked(state.theme(), right, buf, &series);
 }

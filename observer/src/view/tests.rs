@@ -265,3 +265,194 @@ fn a_read_only_connection_says_so_in_the_header() {
         line(&s)
     );
 }
+
+/// The fixture with `account_alice` (the first child of `bank_sup`) crashing at each sample of
+/// `crashes`: the old pid stays one sample as exited, a new pid takes its slot with one more
+/// restart. Children carry child ids, as supervised children do.
+pub(crate) fn crashing(seq: u64, crashes: &[u64]) -> beamline_wire::Snapshot {
+    let mut s = fixture::small(seq);
+    for p in &mut s.processes {
+        p.child_id = p.name.clone();
+    }
+    let done: Vec<u64> = crashes.iter().copied().filter(|c| *c <= seq).collect();
+    if let Some(last) = done.last() {
+        let alice = s.processes.iter_mut().find(|p| p.id == Pid(3)).unwrap();
+        alice.id = Pid(100 + last);
+        alice.restarts = done.len() as u32;
+        if *last == seq {
+            let mut gone = alice.clone();
+            gone.id = Pid(if done.len() == 1 {
+                3
+            } else {
+                100 + done[done.len() - 2]
+            });
+            gone.restarts = done.len() as u32 - 1;
+            gone.status = beamline_wire::Status::Exited {
+                reason: "panic: overdrawn".into(),
+            };
+            s.processes.push(gone);
+        }
+    }
+    s
+}
+
+/// A state fed `samples` samples of [`crashing`].
+pub(crate) fn state_crashing(samples: u64, crashes: &[u64]) -> State {
+    let mut s = state_with(0);
+    s.apply(SourceEvent::Msg(ServerMsg::Snapshot(crashing(0, crashes))));
+    for seq in 1..samples {
+        let d = diff(&crashing(seq - 1, crashes), &crashing(seq, crashes));
+        s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
+    }
+    s
+}
+
+fn text(state: &State) -> String {
+    let screen = screen(state);
+    let buf = screen.buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn pause_freezes_everything_on_screen() {
+    // Only the count of samples behind may change: it is about the live runtime.
+    // Only what is about the live runtime or the observer itself may change: how many samples
+    // are behind, and how much history the observer keeps.
+    let mask = |t: String| {
+        let i = t.find(" behind)").unwrap();
+        let j = t[..i].rfind(' ').unwrap();
+        let t = format!("{}{}", &t[..j], &t[i..]);
+        let lines: Vec<&str> = t.lines().filter(|l| !l.contains("history kept")).collect();
+        lines.join("\n")
+    };
+    let views = [ViewId::Tree, ViewId::System, ViewId::Alerts, ViewId::Memory];
+    let mut s = state_with(8);
+    s.handle(Action::Pause);
+    let mut before = Vec::new();
+    for v in views {
+        s.handle(Action::View(v));
+        let t = text(&s);
+        assert!(t.contains("PAUSED at 0:01:07"), "{t}");
+        before.push(mask(t));
+    }
+    for seq in 8..12 {
+        let d = diff(&fixture::small(seq - 1), &fixture::small(seq));
+        s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
+    }
+    for (v, b) in views.into_iter().zip(before) {
+        s.handle(Action::View(v));
+        assert_eq!(mask(text(&s)), b, "{v:?} moved while paused");
+    }
+}
+
+#[test]
+fn a_crash_loop_is_in_the_banner_and_the_event_log() {
+    let mut s = state_crashing(12, &[4, 7, 10]);
+    let tree = text(&s);
+    assert!(
+        tree.contains("⟳ crash loop: account_alice restarted 3×"),
+        "{tree}"
+    );
+    s.handle(Action::View(ViewId::Events));
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn a_restarted_child_keeps_its_place_among_its_siblings() {
+    let s = state_crashing(6, &[4]);
+    let tree = text(&s);
+    let alice = tree.find("account_alice").unwrap();
+    let bob = tree.find("account_bob").unwrap();
+    assert!(alice < bob, "{tree}");
+}
+
+#[test]
+fn screens_at_200x60() {
+    let mut s = state_with(30);
+    s.handle(Action::Resize(200, 60));
+    insta::assert_snapshot!("tree_200x60", screen(&s));
+    s.handle(Action::View(ViewId::Processes));
+    insta::assert_snapshot!("processes_200x60", screen(&s));
+    s.handle(Action::Open);
+    insta::assert_snapshot!("detail_200x60", screen(&s));
+}
+
+#[test]
+fn memory_view() {
+    let mut s = state_with(12);
+    s.handle(Action::View(ViewId::Memory));
+    insta::assert_snapshot!(screen(&s));
+}
+
+#[test]
+fn every_member_of_a_deadlock_is_marked() {
+    let mut s = state_with(12);
+    s.set_alerts(vec![Alert {
+        kind: AlertKind::Deadlock,
+        severity: Severity::Critical,
+        processes: vec![Pid(3), Pid(4)],
+        message: "two accounts are blocked calling each other".into(),
+        since_ms: 62_000,
+        ..Default::default()
+    }]);
+    assert!(tree_row(&s, "account_alice").contains("! account_alice"));
+    assert!(tree_row(&s, "account_bob").contains("! account_bob"));
+}
+
+#[test]
+fn a_growing_state_is_highlighted_in_the_state_column() {
+    let mut s = state_with(12);
+    s.set_alerts(vec![Alert {
+        kind: AlertKind::StateGrowth,
+        severity: Severity::Warning,
+        processes: vec![Pid(5)],
+        message: "state grew from 1.2K to 3.2K over 10 samples".into(),
+        since_ms: 62_000,
+        ..Default::default()
+    }]);
+    assert!(
+        tree_row(&s, "cache").contains("↑3.2K"),
+        "{}",
+        tree_row(&s, "cache")
+    );
+}
+
+#[test]
+fn no_color_and_the_light_theme() {
+    use ratatui::style::Color;
+    for (theme, banned) in [
+        (Theme::new(false), None),
+        (
+            Theme::light(true),
+            Some([Color::Yellow, Color::Cyan, Color::White, Color::DarkGray]),
+        ),
+    ] {
+        let mut s = state_with(12);
+        s.set_theme(theme);
+        for v in ViewId::ALL {
+            s.handle(Action::View(v));
+            let shown = screen(&s);
+            for cell in shown.buffer().content() {
+                match banned {
+                    None => assert_eq!(
+                        (cell.fg, cell.bg),
+                        (Color::Reset, Color::Reset),
+                        "a colour without colours in {v:?}"
+                    ),
+                    Some(b) => assert!(
+                        !b.contains(&cell.fg),
+                        "{:?} text on a light background in {v:?}",
+                        cell.fg
+                    ),
+                }
+            }
+        }
+    }
+}

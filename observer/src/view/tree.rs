@@ -8,7 +8,7 @@ use crate::state::{Rows, State, TreeRow};
 use crate::vocab::Column;
 use beamline_wire::{Pid, ProcessSample, ProcessTable};
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table, Widget};
 use std::collections::HashSet;
@@ -23,7 +23,8 @@ const COLUMNS: [Column; 6] = [
     Column::Restarts,
 ];
 
-/// Render the tree view.
+/// Render the tree view. NAME is as wide as the longest name on screen; below
+/// [`crate::layout::WIDE`] columns the rate sparkline is left out and titles are abbreviated.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let Some(m) = state.shown() else { return };
     let t = state.theme();
@@ -34,26 +35,50 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let (history, th) = (&state.model().history, state.model().thresholds());
     let page = crate::layout::list_rows(area);
     let culprits = culprits(state);
+    let leaking = cells::leaking(state);
     let path = path_to(m, &culprits);
-    let visible = rows.iter().enumerate().skip(pos.offset).take(page);
-    let body: Vec<Row> = visible
-        .map(|(i, r)| {
+    let visible: Vec<_> = rows
+        .iter()
+        .enumerate()
+        .skip(pos.offset)
+        .take(page)
+        .collect();
+    let names: Vec<Line> = (visible.iter())
+        .map(|(_, r)| name_cell(state, &m.processes[r.idx as usize], r, &culprits, &path))
+        .collect();
+    let longest = names.iter().map(Line::width).max().unwrap_or(4).max(4) as u16;
+    let (spark, wide) = fit(area.width, longest);
+    let body: Vec<Row> = (visible.iter().zip(names.iter()))
+        .map(|((i, r), name)| {
             let p = &m.processes[r.idx as usize];
-            let name = name_cell(state, p, r, &culprits, &path);
+            let rate = if spark {
+                cells::rate_cell(p, history, m.at_ms, t)
+            } else {
+                Line::from(fmt::si(p.in_per_s)).right_aligned()
+            };
             let row = Row::new(vec![
-                Cell::from(name),
+                Cell::from(name.clone()),
                 Cell::from(cells::status_cell(p, t)),
                 Cell::from(cells::mailbox_cell(p, history, th, t)),
-                Cell::from(cells::rate_cell(p, history, t)),
+                Cell::from(rate),
                 Cell::from(Line::from(fmt::percent(p.busy)).right_aligned()),
-                Cell::from(Line::from(fmt::bytes(p.state_bytes)).right_aligned()),
+                Cell::from(cells::state_cell(p, leaking.contains(&p.id), t)),
                 Cell::from(cells::restarts_cell(p, t)),
             ]);
-            cells::highlight(row, i == pos.cursor, t)
+            cells::highlight(row, *i == pos.cursor, t)
         })
         .collect();
+    let title_of = |c: Column| if wide { c.title() } else { c.short_title() };
     let titles = std::iter::once(Column::Name).chain(COLUMNS);
-    let header = Row::new(titles.map(|c| Cell::from(Line::from(c.title())))).style(t.heading());
+    let header = Row::new(titles.map(|c| {
+        let line = Line::from(title_of(c));
+        if c.is_quantity() {
+            Cell::from(line.right_aligned())
+        } else {
+            Cell::from(line)
+        }
+    }))
+    .style(t.heading());
     let title = format!(
         " Tree {} processes{} ",
         fmt::count(m.processes.len() as u64),
@@ -63,21 +88,41 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             format!(" · {} shown", fmt::count(rows.len() as u64))
         }
     );
-    Table::new(
-        body,
-        [
-            Constraint::Fill(1),
-            Constraint::Length(7),
-            Constraint::Length(BAR as u16 + 7),
-            Constraint::Length(SPARK as u16 + 6),
-            Constraint::Length(4),
-            Constraint::Length(6),
-            Constraint::Length(3),
-        ],
-    )
-    .header(header)
-    .block(title_block(state, title))
-    .render(area, buf);
+    let fixed = widths(spark, wide);
+    let room = area.width.saturating_sub(fixed.iter().sum::<u16>() + 6);
+    let name_w = longest.min(room);
+    let widths = std::iter::once(name_w).chain(fixed).map(Constraint::Length);
+    Table::new(body, widths)
+        .flex(Flex::Start)
+        .header(header)
+        .block(title_block(state, title))
+        .render(area, buf);
+}
+
+/// Widths of the columns after NAME: with the rate sparkline or not, full titles or not.
+fn widths(spark: bool, wide: bool) -> [u16; 6] {
+    let restarts = if wide {
+        Column::Restarts.title()
+    } else {
+        "RST"
+    };
+    [
+        7,
+        BAR as u16 + 7,
+        if spark { SPARK as u16 + 6 } else { 5 },
+        4,
+        7,
+        restarts.len() as u16,
+    ]
+}
+
+/// What fits next to names `longest` wide in `width` columns: the sparkline and full titles
+/// if possible, then full titles alone, then neither (`(sparkline, full titles)`).
+fn fit(width: u16, longest: u16) -> (bool, bool) {
+    [(true, true), (false, true), (false, false)]
+        .into_iter()
+        .find(|(spark, wide)| longest + widths(*spark, *wide).iter().sum::<u16>() + 6 <= width)
+        .unwrap_or((false, false))
 }
 
 /// The name cell: indent, fold marker, `!` on a culprit and `›` on the path to one, and how

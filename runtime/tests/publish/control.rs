@@ -196,3 +196,38 @@ async fn one_observers_interval_never_starves_another_and_both_ends_are_clamped(
     fresh.set_interval(Duration::MAX);
     assert_eq!(fresh.interval(), beamline::sampler::MAX_INTERVAL);
 }
+
+/// Log fields read as people write them: a crash names the process `name=cache`, not
+/// `name=Some("cache")`, and an unnamed one has no name field at all.
+#[tokio::test(start_paused = true)]
+async fn exit_lines_name_the_process_plainly() {
+    let _guard = tracing_subscriber::registry()
+        .with(ProcessLogs::with_lines(16))
+        .set_default();
+    let rt = runtime(1000);
+    let obs = rt.observe();
+    let named = rt
+        .start_with::<Worker>((), beamline::SpawnOpts::new().name("cache"))
+        .await
+        .unwrap();
+    let plain = rt.start::<Worker>(()).await.unwrap();
+    for w in [&named, &plain] {
+        w.process().exit(ExitReason::Error("boom".into()));
+        w.process().wait().await;
+    }
+    let logs = |pid| {
+        let obs = &obs;
+        async move {
+            match obs.control(ControlRequest::Logs { pid }).await {
+                ControlReply::Logs(lines) => lines.join("\n"),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let named_lines = logs(named.pid()).await;
+    assert!(named_lines.contains("name=cache"), "{named_lines}");
+    assert!(!named_lines.contains("Some("), "{named_lines}");
+    let plain_lines = logs(plain.pid()).await;
+    assert!(plain_lines.contains("process exited"), "{plain_lines}");
+    assert!(!plain_lines.contains("name="), "{plain_lines}");
+}

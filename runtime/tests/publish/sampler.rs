@@ -319,3 +319,42 @@ async fn state_size_follows_the_state_at_most_once_per_interval() {
     );
     assert!(*sizes.last().unwrap() >= 30_000, "{sizes:?}");
 }
+
+/// A server whose `init` outlasts two sampling intervals (a supervisor starting slow children
+/// does: `scenario/overflow` in the demo).
+struct SlowInit;
+
+impl beamline::GenServer for SlowInit {
+    type Args = ();
+    type Call = ();
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+
+    async fn init(_: (), _ctx: &mut beamline::Ctx<Self>) -> Result<Self, beamline::InitError> {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        Ok(SlowInit)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_process_is_idle_once_its_init_returns_even_with_no_message_after() {
+    let rt = runtime(1000);
+    let mut obs = rt.observe();
+    let mut table = ProcessTable::default();
+    apply(&mut table, &sample(&mut obs).await);
+    let starter = {
+        let rt = rt.clone();
+        tokio::spawn(async move { rt.start::<SlowInit>(()).await.unwrap().pid() })
+    };
+    for _ in 0..2 {
+        apply(&mut table, &sample(&mut obs).await);
+    }
+    let starting: Vec<_> = table.processes.iter().map(|p| p.status.clone()).collect();
+    assert_eq!(starting, [Status::Starting], "seen while in init");
+    let pid = starter.await.unwrap();
+    for _ in 0..2 {
+        apply(&mut table, &sample(&mut obs).await);
+    }
+    assert_eq!(table.get(pid).map(|p| &p.status), Some(&Status::Idle));
+}

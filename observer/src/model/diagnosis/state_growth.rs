@@ -47,10 +47,10 @@ pub fn detect(scene: &Scene, p: &ProcessSample, found: &mut Vec<Candidate>) {
         return;
     }
     let mut message = format!(
-        "{}: state grew by {} bytes to {} over {} samples",
+        "{}: state grew by {} to {} over {} samples",
         p.label(),
-        net,
-        p.state_bytes,
+        crate::vocab::bytes(net),
+        crate::vocab::bytes(p.state_bytes),
         rises + 1
     );
     if restarts > 0 {
