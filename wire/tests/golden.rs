@@ -4,8 +4,8 @@
 //! `PROTOCOL_VERSION` together (see `docs/PROTOCOL.md`).
 
 use beamline_wire::{
-    ClientMsg, Delta, Hello, MsgKind, Pid, ProcessKind, ProcessSample, RegisteredKeys, ServerMsg, Status,
-    SupervisorInfo, SystemSample, TaskMetrics, frame,
+    ClientMsg, Delta, Hello, MsgKind, Pid, ProcessKind, ProcessSample, RegisteredKeys, ServerMsg,
+    Status, SupervisorInfo, SystemSample, TaskMetrics, frame,
 };
 
 /// A sample whose every field holds a value no other field of the same type holds, so that

@@ -38,7 +38,10 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
             "detail of the process (on an alert: its culprit)".into(),
         ),
         ("Esc", "back / close / clear filter".into()),
-        ("/", "filter by name, pid or type".into()),
+        (
+            "/",
+            "filter by name, pid, type or key (key:x: keys only)".into(),
+        ),
         ("sort by", sort(&Column::ALL[..5])),
         (
             "",

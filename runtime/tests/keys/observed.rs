@@ -51,7 +51,10 @@ async fn a_registered_key_shows_in_the_next_sample_and_goes_after_unregister() {
     let h = holder(&rt).await;
     let mut obs = rt.observe();
     let first = sample(&mut obs).await;
-    assert_eq!(changed(&first, h.pid()).expect("in the snapshot").keys, None);
+    assert_eq!(
+        changed(&first, h.pid()).expect("in the snapshot").keys,
+        None
+    );
 
     let r = reg.clone();
     run(&h, move || r.register(s("orders"), 1)).await;
