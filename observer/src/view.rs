@@ -61,4 +61,6 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
 }
 
 #[cfg(test)]
+mod otp_tests;
+#[cfg(test)]
 pub(crate) mod tests;

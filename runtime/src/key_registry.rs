@@ -24,6 +24,7 @@
 //! # }
 //! ```
 
+pub mod shown;
 mod table;
 
 use crate::spawn::SpawnOpts;
@@ -32,13 +33,16 @@ use crate::{
     StartError, current,
 };
 use beamline_wire::Pid;
+use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
 use table::{Refused, Table};
 
-/// What a key must be: hashable, comparable, shareable (Elixir compares keys with `===`).
-pub trait Key: Eq + Hash + Clone + Send + Sync + 'static {}
-impl<K: Eq + Hash + Clone + Send + Sync + 'static> Key for K {}
+/// What a key must be: hashable, comparable, shareable (Elixir compares keys with `===`), and
+/// printable with `Debug`, so the observer can show which keys a process holds (every Erlang
+/// term prints; see [`shown`]).
+pub trait Key: Eq + Hash + Clone + Debug + Send + Sync + 'static {}
+impl<K: Eq + Hash + Clone + Debug + Send + Sync + 'static> Key for K {}
 
 /// What a value must be: cloned out to readers, shared between processes.
 pub trait Value: Clone + Send + Sync + 'static {}

@@ -157,6 +157,9 @@ pub struct ProcessCell {
     /// four words per process where the box is one.
     #[allow(clippy::box_collection)]
     pub(crate) logs: Mutex<Option<Box<VecDeque<String>>>>,
+    /// Keys it holds in key/value registries, rendered for the observer; one pointer, allocated
+    /// on the first registration (see `key_registry/shown.rs`).
+    pub(crate) keys: crate::key_registry::shown::KeysSlot,
 }
 
 impl ProcessCell {

@@ -172,6 +172,7 @@ pub(crate) async fn start<S: GenServer>(
         trap_exit: AtomicBool::new(false),
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
         logs: Mutex::new(None),
+        keys: Default::default(),
     });
     let handle = ServerRef {
         cell: cell.clone(),

@@ -28,7 +28,7 @@ pub use protocol::{
     Snapshot, Welcome,
 };
 pub use sample::{
-    MsgKind, ProcessKind, ProcessSample, RestartType, Status, SupervisorInfo, SystemSample,
-    TaskMetrics,
+    MsgKind, ProcessKind, ProcessSample, RegisteredKeys, RestartType, Status, SupervisorInfo,
+    SystemSample, TaskMetrics,
 };
 pub use table::ProcessTable;

@@ -234,6 +234,27 @@ pub struct ProcessSample {
     pub supervisor: Option<SupervisorInfo>,
     /// Task metrics from tokio-metrics, when enabled.
     pub task: Option<TaskMetrics>,
+    /// The keys it holds in key/value registries (`beamline::Registry`); `None` when it holds
+    /// none, so a process without keys costs one byte.
+    #[serde(default)]
+    pub keys: Option<RegisteredKeys>,
+}
+
+/// A process's registered keys as the observer shows them: rendered with `Debug` and capped, so
+/// a process holding thousands of keys still makes a small sample.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegisteredKeys {
+    /// The first few keys (at most 8), each cut to at most 64 characters.
+    pub shown: Vec<String>,
+    /// Keys held beyond those in `shown`.
+    pub more: u32,
+}
+
+impl RegisteredKeys {
+    /// All the keys it holds, shown or not.
+    pub fn total(&self) -> u64 {
+        self.shown.len() as u64 + u64::from(self.more)
+    }
 }
 
 impl ProcessSample {
@@ -274,6 +295,7 @@ impl ProcessSample {
             hibernations: 0,
             supervisor: None,
             task: None,
+            keys: None,
         }
     }
 

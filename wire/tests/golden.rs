@@ -4,8 +4,8 @@
 //! `PROTOCOL_VERSION` together (see `docs/PROTOCOL.md`).
 
 use beamline_wire::{
-    ClientMsg, Delta, Hello, MsgKind, Pid, ProcessKind, ProcessSample, ServerMsg, Status,
-    SupervisorInfo, SystemSample, TaskMetrics, frame,
+    ClientMsg, Delta, Hello, MsgKind, Pid, ProcessKind, ProcessSample, RegisteredKeys, ServerMsg,
+    Status, SupervisorInfo, SystemSample, TaskMetrics, frame,
 };
 
 /// A sample whose every field holds a value no other field of the same type holds, so that
@@ -60,6 +60,10 @@ fn every_field_distinct() -> ProcessSample {
             mean_scheduled_us: 29.0,
             slow_polls: 30,
         }),
+        keys: Some(RegisteredKeys {
+            shown: vec!["k".into()],
+            more: 47,
+        }),
     }
 }
 
@@ -98,11 +102,11 @@ fn a_process_sample_encodes_to_its_golden_bytes() {
     assert_golden(
         &every_field_distinct(),
         concat!(
-            "000000860101016e010201016301016203020104050601070000000000002040",
+            "0000008b0101016e010201016301016203020104050601070000000000002040",
             "0000000000002240000000000000244000000000000026400000000000002840",
             "0d0e0f000000000000e03f000000000000304000000000000031400000000000",
             "0032401301140101650115011600011701017318191a1b28010000000000003c",
-            "400000000000003d401e"
+            "400000000000003d401e0101016b2f"
         ),
     );
 }
@@ -120,12 +124,12 @@ fn a_delta_encodes_to_its_golden_bytes() {
     assert_golden(
         &delta,
         concat!(
-            "000000a8032b2c2d1f20210000000000004140232425000000000000d03f2627",
+            "000000ad032b2c2d1f20210000000000004140232425000000000000d03f2627",
             "28292a010101016e010201016301016203020104050601070000000000002040",
             "0000000000002240000000000000244000000000000026400000000000002840",
             "0d0e0f000000000000e03f000000000000304000000000000031400000000000",
             "0032401301140101650115011600011701017318191a1b28010000000000003c",
-            "400000000000003d401e012e"
+            "400000000000003d401e0101016b2f012e"
         ),
     );
 }

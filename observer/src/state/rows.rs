@@ -30,14 +30,26 @@ pub enum Rows {
     Table(Vec<u32>),
 }
 
-/// Whether `p` matches a lower-cased filter: by name, pid or behaviour.
+/// Whether `p` matches a lower-cased filter: by name, pid, behaviour or registered key; a
+/// filter starting `key:` matches registered keys only.
 pub fn matches(p: &ProcessSample, filter: &str) -> bool {
+    if let Some(key) = filter.strip_prefix("key:") {
+        return has_key(p, key.trim());
+    }
     filter.is_empty()
         || p.name
             .as_deref()
             .is_some_and(|n| n.to_lowercase().contains(filter))
         || p.id.to_string().contains(filter)
         || p.behaviour.to_lowercase().contains(filter)
+        || has_key(p, filter)
+}
+
+/// Whether one of `p`'s shown registered keys contains `needle` (lower case).
+fn has_key(p: &ProcessSample, needle: &str) -> bool {
+    p.keys
+        .as_ref()
+        .is_some_and(|k| k.shown.iter().any(|s| s.to_lowercase().contains(needle)))
 }
 
 /// Processes that have children in `m` (what "collapse all" collapses).

@@ -190,7 +190,8 @@ fn load(p: &ProcessSample) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Its life: state size, restarts and exits, links, monitors, flags, supervision, task metrics.
+/// Its life: state size, restarts and exits, links, monitors, flags, supervision (with children
+/// stuck restarting), registered keys, task metrics.
 fn life(m: &ProcessTable, p: &ProcessSample) -> Vec<(&'static str, String)> {
     let mut lines = vec![
         (
@@ -245,6 +246,21 @@ fn life(m: &ProcessTable, p: &ProcessSample) -> Vec<(&'static str, String)> {
                 s.children
             ),
         ));
+        if s.restarting > 0 {
+            let n = s.restarting;
+            lines.push((
+                "retrying",
+                format!("{n} restarting: restart failed, retried"),
+            ));
+        }
+    }
+    if let Some(k) = &p.keys {
+        let more = if k.more > 0 {
+            format!(" +{}", k.more)
+        } else {
+            String::new()
+        };
+        lines.push(("keys", format!("{}{more}", k.shown.join(", "))));
     }
     if let Some(task) = &p.task {
         lines.push((

@@ -34,7 +34,7 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
         ("Enter", "detail of the process (alert: its culprit;".into()),
         ("", "a restarted process: its successor)".into()),
         ("Esc", "back · close · clear the filter".into()),
-        ("/", "filter by name, pid or type (events: text)".into()),
+        ("/", "filter: name, pid, type, key (key:x keys)".into()),
         ("sort by", sort(&Column::ALL[..4])),
         ("", sort(&Column::ALL[4..8])),
         ("", format!("{} · r reverse", sort(&Column::ALL[8..]))),

@@ -125,8 +125,8 @@ fn fit(width: u16, longest: u16) -> (bool, bool) {
         .unwrap_or((false, false))
 }
 
-/// The name cell: indent, fold marker, `!` on a culprit and `›` on the path to one, and how
-/// many children a folded node hides.
+/// The name cell: indent, fold marker, `!` on a culprit and `›` on the path to one, how
+/// many children a folded node hides, and `↻N` on a supervisor retrying N children's restarts.
 fn name_cell(
     state: &State,
     p: &ProcessSample,
@@ -164,6 +164,14 @@ fn name_cell(
     ];
     if r.collapsed {
         name.push(Span::styled(format!(" +{}", r.children), t.dim()));
+    }
+    if let Some(n) = p
+        .supervisor
+        .as_ref()
+        .map(|s| s.restarting)
+        .filter(|n| *n > 0)
+    {
+        name.push(Span::styled(format!(" ↻{n}"), t.warn()));
     }
     Line::from(name)
 }

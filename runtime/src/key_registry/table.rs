@@ -2,6 +2,7 @@
 //! (as Elixir's registry writes its ETS tables from the caller), cleaned by the registry
 //! process when an owner exits.
 
+use super::shown::{self, TableId};
 use super::{Keys, Listener, RegistryEvent};
 use crate::ProcessRef;
 use crate::process::{MonitorRef, ProcessCell};
@@ -28,6 +29,8 @@ impl<V> Entry<V> {
 struct Owner<K> {
     monitor: MonitorRef,
     keys: Vec<K>,
+    /// The process, to refresh the keys the observer shows on it.
+    cell: Arc<ProcessCell>,
 }
 
 struct Inner<K, V> {
@@ -42,8 +45,10 @@ pub(crate) enum Refused {
 }
 
 /// A registry's shared entries (opaque outside the crate).
-pub struct Table<K, V> {
+pub struct Table<K: super::Key, V> {
     pub(crate) kind: Keys,
+    /// Which registry this is, on processes holding keys in several (see `shown.rs`).
+    id: TableId,
     inner: Mutex<Inner<K, V>>,
     listeners: Vec<Listener<K, V>>,
     /// The registry process, which monitors every owner; set by its `init`.
@@ -58,6 +63,7 @@ where
     pub(crate) fn new(kind: Keys, listeners: Vec<Listener<K, V>>) -> Self {
         Table {
             kind,
+            id: TableId::next(),
             inner: Mutex::new(Inner {
                 by_key: HashMap::new(),
                 owners: HashMap::new(),
@@ -96,9 +102,11 @@ where
                 Owner {
                     monitor: registry.monitor(&process.cell),
                     keys: Vec::new(),
+                    cell: process.cell.clone(),
                 }
             });
             owner.keys.push(key.clone());
+            shown::update(&owner.cell, self.id, &owner.keys);
         }
         self.tell(RegistryEvent::Register {
             key,
@@ -126,6 +134,9 @@ where
                     if let Some(i) = owner.keys.iter().position(|k| k == key) {
                         owner.keys.swap_remove(i);
                     }
+                }
+                if removed > 0 {
+                    shown::update(&owner.cell, self.id, &owner.keys);
                 }
                 if owner.keys.is_empty() {
                     let monitor = owner.monitor;
@@ -219,6 +230,16 @@ where
     fn tell(&self, event: RegistryEvent<K, V>) {
         for l in &self.listeners {
             l(event.clone());
+        }
+    }
+}
+
+impl<K: super::Key, V> Drop for Table<K, V> {
+    /// The registry is gone: its keys are no longer shown on the processes that held them.
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        for owner in inner.owners.values() {
+            shown::update::<K>(&owner.cell, self.id, &[]);
         }
     }
 }

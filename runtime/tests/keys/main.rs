@@ -5,4 +5,5 @@ mod support;
 
 mod common;
 mod duplicate;
+mod observed;
 mod unique;
