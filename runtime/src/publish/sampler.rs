@@ -138,7 +138,7 @@ impl Sampler {
         shared.sampling.store(false, Relaxed);
         drop(shared.dirty.drain());
         self.prev = HashMap::new();
-        self.revisit = Vec::new();
+        frames::drop_elsewhere(std::mem::take(&mut self.revisit));
         self.last_ns = 0;
         self.primed = false;
     }
@@ -179,6 +179,7 @@ impl Sampler {
             revisit: Vec::new(),
             slicer: Slicer::new(),
             remembered: 0,
+            gone: Default::default(),
         };
         if full {
             self.scan_all(&mut scan).await;
@@ -235,25 +236,27 @@ impl Sampler {
         }
     }
 
-    /// Read the processes on the dirty list, then those kept for a second look.
+    /// Read the processes on the dirty list, then those kept for a second look, each once
+    /// (the lists may repeat a process; nothing here sorts them, which would hold the worker
+    /// for a long time on a big list).
     async fn scan_changed(&mut self, scan: &mut Scan) {
-        let mut dirty = self.publish.shared.dirty.drain();
-        dirty.sort_unstable_by_key(|c| c.pid);
-        dirty.dedup_by_key(|c| c.pid);
+        let dirty = self.publish.shared.dirty.drain();
         for cell in &dirty {
             cell.stats.dirty.store(false, Relaxed);
-            scan.visit(cell, true);
+            if !scan.visited(cell) {
+                scan.visit(cell, true);
+            }
             scan.slicer.step().await;
         }
-        let mut again = std::mem::take(&mut self.revisit);
-        again.sort_unstable_by_key(|c| c.pid);
-        again.dedup_by_key(|c| c.pid);
+        let again = std::mem::take(&mut self.revisit);
         for cell in &again {
-            if dirty.binary_search_by_key(&cell.pid, |c| c.pid).is_err() {
+            if !scan.visited(cell) {
                 scan.visit(cell, false);
-                scan.slicer.step().await;
             }
+            scan.slicer.step().await;
         }
+        frames::drop_elsewhere(dirty);
+        frames::drop_elsewhere(again);
     }
 
     /// Processes whose exit observers have now seen: the table may let them go (it keeps exited
@@ -322,9 +325,19 @@ struct Scan {
     slicer: Slicer,
     /// Processes this tick remembered (to tell whether a full scan left any entry unseen).
     remembered: usize,
+    /// Pids this tick reported removed (so that a list naming one twice does not revive it).
+    gone: std::collections::HashSet<u64>,
 }
 
 impl Scan {
+    /// Whether this tick already read `cell`.
+    fn visited(&self, cell: &ProcessCell) -> bool {
+        self.prev
+            .get(&cell.pid.0)
+            .is_some_and(|p| p.seen == self.tick_no)
+            || self.gone.contains(&cell.pid.0)
+    }
+
     /// Read one process and note what it shows. A process whose counters moved gets its sample
     /// built now (its rates need the previous reading); one that changed otherwise has zero
     /// rates, so its sample is deferred to when its frame is built, as is every process of a
@@ -335,6 +348,7 @@ impl Scan {
         let before = self.prev.get(&pid);
         if exited && before.is_some_and(|p| p.exit_reported) {
             self.prev.remove(&pid);
+            self.gone.insert(pid);
             self.found.removed.push(cell.pid);
             return;
         }

@@ -58,6 +58,9 @@ async fn a_ticker_keeps_running_while_a_subscriber_attaches() {
     assert!(total >= 100, "the ticker ran {total} times while attaching");
     assert!(turns.len() >= 2, "100,000 processes come in several frames");
     for (i, t) in turns.iter().enumerate().skip(1) {
-        assert!(*t >= 20, "frame {i}: the ticker ran only {t} times while it was built");
+        assert!(
+            *t >= 20,
+            "frame {i}: the ticker ran only {t} times while it was built"
+        );
     }
 }
