@@ -12,7 +12,8 @@
 //!   runs in this process too but keeps no samples (it counts and drops them).
 //!
 //! `first` attaches to an idle sampler; `second` attaches while another observer (which keeps up)
-//! is attached, so the sampler is already running.
+//! is attached, so the sampler is already running; `quiet` is the noise floor: 3 s of the same
+//! sleeps with nobody attaching.
 //!
 //! usage: attach-probe <n> <ct|mt>
 
@@ -48,6 +49,14 @@ fn main() {
         let addr = endpoint.local_addr().expect("tcp address");
         let stall = Stall::start(if flavor == Flavor::Multi { 4 } else { 1 });
         tokio::time::sleep(Duration::from_millis(500)).await;
+        // The noise floor: the same wait with nobody attaching (the machine may be busy).
+        stall.reset();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (quiet, quiet_cpu) = stall.reset();
+        println!(
+            "{}",
+            serde_json::json!({"case": "quiet", "processes": n, "flavor": flavor.label(), "stall_us": quiet, "stall_cpu_us": quiet_cpu})
+        );
         for case in ["first", "second"] {
             let keeper = (case == "second").then(|| Client::attach(addr));
             if let Some(k) = &keeper {
@@ -80,13 +89,13 @@ async fn attach_once(
     let first_screen = started.elapsed();
     let rss_peak_snapshot = rss.peak();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let stall_us = stall.reset();
+    let (stall_us, stall_cpu_us) = stall.reset();
     let rss_after = rss.now();
     let rss_peak = rss.peak();
     let bytes = client.snapshot_bytes.load(Relaxed);
     drop(client);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let detach_stall_us = stall.reset();
+    let (detach_stall_us, detach_stall_cpu_us) = stall.reset();
     println!(
         "{}",
         serde_json::json!({
@@ -94,7 +103,9 @@ async fn attach_once(
             "processes": n,
             "flavor": flavor.label(),
             "stall_us": stall_us,
+            "stall_cpu_us": stall_cpu_us,
             "detach_stall_us": detach_stall_us,
+            "detach_stall_cpu_us": detach_stall_cpu_us,
             "first_screen_ms": first_screen.as_secs_f64() * 1e3,
             "snapshot_bytes": bytes,
             "bytes_per_process": bytes as f64 / n as f64,
@@ -108,31 +119,54 @@ async fn attach_once(
     );
 }
 
-/// Tasks that sleep 1 ms over and over and note the longest overshoot.
+/// Tasks that sleep 1 ms over and over and note the longest overshoot, and the most CPU time
+/// their worker thread spent on other tasks meanwhile (`cpu`): on a machine shared with other
+/// work the thread may also just be descheduled, which the wall-clock overshoot counts but the
+/// CPU time does not.
 struct Stall {
     worst_us: Arc<AtomicU64>,
+    worst_cpu_us: Arc<AtomicU64>,
+}
+
+/// CPU time of the calling thread, in microseconds.
+fn thread_cpu_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
 }
 
 impl Stall {
     fn start(tickers: usize) -> Stall {
         let worst_us = Arc::new(AtomicU64::new(0));
+        let worst_cpu_us = Arc::new(AtomicU64::new(0));
         for _ in 0..tickers {
-            let worst = worst_us.clone();
+            let (worst, worst_cpu) = (worst_us.clone(), worst_cpu_us.clone());
             tokio::spawn(async move {
                 loop {
-                    let t = Instant::now();
+                    let (t, thread, cpu) =
+                        (Instant::now(), std::thread::current().id(), thread_cpu_us());
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     let over = t.elapsed().saturating_sub(Duration::from_millis(1));
                     worst.fetch_max(over.as_micros() as u64, Relaxed);
+                    if std::thread::current().id() == thread {
+                        worst_cpu.fetch_max(thread_cpu_us().saturating_sub(cpu), Relaxed);
+                    }
                 }
             });
         }
-        Stall { worst_us }
+        Stall {
+            worst_us,
+            worst_cpu_us,
+        }
     }
 
-    /// The worst overshoot since the last reset.
-    fn reset(&self) -> u64 {
-        self.worst_us.swap(0, Relaxed)
+    /// The worst overshoot since the last reset, and the worst CPU time spent meanwhile.
+    fn reset(&self) -> (u64, u64) {
+        (self.worst_us.swap(0, Relaxed), self.worst_cpu_us.swap(0, Relaxed))
     }
 }
 
