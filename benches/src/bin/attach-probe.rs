@@ -166,7 +166,10 @@ impl Stall {
 
     /// The worst overshoot since the last reset, and the worst CPU time spent meanwhile.
     fn reset(&self) -> (u64, u64) {
-        (self.worst_us.swap(0, Relaxed), self.worst_cpu_us.swap(0, Relaxed))
+        (
+            self.worst_us.swap(0, Relaxed),
+            self.worst_cpu_us.swap(0, Relaxed),
+        )
     }
 }
 
@@ -229,11 +232,8 @@ impl Client {
             snapshot_bytes: Arc::default(),
             stop: Some(tx),
         };
-        let (done, complete, bytes) = (
-            c.done.clone(),
-            c.complete.clone(),
-            c.snapshot_bytes.clone(),
-        );
+        let (done, complete, bytes) =
+            (c.done.clone(), c.complete.clone(), c.snapshot_bytes.clone());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

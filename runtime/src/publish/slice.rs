@@ -33,7 +33,7 @@ impl Slicer {
     /// may be cancelled at this point.
     pub(crate) async fn step(&mut self) {
         self.items += 1;
-        if self.items % CHECK_EVERY != 0 {
+        if !self.items.is_multiple_of(CHECK_EVERY) {
             return;
         }
         if self.items >= MAX_ITEMS || self.since.elapsed() >= BUDGET {
