@@ -27,5 +27,7 @@ pub mod logs;
 pub mod observe;
 pub mod record;
 pub mod sampler;
+pub(crate) mod slice;
+pub(crate) mod stream;
 pub(crate) mod task_monitors;
 pub(crate) mod to_wire;

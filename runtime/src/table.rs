@@ -118,6 +118,19 @@ impl<T: Keyed> Table<T> {
         }
     }
 
+    /// How many shards [`Table::copy_shard`] takes.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Append the cells of shard `i` to `out`, holding its lock only while copying pointers
+    /// (the sampler then reads them unlocked, yielding as it goes; a spawn or exit on the shard
+    /// waits at most for the copy).
+    pub(crate) fn copy_shard(&self, i: usize, out: &mut Vec<Arc<T>>) {
+        let shard = self.shards[i].lock().unwrap_or_else(|p| p.into_inner());
+        out.extend(shard.values().cloned());
+    }
+
     /// A copy of the cells (for shutdown and listings).
     pub(crate) fn cells(&self) -> Vec<Arc<T>> {
         let mut out = Vec::new();

@@ -1,8 +1,21 @@
-//! Frames: one tick's samples cut into frame-sized messages ([`CHUNK_PROCESSES`] samples or
-//! about [`CHUNK_BYTES`] each, consecutive sequence numbers, see `docs/PROTOCOL.md`), and each
-//! message encoded at most once however many connections send it.
+//! Frames: what one tick publishes, planned as frame-sized messages ([`CHUNK_PROCESSES`] samples
+//! or about [`CHUNK_BYTES`] each, consecutive sequence numbers, see `docs/PROTOCOL.md`).
+//!
+//! A tick holds two kinds of samples:
+//!
+//! - *built* ones, made at tick time for the processes whose counters moved (their rates need
+//!   the previous reading, which only the sampler has);
+//! - *deferred* ones: processes whose sample is known to have zero rates (or, on the first tick,
+//!   rates over their life so far), kept as a pointer to the process (8 bytes) and read when
+//!   their frame is built (`publish/stream.rs`). A snapshot of a million processes is thus a
+//!   list of pointers until a subscriber takes it, frame by frame.
+//!
+//! Delta frames are encoded once and shared by every connection (`Tick::encoded_deltas`);
+//! snapshot frames are built for each subscriber that needs one, as it sends them.
 
+use crate::process::ProcessCell;
 use beamline_wire::{Delta, Pid, ProcessSample, ServerMsg, Snapshot, SystemSample, frame};
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 /// At most this many samples go in one frame; a bigger delta or snapshot is split.
@@ -11,49 +24,168 @@ pub const CHUNK_PROCESSES: usize = 50_000;
 pub const CHUNK_BYTES: usize = 16 * 1024 * 1024;
 
 /// One encoded frame (length prefix included), shared by every connection that sends it.
-pub(crate) type Encoded = Arc<[u8]>;
+pub(crate) type Encoded = Arc<Vec<u8>>;
 
-/// The messages of one tick's delta (or snapshot), and their encoding, made on first use and
-/// then shared: N connections cost one encode and no copy.
-pub(crate) struct Frames {
-    msgs: Vec<ServerMsg>,
-    encoded: OnceLock<Result<Vec<Encoded>, String>>,
+/// The rates of a deferred sample, read when its frame is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rates {
+    /// Nothing moved at tick time: every rate is zero.
+    Zero,
+    /// The first tick after the sampler started: rates over the process's life so far.
+    Lifetime,
 }
 
-impl Frames {
-    fn new(msgs: Vec<ServerMsg>) -> Self {
-        Frames {
-            msgs,
-            encoded: OnceLock::new(),
-        }
-    }
+/// What one frame of a tick carries: these built samples, then these deferred processes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Content {
+    pub(crate) built: Range<usize>,
+    pub(crate) deferred: Range<usize>,
+}
 
-    /// The messages, for in-process subscribers.
-    pub(crate) fn msgs(&self) -> &[ServerMsg] {
-        &self.msgs
+impl Content {
+    /// Samples in the frame.
+    pub(crate) fn len(&self) -> usize {
+        self.built.len() + self.deferred.len()
     }
+}
 
-    /// The encoded frames, encoding them on the first call. An error (a frame over the wire's
-    /// limit despite the chunking) is returned to every caller.
-    pub(crate) fn encoded(&self) -> Result<&[Encoded], &str> {
-        self.encoded
-            .get_or_init(|| {
-                self.msgs
-                    .iter()
-                    .map(|m| frame::encode(m).map(Encoded::from))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())
-            })
-            .as_deref()
-            .map_err(String::as_str)
+/// Processes whose samples are made when their frame is built.
+pub(crate) struct Deferred {
+    pub(crate) cells: Vec<Arc<ProcessCell>>,
+    pub(crate) rates: Rates,
+}
+
+/// Lists longer than this are dropped on a blocking thread: freeing a million pointers or
+/// samples would hold a worker for milliseconds (a subscriber leaving, a tick leaving the ring).
+const DROP_ELSEWHERE: usize = 4096;
+
+/// Drop `v` off the runtime's workers when it is long and a blocking thread is at hand.
+pub(crate) fn drop_elsewhere<T: Send + 'static>(v: Vec<T>) {
+    if v.len() > DROP_ELSEWHERE
+        && let Ok(rt) = tokio::runtime::Handle::try_current()
+    {
+        rt.spawn_blocking(move || drop(v));
     }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        drop_elsewhere(std::mem::take(&mut self.cells));
+    }
+}
+
+impl Drop for Tick {
+    fn drop(&mut self) {
+        drop_elsewhere(std::mem::take(&mut self.built));
+    }
+}
+
+/// One list of frames of a tick: its deltas, or its snapshot.
+pub(crate) struct Frames {
+    pub(crate) deferred: Deferred,
+    pub(crate) frames: Vec<Content>,
 }
 
 /// What one tick published: the delta frames, and the snapshot frames if one was asked for.
 /// Both lists cover the same sequence numbers and end in the same state.
 pub(crate) struct Tick {
+    pub(crate) header: Header,
+    /// Samples built at tick time, shared by the deltas and the snapshot.
+    pub(crate) built: Vec<ProcessSample>,
+    /// Pids gone since the last tick (in the first delta frame).
+    pub(crate) removed: Vec<Pid>,
     pub(crate) deltas: Frames,
     pub(crate) snapshot: Option<Frames>,
+    /// The delta frames encoded, once, for every connection (set by the sampler when a
+    /// connection takes them, see `Tick::set_encoded_deltas`).
+    encoded_deltas: OnceLock<Result<Vec<Encoded>, String>>,
+}
+
+impl Tick {
+    /// Sequence numbers (frames) the tick uses.
+    pub(crate) fn len(&self) -> usize {
+        self.deltas.frames.len()
+    }
+
+    /// The list of frames a subscriber takes: the snapshot's or the deltas'.
+    pub(crate) fn frames(&self, snapshot: bool) -> &Frames {
+        match (&self.snapshot, snapshot) {
+            (Some(s), true) => s,
+            _ => &self.deltas,
+        }
+    }
+
+    /// The delta frames encoded, if the sampler encoded them.
+    pub(crate) fn encoded_deltas(&self) -> Option<Result<&[Encoded], &str>> {
+        self.encoded_deltas
+            .get()
+            .map(|r| r.as_deref().map_err(String::as_str))
+    }
+
+    /// Keep the encoded delta frames for every connection.
+    pub(crate) fn set_encoded_deltas(&self, encoded: Result<Vec<Encoded>, String>) {
+        let _ = self.encoded_deltas.set(encoded);
+    }
+
+    /// The message of frame `i`, `samples` being what it carries, in order.
+    pub(crate) fn message(
+        &self,
+        i: usize,
+        snapshot: bool,
+        samples: Vec<ProcessSample>,
+    ) -> ServerMsg {
+        let h = &self.header;
+        let seq = h.first_seq + i as u64;
+        if snapshot && i == 0 {
+            return ServerMsg::Snapshot(Snapshot {
+                seq,
+                at_ms: h.at_ms,
+                interval_ms: h.interval_ms,
+                system: h.system.clone(),
+                processes: samples,
+            });
+        }
+        ServerMsg::Delta(Delta {
+            seq,
+            at_ms: h.at_ms,
+            interval_ms: h.interval_ms,
+            system: h.system.clone(),
+            changed: samples,
+            removed: if !snapshot && i == 0 {
+                self.removed.clone()
+            } else {
+                Vec::new()
+            },
+        })
+    }
+
+    /// How frame `i` is encoded around its samples: the bytes before the first sample (length
+    /// prefix left zero) and after the last, given how many samples it carries. Postcard writes
+    /// a struct as its fields back to back and a list as its length then its items, so a frame
+    /// can be encoded one sample at a time (tested against `frame::encode`).
+    pub(crate) fn frame_bounds(
+        &self,
+        i: usize,
+        snapshot: bool,
+        count: usize,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let empty = self.message(i, snapshot, Vec::new());
+        let (mut head, tail) = match &empty {
+            ServerMsg::Delta(d) => {
+                let mut full = frame::encode(&empty).expect("a sample-free frame encodes");
+                let tail = postcard::to_stdvec(&d.removed).expect("pids encode");
+                full.truncate(full.len() - tail.len() - 1);
+                (full, tail)
+            }
+            _ => {
+                let mut full = frame::encode(&empty).expect("a sample-free frame encodes");
+                full.truncate(full.len() - 1);
+                (full, Vec::new())
+            }
+        };
+        head = postcard::to_extend(&count, head).expect("a length encodes");
+        (head, tail)
+    }
 }
 
 /// What every frame of a tick repeats.
@@ -65,63 +197,89 @@ pub(crate) struct Header {
     pub system: SystemSample,
 }
 
-/// The frames of one tick: `changed` and `removed` as deltas, and `all` (when a snapshot was
-/// asked for) as a snapshot followed by deltas carrying the rest. Returns the tick and how many
-/// sequence numbers it used.
-pub(crate) fn tick(
-    header: Header,
-    changed: Vec<ProcessSample>,
-    removed: Vec<Pid>,
-    all: Option<Vec<ProcessSample>>,
-) -> (Tick, u64) {
-    let delta_chunks = chunk(changed);
-    let snap_chunks = all.map(chunk);
-    let frames = delta_chunks
-        .len()
-        .max(snap_chunks.as_ref().map_or(1, Vec::len));
-    let delta = |i: usize, changed: Vec<ProcessSample>, removed: Vec<Pid>| {
-        ServerMsg::Delta(Delta {
-            seq: header.first_seq + i as u64,
-            at_ms: header.at_ms,
-            interval_ms: header.interval_ms,
-            system: header.system.clone(),
-            changed,
-            removed,
-        })
+/// Cut the built samples (of estimated sizes `built`) followed by deferred ones (`deferred`)
+/// into frames: a new frame when the current one holds [`CHUNK_PROCESSES`] samples or would pass
+/// [`CHUNK_BYTES`]. Always at least one frame, maybe empty.
+fn plan(built: &[usize], deferred: &[u32]) -> Vec<Content> {
+    let mut out = vec![Content::default()];
+    let mut bytes = 0;
+    let sizes = built
+        .iter()
+        .copied()
+        .chain(deferred.iter().map(|&s| s as usize));
+    for (i, size) in sizes.enumerate() {
+        let last = out.last().expect("never empty");
+        if last.len() > 0 && (last.len() >= CHUNK_PROCESSES || bytes + size > CHUNK_BYTES) {
+            let (b, d) = (last.built.end, last.deferred.end);
+            out.push(Content {
+                built: b..b,
+                deferred: d..d,
+            });
+            bytes = 0;
+        }
+        bytes += size;
+        let last = out.last_mut().expect("never empty");
+        if i < built.len() {
+            last.built.end += 1;
+        } else {
+            if last.deferred.is_empty() {
+                last.deferred = i - built.len()..i - built.len();
+            }
+            last.deferred.end += 1;
+        }
+    }
+    out
+}
+
+/// A tick's samples, as the sampler found them.
+pub(crate) struct Found {
+    pub built: Vec<ProcessSample>,
+    pub removed: Vec<Pid>,
+    /// Processes that changed but whose rates are zero: in the deltas, read when sent; with
+    /// the estimated size of each sample.
+    pub deferred: Vec<Arc<ProcessCell>>,
+    pub deferred_sizes: Vec<u32>,
+    /// When a snapshot is wanted: every process not in `built`, how to read them, and sizes.
+    pub snapshot: Option<(Deferred, Vec<u32>)>,
+}
+
+/// Plan the frames of one tick. Returns the tick and how many sequence numbers it used.
+pub(crate) fn tick(header: Header, found: Found) -> (Tick, u64) {
+    let built: Vec<usize> = found.built.iter().map(approx_size).collect();
+    let mut deltas = plan(&built, &found.deferred_sizes);
+    let mut snapshot = found.snapshot.map(|(d, sizes)| (d, plan(&built, &sizes)));
+    let len = deltas.len().max(snapshot.as_ref().map_or(0, |s| s.1.len()));
+    let pad = |frames: &mut Vec<Content>| {
+        let last = frames.last().expect("never empty").clone();
+        let end = Content {
+            built: last.built.end..last.built.end,
+            deferred: last.deferred.end..last.deferred.end,
+        };
+        frames.resize(len, end);
     };
-    let mut removed = Some(removed);
-    let mut delta_chunks = delta_chunks.into_iter();
-    let deltas = (0..frames)
-        .map(|i| {
-            let gone = if i == 0 { removed.take() } else { None };
-            delta(
-                i,
-                delta_chunks.next().unwrap_or_default(),
-                gone.unwrap_or_default(),
-            )
-        })
-        .collect();
-    let snapshot = snap_chunks.map(|chunks| {
-        let mut chunks = chunks.into_iter();
-        let mut out = vec![ServerMsg::Snapshot(Snapshot {
-            seq: header.first_seq,
-            at_ms: header.at_ms,
-            interval_ms: header.interval_ms,
-            system: header.system.clone(),
-            processes: chunks.next().unwrap_or_default(),
-        })];
-        out.extend((1..frames).map(|i| delta(i, chunks.next().unwrap_or_default(), Vec::new())));
-        Frames::new(out)
-    });
+    pad(&mut deltas);
+    if let Some(s) = snapshot.as_mut() {
+        pad(&mut s.1);
+    }
     let tick = Tick {
-        deltas: Frames::new(deltas),
-        snapshot,
+        header,
+        built: found.built,
+        removed: found.removed,
+        deltas: Frames {
+            deferred: Deferred {
+                cells: found.deferred,
+                rates: Rates::Zero,
+            },
+            frames: deltas,
+        },
+        snapshot: snapshot.map(|(deferred, frames)| Frames { deferred, frames }),
+        encoded_deltas: OnceLock::new(),
     };
-    (tick, frames as u64)
+    (tick, len as u64)
 }
 
 /// A generous estimate of a sample's encoded size, for splitting frames.
-fn approx_size(p: &ProcessSample) -> usize {
+pub(crate) fn approx_size(p: &ProcessSample) -> usize {
     256 + p.behaviour.len()
         + p.name.as_ref().map_or(0, String::len)
         + p.child_id.as_ref().map_or(0, String::len)
@@ -129,98 +287,115 @@ fn approx_size(p: &ProcessSample) -> usize {
         + 10 * (p.links.len() + p.monitors.len())
 }
 
-/// Split samples into frame-sized groups (always at least one group, maybe empty).
-fn chunk(samples: Vec<ProcessSample>) -> Vec<Vec<ProcessSample>> {
-    let mut out = vec![Vec::new()];
-    let mut bytes = 0;
-    for p in samples {
-        let size = approx_size(&p);
-        let last = out.last_mut().expect("never empty");
-        if !last.is_empty() && (last.len() >= CHUNK_PROCESSES || bytes + size > CHUNK_BYTES) {
-            out.push(Vec::new());
-            bytes = 0;
-        }
-        bytes += size;
-        out.last_mut().expect("never empty").push(p);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::to_wire::MAX_LIST;
     use beamline_wire::ProcessKind;
 
-    fn big(id: u64, links: usize) -> ProcessSample {
+    pub(crate) fn sample(id: u64) -> ProcessSample {
         let mut p = ProcessSample::new(Pid(id), ProcessKind::Server, "T");
-        p.links = (0..links as u64).map(Pid).collect();
+        p.links = (0..id % 3).map(Pid).collect();
         p
     }
 
     #[test]
-    fn chunks_split_by_count_and_by_size_and_never_come_back_empty() {
-        assert_eq!(chunk(Vec::new()).len(), 1);
-        let many: Vec<_> = (0..CHUNK_PROCESSES as u64 * 2 + 1)
-            .map(|i| big(i, 0))
-            .collect();
-        let c = chunk(many);
-        assert_eq!(c.len(), 3);
-        assert_eq!(c[2].len(), 1);
-        // Samples with big link lists: the byte budget splits well before the count does.
-        let heavy: Vec<_> = (0..4000).map(|i| big(i, MAX_LIST)).collect();
-        let c = chunk(heavy);
-        assert!(c.len() > 1);
-        for part in &c {
-            let bytes = beamline_wire::frame::encode(&part.clone()).unwrap().len();
-            assert!(bytes <= CHUNK_BYTES, "{bytes}");
-        }
+    fn frames_split_by_count_and_by_size_and_an_empty_tick_has_one() {
+        assert_eq!(plan(&[], &[]), [Content::default()]);
+        let r = plan(&[10; 3], &vec![10; CHUNK_PROCESSES * 2 - 2]);
+        assert_eq!(r.len(), 3);
+        assert_eq!(
+            (r[0].built.clone(), r[0].deferred.clone()),
+            (0..3, 0..CHUNK_PROCESSES - 3)
+        );
+        assert_eq!(
+            r[2].deferred,
+            CHUNK_PROCESSES * 2 - 3..CHUNK_PROCESSES * 2 - 2
+        );
+        assert!(r[2].built.is_empty());
+        let r = plan(&[], &[CHUNK_BYTES as u32 / 10; 100]);
+        assert!(r.len() >= 10, "the byte budget splits first");
+        assert!(r.iter().all(|c| c.len() <= 10));
     }
 
-    #[test]
-    fn a_split_tick_numbers_its_frames_and_sends_removals_once() {
-        let header = Header {
+    fn header() -> Header {
+        Header {
             first_seq: 7,
             at_ms: 1,
             interval_ms: 100,
             system: SystemSample::default(),
-        };
-        let all: Vec<_> = (0..CHUNK_PROCESSES as u64 + 1).map(|i| big(i, 0)).collect();
-        let (tick, used) = tick(header, vec![big(1, 0)], vec![Pid(99)], Some(all));
-        assert_eq!(used, 2);
-        let seqs = |f: &Frames| {
-            f.msgs()
-                .iter()
-                .map(|m| match m {
-                    ServerMsg::Delta(d) => d.seq,
-                    ServerMsg::Snapshot(s) => s.seq,
-                    _ => panic!("{m:?}"),
-                })
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(seqs(&tick.deltas), [7, 8]);
-        assert_eq!(seqs(tick.snapshot.as_ref().unwrap()), [7, 8]);
-        assert!(matches!(
-            tick.snapshot.as_ref().unwrap().msgs()[0],
-            ServerMsg::Snapshot(_)
-        ));
-        let ServerMsg::Delta(first) = &tick.deltas.msgs()[0] else {
-            panic!()
-        };
-        assert_eq!(first.removed, [Pid(99)]);
-        let ServerMsg::Delta(second) = &tick.deltas.msgs()[1] else {
-            panic!()
-        };
-        assert!(second.removed.is_empty() && second.changed.is_empty());
+        }
     }
 
     #[test]
-    fn frames_are_encoded_once_and_shared() {
-        let frames = Frames::new(vec![ServerMsg::Refused("x".into())]);
-        let a = frames.encoded().unwrap()[0].clone();
-        let b = frames.encoded().unwrap()[0].clone();
-        assert!(Arc::ptr_eq(&a, &b));
-        let decoded: ServerMsg = frame::decode(&a, usize::MAX).unwrap().unwrap().0;
-        assert_eq!(decoded, ServerMsg::Refused("x".into()));
+    fn a_split_tick_numbers_its_frames_and_pads_the_shorter_list() {
+        let found = Found {
+            built: vec![sample(1)],
+            removed: vec![Pid(99)],
+            deferred: Vec::new(),
+            deferred_sizes: Vec::new(),
+            snapshot: Some((
+                Deferred {
+                    cells: Vec::new(),
+                    rates: Rates::Zero,
+                },
+                vec![300; CHUNK_PROCESSES],
+            )),
+        };
+        let (tick, used) = tick(header(), found);
+        assert_eq!(used, 2);
+        assert_eq!(tick.deltas.frames[0].built, 0..1);
+        assert_eq!(tick.deltas.frames[1].len(), 0);
+        let s = &tick.snapshot.as_ref().unwrap().frames;
+        assert_eq!(
+            (s[0].built.clone(), s[0].deferred.clone()),
+            (0..1, 0..CHUNK_PROCESSES - 1)
+        );
+        assert_eq!(s[1].deferred, CHUNK_PROCESSES - 1..CHUNK_PROCESSES);
+        let ServerMsg::Delta(first) = tick.message(0, false, Vec::new()) else {
+            panic!()
+        };
+        assert_eq!((first.seq, first.removed), (7, vec![Pid(99)]));
+        let ServerMsg::Delta(second) = tick.message(1, false, Vec::new()) else {
+            panic!()
+        };
+        assert_eq!(second.seq, 8);
+        assert!(second.removed.is_empty());
+        assert!(matches!(
+            tick.message(0, true, Vec::new()),
+            ServerMsg::Snapshot(_)
+        ));
+        assert!(matches!(
+            tick.message(1, true, Vec::new()),
+            ServerMsg::Delta(_)
+        ));
+    }
+
+    /// A frame encoded sample by sample is byte for byte what `frame::encode` makes of the
+    /// whole message, for snapshots and for deltas with removals.
+    #[test]
+    fn a_frame_encoded_sample_by_sample_equals_the_whole_encoding() {
+        let found = Found {
+            built: Vec::new(),
+            removed: vec![Pid(3), Pid(300_000)],
+            deferred: Vec::new(),
+            deferred_sizes: Vec::new(),
+            snapshot: None,
+        };
+        let (tick, _) = tick(header(), found);
+        for (i, snapshot) in [(0, true), (1, true), (0, false), (1, false)] {
+            for n in [0, 1, 200] {
+                let samples: Vec<_> = (0..n).map(sample).collect();
+                let (head, tail) = tick.frame_bounds(i, snapshot, samples.len());
+                let mut out = head;
+                for s in &samples {
+                    out = postcard::to_extend(s, out).unwrap();
+                }
+                out.extend_from_slice(&tail);
+                let len = (out.len() - 4) as u32;
+                out[..4].copy_from_slice(&len.to_be_bytes());
+                let whole = frame::encode(&tick.message(i, snapshot, samples)).unwrap();
+                assert_eq!(out, whole, "frame {i} snapshot {snapshot} with {n} samples");
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::frames::Tick;
 use super::interval::Asks;
 use super::task_monitors::TaskMonitors;
 use crate::process::Shared;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{Notify, broadcast};
 
@@ -79,6 +79,9 @@ pub(crate) struct Hub {
     pub(crate) missed_total: AtomicU64,
     /// The interval each subscription wants.
     pub(crate) asks: Asks,
+    /// Subscriptions that take encoded frames (endpoint connections): while there are any, the
+    /// sampler encodes each tick's deltas once for all of them.
+    pub(crate) wire_subscribers: AtomicUsize,
 }
 
 impl Hub {
@@ -91,6 +94,7 @@ impl Hub {
             want_snapshot: AtomicBool::new(false),
             missed_total: AtomicU64::new(0),
             asks: Asks::default(),
+            wire_subscribers: AtomicUsize::new(0),
         });
         (hub, tx)
     }

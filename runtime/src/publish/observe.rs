@@ -6,9 +6,10 @@
 //! its next tick) and [`Observation::missed`] counts what it lost.
 
 use super::control::Controller;
-use super::frames::{Encoded, Frames, Tick};
+use super::frames::{Encoded, Tick};
 use super::hub::{Hub, Publish};
 use super::interval::clamp_ms;
+use super::stream::{Build, Out};
 use beamline_wire::{ControlReply, ControlRequest, PROTOCOL_VERSION, ServerMsg, Welcome, frame};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -34,21 +35,36 @@ pub struct Observation {
     /// Set after a lag: ticks passed over while waiting for the snapshot count as missed.
     skipping: bool,
     missed: u64,
+    /// Counted in the hub's `wire_subscribers` (it took an encoded frame).
+    on_wire: bool,
 }
 
-/// Where a subscription is in a tick: its deltas or its snapshot, and the next message.
+/// Where a subscription is in a tick: its deltas or its snapshot, the next frame, and that
+/// frame's build if one is under way (kept here so that a cancelled `recv` loses nothing).
 struct Pending {
     tick: Arc<Tick>,
     snapshot: bool,
     next: usize,
+    build: Option<Build>,
 }
 
 impl Pending {
-    fn frames(&self) -> &Frames {
-        match (&self.tick.snapshot, self.snapshot) {
-            (Some(snapshot), true) => snapshot,
-            _ => &self.tick.deltas,
+    /// Frame `next`, encoded or as a message: the delta frames the sampler encoded for every
+    /// connection, or built here a slice at a time (always so for a snapshot).
+    async fn produce(&mut self, encoded: bool, publish: &Publish) -> Result<Out, String> {
+        if encoded
+            && !self.snapshot
+            && let Some(all) = self.tick.encoded_deltas()
+        {
+            return all
+                .map(|f| Out::Encoded(f[self.next].clone()))
+                .map_err(str::to_string);
         }
+        if self.build.as_ref().is_none_or(|b| b.encoded() != encoded) {
+            self.build = Some(Build::new(&self.tick, self.next, self.snapshot, encoded));
+        }
+        let build = self.build.as_mut().expect("just set");
+        build.run(&self.tick, publish).await
     }
 }
 
@@ -77,6 +93,7 @@ impl Observation {
             need_snapshot: true,
             skipping: false,
             missed: 0,
+            on_wire: false,
         }
     }
 
@@ -86,22 +103,27 @@ impl Observation {
     /// started on has shut down).
     ///
     /// Each message is a copy of the one the sampler published; connections use the shared
-    /// encoded frame instead (see `recv_frame`).
+    /// encoded frame instead (see `recv_frame`). A snapshot is read from the processes as it is
+    /// handed out, one frame at a time.
     ///
-    /// Cancel safety: cancel safe. Messages already taken from the sampler are kept in the
-    /// subscription and returned by the next call, so dropping the future loses nothing.
+    /// Cancel safety: cancel safe. Messages already taken from the sampler, and a frame being
+    /// built, are kept in the subscription and the next call goes on with them.
     pub async fn recv(&mut self) -> Option<ServerMsg> {
         if let Some(w) = self.welcome.take() {
             return Some(ServerMsg::Welcome(w));
         }
-        self.next().await?;
-        let p = self.pending.as_ref()?;
-        Some(p.frames().msgs()[p.next - 1].clone())
+        match self.next_frame(false).await? {
+            Ok(Out::Msg(m)) => Some(m),
+            Ok(Out::Encoded(_)) => unreachable!("asked for a message"),
+            // Only encoding fails.
+            Err(e) => unreachable!("a message cannot fail to build: {e}"),
+        }
     }
 
     /// As [`Observation::recv`], encoded as a frame: the same bytes for every connection, encoded
-    /// once per tick whatever the number of connections. An error means the message could not
-    /// be encoded (a frame over the wire's limit).
+    /// once per tick whatever the number of connections (a snapshot is encoded for each
+    /// subscriber that needs one, a frame at a time as it is sent). An error means the message
+    /// could not be encoded (a frame over the wire's limit).
     ///
     /// Cancel safety: as [`Observation::recv`].
     pub(crate) async fn recv_frame(&mut self) -> Option<Result<Encoded, String>> {
@@ -109,24 +131,26 @@ impl Observation {
             let encoded = frame::encode(&ServerMsg::Welcome(w));
             return Some(encoded.map(Encoded::from).map_err(|e| e.to_string()));
         }
-        self.next().await?;
-        let p = self.pending.as_ref()?;
-        let encoded = p.frames().encoded();
-        Some(
-            encoded
-                .map(|f| f[p.next - 1].clone())
-                .map_err(str::to_string),
-        )
+        if !self.on_wire {
+            self.on_wire = true;
+            self.hub.wire_subscribers.fetch_add(1, Relaxed);
+        }
+        Some(self.next_frame(true).await?.map(|out| match out {
+            Out::Encoded(e) => e,
+            Out::Msg(_) => unreachable!("asked for bytes"),
+        }))
     }
 
-    /// Move to the next message, waiting for a tick when the pending one is used up; afterwards
-    /// `pending.next - 1` is the message's index. `None` when the stream has ended.
-    async fn next(&mut self) -> Option<()> {
+    /// The next frame, waiting for a tick when the pending one is used up. `None` when the
+    /// stream has ended.
+    async fn next_frame(&mut self, encoded: bool) -> Option<Result<Out, String>> {
         loop {
             if let Some(p) = self.pending.as_mut() {
-                if p.next < p.frames().msgs().len() {
+                if p.next < p.tick.len() {
+                    let out = p.produce(encoded, &self.publish).await;
                     p.next += 1;
-                    return Some(());
+                    p.build = None;
+                    return Some(out);
                 }
                 self.pending = None;
             }
@@ -151,12 +175,14 @@ impl Observation {
                 tick,
                 snapshot: false,
                 next: 0,
+                build: None,
             });
         } else if tick.snapshot.is_some() {
             self.pending = Some(Pending {
                 tick,
                 snapshot: true,
                 next: 0,
+                build: None,
             });
             self.need_snapshot = false;
             self.skipping = false;
@@ -199,6 +225,9 @@ impl Observation {
 impl Drop for Observation {
     fn drop(&mut self) {
         self.hub.asks.leave(self.id);
+        if self.on_wire {
+            self.hub.wire_subscribers.fetch_sub(1, Relaxed);
+        }
         // The interval may lengthen, or nobody may be left: let the sampler see.
         self.hub.wake.notify_one();
     }
@@ -225,27 +254,39 @@ mod tests {
     use beamline_wire::ServerMsg;
     use std::sync::Arc;
 
-    /// N connections cost one encode: every subscriber gets the very same bytes for a tick.
+    /// N connections cost one encode of each delta: every subscriber gets the very same bytes.
+    /// A snapshot is read and encoded for each subscriber as it sends it (so that it is never
+    /// held whole); they still say the same.
     #[tokio::test(start_paused = true)]
     async fn every_subscriber_gets_the_same_encoded_bytes() {
         let rt = Runtime::builder().observe_from_env(false).build();
+        crate::Agent::start(&rt, 1u64).await.unwrap();
         let mut subs: Vec<_> = (0..4)
             .map(|_| super::Observation::new(&rt.publish, false))
             .collect();
         // All four wait for the same snapshot, then take the same delta.
-        for _ in 0..2 {
+        for round in 0..2 {
             let mut frames = Vec::new();
             for sub in &mut subs {
                 frames.push(sub.recv_frame().await.unwrap().unwrap());
             }
             for f in &frames[1..] {
-                assert!(Arc::ptr_eq(&frames[0], f), "encoded once, shared");
+                assert_eq!(frames[0], *f);
+                assert_eq!(
+                    Arc::ptr_eq(&frames[0], f),
+                    round == 1,
+                    "deltas encoded once"
+                );
             }
             let msg: ServerMsg = beamline_wire::frame::decode(&frames[0], usize::MAX)
                 .unwrap()
                 .unwrap()
                 .0;
-            assert!(matches!(msg, ServerMsg::Snapshot(_) | ServerMsg::Delta(_)));
+            match (round, msg) {
+                (0, ServerMsg::Snapshot(s)) => assert_eq!(s.processes.len(), 1),
+                (1, ServerMsg::Delta(_)) => {}
+                (_, m) => panic!("{m:?}"),
+            }
         }
     }
 }

@@ -19,11 +19,13 @@
 //! The sampler starts lazily, on the first subscription, and goes idle (dropping its working set
 //! and turning dirty tracking off) while nobody subscribes, so an unobserved runtime pays nothing.
 
-use super::frames::{self, Header, Tick};
+use super::frames::{self, Deferred, Found, Header, Rates, Tick};
 use super::hub::{Hub, Publish};
+use super::slice::Slicer;
+use super::stream;
 use super::to_wire::{self, Base};
 use crate::process::ProcessCell;
-use beamline_wire::{Pid, ProcessSample, SystemSample};
+use beamline_wire::{Pid, SystemSample};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -125,7 +127,7 @@ impl Sampler {
             }
             last = Some(Instant::now());
             let snapshot = self.hub.take_snapshot_request();
-            let tick = self.tick(snapshot);
+            let tick = self.tick(snapshot).await;
             let _ = self.tx.send(Arc::new(tick));
         }
     }
@@ -135,42 +137,65 @@ impl Sampler {
         let shared = &self.publish.shared;
         shared.sampling.store(false, Relaxed);
         drop(shared.dirty.drain());
-        self.prev = HashMap::new();
-        self.revisit = Vec::new();
+        // Freeing a million entries gives back ~150 MB, which costs the thread tens of ms.
+        let prev = std::mem::take(&mut self.prev);
+        if prev.len() > 4096
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn_blocking(move || drop(prev));
+        }
+        frames::drop_elsewhere(std::mem::take(&mut self.revisit));
         self.last_ns = 0;
         self.primed = false;
     }
 
     /// Run one tick: read the processes that changed since the last one (all of them on a full
-    /// scan) and build the frames to publish, with a snapshot if `want_snapshot`.
-    fn tick(&mut self, want_snapshot: bool) -> Tick {
+    /// scan) and plan the frames to publish, with a snapshot if `want_snapshot`. Long walks
+    /// yield as they go (`slice.rs`), so a tick never holds a worker for long.
+    async fn tick(&mut self, want_snapshot: bool) -> Tick {
         let cost = std::time::Instant::now();
         let now = self.publish.shared.now_ns();
         self.tick_no += 1;
+        let full = want_snapshot || !self.primed;
         let mut scan = Scan {
             prev: std::mem::take(&mut self.prev),
             monitors: self.publish.task_monitors.current(),
             now,
             last_ns: self.last_ns,
             tick_no: self.tick_no,
-            changed: Vec::new(),
-            all: want_snapshot
-                .then(|| Vec::with_capacity(self.publish.shared.table.live.load(Relaxed) + 16)),
-            removed: Vec::new(),
+            // Before the first full scan nobody takes deltas (every subscriber waits for a
+            // snapshot), so no sample is built: the snapshot reads them as it is sent.
+            build: self.primed,
+            found: Found {
+                built: Vec::new(),
+                removed: Vec::new(),
+                deferred: Vec::new(),
+                deferred_sizes: Vec::new(),
+                snapshot: want_snapshot.then(|| {
+                    let rates = if self.primed {
+                        Rates::Zero
+                    } else {
+                        Rates::Lifetime
+                    };
+                    let cells = Vec::new();
+                    (Deferred { cells, rates }, Vec::new())
+                }),
+            },
             handled: 0,
             revisit: Vec::new(),
+            slicer: Slicer::new(),
+            remembered: 0,
+            gone: Default::default(),
         };
-        let full = want_snapshot || !self.primed;
         if full {
-            self.scan_all(&mut scan);
+            self.scan_all(&mut scan).await;
         } else {
-            self.scan_changed(&mut scan);
+            self.scan_changed(&mut scan).await;
         }
-        self.release_reported_exits(&scan.removed);
+        self.release_reported_exits(&scan.found.removed);
         if full {
             scan.drop_unseen();
         }
-        scan.sort();
         self.prev = std::mem::take(&mut scan.prev);
         self.revisit = std::mem::take(&mut scan.revisit);
         self.primed = true;
@@ -183,41 +208,61 @@ impl Sampler {
             interval_ms: self.publish.interval_ms(),
             system,
         };
-        let (tick, used) = frames::tick(header, scan.changed, scan.removed, scan.all);
+        let (tick, used) = frames::tick(header, scan.found);
         self.seq += used;
+        if self.hub.wire_subscribers.load(Relaxed) > 0 {
+            tick.set_encoded_deltas(stream::encode_deltas(&tick, &self.publish).await);
+        }
         tick
     }
 
     /// Read every process. Turns dirty tracking on for the whole runtime (the `sampling` flag)
-    /// and empties the dirty list, which the scan makes redundant.
-    fn scan_all(&mut self, scan: &mut Scan) {
-        let shared = &self.publish.shared;
+    /// and empties the dirty list, which the scan makes redundant. One shard at a time, its
+    /// lock held only to copy its pointers.
+    async fn scan_all(&mut self, scan: &mut Scan) {
+        let shared = self.publish.shared.clone();
         drop(shared.dirty.drain());
         shared.sampling.store(true, Relaxed);
         self.revisit.clear();
-        shared.table.for_each(|cell| {
-            let was_dirty = cell.stats.dirty.swap(false, Relaxed);
-            scan.visit(cell, was_dirty);
-        });
-    }
-
-    /// Read the processes on the dirty list, then those kept for a second look.
-    fn scan_changed(&mut self, scan: &mut Scan) {
-        let mut dirty = self.publish.shared.dirty.drain();
-        dirty.sort_unstable_by_key(|c| c.pid);
-        dirty.dedup_by_key(|c| c.pid);
-        for cell in &dirty {
-            cell.stats.dirty.store(false, Relaxed);
-            scan.visit(cell, true);
+        let want = shared.table.live.load(Relaxed) + 16;
+        scan.prev.reserve(want.saturating_sub(scan.prev.len()));
+        if let Some((d, sizes)) = scan.found.snapshot.as_mut() {
+            d.cells.reserve(want);
+            sizes.reserve(want);
         }
-        let mut again = std::mem::take(&mut self.revisit);
-        again.sort_unstable_by_key(|c| c.pid);
-        again.dedup_by_key(|c| c.pid);
-        for cell in &again {
-            if dirty.binary_search_by_key(&cell.pid, |c| c.pid).is_err() {
-                scan.visit(cell, false);
+        let mut cells = Vec::new();
+        for i in 0..shared.table.shard_count() {
+            cells.clear();
+            shared.table.copy_shard(i, &mut cells);
+            for cell in &cells {
+                let was_dirty = cell.stats.dirty.swap(false, Relaxed);
+                scan.visit(cell, was_dirty);
+                scan.slicer.step().await;
             }
         }
+    }
+
+    /// Read the processes on the dirty list, then those kept for a second look, each once
+    /// (the lists may repeat a process; nothing here sorts them, which would hold the worker
+    /// for a long time on a big list).
+    async fn scan_changed(&mut self, scan: &mut Scan) {
+        let dirty = self.publish.shared.dirty.drain();
+        for cell in &dirty {
+            cell.stats.dirty.store(false, Relaxed);
+            if !scan.visited(cell) {
+                scan.visit(cell, true);
+            }
+            scan.slicer.step().await;
+        }
+        let again = std::mem::take(&mut self.revisit);
+        for cell in &again {
+            if !scan.visited(cell) {
+                scan.visit(cell, false);
+            }
+            scan.slicer.step().await;
+        }
+        frames::drop_elsewhere(dirty);
+        frames::drop_elsewhere(again);
     }
 
     /// Processes whose exit observers have now seen: the table may let them go (it keeps exited
@@ -277,26 +322,40 @@ struct Scan {
     now: u64,
     last_ns: u64,
     tick_no: u64,
-    /// Samples that differ from the last tick's.
-    changed: Vec<ProcessSample>,
-    /// Every sample, when a snapshot is wanted.
-    all: Option<Vec<ProcessSample>>,
-    /// Pids gone since the last tick.
-    removed: Vec<Pid>,
+    /// Whether to build the samples of processes that moved (someone takes the deltas).
+    build: bool,
+    found: Found,
     /// Messages handled in the interval, all processes together.
     handled: u64,
     revisit: Vec<Arc<ProcessCell>>,
+    slicer: Slicer,
+    /// Processes this tick remembered (to tell whether a full scan left any entry unseen).
+    remembered: usize,
+    /// Pids this tick reported removed (so that a list naming one twice does not revive it).
+    gone: std::collections::HashSet<u64>,
 }
 
 impl Scan {
-    /// Read one process and note what it shows.
+    /// Whether this tick already read `cell`.
+    fn visited(&self, cell: &ProcessCell) -> bool {
+        self.prev
+            .get(&cell.pid.0)
+            .is_some_and(|p| p.seen == self.tick_no)
+            || self.gone.contains(&cell.pid.0)
+    }
+
+    /// Read one process and note what it shows. A process whose counters moved gets its sample
+    /// built now (its rates need the previous reading); one that changed otherwise has zero
+    /// rates, so its sample is deferred to when its frame is built, as is every process of a
+    /// snapshot that is not in the delta.
     fn visit(&mut self, cell: &Arc<ProcessCell>, was_dirty: bool) {
         let pid = cell.pid.0;
         let exited = cell.has_exited();
         let before = self.prev.get(&pid);
         if exited && before.is_some_and(|p| p.exit_reported) {
             self.prev.remove(&pid);
-            self.removed.push(cell.pid);
+            self.gone.insert(pid);
+            self.found.removed.push(cell.pid);
             return;
         }
         if !exited {
@@ -312,15 +371,23 @@ impl Scan {
         let moved = r.base != old || r.max_handle_ns != 0;
         self.handled += r.base.handled_since(&old);
         let is_changed = before.is_none_or(|p| p.sig != r.sig || moved || p.active);
-        if is_changed || self.all.is_some() {
-            let dt_ns = self.now.saturating_sub(from).max(1_000_000);
-            let s = to_wire::sample(cell, &r, &old, dt_ns);
-            if let Some(all) = self.all.as_mut() {
-                all.push(s.clone());
+        let mut in_built = false;
+        if self.build && is_changed {
+            if moved {
+                let dt_ns = self.now.saturating_sub(from).max(1_000_000);
+                let s = to_wire::sample(cell, &r, &old, dt_ns);
+                self.found.built.push(s);
+                in_built = true;
+            } else {
+                self.found.deferred_sizes.push(size(cell));
+                self.found.deferred.push(cell.clone());
             }
-            if is_changed {
-                self.changed.push(s);
-            }
+        }
+        if let Some((d, sizes)) = self.found.snapshot.as_mut()
+            && !in_built
+        {
+            sizes.push(size(cell));
+            d.cells.push(cell.clone());
         }
         let prev = Prev {
             base: r.base,
@@ -330,6 +397,7 @@ impl Scan {
             seen: self.tick_no,
         };
         self.prev.insert(pid, prev);
+        self.remembered += 1;
         if was_dirty || moved || exited {
             self.revisit.push(cell.clone());
         }
@@ -338,8 +406,12 @@ impl Scan {
     /// After a full scan: processes the sampler remembers but the table no longer holds (they
     /// exited while no sampler ran) are reported removed and forgotten.
     fn drop_unseen(&mut self) {
+        if self.remembered == self.prev.len() {
+            // The usual case, told without walking the whole map.
+            return;
+        }
         let tick_no = self.tick_no;
-        let removed = &mut self.removed;
+        let removed = &mut self.found.removed;
         self.prev.retain(|pid, p| {
             let seen = p.seen == tick_no;
             if !seen {
@@ -348,15 +420,11 @@ impl Scan {
             seen
         });
     }
+}
 
-    /// Frames list processes by pid.
-    fn sort(&mut self) {
-        self.changed.sort_unstable_by_key(|p| p.id);
-        self.removed.sort_unstable();
-        if let Some(all) = self.all.as_mut() {
-            all.sort_unstable_by_key(|p| p.id);
-        }
-    }
+/// A deferred sample's estimated encoded size, for cutting frames.
+fn size(cell: &ProcessCell) -> u32 {
+    to_wire::approx_size(cell).min(u32::MAX as usize) as u32
 }
 
 /// Ask a process to measure its state: it does so on its own task after its next batch, so at

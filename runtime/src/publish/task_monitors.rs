@@ -51,6 +51,14 @@ impl TaskMonitors {
     }
 
     /// Forget the monitors of processes gone from the table.
+    /// The monitor of one process, if task metrics are on (for a sample built outside a tick).
+    pub(crate) fn get(&self, pid: Pid) -> Option<TaskMonitor> {
+        if !self.on {
+            return None;
+        }
+        self.lock().get(&pid.0).cloned()
+    }
+
     pub(crate) fn forget(&self, pids: &[Pid]) {
         if !self.on || pids.is_empty() {
             return;

@@ -6,6 +6,7 @@
 //! [`crate::ProcessInfo`]; this file adds the caps that keep one sample small: links and monitors
 //! cut at [`MAX_LIST`] entries, exit reasons at [`MAX_TEXT`] bytes.
 
+use super::frames::Rates;
 use crate::process::ProcessCell;
 use crate::stats::StatusCode;
 use beamline_wire::{MsgKind, Pid, ProcessSample, Status, SupervisorInfo, TaskMetrics};
@@ -67,10 +68,18 @@ impl Sig {
 /// Read one process's counters and start its next interval: the mailbox peak and the longest
 /// handle time restart from zero (so the sampler is the only caller).
 pub(crate) fn take_reading(cell: &ProcessCell, now: u64, monitor: Option<&TaskMonitor>) -> Reading {
+    read(cell, now, monitor, true)
+}
+
+/// Read one process's counters; `take` starts its next interval (see [`take_reading`]).
+fn read(cell: &ProcessCell, now: u64, monitor: Option<&TaskMonitor>, take: bool) -> Reading {
     let s = &cell.stats;
     let len = s.mailbox_len();
-    let peak = s.take_peak(len);
-    let max_handle_ns = s.take_max_handle_ns();
+    let (peak, max_handle_ns) = if take {
+        (s.take_peak(len), s.take_max_handle_ns())
+    } else {
+        (s.peak(len), s.max_handle_ns.load(Relaxed))
+    };
     let mut base = Base {
         received: s.enqueued.load(Relaxed),
         sent: s.sent.load(Relaxed),
@@ -97,6 +106,56 @@ pub(crate) fn take_reading(cell: &ProcessCell, now: u64, monitor: Option<&TaskMo
         peak,
         max_handle_ns,
     }
+}
+
+/// The sample of a process whose sample the sampler deferred (see `frames.rs`), read now
+/// without starting a new interval: everything as it is now, with zero rates, or with rates
+/// over its life so far.
+pub(crate) fn deferred_sample(
+    cell: &ProcessCell,
+    now: u64,
+    monitor: Option<&TaskMonitor>,
+    rates: Rates,
+) -> ProcessSample {
+    let mut r = read(cell, now, monitor, false);
+    match rates {
+        Rates::Zero => {
+            r.max_handle_ns = 0;
+            let base = r.base;
+            sample(cell, &r, &base, 1_000_000_000)
+        }
+        Rates::Lifetime => {
+            let dt_ns = now.saturating_sub(cell.meta.spawned_ns).max(1_000_000);
+            sample(cell, &r, &Base::default(), dt_ns)
+        }
+    }
+}
+
+/// A generous estimate of the encoded size of a process's sample, for splitting frames
+/// without building it (as `frames::approx_size` does for a built one).
+pub(crate) fn approx_size(cell: &ProcessCell) -> usize {
+    let meta = &cell.meta;
+    let (links, monitors) = {
+        let rel = cell.relations();
+        (
+            rel.links.len().min(MAX_LIST),
+            rel.monitors.len().min(MAX_LIST),
+        )
+    };
+    let exits = meta.slot().map_or(0, |slot| {
+        let exits = slot.exits.lock().unwrap_or_else(|p| p.into_inner());
+        exits.iter().map(|e| e.len().min(MAX_TEXT + 4) + 2).sum()
+    });
+    let exit_reason = if cell.has_exited() { MAX_TEXT + 4 } else { 0 };
+    256 + meta.behaviour.len()
+        + meta.name().map_or(0, |n| match n {
+            crate::registry::Name::Global(n) => n.len(),
+            crate::registry::Name::Via { registry, key } => registry.len() + key.len() + 1,
+        })
+        + meta.child_id().map_or(0, |c| c.len())
+        + exits
+        + exit_reason
+        + 10 * (links + monitors)
 }
 
 /// The hash of what a sample shows besides the rate counters.

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod attach;
 mod channel;
 mod control;
 mod endpoint;

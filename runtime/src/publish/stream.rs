@@ -1,0 +1,140 @@
+//! Building one frame of a tick for a subscriber, a slice at a time: built samples are copied or
+//! encoded, deferred ones (see `frames.rs`) are read from their process and made into samples
+//! right then. The work yields between slices (`slice.rs`), and where it stands is kept in
+//! [`Build`], so a subscriber whose wait is cancelled resumes where it left off.
+//!
+//! Memory while a snapshot is sent is one frame per subscriber (at most [`super::CHUNK_PROCESSES`]
+//! samples), not the whole snapshot.
+
+use super::frames::{Content, Encoded, Tick};
+use super::hub::Publish;
+use super::slice::Slicer;
+use super::to_wire;
+use beamline_wire::{ProcessSample, ServerMsg, frame};
+
+/// A frame, as a subscriber takes it.
+pub(crate) enum Out {
+    /// Encoded, length prefix included (connections).
+    Encoded(Encoded),
+    /// As a message (in-process subscribers).
+    Msg(ServerMsg),
+}
+
+/// One frame being built.
+pub(crate) struct Build {
+    frame: usize,
+    snapshot: bool,
+    /// Samples done so far.
+    done: usize,
+    into: Into,
+}
+
+enum Into {
+    Bytes { buf: Vec<u8>, tail: Vec<u8> },
+    Msg(Vec<ProcessSample>),
+}
+
+impl Build {
+    /// Start frame `frame` of the tick's snapshot (or deltas), encoded or as a message.
+    pub(crate) fn new(tick: &Tick, frame: usize, snapshot: bool, encoded: bool) -> Build {
+        let count = tick.frames(snapshot).frames[frame].len();
+        let into = if encoded {
+            let (mut buf, tail) = tick.frame_bounds(frame, snapshot, count);
+            buf.reserve(count * 128 + tail.len());
+            Into::Bytes { buf, tail }
+        } else {
+            Into::Msg(Vec::with_capacity(count))
+        };
+        Build {
+            frame,
+            snapshot,
+            done: 0,
+            into,
+        }
+    }
+
+    /// Whether it builds encoded bytes.
+    pub(crate) fn encoded(&self) -> bool {
+        matches!(self.into, Into::Bytes { .. })
+    }
+
+    /// Go on building; the frame once complete. An error means it could not be encoded (a frame
+    /// over the wire's limit).
+    ///
+    /// Cancel safety: cancel safe; a later call goes on from where this one stopped.
+    pub(crate) async fn run(&mut self, tick: &Tick, publish: &Publish) -> Result<Out, String> {
+        let frames = tick.frames(self.snapshot);
+        let mut slicer = Slicer::new();
+        let Content { built, deferred } = frames.frames[self.frame].clone();
+        while self.done < built.len() {
+            self.push(&tick.built[built.start + self.done])?;
+            slicer.step().await;
+        }
+        let now = publish.shared.now_ns();
+        let d = &frames.deferred;
+        while self.done < built.len() + deferred.len() {
+            let cell = &d.cells[deferred.start + self.done - built.len()];
+            let monitor = publish.task_monitors.get(cell.pid);
+            let s = to_wire::deferred_sample(cell, now, monitor.as_ref(), d.rates);
+            self.push_owned(s)?;
+            slicer.step().await;
+        }
+        Ok(self.finish(tick))
+    }
+
+    fn push(&mut self, s: &ProcessSample) -> Result<(), String> {
+        match &mut self.into {
+            Into::Bytes { buf, .. } => encode_into(buf, s)?,
+            Into::Msg(v) => v.push(s.clone()),
+        }
+        self.done += 1;
+        Ok(())
+    }
+
+    fn push_owned(&mut self, s: ProcessSample) -> Result<(), String> {
+        match &mut self.into {
+            Into::Bytes { buf, .. } => encode_into(buf, &s)?,
+            Into::Msg(v) => v.push(s),
+        }
+        self.done += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self, tick: &Tick) -> Out {
+        match std::mem::replace(&mut self.into, Into::Msg(Vec::new())) {
+            Into::Bytes { mut buf, tail } => {
+                buf.extend_from_slice(&tail);
+                let len = (buf.len() - 4) as u32;
+                buf[..4].copy_from_slice(&len.to_be_bytes());
+                Out::Encoded(Encoded::new(buf))
+            }
+            Into::Msg(v) => Out::Msg(tick.message(self.frame, self.snapshot, v)),
+        }
+    }
+}
+
+/// Append one sample's encoding, refusing to grow a frame past the wire's limit.
+fn encode_into(buf: &mut Vec<u8>, s: &ProcessSample) -> Result<(), String> {
+    let out = postcard::to_extend(s, std::mem::take(buf)).map_err(|e| e.to_string())?;
+    *buf = out;
+    if buf.len() - 4 > frame::MAX_FRAME_LEN {
+        return Err(format!(
+            "frame of more than {} bytes exceeds the limit of {} bytes",
+            buf.len() - 4,
+            frame::MAX_FRAME_LEN
+        ));
+    }
+    Ok(())
+}
+
+/// Build every delta frame of a tick, encoded (the sampler does this once for all connections).
+pub(crate) async fn encode_deltas(tick: &Tick, publish: &Publish) -> Result<Vec<Encoded>, String> {
+    let mut out = Vec::with_capacity(tick.len());
+    for i in 0..tick.len() {
+        match Build::new(tick, i, false, true).run(tick, publish).await? {
+            Out::Encoded(e) => out.push(e),
+            Out::Msg(_) => unreachable!("built encoded"),
+        }
+    }
+    Ok(out)
+}
