@@ -171,11 +171,6 @@ impl DynamicSupervisorServer {
         Ok(())
     }
 
-    fn give_up(&self) -> Next {
-        tracing::error!(supervisor = %self.me, "restart intensity exceeded; shutting down");
-        Next::stop(ExitReason::Shutdown)
-    }
-
     async fn on_exit(&mut self, from: Pid, reason: ExitReason) -> Next {
         if Some(from) == self.parent {
             return Next::stop(reason);
@@ -193,7 +188,7 @@ impl DynamicSupervisorServer {
         }
         match self.restart(i).await {
             Ok(()) => Next::noreply(),
-            Err(GiveUp) => self.give_up(),
+            Err(GiveUp) => child::give_up(self.me),
         }
     }
 
@@ -305,7 +300,7 @@ impl GenServer for DynamicSupervisorServer {
             Info::Msg(DynInfo::Retry(old)) => match self.find(old) {
                 Some(i) if self.children[i].process().is_none() => match self.restart(i).await {
                     Ok(()) => Next::noreply(),
-                    Err(GiveUp) => self.give_up(),
+                    Err(GiveUp) => child::give_up(self.me),
                 },
                 _ => Next::noreply(),
             },

@@ -204,11 +204,6 @@ impl SupervisorServer {
         Ok(())
     }
 
-    fn give_up(&self) -> Next {
-        tracing::error!(supervisor = %self.me, "restart intensity exceeded; shutting down");
-        Next::stop(ExitReason::Shutdown)
-    }
-
     /// A linked process exited: the parent ends the supervisor; a child is restarted or
     /// forgotten by its restart type.
     async fn on_exit(&mut self, from: Pid, reason: ExitReason) -> Next {
@@ -233,7 +228,7 @@ impl SupervisorServer {
         tracing::info!(supervisor = %self.me, child = %self.slots[i].spec.id, %reason, "restarting child");
         match self.restart(i).await {
             Ok(()) => Next::noreply(),
-            Err(GiveUp) => self.give_up(),
+            Err(GiveUp) => child::give_up(self.me),
         }
     }
 
@@ -398,7 +393,7 @@ impl GenServer for SupervisorServer {
                 Some(i) if matches!(self.slots[i].child, Child::Restarting) => {
                     match self.restart(i).await {
                         Ok(()) => Next::noreply(),
-                        Err(GiveUp) => self.give_up(),
+                        Err(GiveUp) => child::give_up(self.me),
                     }
                 }
                 _ => Next::noreply(),
