@@ -122,11 +122,20 @@ where
     cell.meta.parent
 }
 
-/// Too many restarts in the window: the supervisor stops with `shutdown` (its children first,
-/// in its `terminate`), as OTP's supervisor does when the restart intensity is exceeded.
-pub(crate) fn give_up(me: Pid) -> Next {
-    tracing::error!(supervisor = %me, "restart intensity exceeded; shutting down");
-    Next::stop(ExitReason::Shutdown)
+/// A restart refused because it would exceed the restart intensity.
+pub(crate) struct GiveUp;
+
+/// What a supervisor does after a restart: carry on, or, after too many restarts in the
+/// window, stop with `shutdown` (its children first, in its `terminate`), as OTP's supervisor
+/// does when the restart intensity is exceeded.
+pub(crate) fn after_restart(me: Pid, restarted: Result<(), GiveUp>) -> Next {
+    match restarted {
+        Ok(()) => Next::noreply(),
+        Err(GiveUp) => {
+            tracing::error!(supervisor = %me, "restart intensity exceeded; shutting down");
+            Next::stop(ExitReason::Shutdown)
+        }
+    }
 }
 
 /// Publish what a supervisor's observers read: running children, children restarting, and the
