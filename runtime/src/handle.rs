@@ -1,6 +1,9 @@
 //! Handles: [`ServerRef`] to talk to a `GenServer` with typed messages, [`ProcessRef`] for
 //! what works on any process (links, monitors, exit signals, stats), [`ReplyTo`] for deferred
 //! replies.
+//!
+//! (A little over 400 lines: the three handles share one send path, its accounting and the
+//! call's wait for a reply, which read best in one place.)
 
 use crate::deadline::Deadlines;
 use crate::mailbox::{Sent, Tx};

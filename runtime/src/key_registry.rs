@@ -27,7 +27,7 @@
 pub mod shown;
 mod table;
 
-use crate::spawn::SpawnOpts;
+use crate::spawn::{Claim, SpawnOpts};
 use crate::{
     CallReply, Ctx, GenServer, Info, InitError, Name, Next, ProcessRef, Runtime, ServerRef,
     StartError, current,
@@ -347,25 +347,6 @@ where
     }
 }
 
-/// How a [`SpawnOpts::via`] takes its key: called by `start` for the new process before its
-/// `init`, as OTP registers a `via` name.
-#[derive(Clone)]
-pub(crate) struct Claim(Arc<ClaimFn>);
-
-type ClaimFn = dyn Fn(&ProcessRef) -> Result<(), StartError> + Send + Sync;
-
-impl Claim {
-    pub(crate) fn take(&self, process: &ProcessRef) -> Result<(), StartError> {
-        (self.0)(process)
-    }
-}
-
-impl std::fmt::Debug for Claim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Claim")
-    }
-}
-
 impl SpawnOpts {
     /// Register the new process under `key` in a unique-keys `registry` with `value`, before
     /// its `init` runs (Elixir's `{:via, Registry, {registry, key, value}}`). Start fails with
@@ -377,7 +358,7 @@ impl SpawnOpts {
         V: Value,
     {
         let registry = registry.clone();
-        self.claim = Some(Claim(Arc::new(move |process| {
+        self.claim = Some(Claim::new(move |process| {
             if registry.table.kind != Keys::Unique {
                 return Err(StartError::InvalidSpec(
                     "via names need a registry with unique keys".into(),
@@ -392,7 +373,7 @@ impl SpawnOpts {
                 .table
                 .insert(process.clone(), key.clone(), value.clone())
                 .map_err(|Refused::Taken(holder)| StartError::AlreadyStarted(holder))
-        })));
+        }));
         self
     }
 }

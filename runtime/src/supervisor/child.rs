@@ -5,7 +5,7 @@ use super::spec::{ChildKind, ChildSpec, Shutdown, StartArgs};
 use crate::panic::guarded;
 use crate::process::{SlotInfo, Sys};
 use crate::spawn::SpawnOpts;
-use crate::{ExitReason, ProcessRef, Runtime, StartError};
+use crate::{ExitReason, Next, ProcessRef, Runtime, StartError};
 use beamline_wire::{Pid, ProcessKind};
 use std::any::Any;
 use std::sync::Arc;
@@ -120,6 +120,22 @@ where
         }));
     }
     cell.meta.parent
+}
+
+/// A restart refused because it would exceed the restart intensity.
+pub(crate) struct GiveUp;
+
+/// What a supervisor does after a restart: carry on, or, after too many restarts in the
+/// window, stop with `shutdown` (its children first, in its `terminate`), as OTP's supervisor
+/// does when the restart intensity is exceeded.
+pub(crate) fn after_restart(me: Pid, restarted: Result<(), GiveUp>) -> Next {
+    match restarted {
+        Ok(()) => Next::noreply(),
+        Err(GiveUp) => {
+            tracing::error!(supervisor = %me, "restart intensity exceeded; shutting down");
+            Next::stop(ExitReason::Shutdown)
+        }
+    }
 }
 
 /// Publish what a supervisor's observers read: running children, children restarting, and the

@@ -6,7 +6,7 @@
 //! retried through the mailbox until it starts or the intensity is exceeded. It can be
 //! terminated by that old pid meanwhile.
 
-use super::child;
+use super::child::{self, GiveUp};
 use super::dynamic::DynamicSupervisorSpec;
 use super::intensity::Intensity;
 use super::listing::{ChildInfo, Counts, SupervisorError, count};
@@ -48,9 +48,6 @@ impl DynChild {
         }
     }
 }
-
-/// The intensity was exceeded: stop all children and exit `shutdown`.
-struct GiveUp;
 
 /// The process behind a [`super::DynamicSupervisor`].
 pub struct DynamicSupervisorServer {
@@ -171,11 +168,6 @@ impl DynamicSupervisorServer {
         Ok(())
     }
 
-    fn give_up(&self) -> Next {
-        tracing::error!(supervisor = %self.me, "restart intensity exceeded; shutting down");
-        Next::stop(ExitReason::Shutdown)
-    }
-
     async fn on_exit(&mut self, from: Pid, reason: ExitReason) -> Next {
         if Some(from) == self.parent {
             return Next::stop(reason);
@@ -191,10 +183,7 @@ impl DynamicSupervisorServer {
             self.children.remove(i);
             return Next::noreply();
         }
-        match self.restart(i).await {
-            Ok(()) => Next::noreply(),
-            Err(GiveUp) => self.give_up(),
-        }
+        child::after_restart(self.me, self.restart(i).await)
     }
 
     /// The observer's restart: stop the child with this pid and start it again.
@@ -303,10 +292,9 @@ impl GenServer for DynamicSupervisorServer {
             Info::Exit { from, reason } => self.on_exit(from, reason).await,
             // Gone when it was terminated meanwhile.
             Info::Msg(DynInfo::Retry(old)) => match self.find(old) {
-                Some(i) if self.children[i].process().is_none() => match self.restart(i).await {
-                    Ok(()) => Next::noreply(),
-                    Err(GiveUp) => self.give_up(),
-                },
+                Some(i) if self.children[i].process().is_none() => {
+                    child::after_restart(self.me, self.restart(i).await)
+                }
                 _ => Next::noreply(),
             },
             Info::Msg(DynInfo::RestartPid(pid, tx)) => {

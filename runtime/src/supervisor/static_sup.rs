@@ -11,7 +11,7 @@
 //! (A little over 400 lines: the restart loop and the API calls work on the same slot list and
 //! are best read together.)
 
-use super::child;
+use super::child::{self, GiveUp};
 use super::intensity::Intensity;
 use super::listing::{ChildInfo, SupervisorError, count};
 use super::spec::{ChildSpec, Restart, Strategy, SupervisorSpec};
@@ -50,9 +50,6 @@ impl Slot {
         self.spec.restart == Restart::Temporary
     }
 }
-
-/// The intensity was exceeded: the supervisor must stop its children and exit `shutdown`.
-pub(crate) struct GiveUp;
 
 /// The process behind a [`super::Supervisor`].
 pub struct SupervisorServer {
@@ -204,11 +201,6 @@ impl SupervisorServer {
         Ok(())
     }
 
-    fn give_up(&self) -> Next {
-        tracing::error!(supervisor = %self.me, "restart intensity exceeded; shutting down");
-        Next::stop(ExitReason::Shutdown)
-    }
-
     /// A linked process exited: the parent ends the supervisor; a child is restarted or
     /// forgotten by its restart type.
     async fn on_exit(&mut self, from: Pid, reason: ExitReason) -> Next {
@@ -231,10 +223,7 @@ impl SupervisorServer {
             return Next::noreply();
         }
         tracing::info!(supervisor = %self.me, child = %self.slots[i].spec.id, %reason, "restarting child");
-        match self.restart(i).await {
-            Ok(()) => Next::noreply(),
-            Err(GiveUp) => self.give_up(),
-        }
+        child::after_restart(self.me, self.restart(i).await)
     }
 
     /// The observer's restart: stop the child with this pid and start it again.
@@ -396,10 +385,7 @@ impl GenServer for SupervisorServer {
             Info::Msg(SupInfo::Retry(id)) => match self.find(&id) {
                 // Still restarting: not terminated, deleted or restarted by hand meanwhile.
                 Some(i) if matches!(self.slots[i].child, Child::Restarting) => {
-                    match self.restart(i).await {
-                        Ok(()) => Next::noreply(),
-                        Err(GiveUp) => self.give_up(),
-                    }
+                    child::after_restart(self.me, self.restart(i).await)
                 }
                 _ => Next::noreply(),
             },

@@ -46,6 +46,14 @@ impl Supervisor {
         self.server.pid()
     }
 
+    /// The supervisor behind a process handle, if it is one (the runtime keeps its root
+    /// supervisor as a process handle).
+    pub(crate) fn from_process(process: &ProcessRef) -> Option<Supervisor> {
+        Some(Supervisor {
+            server: process.downcast()?,
+        })
+    }
+
     /// The untyped process handle.
     pub fn process(&self) -> ProcessRef {
         self.server.process()

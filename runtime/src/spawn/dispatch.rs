@@ -1,0 +1,232 @@
+//! One event to one callback: which callback a message, a timeout or a system message goes
+//! to, what is counted on the way, and what the loop does next ([`Flow`]). A panic in a
+//! callback becomes a stop with the panic as reason (`terminate` then runs, as in OTP).
+
+use super::core::Core;
+use crate::ExitReason;
+use crate::handle::Envelope;
+use crate::panic::guarded;
+use crate::process::{ProcessCell, Sys};
+use crate::server::{CallReply, GenServer, Info, Next};
+use crate::stats::{StatusCode, bump};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// What the loop waited for.
+pub(super) enum Event<S: GenServer> {
+    Sys(Sys),
+    Msg(Envelope<S>),
+    Timeout,
+}
+
+/// What to do after a callback.
+pub(super) enum Flow {
+    Continue(Next),
+    /// Exit without `terminate` (an untrapped exit signal).
+    Die(ExitReason),
+}
+
+/// A callback's result: what it asked for next, or the message of its panic.
+type Outcome = Result<Next, String>;
+
+/// Handle one event. The mailbox's messages are handled inline (the hot path: no nested
+/// future); the rare system messages in [`system`].
+/// (Not an `async fn`, for the same reason as `process_loop::run`: the event is stored once.)
+#[allow(clippy::manual_async_fn)]
+pub(super) fn handle<S: GenServer>(
+    core: &mut Core<S>,
+    event: Event<S>,
+) -> impl Future<Output = Flow> + '_ {
+    async move {
+        let cell = &core.cell;
+        let instrument = cell.shared.instrument;
+        let outcome = match event {
+            Event::Msg(env) => {
+                let state = core.state.as_mut().expect("state is set after init");
+                let ctx = &mut core.ctx;
+                if instrument {
+                    bump(&cell.stats.dequeued, 1);
+                }
+                match env {
+                    Envelope::Call(msg, reply, stamp) => {
+                        if instrument {
+                            taken(
+                                cell,
+                                StatusCode::HandlingCall,
+                                &cell.stats.handled_call,
+                                stamp,
+                            );
+                        }
+                        ctx.reply = Some(reply);
+                        let r = guarded(state.handle_call(msg, ctx)).await;
+                        let reply = ctx.reply.take();
+                        match r {
+                            Ok(CallReply { reply: value, next }) => {
+                                if let (Some(value), Some(tx)) = (value, reply) {
+                                    let _ = tx.send(value);
+                                }
+                                Ok(next)
+                            }
+                            Err(panic) => {
+                                core.dying_reply = reply;
+                                Err(panic)
+                            }
+                        }
+                    }
+                    Envelope::Cast(msg, stamp) => {
+                        if instrument {
+                            taken(
+                                cell,
+                                StatusCode::HandlingCast,
+                                &cell.stats.handled_cast,
+                                stamp,
+                            );
+                        }
+                        guarded(state.handle_cast(msg, ctx)).await
+                    }
+                    Envelope::Info(msg, stamp) => {
+                        if instrument {
+                            taken(
+                                cell,
+                                StatusCode::HandlingInfo,
+                                &cell.stats.handled_info,
+                                stamp,
+                            );
+                        }
+                        guarded(state.handle_info(Info::Msg(msg), ctx)).await
+                    }
+                }
+            }
+            Event::Timeout => {
+                info_status(cell);
+                let state = core.state.as_mut().expect("state is set after init");
+                guarded(state.handle_info(Info::Timeout, &mut core.ctx)).await
+            }
+            Event::Sys(sys) => match system(core, sys).await {
+                Ok(outcome) => outcome,
+                Err(reason) => return Flow::Die(reason),
+            },
+        };
+        match outcome {
+            Ok(next) => Flow::Continue(next),
+            Err(panic) => {
+                let cell = &core.cell;
+                tracing::error!(pid = %cell.pid, name = cell.meta.name().map(tracing::field::display), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
+                Flow::Continue(Next::stop(ExitReason::Panic(panic)))
+            }
+        }
+    }
+}
+
+/// A system message. `Err` is an exit without `terminate` (a kill, an untrapped exit signal).
+#[allow(clippy::manual_async_fn)] // as `handle`
+fn system<S: GenServer>(
+    core: &mut Core<S>,
+    sys: Sys,
+) -> impl Future<Output = Result<Outcome, ExitReason>> + '_ {
+    async move {
+        let cell = &core.cell;
+        let state = core.state.as_mut().expect("state is set after init");
+        let ctx = &mut core.ctx;
+        Ok(match sys {
+            Sys::Stop(reason) => Ok(Next::stop(reason)),
+            Sys::Kill => return Err(ExitReason::Killed),
+            Sys::Exit { from, reason } => {
+                if cell.trap_exit.load(Relaxed) {
+                    info_status(cell);
+                    // The parent's exit ends a trapping process whatever `handle_info`
+                    // does, as in OTP's gen_server; `handle_info` may pick its own reason.
+                    // (Boxed: held across the callback, in every process's future.)
+                    let parent = (cell.meta.parent == Some(from)).then(|| reason.clone());
+                    let reason = *reason;
+                    let r = guarded(state.handle_info(Info::Exit { from, reason }, ctx)).await;
+                    r.map(|next| match parent {
+                        Some(reason) if next.stop.is_none() => Next::stop(*reason),
+                        _ => next,
+                    })
+                } else if *reason != ExitReason::Normal {
+                    // Only `normal` is ignored, as in OTP: `shutdown` ends it too.
+                    return Err(*reason);
+                } else {
+                    Ok(Next::noreply())
+                }
+            }
+            Sys::Down(down) => {
+                cell.monitor_fired(down.monitor);
+                info_status(cell);
+                guarded(state.handle_info(Info::Down(*down), ctx)).await
+            }
+            Sys::Inspect(tx) => {
+                let rendering = S::INSPECTABLE.then(|| bounded(state.inspect()));
+                let _ = tx.send(rendering);
+                Ok(Next::noreply())
+            }
+        })
+    }
+}
+
+/// Count a message taken from the mailbox: what the process is now doing, the message's wait
+/// (if it was stamped) and its kind.
+#[inline]
+fn taken(cell: &ProcessCell, status: StatusCode, handled: &AtomicU64, stamp: u64) {
+    cell.stats.status.store(status as u8, Relaxed);
+    waited(cell, stamp);
+    bump(handled, 1);
+}
+
+/// Record the mailbox wait of a stamped message.
+#[inline]
+fn waited(cell: &ProcessCell, stamp: u64) {
+    if stamp != 0 {
+        let now = cell.now_ns();
+        bump(&cell.stats.wait_ns, now.saturating_sub(stamp));
+        bump(&cell.stats.wait_samples, 1);
+    }
+}
+
+/// Count a `handle_info` that did not come from the mailbox (timeout, exit signal, down).
+fn info_status(cell: &ProcessCell) {
+    if cell.shared.instrument {
+        cell.stats
+            .status
+            .store(StatusCode::HandlingInfo as u8, Relaxed);
+        bump(&cell.stats.handled_info, 1);
+    }
+}
+
+/// State renderings are cut to this many bytes.
+const MAX_RENDERING: usize = 4096;
+
+fn bounded(mut s: String) -> String {
+    if s.len() > MAX_RENDERING {
+        let mut cut = MAX_RENDERING;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+/// Run `terminate`, catching a panic in it.
+pub(super) async fn terminate<S: GenServer>(core: &mut Core<S>, reason: ExitReason) {
+    core.cell
+        .stats
+        .set_status(StatusCode::Terminating, core.cell.now_ns());
+    if let Some(state) = core.state.as_mut()
+        && let Err(panic) = guarded(state.terminate(&reason, &mut core.ctx)).await
+    {
+        tracing::error!(pid = %core.cell.pid, panic = %panic, "terminate panicked");
+    }
+}
+
+/// Measure the state on the process's own task.
+pub(super) fn measure<S: GenServer>(cell: &ProcessCell, state: &S) {
+    if !cell.shared.instrument {
+        return;
+    }
+    let size = state.state_size();
+    cell.stats.state_bytes.store(size.bytes, Relaxed);
+    cell.stats.state_deep.store(size.deep, Relaxed);
+}
