@@ -171,21 +171,15 @@ impl BuilderMetrics {
     }
 }
 
-impl crate::Builder {
-    /// Serve `GET /metrics` once built (see [`crate::metrics`]). A bind failure is logged as a
-    /// `tracing` error and the runtime runs without it; use [`Runtime::serve_metrics`] to
-    /// handle it. Needs the feature `metrics` (default on).
-    pub fn metrics_at(mut self, config: MetricsConfig) -> Self {
-        self.metrics.config = Some(config);
-        self
+impl BuilderMetrics {
+    /// [`crate::Builder::metrics_at`]: serve this configuration.
+    pub(crate) fn set_config(&mut self, config: MetricsConfig) {
+        self.config = Some(config);
     }
 
-    /// Whether `BEAMLINE_METRICS` (and `BEAMLINE_METRICS_TOKEN`) may open the metrics endpoint
-    /// with no code change (default on). A [`crate::Builder::metrics_at`] config takes
-    /// precedence.
-    pub fn metrics_from_env(mut self, on: bool) -> Self {
-        self.metrics.from_env = on;
-        self
+    /// [`crate::Builder::metrics_from_env`].
+    pub(crate) fn set_from_env(&mut self, on: bool) {
+        self.from_env = on;
     }
 }
 

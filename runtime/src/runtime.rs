@@ -250,3 +250,21 @@ impl Runtime {
         self.shutdown().await;
     }
 }
+
+#[cfg(feature = "metrics")]
+impl Builder {
+    /// Serve `GET /metrics` once built (see [`crate::metrics`]). A bind failure is logged as a
+    /// `tracing` error and the runtime runs without it; use [`Runtime::serve_metrics`] to
+    /// handle it. Needs the feature `metrics` (default on).
+    pub fn metrics_at(mut self, config: crate::metrics::MetricsConfig) -> Self {
+        self.metrics.set_config(config);
+        self
+    }
+
+    /// Whether `BEAMLINE_METRICS` (and `BEAMLINE_METRICS_TOKEN`) may open the metrics endpoint
+    /// with no code change (default on). A [`Builder::metrics_at`] config takes precedence.
+    pub fn metrics_from_env(mut self, on: bool) -> Self {
+        self.metrics.set_from_env(on);
+        self
+    }
+}

@@ -5,12 +5,11 @@
 //! Nothing is paid by processes that never register: the cell holds an empty
 //! [`OnceBox`] (one pointer) until the first key. Nothing is paid per message either.
 
-use crate::process::ProcessCell;
 use beamline_wire::RegisteredKeys;
 use once_cell::race::OnceBox;
 use std::fmt::Debug;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
 
 /// Keys shown per process, at most; the rest are only counted.
 pub const MAX_SHOWN_KEYS: usize = 8;
@@ -45,13 +44,15 @@ impl TableId {
     }
 }
 
-/// Record that `cell` now holds `keys` in registry `table` (empty: none any more) and mark it
-/// changed for the sampler. Called on register, unregister and owner exit, never per message.
-pub(crate) fn update<K: Debug>(cell: &Arc<ProcessCell>, table: TableId, keys: &[K]) {
-    if keys.is_empty() && cell.keys.get().is_none() {
-        return;
+/// Record in a process's `slot` that it now holds `keys` in registry `table` (empty: none any
+/// more). Called on register, unregister and owner exit, never per message. Returns whether
+/// anything changed: the caller then marks the process changed for the sampler.
+#[must_use]
+pub(crate) fn update<K: Debug>(slot: &KeysSlot, table: TableId, keys: &[K]) -> bool {
+    if keys.is_empty() && slot.get().is_none() {
+        return false;
     }
-    let shown = cell.keys.get_or_init(Box::default);
+    let shown = slot.get_or_init(Box::default);
     {
         let mut inner = shown.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.by_table.retain(|(t, _, _)| *t != table);
@@ -61,7 +62,7 @@ pub(crate) fn update<K: Debug>(cell: &Arc<ProcessCell>, table: TableId, keys: &[
         }
     }
     shown.generation.fetch_add(1, Relaxed);
-    cell.mark_dirty();
+    true
 }
 
 /// A key's `Debug` rendering, cut to [`MAX_KEY_CHARS`] characters (an ellipsis marks a cut).
@@ -73,11 +74,12 @@ fn render<K: Debug>(key: &K) -> String {
     }
 }
 
-/// The keys a sample shows: `None` for a process holding none, or one that has exited (its
-/// keys are gone even if its registry has not handled the exit yet).
-pub(crate) fn of(cell: &ProcessCell) -> Option<RegisteredKeys> {
-    let shown = cell.keys.get()?;
-    if cell.has_exited() {
+/// The keys a sample shows of the process whose `slot` this is: `None` for a process holding
+/// none, or one that has `exited` (its keys are gone even if its registry has not handled the
+/// exit yet).
+pub(crate) fn of(slot: &KeysSlot, exited: bool) -> Option<RegisteredKeys> {
+    let shown = slot.get()?;
+    if exited {
         return None;
     }
     let inner = shown.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -96,10 +98,8 @@ pub(crate) fn of(cell: &ProcessCell) -> Option<RegisteredKeys> {
 }
 
 /// A number that changes whenever the shown keys do (0 for a process that never registered).
-pub(crate) fn signature(cell: &ProcessCell) -> u64 {
-    cell.keys
-        .get()
-        .map_or(0, |shown| shown.generation.load(Relaxed))
+pub(crate) fn signature(slot: &KeysSlot) -> u64 {
+    slot.get().map_or(0, |shown| shown.generation.load(Relaxed))
 }
 
 #[cfg(test)]

@@ -106,7 +106,9 @@ where
                 }
             });
             owner.keys.push(key.clone());
-            shown::update(&owner.cell, self.id, &owner.keys);
+            if shown::update(&owner.cell.keys, self.id, &owner.keys) {
+                owner.cell.mark_dirty();
+            }
         }
         self.tell(RegistryEvent::Register {
             key,
@@ -136,7 +138,9 @@ where
                     }
                 }
                 if removed > 0 {
-                    shown::update(&owner.cell, self.id, &owner.keys);
+                    if shown::update(&owner.cell.keys, self.id, &owner.keys) {
+                        owner.cell.mark_dirty();
+                    }
                 }
                 if owner.keys.is_empty() {
                     let monitor = owner.monitor;
@@ -239,7 +243,9 @@ impl<K: super::Key, V> Drop for Table<K, V> {
     fn drop(&mut self) {
         let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         for owner in inner.owners.values() {
-            shown::update::<K>(&owner.cell, self.id, &[]);
+            if shown::update::<K>(&owner.cell.keys, self.id, &[]) {
+                owner.cell.mark_dirty();
+            }
         }
     }
 }

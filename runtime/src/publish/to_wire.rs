@@ -196,7 +196,7 @@ fn signature(cell: &ProcessCell, len: u64, peak: u64) -> u64 {
         }
     }
     sig.add(cell.has_exited() as u64);
-    sig.add(crate::key_registry::shown::signature(cell));
+    sig.add(crate::key_registry::shown::signature(&cell.keys));
     sig.0
 }
 
@@ -260,7 +260,7 @@ pub(crate) fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) ->
             restarting: sup.restarting.load(Relaxed),
         }),
         task: task_metrics(b, old),
-        keys: crate::key_registry::shown::of(cell),
+        keys: crate::key_registry::shown::of(&cell.keys, cell.has_exited()),
     }
 }
 
