@@ -28,6 +28,7 @@
 mod addr;
 mod admission;
 mod auth;
+pub(crate) use auth::same_token;
 mod connection;
 mod cookie;
 mod failures;

@@ -39,8 +39,9 @@ impl Refusal {
     }
 }
 
-/// Compare tokens without revealing through timing how much of a guess was right.
-fn same_token(expected: &str, given: Option<&str>) -> bool {
+/// Compare tokens without revealing through timing how much of a guess was right (the attach
+/// endpoint's `Hello` and the metrics endpoint's bearer token).
+pub(crate) fn same_token(expected: &str, given: Option<&str>) -> bool {
     let Some(given) = given else { return false };
     let (a, b) = (expected.as_bytes(), given.as_bytes());
     let mut diff = a.len() ^ b.len();
@@ -133,6 +134,7 @@ mod tests {
         assert!(same_token("abc", Some("abc")));
         assert!(!same_token("abc", Some("abd")));
         assert!(!same_token("abc", Some("abcd")));
+        assert!(!same_token("abc", Some("ab")));
         assert!(!same_token("abc", None));
     }
 

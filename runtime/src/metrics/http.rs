@@ -2,6 +2,7 @@
 //! answer to each request. Anything but `GET`/`HEAD /metrics` gets a short error; a missing or
 //! wrong bearer token gets 401; past `max_connections` a connection is closed unanswered.
 
+use crate::endpoint::same_token;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -154,29 +155,4 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
         "text/plain; charset=utf-8".parse().expect("a valid header"),
     );
     r
-}
-
-/// Compare tokens without revealing through timing how much of a guess was right.
-fn same_token(expected: &str, given: Option<&str>) -> bool {
-    let Some(given) = given else { return false };
-    let (a, b) = (expected.as_bytes(), given.as_bytes());
-    let mut diff = (a.len() != b.len()) as u8;
-    for (i, &x) in a.iter().enumerate() {
-        diff |= x ^ b.get(i).copied().unwrap_or(0);
-    }
-    diff == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_compare_exactly() {
-        assert!(same_token("abc", Some("abc")));
-        assert!(!same_token("abc", Some("abd")));
-        assert!(!same_token("abc", Some("abcd")));
-        assert!(!same_token("abc", Some("ab")));
-        assert!(!same_token("abc", None));
-    }
 }
