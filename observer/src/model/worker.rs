@@ -194,6 +194,6 @@ mod tests {
             inline.gaps, 2,
             "one before and one after the new incarnation"
         );
-        assert_eq!(changes.iter().filter(|c| **c == Change::Sample).count(), 5);
+        assert_eq!(changes.iter().filter(|c| **c == Change::Sample).count(), 6);
     }
 }
