@@ -1,10 +1,13 @@
 //! One frame with 100,000 processes: the tree and the table must render well under 16 ms, because
-//! only visible rows are built. Also measures the per-sample work (delta apply and row order).
+//! only visible rows are built. Also measures the per-sample work at 100,000 processes all
+//! changing: all of it inline (what the UI loop did before samples were prepared off it), the
+//! part now left on the UI loop (commit), and the part on the worker thread (prepare).
 
 use beamline_observer::fixture;
 use beamline_observer::input::Action;
 use beamline_observer::model::Model;
 use beamline_observer::model::diagnosis::Thresholds;
+use beamline_observer::model::worker::Preparer;
 use beamline_observer::source::SourceEvent;
 use beamline_observer::state::{Settings, State};
 use beamline_observer::theme::Theme;
@@ -12,7 +15,7 @@ use beamline_observer::view;
 use beamline_observer::vocab::ViewId;
 use beamline_wire::ServerMsg;
 use beamline_wire::table::diff;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use std::hint::black_box;
@@ -69,6 +72,38 @@ fn per_sample(c: &mut Criterion) {
             let seq = s.model().latest().and_then(|m| m.seq).unwrap();
             d.seq = seq + 1;
             s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
+        })
+    });
+    g.bench_function("ui_loop_commit_prepared", |bch| {
+        let mut s = state();
+        s.handle(Action::View(ViewId::Processes));
+        let next = std::cell::Cell::new(s.model().latest().and_then(|m| m.seq).unwrap());
+        bch.iter_batched(
+            || {
+                let mut d = d.clone();
+                let seq = next.get();
+                next.set(seq + 1);
+                d.seq = seq + 1;
+                // The worker's part, outside the timing: the preparer follows the same seqs.
+                let mut p = Preparer::default();
+                let mut snap = fixture::large(1, N);
+                snap.seq = seq;
+                p.prepare(SourceEvent::Msg(ServerMsg::Snapshot(snap)));
+                p.prepare(SourceEvent::Msg(ServerMsg::Delta(d)))
+            },
+            |prepared| s.commit(prepared),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("worker_prepare", |bch| {
+        let mut p = Preparer::default();
+        p.prepare(SourceEvent::Msg(ServerMsg::Snapshot(fixture::large(1, N))));
+        let mut seq = 1;
+        bch.iter(|| {
+            let mut d = d.clone();
+            seq += 1;
+            d.seq = seq;
+            p.prepare(SourceEvent::Msg(ServerMsg::Delta(d)))
         })
     });
     g.finish();

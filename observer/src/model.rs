@@ -10,11 +10,14 @@
 //! - [`pressure`]: how full, how alarming and how fast-growing a mailbox is.
 //! - [`diagnosis`]: alerts computed from each sample and its history.
 //! - [`events`]: the event log read off consecutive samples, and the child slots it follows.
+//! - [`worker`]: building each sample's table on a thread of its own, so the UI loop only
+//!   commits it ([`Model::prepare`] then [`Model::commit`] is [`Model::apply`] split in two).
 
 pub mod diagnosis;
 pub mod events;
 pub mod history;
 pub mod pressure;
+pub mod worker;
 
 use crate::source::{ConnState, SourceEvent, Trouble};
 use beamline_wire::{ProcessTable, ServerMsg, Welcome};
@@ -22,6 +25,7 @@ use diagnosis::{Alert, Diagnoser, Thresholds};
 use events::Events;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use worker::{Prepared, Preparer};
 
 pub use history::{History, Point, Ring, SystemPoint};
 
@@ -69,6 +73,8 @@ pub struct Model {
     /// What happened between samples.
     pub events: Events,
     diagnoser: Diagnoser,
+    /// Builds tables for [`Model::apply`] (a [`worker::Pipeline`] has its own).
+    preparer: Preparer,
 }
 
 impl Model {
@@ -86,11 +92,37 @@ impl Model {
             resolved: Vec::new(),
             events: Events::default(),
             diagnoser: Diagnoser::new(thresholds),
+            preparer: Preparer::default(),
         }
     }
 
-    /// Fold one source event into the model.
+    /// Fold one source event into the model: [`Self::prepare`] then [`Self::commit`], in
+    /// place (headless mode and tests; the TUI prepares on a [`worker::Pipeline`]).
     pub fn apply(&mut self, ev: SourceEvent) -> Change {
+        let prepared = self.prepare(ev);
+        self.commit(prepared)
+    }
+
+    /// The expensive part of folding `ev` in (building its table), without changing what the
+    /// views read.
+    pub fn prepare(&mut self, ev: SourceEvent) -> Prepared {
+        self.preparer.prepare(ev)
+    }
+
+    /// Fold in an event prepared here or by a [`worker::Pipeline`] fed every event in order.
+    pub fn commit(&mut self, prepared: Prepared) -> Change {
+        let ev = match prepared {
+            Prepared::Table { table, owned } => {
+                self.push(table, owned);
+                return Change::Sample;
+            }
+            Prepared::Gap => {
+                // No snapshot yet, or a delta went missing: wait for the next snapshot.
+                self.gaps += 1;
+                return Change::Nothing;
+            }
+            Prepared::Event(ev) => ev,
+        };
         match ev {
             SourceEvent::Conn(c) => {
                 self.conn = c;
@@ -122,25 +154,8 @@ impl Model {
                 self.conn = ConnState::Failed(why);
                 Change::Link
             }
-            SourceEvent::Msg(ServerMsg::Snapshot(s)) => {
-                let owned = s.processes.len();
-                self.push(ProcessTable::from_snapshot(s), owned);
-                Change::Sample
-            }
-            SourceEvent::Msg(ServerMsg::Delta(d)) => {
-                let owned = d.changed.len();
-                match self.latest().map(|latest| latest.successor(d)) {
-                    Some(Ok(m)) => {
-                        self.push(m, owned);
-                        Change::Sample
-                    }
-                    // No snapshot yet, or a delta went missing: wait for the next snapshot.
-                    None | Some(Err(_)) => {
-                        self.gaps += 1;
-                        Change::Nothing
-                    }
-                }
-            }
+            // A sample handed in unprepared: prepare it here.
+            ev @ SourceEvent::Msg(ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) => self.apply(ev),
             SourceEvent::Msg(ServerMsg::Reply { .. }) => Change::Nothing,
         }
     }
@@ -157,7 +172,7 @@ impl Model {
     }
 
     /// Keep `m`, of which `owned` samples are new (the rest shared with the previous moment).
-    fn push(&mut self, m: ProcessTable, owned: usize) {
+    fn push(&mut self, m: Arc<ProcessTable>, owned: usize) {
         self.history.record(&m);
         let prev = self.latest().cloned();
         self.events.observe(prev.as_deref(), &m);
@@ -165,7 +180,7 @@ impl Model {
         self.resolved = self.diagnoser.resolved();
         let cost = m.processes.len() + owned * OWNED_SAMPLE_COST;
         self.moments
-            .push_back((Arc::new(m), cost, Arc::new(self.alerts.clone())));
+            .push_back((m, cost, Arc::new(self.alerts.clone())));
         self.cost += cost;
         while self.moments.len() > 2
             && (self.cost > MOMENT_BUDGET || self.moments.len() > MAX_MOMENTS)

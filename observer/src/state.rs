@@ -23,6 +23,7 @@ use crate::input::{Action, Mode};
 use crate::layout::{self, Areas};
 use crate::model::diagnosis::Alert;
 use crate::model::events::{Event, EventKind};
+use crate::model::worker::Prepared;
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Playback, SourceEvent};
 use crate::theme::Theme;
@@ -281,10 +282,17 @@ impl State {
     /// Fold one event from the source into the model and the display; returns the requests
     /// that follow from it (the interval asked for on the command line, once connected).
     pub fn apply(&mut self, ev: SourceEvent) -> Vec<Effect> {
-        if let SourceEvent::Trouble(t) = &ev {
+        let prepared = self.model.prepare(ev);
+        self.commit(prepared)
+    }
+
+    /// [`Self::apply`] for an event already prepared (the TUI prepares samples on a
+    /// [`crate::model::worker::Pipeline`], off its loop).
+    pub fn commit(&mut self, prepared: Prepared) -> Vec<Effect> {
+        if let Prepared::Event(SourceEvent::Trouble(t)) = &prepared {
             self.set_note(t.to_string());
         }
-        let change = self.model.apply(ev);
+        let change = self.model.commit(prepared);
         let mut fx = self.on_change(change);
         if let ConnState::Retrying { .. } = self.model.conn {
             self.set_note("disconnected, retrying");
