@@ -8,7 +8,7 @@ use beamline_observer::model::Model;
 use beamline_observer::source::SourceEvent;
 use beamline_observer::{Alert, AlertKind, Thresholds};
 use demo::Scenario;
-use demo::scenarios::{bottleneck, crash, deadlock, leak, overflow};
+use demo::scenarios::{bottleneck, crash, deadlock, leak, overflow, self_call};
 use demo::workload::{Workload, start, start_scenario};
 
 /// Feed `samples` sampler ticks into the observer's model; return, per tick, the alerts with
@@ -119,6 +119,44 @@ async fn leak_names_the_hoarder() {
 async fn self_call_raises_nothing() {
     let ticks = scenario(Scenario::SelfCall).await;
     assert!(ticks.iter().all(Vec::is_empty), "{ticks:?}");
+}
+
+/// No alert, but the samples count the refused self-calls, and the event log and the banner's
+/// list name the server within 10 s (it makes the mistake every 3 s).
+#[tokio::test(start_paused = true)]
+async fn self_call_samples_carry_the_refusals_to_the_event_log_and_banner() {
+    use beamline_observer::model::events::EventKind;
+    let rt = Runtime::builder().observe_from_env(false).build();
+    start_scenario(&rt, Scenario::SelfCall).await.unwrap();
+    let mut obs = rt.observe();
+    let mut model = Model::new(Thresholds::default());
+    let mut ticks = 0;
+    // Eleven ticks: 0 s to 10 s at the default interval of 1 s; refusals at 3, 6 and 9 s.
+    while ticks < 11 {
+        let msg = obs.recv().await.expect("the sampler runs");
+        ticks += matches!(msg, ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) as usize;
+        model.apply(SourceEvent::Msg(msg));
+    }
+    rt.shutdown().await;
+    let latest = model.latest().unwrap();
+    let server = (latest.processes.iter())
+        .find(|p| p.name.as_deref() == Some(self_call::NAME))
+        .unwrap();
+    assert!(server.self_calls_refused >= 3, "{server:?}");
+    let logged: u64 = (model.events.iter())
+        .filter(|e| e.kind == EventKind::SelfCall && e.who == self_call::NAME)
+        .count() as u64;
+    assert!(logged >= 3, "one event per sample with refusals");
+    let banner = model.events.self_calls(latest.at_ms);
+    assert_eq!(banner.len(), 1, "{banner:?}");
+    assert_eq!(
+        (banner[0].who.as_str(), banner[0].refused),
+        (self_call::NAME, server.self_calls_refused)
+    );
+    let others = (latest.processes.iter())
+        .filter(|p| p.id != server.id)
+        .map(|p| p.self_calls_refused);
+    assert_eq!(others.sum::<u64>(), 0, "only the server calls itself");
 }
 
 #[tokio::test(start_paused = true)]

@@ -271,6 +271,10 @@ impl<S: GenServer> ServerRef<S> {
         timeout: Duration,
     ) -> Result<S::Reply, CallError> {
         if current::self_pid() == Some(self.cell.pid) {
+            // Only the process itself gets here, so it is the counter's single writer; the
+            // observer shows the count (OTP would block here until the timeout).
+            bump(&self.cell.stats.self_calls_refused, 1);
+            self.cell.mark_dirty();
             return Err(CallError::CallingSelf);
         }
         if self.cell.has_exited() {

@@ -85,6 +85,9 @@ pub(crate) struct Stats {
     /// Set by the sampler; the process measures its state on its own task and clears it.
     pub measure_requested: AtomicBool,
     pub hibernations: AtomicU64,
+    /// Calls this process made to itself, refused at once with `CallError::CallingSelf` (a
+    /// deadlock in OTP); bumped only on that path, by the process itself.
+    pub self_calls_refused: AtomicU64,
 }
 
 /// One message in this many is stamped with its enqueue time to estimate mailbox wait.

@@ -238,6 +238,10 @@ pub struct ProcessSample {
     /// none, so a process without keys costs one byte.
     #[serde(default)]
     pub keys: Option<RegisteredKeys>,
+    /// Calls it made to itself since spawn, each refused at once with `CallingSelf` (in OTP
+    /// such a call blocks until its timeout): a bug the observer's banner and event log name.
+    #[serde(default)]
+    pub self_calls_refused: u64,
 }
 
 /// A process's registered keys as the observer shows them: rendered with `Debug` and capped, so
@@ -296,6 +300,7 @@ impl ProcessSample {
             supervisor: None,
             task: None,
             keys: None,
+            self_calls_refused: 0,
         }
     }
 

@@ -1,13 +1,19 @@
 //! The event log: what happened between two samples, read off the moments themselves (exits
-//! with their reasons, restarts with the old and the new pid, escalations, dropped messages),
-//! plus what the observer itself did (kills and restarts asked for by the user).
+//! with their reasons, restarts with the old and the new pid, escalations, dropped messages,
+//! refused self-calls), plus what the observer itself did (kills and restarts asked for by the
+//! user).
 //!
 //! Child slots (a supervisor and a child id) are followed across restarts, which also gives
 //! the tree its start order (a restarted child keeps its place) and Detail the successor of a
 //! process that was restarted.
 
+pub mod self_calls;
+
+pub use self_calls::SelfCalls;
+
 use super::history::Ring;
 use beamline_wire::{Pid, ProcessKind, ProcessSample, ProcessTable, Status};
+use self_calls::Refusals;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -31,6 +37,8 @@ pub enum EventKind {
     Escalation,
     /// Messages were dropped.
     Drop,
+    /// A process called itself and the call was refused (`CallError::CallingSelf`).
+    SelfCall,
     /// The user killed or restarted a process from the observer.
     Observer,
 }
@@ -43,6 +51,7 @@ impl EventKind {
             EventKind::Restart => "restart",
             EventKind::Escalation => "escalate",
             EventKind::Drop => "drop",
+            EventKind::SelfCall => "selfcall",
             EventKind::Observer => "observer",
         }
     }
@@ -96,6 +105,7 @@ pub struct Events {
     slots: HashMap<(Pid, String), Slot>,
     successor: HashMap<Pid, Pid>,
     successor_order: VecDeque<Pid>,
+    refusals: Refusals,
 }
 
 impl Default for Events {
@@ -105,6 +115,7 @@ impl Default for Events {
             slots: HashMap::new(),
             successor: HashMap::new(),
             successor_order: VecDeque::new(),
+            refusals: Refusals::default(),
         }
     }
 }
@@ -122,8 +133,35 @@ impl Events {
                 continue;
             }
             self.exits_and_drops(next.at_ms, before.map(|b| &**b), p);
+            self.refused_self_calls(next.at_ms, before.map(|b| &**b), p);
             self.follow_slot(next, p);
         }
+        self.refusals.forget_before(next.at_ms);
+    }
+
+    /// Self-calls refused since the sample before (all of them for a process seen the first
+    /// time: a bug is worth showing even if it started before the observer looked).
+    fn refused_self_calls(
+        &mut self,
+        at_ms: u64,
+        before: Option<&ProcessSample>,
+        p: &ProcessSample,
+    ) {
+        let n = (p.self_calls_refused).saturating_sub(before.map_or(0, |b| b.self_calls_refused));
+        if n == 0 {
+            return;
+        }
+        self.refusals.note(at_ms, p.id, p.label(), n);
+        self.log.push(Event {
+            at_ms,
+            kind: EventKind::SelfCall,
+            pid: p.id,
+            who: p.label(),
+            text: format!(
+                "called itself: refused ×{n} ({} since spawn)",
+                p.self_calls_refused
+            ),
+        });
     }
 
     fn exits_and_drops(&mut self, at_ms: u64, before: Option<&ProcessSample>, p: &ProcessSample) {
@@ -276,6 +314,12 @@ impl Events {
         loops
     }
 
+    /// Processes whose calls to themselves were refused within [`self_calls::WINDOW_MS`] of
+    /// `now_ms`, most refusals first.
+    pub fn self_calls(&self, now_ms: u64) -> Vec<SelfCalls> {
+        self.refusals.within(now_ms)
+    }
+
     /// Forget everything (a new incarnation).
     pub fn clear(&mut self) {
         *self = Events::default();
@@ -283,115 +327,4 @@ impl Events {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use beamline_wire::{Snapshot, SystemSample};
-
-    fn child(id: u64, restarts: u32, status: Status) -> ProcessSample {
-        let mut p = ProcessSample::new(Pid(id), ProcessKind::Server, "T");
-        p.parent = Some(Pid(1));
-        p.child_id = Some("worker".into());
-        p.name = Some("worker".into());
-        p.restarts = restarts;
-        p.status = status;
-        p
-    }
-
-    fn table(seq: u64, ps: Vec<ProcessSample>) -> ProcessTable {
-        let mut sup = ProcessSample::new(Pid(1), ProcessKind::Supervisor, "S");
-        sup.name = Some("sup".into());
-        let mut all = vec![sup];
-        all.extend(ps);
-        ProcessTable::from_snapshot(Snapshot {
-            seq,
-            at_ms: seq * 1000,
-            interval_ms: 1000,
-            system: SystemSample::default(),
-            processes: all,
-        })
-    }
-
-    fn exited(reason: &str) -> Status {
-        Status::Exited {
-            reason: reason.into(),
-        }
-    }
-
-    #[test]
-    fn a_crash_and_its_restart_are_logged_with_old_and_new_pid() {
-        let mut ev = Events::default();
-        let t0 = table(0, vec![child(5, 0, Status::Idle)]);
-        let t1 = table(
-            1,
-            vec![
-                child(5, 0, exited("panic: boom")),
-                child(9, 1, Status::Idle),
-            ],
-        );
-        ev.observe(None, &t0);
-        ev.observe(Some(&t0), &t1);
-        let got: Vec<(EventKind, &str)> = ev.iter().map(|e| (e.kind, e.text.as_str())).collect();
-        assert_eq!(
-            got,
-            [
-                (EventKind::Exit, "exited: panic: boom"),
-                (
-                    EventKind::Restart,
-                    "restarted: <0.5.0> → <0.9.0> (restart 1)"
-                )
-            ]
-        );
-        assert_eq!(ev.successor(Pid(5)), Some(Pid(9)));
-        assert_eq!(ev.start_order(&t1.processes[2]), Pid(5));
-    }
-
-    #[test]
-    fn three_restarts_within_a_minute_are_a_crash_loop() {
-        let mut ev = Events::default();
-        let mut prev = table(0, vec![child(10, 0, Status::Idle)]);
-        ev.observe(None, &prev);
-        for i in 1..=3u64 {
-            let next = table(i, vec![child(10 + i, i as u32, Status::Idle)]);
-            ev.observe(Some(&prev), &next);
-            prev = next;
-        }
-        assert_eq!(ev.successor(Pid(10)), Some(Pid(13)));
-        let loops = ev.crash_loops(3000);
-        assert_eq!(loops.len(), 1);
-        assert_eq!((loops[0].pid, loops[0].restarts), (Pid(13), 3));
-        assert!(ev.crash_loops(3000 + LOOP_WINDOW_MS).is_empty());
-    }
-
-    #[test]
-    fn a_supervisor_exiting_with_a_full_restart_window_escalates() {
-        let mut ev = Events::default();
-        let mut sup = ProcessSample::new(Pid(7), ProcessKind::Supervisor, "S");
-        sup.supervisor = Some(beamline_wire::SupervisorInfo {
-            strategy: "one_for_one".into(),
-            max_restarts: 3,
-            period_ms: 5000,
-            restarts_in_window: 3,
-            children: 0,
-            restarting: 0,
-        });
-        let t0 = table(0, vec![sup.clone()]);
-        sup.status = exited("shutdown");
-        let t1 = table(1, vec![sup]);
-        ev.observe(None, &t0);
-        ev.observe(Some(&t0), &t1);
-        assert_eq!(ev.iter().next().unwrap().kind, EventKind::Escalation);
-    }
-
-    #[test]
-    fn a_sibling_with_the_same_child_id_is_not_a_restart() {
-        let mut ev = Events::default();
-        let t0 = table(0, vec![child(5, 0, Status::Idle)]);
-        let t1 = table(
-            1,
-            vec![child(5, 0, Status::Idle), child(6, 0, Status::Idle)],
-        );
-        ev.observe(None, &t0);
-        ev.observe(Some(&t0), &t1);
-        assert_eq!(ev.iter().len(), 0);
-    }
-}
+mod tests;

@@ -75,7 +75,8 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
 }
 
 /// The second line: totals of the shown sample, the pause, and the banner: crash loops first
-/// (they explain much else), then the top alert, or why the link is down.
+/// (they explain much else), then refused self-calls (a bug nothing else on screen shows), else
+/// the top alert, or why the link is down.
 fn line2(state: &State) -> Line<'static> {
     let t = state.theme();
     let m = state.model();
@@ -112,27 +113,44 @@ fn line2(state: &State) -> Line<'static> {
             t.warn(),
         ));
     }
-    let loops = state
-        .shown()
-        .map(|s| m.events.crash_loops(s.at_ms))
-        .unwrap_or_default();
+    let at = state.shown().map(|s| s.at_ms);
+    let loops = at.map(|at| m.events.crash_loops(at)).unwrap_or_default();
+    let self_calls = at.map(|at| m.events.self_calls(at)).unwrap_or_default();
+    let more = |n: usize| {
+        if n > 1 {
+            format!(" (+{} more)", n - 1)
+        } else {
+            String::new()
+        }
+    };
     if let Some(trouble) = &m.trouble {
         l2.push(sep());
         l2.push(Span::styled(trouble.to_string(), t.bad()));
-    } else if let Some(l) = loops.first() {
-        l2.push(sep());
-        let more = if loops.len() > 1 {
-            format!(" (+{} more)", loops.len() - 1)
-        } else {
-            String::new()
-        };
-        l2.push(Span::styled(
-            format!(
-                "⟳ crash loop: {} restarted {}× in 1 min{more}",
-                l.who, l.restarts
-            ),
-            t.bad(),
-        ));
+    } else if !loops.is_empty() || !self_calls.is_empty() {
+        if let Some(l) = loops.first() {
+            l2.push(sep());
+            l2.push(Span::styled(
+                format!(
+                    "⟳ crash loop: {} restarted {}× in 1 min{}",
+                    l.who,
+                    l.restarts,
+                    more(loops.len())
+                ),
+                t.bad(),
+            ));
+        }
+        if let Some(c) = self_calls.first() {
+            l2.push(sep());
+            l2.push(Span::styled(
+                format!(
+                    "⟲ self-call refused: {} ×{} in 1 min{}",
+                    c.who,
+                    c.refused,
+                    more(self_calls.len())
+                ),
+                t.bad(),
+            ));
+        }
     } else if let Some(a) = state.alerts().first() {
         l2.push(sep());
         l2.push(Span::styled(
@@ -221,4 +239,93 @@ pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
         Line::from(spans)
     };
     Paragraph::new(line).render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::input::Action;
+    use crate::source::SourceEvent;
+    use crate::state::State;
+    use crate::view::tests::{crashing, state_crashing, state_with};
+    use crate::vocab::ViewId;
+    use beamline_wire::table::diff;
+    use beamline_wire::{ServerMsg, Snapshot};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    /// The screen as text, one line per row.
+    fn text(state: &State) -> Vec<String> {
+        let size = state.size();
+        let mut t = Terminal::new(TestBackend::new(size.width, size.height)).unwrap();
+        t.draw(|f| crate::view::draw(state, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    /// `snapshot` with `account_bob` having had `refused` calls to itself refused.
+    fn self_calling(mut snapshot: Snapshot, refused: u64) -> Snapshot {
+        let bob = (snapshot.processes.iter_mut())
+            .find(|p| p.name.as_deref() == Some("account_bob"))
+            .unwrap();
+        bob.self_calls_refused = refused;
+        snapshot
+    }
+
+    /// Feed `state` samples `from..to` of `make`, starting from sample `from - 1`.
+    fn feed(state: &mut State, from: u64, to: u64, make: impl Fn(u64) -> Snapshot) {
+        for seq in from..to {
+            let d = diff(&make(seq - 1), &make(seq));
+            state.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
+        }
+    }
+
+    #[test]
+    fn refused_self_calls_are_in_the_banner_and_the_event_log_at_80x24() {
+        let mut s = state_with(4);
+        let quiet = text(&s);
+        assert!(!quiet[1].contains("self-call"), "{}", quiet[1]);
+        // Two refusals by the 5th sample, one more by the 6th.
+        let refused = |seq: u64| match seq {
+            0..=3 => 0,
+            4 => 2,
+            _ => 3,
+        };
+        feed(&mut s, 4, 7, |seq| {
+            self_calling(crate::fixture::small(seq), refused(seq))
+        });
+        let screen = text(&s);
+        assert!(
+            screen[1].contains("⟲ self-call refused: account_bob ×3 in 1 min"),
+            "{}",
+            screen.join("\n")
+        );
+        s.handle(Action::View(ViewId::Events));
+        let events = text(&s).join("\n");
+        assert!(
+            events.contains("selfcall account_bob called itself: refused ×1 (3 since spawn)"),
+            "{events}"
+        );
+        assert!(
+            events.contains("selfcall account_bob called itself: refused ×2 (2 since spawn)"),
+            "{events}"
+        );
+    }
+
+    #[test]
+    fn refused_self_calls_come_after_a_crash_loop_in_the_banner() {
+        let crashes = [4, 7, 10];
+        let mut s = state_crashing(12, &crashes);
+        feed(&mut s, 12, 14, |seq| {
+            self_calling(crashing(seq, &crashes), if seq >= 13 { 1 } else { 0 })
+        });
+        s.handle(Action::Resize(160, 45));
+        let banner = text(&s)[1].clone();
+        let crash = banner.find("⟳ crash loop: account_alice").expect(&banner);
+        let self_call = banner
+            .find("⟲ self-call refused: account_bob ×1")
+            .expect(&banner);
+        assert!(crash < self_call, "{banner}");
+    }
 }

@@ -170,6 +170,7 @@ fn signature(cell: &ProcessCell, len: u64, peak: u64) -> u64 {
     sig.add(s.state_bytes.load(Relaxed));
     sig.add(s.state_deep.load(Relaxed) as u64);
     sig.add(s.hibernations.load(Relaxed));
+    sig.add(s.self_calls_refused.load(Relaxed));
     sig.add(cell.trap_exit.load(Relaxed) as u64);
     sig.add(len);
     sig.add(peak);
@@ -261,6 +262,7 @@ pub(crate) fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) ->
         }),
         task: task_metrics(b, old),
         keys: crate::key_registry::shown::of(&cell.keys, cell.has_exited()),
+        self_calls_refused: s.self_calls_refused.load(Relaxed),
     }
 }
 

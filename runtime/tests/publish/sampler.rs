@@ -358,3 +358,49 @@ async fn a_process_is_idle_once_its_init_returns_even_with_no_message_after() {
     }
     assert_eq!(table.get(pid).map(|p| &p.status), Some(&Status::Idle));
 }
+
+/// A server that, asked `true`, calls itself (the mistake); asked `false`, just answers.
+struct SelfCaller;
+
+impl beamline::GenServer for SelfCaller {
+    type Args = ();
+    type Call = bool;
+    type Reply = bool;
+    type Cast = ();
+    type Info = ();
+
+    async fn init(_: (), _ctx: &mut beamline::Ctx<Self>) -> Result<Self, beamline::InitError> {
+        Ok(SelfCaller)
+    }
+
+    async fn handle_call(
+        &mut self,
+        ask_myself: bool,
+        ctx: &mut beamline::Ctx<Self>,
+    ) -> beamline::CallReply<bool> {
+        if ask_myself {
+            let refused = ctx.myself().call(false).await == Err(beamline::CallError::CallingSelf);
+            return beamline::CallReply::reply(refused);
+        }
+        beamline::CallReply::reply(true)
+    }
+}
+
+/// In OTP a `gen_server:call` to oneself blocks until its timeout; Beamline refuses it at once
+/// and counts it, so the observer can name the bug. Calls from others never count.
+#[tokio::test(start_paused = true)]
+async fn refused_self_calls_are_counted_in_samples_and_other_calls_are_not() {
+    let rt = runtime(1000);
+    let s = rt.start::<SelfCaller>(()).await.unwrap();
+    let mut obs = rt.observe();
+    sample(&mut obs).await;
+    assert_eq!(s.call(false).await, Ok(true));
+    assert_eq!(s.call(false).await, Ok(true));
+    let d = sample(&mut obs).await;
+    assert_eq!(changed(&d, s.pid()).unwrap().self_calls_refused, 0);
+    assert_eq!(s.call(true).await, Ok(true));
+    assert_eq!(s.call(true).await, Ok(true));
+    let d = sample(&mut obs).await;
+    let p = changed(&d, s.pid()).expect("the refusals changed the sample");
+    assert_eq!((p.self_calls_refused, p.handled), (2, 4));
+}
