@@ -27,6 +27,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+/// The token the probe's endpoint requires and its observer presents (a loopback endpoint
+/// refuses a `Hello` without its cookie or token).
+const TOKEN: &str = "attach-probe-token";
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(n), Some(flavor)) = (
@@ -44,7 +48,11 @@ fn main() {
         let _churn = Churn::start(idle[..n / 100].to_vec());
         let endpoint = bl
             .rt
-            .serve(EndpointConfig::parse("127.0.0.1:0").expect("address"))
+            .serve(
+                EndpointConfig::parse("127.0.0.1:0")
+                    .expect("address")
+                    .token(TOKEN),
+            )
             .expect("endpoint binds");
         let addr = endpoint.local_addr().expect("tcp address");
         let stall = Stall::start(if flavor == Flavor::Multi { 4 } else { 1 });
@@ -270,7 +278,7 @@ async fn read(
     let (mut rd, mut wr) = sock.into_split();
     let hello = ClientMsg::Hello(Hello {
         version: PROTOCOL_VERSION,
-        token: None,
+        token: Some(TOKEN.into()),
         client: "attach-probe".into(),
     });
     frame::write(&mut wr, &hello).await.expect("hello");

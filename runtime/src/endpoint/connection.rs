@@ -216,7 +216,11 @@ where
                 break;
             }
         };
-        match tokio::time::timeout(wt, frame::write_encoded(&mut wr, &bytes)).await {
+        // In pieces, yielding between them: a snapshot frame is megabytes, and one write call
+        // copying it would hold this worker for milliseconds (issue 15). The timeout still
+        // covers the whole frame, and a frame cut short by it closes the connection.
+        let write = frame::write_encoded_in_pieces(&mut wr, &bytes, frame::WRITE_PIECE);
+        match tokio::time::timeout(wt, write).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "observer went away");

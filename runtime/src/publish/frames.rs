@@ -13,6 +13,7 @@
 //! Delta frames are encoded once and shared by every connection (`Tick::encoded_deltas`);
 //! snapshot frames are built for each subscriber that needs one, as it sends them.
 
+use super::slice::Slicer;
 use crate::process::ProcessCell;
 use beamline_wire::{Delta, Pid, ProcessSample, ServerMsg, Snapshot, SystemSample, frame};
 use std::ops::Range;
@@ -199,8 +200,9 @@ pub(crate) struct Header {
 
 /// Cut the built samples (of estimated sizes `built`) followed by deferred ones (`deferred`)
 /// into frames: a new frame when the current one holds [`CHUNK_PROCESSES`] samples or would pass
-/// [`CHUNK_BYTES`]. Always at least one frame, maybe empty.
-fn plan(built: &[usize], deferred: &[u32]) -> Vec<Content> {
+/// [`CHUNK_BYTES`]. Always at least one frame, maybe empty. A million samples take milliseconds,
+/// so it yields as the scan does (`publish/slice.rs`).
+async fn plan(built: &[usize], deferred: &[u32], slicer: &mut Slicer) -> Vec<Content> {
     let mut out = vec![Content::default()];
     let mut bytes = 0;
     let sizes = built
@@ -227,6 +229,7 @@ fn plan(built: &[usize], deferred: &[u32]) -> Vec<Content> {
             }
             last.deferred.end += 1;
         }
+        slicer.step().await;
     }
     out
 }
@@ -243,11 +246,20 @@ pub(crate) struct Found {
     pub snapshot: Option<(Deferred, Vec<u32>)>,
 }
 
-/// Plan the frames of one tick. Returns the tick and how many sequence numbers it used.
-pub(crate) fn tick(header: Header, found: Found) -> (Tick, u64) {
-    let built: Vec<usize> = found.built.iter().map(approx_size).collect();
-    let mut deltas = plan(&built, &found.deferred_sizes);
-    let mut snapshot = found.snapshot.map(|(d, sizes)| (d, plan(&built, &sizes)));
+/// Plan the frames of one tick, in slices that yield. Returns the tick and how many sequence
+/// numbers it used.
+pub(crate) async fn tick(header: Header, found: Found) -> (Tick, u64) {
+    let mut slicer = Slicer::new();
+    let mut built = Vec::with_capacity(found.built.len());
+    for p in &found.built {
+        built.push(approx_size(p));
+        slicer.step().await;
+    }
+    let mut deltas = plan(&built, &found.deferred_sizes, &mut slicer).await;
+    let mut snapshot = match found.snapshot {
+        Some((d, sizes)) => Some((d, plan(&built, &sizes, &mut slicer).await)),
+        None => None,
+    };
     let len = deltas.len().max(snapshot.as_ref().map_or(0, |s| s.1.len()));
     let pad = |frames: &mut Vec<Content>| {
         let last = frames.last().expect("never empty").clone();
@@ -288,114 +300,4 @@ pub(crate) fn approx_size(p: &ProcessSample) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use beamline_wire::ProcessKind;
-
-    pub(crate) fn sample(id: u64) -> ProcessSample {
-        let mut p = ProcessSample::new(Pid(id), ProcessKind::Server, "T");
-        p.links = (0..id % 3).map(Pid).collect();
-        p
-    }
-
-    #[test]
-    fn frames_split_by_count_and_by_size_and_an_empty_tick_has_one() {
-        assert_eq!(plan(&[], &[]), [Content::default()]);
-        let r = plan(&[10; 3], &vec![10; CHUNK_PROCESSES * 2 - 2]);
-        assert_eq!(r.len(), 3);
-        assert_eq!(
-            (r[0].built.clone(), r[0].deferred.clone()),
-            (0..3, 0..CHUNK_PROCESSES - 3)
-        );
-        assert_eq!(
-            r[2].deferred,
-            CHUNK_PROCESSES * 2 - 3..CHUNK_PROCESSES * 2 - 2
-        );
-        assert!(r[2].built.is_empty());
-        let r = plan(&[], &[CHUNK_BYTES as u32 / 10; 100]);
-        assert!(r.len() >= 10, "the byte budget splits first");
-        assert!(r.iter().all(|c| c.len() <= 10));
-    }
-
-    fn header() -> Header {
-        Header {
-            first_seq: 7,
-            at_ms: 1,
-            interval_ms: 100,
-            system: SystemSample::default(),
-        }
-    }
-
-    #[test]
-    fn a_split_tick_numbers_its_frames_and_pads_the_shorter_list() {
-        let found = Found {
-            built: vec![sample(1)],
-            removed: vec![Pid(99)],
-            deferred: Vec::new(),
-            deferred_sizes: Vec::new(),
-            snapshot: Some((
-                Deferred {
-                    cells: Vec::new(),
-                    rates: Rates::Zero,
-                },
-                vec![300; CHUNK_PROCESSES],
-            )),
-        };
-        let (tick, used) = tick(header(), found);
-        assert_eq!(used, 2);
-        assert_eq!(tick.deltas.frames[0].built, 0..1);
-        assert_eq!(tick.deltas.frames[1].len(), 0);
-        let s = &tick.snapshot.as_ref().unwrap().frames;
-        assert_eq!(
-            (s[0].built.clone(), s[0].deferred.clone()),
-            (0..1, 0..CHUNK_PROCESSES - 1)
-        );
-        assert_eq!(s[1].deferred, CHUNK_PROCESSES - 1..CHUNK_PROCESSES);
-        let ServerMsg::Delta(first) = tick.message(0, false, Vec::new()) else {
-            panic!()
-        };
-        assert_eq!((first.seq, first.removed), (7, vec![Pid(99)]));
-        let ServerMsg::Delta(second) = tick.message(1, false, Vec::new()) else {
-            panic!()
-        };
-        assert_eq!(second.seq, 8);
-        assert!(second.removed.is_empty());
-        assert!(matches!(
-            tick.message(0, true, Vec::new()),
-            ServerMsg::Snapshot(_)
-        ));
-        assert!(matches!(
-            tick.message(1, true, Vec::new()),
-            ServerMsg::Delta(_)
-        ));
-    }
-
-    /// A frame encoded sample by sample is byte for byte what `frame::encode` makes of the
-    /// whole message, for snapshots and for deltas with removals.
-    #[test]
-    fn a_frame_encoded_sample_by_sample_equals_the_whole_encoding() {
-        let found = Found {
-            built: Vec::new(),
-            removed: vec![Pid(3), Pid(300_000)],
-            deferred: Vec::new(),
-            deferred_sizes: Vec::new(),
-            snapshot: None,
-        };
-        let (tick, _) = tick(header(), found);
-        for (i, snapshot) in [(0, true), (1, true), (0, false), (1, false)] {
-            for n in [0, 1, 200] {
-                let samples: Vec<_> = (0..n).map(sample).collect();
-                let (head, tail) = tick.frame_bounds(i, snapshot, samples.len());
-                let mut out = head;
-                for s in &samples {
-                    out = postcard::to_extend(s, out).unwrap();
-                }
-                out.extend_from_slice(&tail);
-                let len = (out.len() - 4) as u32;
-                out[..4].copy_from_slice(&len.to_be_bytes());
-                let whole = frame::encode(&tick.message(i, snapshot, samples)).unwrap();
-                assert_eq!(out, whole, "frame {i} snapshot {snapshot} with {n} samples");
-            }
-        }
-    }
-}
+mod tests;

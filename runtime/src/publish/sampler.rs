@@ -208,7 +208,7 @@ impl Sampler {
             interval_ms: self.publish.interval_ms(),
             system,
         };
-        let (tick, used) = frames::tick(header, scan.found);
+        let (tick, used) = frames::tick(header, scan.found).await;
         self.seq += used;
         if self.hub.wire_subscribers.load(Relaxed) > 0 {
             tick.set_encoded_deltas(stream::encode_deltas(&tick, &self.publish).await);
