@@ -72,7 +72,7 @@ impl Scenario {
                 "deadlock/alice and deadlock/bob call each other: a wait-for cycle until the 8 s call timeout (deadlock, long_wait)"
             }
             Scenario::SelfCall => {
-                "self-call/server calls itself every 3 s and gets the calling-self error at once instead of hanging (see its logs)"
+                "self-call/server calls itself every 3 s and gets the calling-self error at once instead of hanging (banner and event log)"
             }
             Scenario::Leak => {
                 "leak/hoarder keeps every record it sees: its state grows ~8%/s until a simulated out-of-memory crash (state_growth)"

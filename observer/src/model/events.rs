@@ -19,8 +19,10 @@ use std::sync::Arc;
 
 /// Events kept, oldest dropped first.
 pub const MAX_EVENTS: usize = 1000;
-/// Restarts of one slot within [`LOOP_WINDOW_MS`] that make a crash loop.
-pub const LOOP_RESTARTS: usize = 3;
+/// Restarts of one slot within [`LOOP_WINDOW_MS`] that make a crash loop. Two: one restart
+/// is a supervisor doing its job, a second within the minute is a pattern worth a banner (the
+/// demo's crash scenario shows it about 8 s in), well before a restart storm alert.
+pub const LOOP_RESTARTS: usize = 2;
 /// The window in which restarts are counted for a crash loop.
 pub const LOOP_WINDOW_MS: u64 = 60_000;
 /// Old-to-new pid links kept for Detail to follow (the oldest are forgotten first).

@@ -137,10 +137,8 @@ where
                         owner.keys.swap_remove(i);
                     }
                 }
-                if removed > 0 {
-                    if shown::update(&owner.cell.keys, self.id, &owner.keys) {
-                        owner.cell.mark_dirty();
-                    }
+                if removed > 0 && shown::update(&owner.cell.keys, self.id, &owner.keys) {
+                    owner.cell.mark_dirty();
                 }
                 if owner.keys.is_empty() {
                     let monitor = owner.monitor;

@@ -163,3 +163,19 @@ fn a_process_first_seen_with_refused_self_calls_is_logged_at_once() {
     assert_eq!(ev.self_calls(0)[0].refused, 4);
     assert_eq!(ev.iter().len(), 1);
 }
+
+/// The demo's crash scenario restarts its worker every ~4 s: the banner must name the loop at
+/// the second restart (within its first 10 s), not wait for a third; one restart is no loop.
+#[test]
+fn a_second_restart_within_a_minute_is_a_crash_loop_and_one_is_not() {
+    let mut ev = Events::default();
+    let t0 = table(0, vec![child(10, 0, Status::Idle)]);
+    ev.observe(None, &t0);
+    let t1 = table(1, vec![child(11, 1, Status::Idle)]);
+    ev.observe(Some(&t0), &t1);
+    assert!(ev.crash_loops(1000).is_empty(), "one restart is no loop");
+    let t2 = table(2, vec![child(12, 2, Status::Idle)]);
+    ev.observe(Some(&t1), &t2);
+    let loops = ev.crash_loops(2000);
+    assert_eq!((loops.len(), loops[0].restarts), (1, 2));
+}
