@@ -233,7 +233,7 @@ impl History {
             processes: s.processes,
             msgs_per_s: s.msgs_per_s as f32,
             worker_busy: s.worker_busy as f32,
-            queue_depth: s.global_queue_depth + s.local_queue_depth,
+            queue_depth: s.global_queue_depth.saturating_add(s.local_queue_depth),
         });
     }
 
@@ -274,6 +274,18 @@ mod tests {
                 .map(|i| ProcessSample::new(Pid(i), ProcessKind::Task, "T"))
                 .collect(),
         })
+    }
+
+    /// Found by the `client_decoder` fuzz target: a hostile runtime's queue depths near
+    /// `u64::MAX` overflowed their sum and crashed the observer.
+    #[test]
+    fn queue_depths_from_the_wire_do_not_overflow() {
+        let mut m = moment(1, 1);
+        m.system.global_queue_depth = u64::MAX;
+        m.system.local_queue_depth = 2;
+        let mut h = History::with_budget(1000);
+        h.record(&m);
+        assert_eq!(h.system.last().unwrap().queue_depth, u64::MAX);
     }
 
     #[test]
