@@ -1,12 +1,15 @@
-//! The interactive loop: one `tokio::select!` over terminal events, the source, the samples
-//! prepared off the loop (see [`crate::model::worker`]), control replies, a tick and termination
-//! signals; each branch updates the state, then the screen is drawn.
+//! The interactive loop: one `tokio::select!` over terminal events, the source, the frames
+//! built off the loop (see [`crate::model::worker`]), the rows sorted off the loop (see
+//! [`crate::state::sorter`]), control replies, a tick and termination signals; each branch
+//! updates the state, then the screen is drawn. Nothing that grows with the number of processes
+//! runs on the loop but drawing the visible rows.
 
 use crate::input;
 use crate::model::Model;
 use crate::model::diagnosis::Thresholds;
-use crate::model::worker::Pipeline;
+use crate::model::worker::{Input, Pipeline};
 use crate::source::{EmbeddedSource, Feed, Recorded, Source};
+use crate::state::sorter::{Sorted, Sorter};
 use crate::state::{Effect, Settings, State};
 use crate::theme::Theme;
 use crate::view;
@@ -116,7 +119,7 @@ async fn session<S: Source>(source: &mut S, opts: Options) -> io::Result<()> {
         settings,
         Rect::new(0, 0, size.width, size.height),
     );
-    let mut core = Core::new(source, state, Pipeline::spawn()?);
+    let mut core = Core::new(source, state, opts.thresholds.clone(), |_| {})?;
     let mut events = EventStream::new();
     let mut signals = Signals::new()?;
     // For the end-to-end test that the terminal survives a panic (tests/tests/observer.rs):
@@ -144,13 +147,14 @@ enum Turn {
     Quit,
 }
 
-/// The loop without the terminal: the state, the source, the pipeline preparing its samples,
-/// the replies to control requests and the tick. One [`Core::turn`] waits for whichever comes
-/// first, so a key is handled while a sample is still being prepared.
+/// The loop without the terminal: the state, the source, the pipeline applying its samples,
+/// the sorter, the replies to control requests and the tick. One [`Core::turn`] waits for
+/// whichever comes first, so a key is handled while a sample is still being applied.
 struct Core<'s, S: Source> {
     source: &'s mut S,
     state: State,
-    pipeline: Pipeline,
+    pipeline: Pipeline<Option<Sorted>>,
+    sorter: Sorter,
     source_open: bool,
     reply_tx: mpsc::UnboundedSender<(ControlRequest, ControlReply)>,
     replies: mpsc::UnboundedReceiver<(ControlRequest, ControlReply)>,
@@ -158,23 +162,50 @@ struct Core<'s, S: Source> {
 }
 
 impl<'s, S: Source> Core<'s, S> {
-    fn new(source: &'s mut S, state: State, pipeline: Pipeline) -> Self {
+    /// A loop over `source` showing `state`, whose samples are applied on a worker thread
+    /// (diagnosing with `thresholds`; `before` sees each input first, for tests to hold it).
+    fn new(
+        source: &'s mut S,
+        mut state: State,
+        thresholds: Thresholds,
+        before: impl FnMut(&Input) + Send + 'static,
+    ) -> io::Result<Self> {
         let (reply_tx, replies) = mpsc::unbounded_channel();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Core {
+        let wanted = state.offloop();
+        let pipeline =
+            Pipeline::spawn_with(thresholds, before, move |m| wanted.rows_for_frame(m))?;
+        let mut core = Core {
             source,
             state,
             pipeline,
+            sorter: Sorter::spawn()?,
             source_open: true,
             reply_tx,
             replies,
             tick,
+        };
+        core.hand_over();
+        Ok(core)
+    }
+
+    /// Send the rows the state now wants to the sorter, and its own events to the worker.
+    fn hand_over(&mut self) {
+        if let Some(req) = self.state.take_request()
+            && let Some(done) = self.sorter.send(req)
+        {
+            self.state.sorted(done);
+        }
+        for note in self.state.take_notes() {
+            // A worker that is gone has no later frames to keep the note in.
+            let _ = self.pipeline.send(note);
         }
     }
 
     /// Wait for one thing to happen (a terminal event, a source event to hand to the pipeline,
-    /// a prepared sample to commit, a reply, the tick), fold it in and carry out its effects.
+    /// a frame to swap in, rows sorted, a reply, the tick), fold it in and carry out its
+    /// effects.
     async fn turn<K>(&mut self, keys: &mut K) -> io::Result<Turn>
     where
         K: futures_util::Stream<Item = io::Result<crossterm::event::Event>> + Unpin,
@@ -193,14 +224,21 @@ impl<'s, S: Source> Core<'s, S> {
             // Samples go to the pipeline in order; the source waits while it is full.
             ev = self.source.next(), if self.source_open && self.pipeline.ready() => match ev {
                 Some(ev) => {
-                    if let Err(ev) = self.pipeline.send(ev) {
+                    if let Err(input) = self.pipeline.send(Input::Event(ev))
+                        && let Input::Event(ev) = *input
+                    {
                         // The pipeline's thread is gone (it panicked): fold in place instead.
-                        effects = self.state.apply(*ev);
+                        effects = self.state.apply(ev);
                     }
                 }
                 None => self.source_open = false,
             },
-            Some(prepared) = self.pipeline.recv() => effects = self.state.commit(prepared),
+            Some(frame) = self.pipeline.recv() => {
+                let (old, fx) = self.state.land(frame);
+                self.pipeline.give_back(old);
+                effects = fx;
+            }
+            Some(sorted) = self.sorter.recv() => self.state.sorted(sorted),
             Some((req, reply)) = self.replies.recv() => self.state.on_reply(req, reply),
             _ = self.tick.tick() => {
                 self.state.set_source_missed(self.source.missed());
@@ -224,6 +262,7 @@ impl<'s, S: Source> Core<'s, S> {
                 }
             }
         }
+        self.hand_over();
         Ok(Turn::Continue)
     }
 }
@@ -264,97 +303,4 @@ impl Signals {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fixture;
-    use crate::model::worker::Preparer;
-    use crate::source::{ControlFuture, SourceEvent};
-    use crate::state::Settings;
-    use crate::vocab::ViewId;
-    use beamline_wire::ServerMsg;
-    use beamline_wire::table::diff;
-    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-
-    /// Yields its events, then waits for ever.
-    struct Scripted(std::collections::VecDeque<SourceEvent>);
-
-    impl Source for Scripted {
-        async fn next(&mut self) -> Option<SourceEvent> {
-            match self.0.pop_front() {
-                Some(ev) => Some(ev),
-                None => std::future::pending().await,
-            }
-        }
-        fn missed(&self) -> u64 {
-            0
-        }
-        fn control(&self, _: ControlRequest) -> ControlFuture {
-            Box::pin(async { ControlReply::Ok })
-        }
-        fn describe(&self) -> String {
-            "scripted".into()
-        }
-    }
-
-    #[tokio::test]
-    async fn a_key_is_handled_while_a_large_sample_is_still_being_prepared() {
-        const N: usize = 20_000;
-        let (s0, s1) = (fixture::large(0, N), fixture::large(1, N));
-        let mut source = Scripted(
-            [
-                SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(1))),
-                SourceEvent::Msg(ServerMsg::Snapshot(s0.clone())),
-                SourceEvent::Msg(ServerMsg::Delta(diff(&s0, &s1))),
-            ]
-            .into(),
-        );
-        // The worker holds every delta until the test opens the gate.
-        let (open, gate) = std::sync::mpsc::channel::<()>();
-        let mut preparer = Preparer::default();
-        let pipeline = Pipeline::spawn_with(move |ev| {
-            if let SourceEvent::Msg(ServerMsg::Delta(_)) = ev {
-                gate.recv().unwrap();
-            }
-            preparer.prepare(ev)
-        })
-        .unwrap();
-        let settings = Settings {
-            target: "t".into(),
-            theme: Theme::new(false),
-            replay: false,
-            interval_ms: None,
-        };
-        let state = State::new(
-            Model::new(Thresholds::default()),
-            settings,
-            Rect::new(0, 0, 120, 40),
-        );
-        let mut core = Core::new(&mut source, state, pipeline);
-        let (key_tx, mut key_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
-        let mut keys = futures_util::stream::poll_fn(move |cx| key_rx.poll_recv(cx));
-        // Until the snapshot is committed and the delta handed to the (gated) worker.
-        while core.state.model().latest().is_none() || !core.source.0.is_empty() {
-            assert_eq!(core.turn(&mut keys).await.unwrap(), Turn::Continue);
-        }
-        let key = KeyEvent::new(KeyCode::Char('2'), KeyModifiers::NONE);
-        key_tx.send(Ok(Event::Key(key))).unwrap();
-        for _ in 0..10 {
-            if core.state.view() == ViewId::ALL[1] {
-                break;
-            }
-            core.turn(&mut keys).await.unwrap();
-        }
-        assert_eq!(core.state.view(), ViewId::ALL[1], "the key was handled");
-        let seq = |c: &Core<'_, Scripted>| c.state.model().latest().and_then(|m| m.seq);
-        assert_eq!(
-            seq(&core),
-            Some(0),
-            "while the delta is still being prepared"
-        );
-        open.send(()).unwrap();
-        while seq(&core) != Some(1) {
-            core.turn(&mut keys).await.unwrap();
-        }
-        assert_eq!(core.state.model().gaps, 0);
-    }
-}
+mod tests;

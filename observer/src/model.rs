@@ -10,12 +10,15 @@
 //! - [`pressure`]: how full, how alarming and how fast-growing a mailbox is.
 //! - [`diagnosis`]: alerts computed from each sample and its history.
 //! - [`events`]: the event log read off consecutive samples, and the child slots it follows.
-//! - [`worker`]: building each sample's table on a thread of its own, so the UI loop only
-//!   commits it ([`Model::prepare`] then [`Model::commit`] is [`Model::apply`] split in two).
+//! - [`prepare`]: building each sample's table ([`Model::prepare`] then [`Model::commit`] is
+//!   [`Model::apply`] split in two).
+//! - [`worker`]: applying samples on a thread of its own and handing the UI loop a copy of the
+//!   model to show ([`Model::view_copy`]), so the loop only swaps it in.
 
 pub mod diagnosis;
 pub mod events;
 pub mod history;
+pub mod prepare;
 pub mod pressure;
 pub mod worker;
 
@@ -25,7 +28,7 @@ use diagnosis::{Alert, Diagnoser, Thresholds};
 use events::Events;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use worker::{Prepared, Preparer};
+use prepare::{Prepared, Preparer};
 
 pub use history::{History, Point, Ring, SystemPoint};
 
@@ -70,10 +73,11 @@ pub struct Model {
     pub alerts: Vec<Alert>,
     /// Alerts that cleared recently, most recently resolved first (listed dimmed).
     pub resolved: Vec<Alert>,
-    /// What happened between samples.
-    pub events: Events,
+    /// What happened between samples; shared with the copies the UI shows (written copy on
+    /// write: the worker's next sample, or a kill the user asked for).
+    pub events: Arc<Events>,
     diagnoser: Diagnoser,
-    /// Builds tables for [`Model::apply`] (a [`worker::Pipeline`] has its own).
+    /// Builds tables for [`Model::apply`].
     preparer: Preparer,
 }
 
@@ -90,14 +94,14 @@ impl Model {
             gaps: 0,
             alerts: Vec::new(),
             resolved: Vec::new(),
-            events: Events::default(),
+            events: Arc::default(),
             diagnoser: Diagnoser::new(thresholds),
             preparer: Preparer::default(),
         }
     }
 
     /// Fold one source event into the model: [`Self::prepare`] then [`Self::commit`], in
-    /// place (headless mode and tests; the TUI prepares on a [`worker::Pipeline`]).
+    /// place (headless mode, tests, and the TUI's [`worker::Worker`] on its own thread).
     pub fn apply(&mut self, ev: SourceEvent) -> Change {
         let prepared = self.prepare(ev);
         self.commit(prepared)
@@ -109,7 +113,7 @@ impl Model {
         self.preparer.prepare(ev)
     }
 
-    /// Fold in an event prepared here or by a [`worker::Pipeline`] fed every event in order.
+    /// Fold in an event prepared here or by a [`Preparer`] fed every event in order.
     pub fn commit(&mut self, prepared: Prepared) -> Change {
         let ev = match prepared {
             Prepared::Table { table, owned } => {
@@ -166,7 +170,7 @@ impl Model {
         self.history.clear();
         self.alerts.clear();
         self.resolved.clear();
-        self.events.clear();
+        self.events = Arc::default();
         self.gaps = 0;
         self.diagnoser.reset();
     }
@@ -175,7 +179,7 @@ impl Model {
     fn push(&mut self, m: Arc<ProcessTable>, owned: usize) {
         self.history.record(&m);
         let prev = self.latest().cloned();
-        self.events.observe(prev.as_deref(), &m);
+        Arc::make_mut(&mut self.events).observe(prev.as_deref(), &m);
         self.alerts = self.diagnoser.update(&m, &self.history);
         self.resolved = self.diagnoser.resolved();
         let cost = m.processes.len() + owned * OWNED_SAMPLE_COST;
@@ -188,6 +192,26 @@ impl Model {
             if let Some((_, c, _)) = self.moments.pop_front() {
                 self.cost -= c;
             }
+        }
+    }
+
+    /// A copy for the UI to show, carrying `history` (which must equal this model's: the
+    /// worker keeps two and hands one over, see [`worker`]). Moments, alerts and events are
+    /// shared or small; the copy cannot diagnose further samples (it is never fed any).
+    pub fn view_copy(&self, history: History) -> Model {
+        Model {
+            conn: self.conn.clone(),
+            welcome: self.welcome.clone(),
+            trouble: self.trouble.clone(),
+            moments: self.moments.clone(),
+            cost: self.cost,
+            history,
+            gaps: self.gaps,
+            alerts: self.alerts.clone(),
+            resolved: self.resolved.clone(),
+            events: self.events.clone(),
+            diagnoser: Diagnoser::new(self.thresholds().clone()),
+            preparer: Preparer::default(),
         }
     }
 

@@ -18,13 +18,15 @@ pub mod navigation;
 pub mod playback;
 pub mod query;
 pub mod rows;
+pub mod sorter;
 
 use crate::input::{Action, Mode};
 use crate::layout::{self, Areas};
 use crate::model::diagnosis::Alert;
 use crate::model::events::{Event, EventKind};
-use crate::model::worker::Prepared;
+use crate::model::worker::{Frame, Input};
 use crate::model::{Change, Model};
+use sorter::{Order, Request, Sorted, Spec, Wanted};
 use crate::source::{ConnState, Playback, SourceEvent};
 use crate::theme::Theme;
 use crate::vocab::{Confirm, ViewId};
@@ -77,6 +79,29 @@ pub struct State {
     freshness: Freshness,
     /// The last left click: when, and on which cell (for double clicks).
     last_click: Option<(Instant, u16, u16)>,
+    /// The moment on screen, the one `rows` index.
+    screen: Option<Arc<ProcessTable>>,
+    /// Set when samples and rows are computed off the loop.
+    offloop: Option<Offloop>,
+}
+
+/// What the state keeps while samples and rows are computed off the loop (see [`sorter`]).
+#[derive(Debug, Default)]
+struct Offloop {
+    wanted: Wanted,
+    /// The generation of the newest order.
+    generation: u64,
+    /// Rows to ask the [`sorter::Sorter`] for.
+    request: Option<Request>,
+    /// Whether the rows asked for should recenter the list when they land.
+    recenter: bool,
+    /// The rows of the frame being swapped in.
+    arrived: Option<Sorted>,
+    /// Events of the observer's own, numbered, not yet sent to the worker.
+    outbox: Vec<Input>,
+    /// Those sent and not yet in a frame (shown meanwhile on top of each frame).
+    unconfirmed: Vec<(u64, Event)>,
+    notes: u64,
 }
 
 impl State {
@@ -96,6 +121,8 @@ impl State {
             rows: Rows::default(),
             freshness: Freshness::default(),
             last_click: None,
+            screen: None,
+            offloop: None,
         };
         state.refresh();
         state
@@ -162,11 +189,15 @@ impl State {
         }
     }
 
-    /// The alerts of the shown moment: the newest, or those raised at the paused sample.
+    /// The alerts of the shown moment: the newest, or those raised at the paused sample (or
+    /// at the sample on screen while the rows of a newer one are computed).
     pub fn alerts(&self) -> &[Alert] {
-        match self.playhead.paused {
-            Some(seq) => self.model.alerts_at(seq),
-            None => &self.model.alerts,
+        let on_screen = self.screen.as_ref().and_then(|m| m.seq);
+        match self.playhead.paused.or(on_screen) {
+            Some(seq) if self.model.latest().and_then(|m| m.seq) != Some(seq) => {
+                self.model.alerts_at(seq)
+            }
+            _ => &self.model.alerts,
         }
     }
 
@@ -222,8 +253,14 @@ impl State {
         &self.rows
     }
 
-    /// The moment on screen: the newest, or the one the display is paused on.
+    /// The moment on screen: the newest, or the one the display is paused on (while rows are
+    /// computed off the loop, the one they were last computed for).
     pub fn shown(&self) -> Option<&Arc<ProcessTable>> {
+        self.screen.as_ref()
+    }
+
+    /// The moment the playhead points at: the newest, or the one the display is paused on.
+    fn target(&self) -> Option<&Arc<ProcessTable>> {
         match self.playhead.paused {
             Some(seq) => self.model.at(seq),
             None => self.model.latest(),
@@ -282,17 +319,72 @@ impl State {
     /// Fold one event from the source into the model and the display; returns the requests
     /// that follow from it (the interval asked for on the command line, once connected).
     pub fn apply(&mut self, ev: SourceEvent) -> Vec<Effect> {
-        let prepared = self.model.prepare(ev);
-        self.commit(prepared)
-    }
-
-    /// [`Self::apply`] for an event already prepared (the TUI prepares samples on a
-    /// [`crate::model::worker::Pipeline`], off its loop).
-    pub fn commit(&mut self, prepared: Prepared) -> Vec<Effect> {
-        if let Prepared::Event(SourceEvent::Trouble(t)) = &prepared {
+        if let SourceEvent::Trouble(t) = &ev {
             self.set_note(t.to_string());
         }
-        let change = self.model.commit(prepared);
+        let change = self.model.apply(ev);
+        self.after(change)
+    }
+
+    /// Compute rows off the loop from now on: list changes become requests
+    /// ([`Self::take_request`]) whose answers land with [`Self::sorted`], and samples arrive as
+    /// frames ([`Self::land`]) carrying rows for the order the returned [`Wanted`] holds.
+    pub fn offloop(&mut self) -> Wanted {
+        let o = Offloop::default();
+        let wanted = o.wanted.clone();
+        self.offloop = Some(o);
+        self.refresh();
+        wanted
+    }
+
+    /// Swap in a frame built off the loop; returns the model shown until now (give it back to
+    /// the worker, which reuses its history and drops the rest off the loop) and the effects.
+    pub fn land(&mut self, frame: Frame<Option<Sorted>>) -> (Model, Vec<Effect>) {
+        let mut model = frame.model;
+        if let Some(o) = &mut self.offloop {
+            o.unconfirmed.retain(|(n, _)| *n > frame.notes);
+            for (_, ev) in &o.unconfirmed {
+                Arc::make_mut(&mut model.events).record(ev.clone());
+            }
+            o.arrived = frame.extra;
+        }
+        if model.trouble.is_some() && model.trouble != self.model.trouble {
+            let t = model.trouble.as_ref().map(ToString::to_string);
+            self.set_note(t.unwrap_or_default());
+        }
+        let old = std::mem::replace(&mut self.model, model);
+        let fx = self.after(frame.change);
+        if let Some(o) = &mut self.offloop {
+            o.arrived = None;
+        }
+        (old, fx)
+    }
+
+    /// Rows computed off the loop: shown if they answer the newest order, else dropped.
+    pub fn sorted(&mut self, sorted: Sorted) {
+        let Some(o) = &mut self.offloop else { return };
+        if sorted.generation != o.generation {
+            return;
+        }
+        let recenter = std::mem::take(&mut o.recenter);
+        self.show(sorted.table, sorted.rows, recenter);
+    }
+
+    /// The rows to ask the sorter for, if the list changed since the last call.
+    pub fn take_request(&mut self) -> Option<Request> {
+        self.offloop.as_mut()?.request.take()
+    }
+
+    /// The observer's own events to hand the worker, so later frames keep them.
+    pub fn take_notes(&mut self) -> Vec<Input> {
+        self.offloop
+            .as_mut()
+            .map(|o| std::mem::take(&mut o.outbox))
+            .unwrap_or_default()
+    }
+
+    /// What follows a change of the model, however it was applied.
+    fn after(&mut self, change: Change) -> Vec<Effect> {
         let mut fx = self.on_change(change);
         if let ConnState::Retrying { .. } = self.model.conn {
             self.set_note("disconnected, retrying");
@@ -334,7 +426,12 @@ impl State {
                     .map_or_else(|| pid.to_string(), |p| p.label()),
                 text,
             };
-            self.model.events.record(event);
+            if let Some(o) = &mut self.offloop {
+                o.notes += 1;
+                o.unconfirmed.push((o.notes, event.clone()));
+                o.outbox.push(Input::Note(event.clone()));
+            }
+            Arc::make_mut(&mut self.model.events).record(event);
         }
         if let Some(note) = self.fetches.on_reply(request, reply) {
             self.set_note(note);
@@ -379,7 +476,7 @@ impl State {
         let Some(new) = self.model.events.successor(old) else {
             return vec![];
         };
-        let Some(m) = self.shown().cloned() else {
+        let Some(m) = self.target().cloned() else {
             return vec![];
         };
         let Some(p) = m.get(new) else { return vec![] };
@@ -442,6 +539,16 @@ impl State {
                 let fx = self.playhead.toggle(&self.model);
                 if self.playhead.paused.is_none() {
                     self.refresh();
+                } else {
+                    // Frames need no rows while the display is frozen.
+                    let spec = self.spec();
+                    if let Some(o) = &mut self.offloop {
+                        o.wanted.set(Order {
+                            generation: o.generation,
+                            live: false,
+                            spec,
+                        });
+                    }
                 }
                 return vec![fx];
             }
@@ -606,20 +713,69 @@ impl State {
 
     /// [`Self::refresh`], moving the view to show the top of the list or the selection
     /// mid-page when rows were reordered (a sort).
+    ///
+    /// Off the loop, the rows come later (from the frame being swapped in when it carries them
+    /// for this order and moment, else from the sorter); until then the list shows the moment
+    /// and rows it showed before.
     fn refresh_recentered(&mut self, recenter: bool) {
-        let Some(m) = self.shown().cloned() else {
-            self.rows = Rows::default();
+        let spec = self.spec();
+        let target = self.target().cloned();
+        let Some(o) = &mut self.offloop else {
+            let rows = target.as_ref().map(|m| spec.rows(m, &self.model.events));
+            self.show_opt(target, rows.unwrap_or_default(), recenter);
             return;
         };
-        let needle = self.query.needle();
-        let events = &self.model.events;
-        self.rows = match self.nav.view {
-            ViewId::Tree => {
-                Rows::tree(&m, &self.nav.collapsed, &needle, &|p| events.start_order(p))
+        if let (Some(a), Some(m)) = (o.arrived.take(), &target)
+            && a.generation == o.generation
+            && Arc::ptr_eq(&a.table, m)
+        {
+            let recenter = std::mem::take(&mut o.recenter) || recenter;
+            self.show(a.table, a.rows, recenter);
+            return;
+        }
+        o.generation += 1;
+        let lists = spec.lists();
+        o.wanted.set(Order {
+            generation: o.generation,
+            live: self.playhead.paused.is_none(),
+            spec: spec.clone(),
+        });
+        match target {
+            Some(table) if lists => {
+                o.recenter |= recenter;
+                o.request = Some(Request {
+                    generation: o.generation,
+                    table,
+                    events: self.model.events.clone(),
+                    spec,
+                });
             }
-            ViewId::Processes => Rows::table(&m, self.query.sort, self.query.descending(), &needle),
-            _ => Rows::default(),
-        };
+            _ => {
+                o.request = None;
+                self.show_opt(target, Rows::default(), recenter);
+            }
+        }
+    }
+
+    /// What decides the rows now.
+    fn spec(&self) -> Spec {
+        Spec {
+            view: self.nav.view,
+            collapsed: self.nav.collapsed.clone(),
+            needle: self.query.needle(),
+            sort: self.query.sort,
+            desc: self.query.descending(),
+        }
+    }
+
+    /// Put `table` and its `rows` on screen, keeping the selection on the same process.
+    fn show(&mut self, table: Arc<ProcessTable>, rows: Rows, recenter: bool) {
+        self.show_opt(Some(table), rows, recenter);
+    }
+
+    fn show_opt(&mut self, table: Option<Arc<ProcessTable>>, rows: Rows, recenter: bool) {
+        self.screen = table;
+        self.rows = rows;
         self.reanchor_with(recenter);
     }
 

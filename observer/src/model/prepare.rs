@@ -1,0 +1,71 @@
+//! Building each sample's table: the expensive part of folding a snapshot or delta into the
+//! model (every changed sample moved behind an `Arc`, sorted and merged with the previous
+//! table), separate from the rest so it can be measured and run apart ([`super::Model::prepare`]
+//! then [`super::Model::commit`] is [`super::Model::apply`]).
+
+use beamline_wire::{ProcessTable, ServerMsg};
+use std::sync::Arc;
+
+use crate::source::SourceEvent;
+
+/// A source event with the expensive part done.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prepared {
+    /// Needs no preparation (link changes, handshake, replies, trouble, resets).
+    Event(SourceEvent),
+    /// A snapshot or delta turned into the next moment; `owned` samples are new (the rest shared
+    /// with the moment before).
+    Table {
+        /// The next moment.
+        table: Arc<ProcessTable>,
+        /// Samples this moment owns outright.
+        owned: usize,
+    },
+    /// A delta that could not be applied: no snapshot yet, or one went missing.
+    Gap,
+}
+
+/// Follows the newest table so each delta can be applied to it; mirrors what the model forgets
+/// (a reset, a new incarnation) so both agree on what the next delta applies to.
+#[derive(Clone, Debug, Default)]
+pub struct Preparer {
+    latest: Option<Arc<ProcessTable>>,
+    incarnation: Option<u64>,
+}
+
+impl Preparer {
+    /// Do the expensive part of `ev`: build the table a snapshot or delta describes.
+    pub fn prepare(&mut self, ev: SourceEvent) -> Prepared {
+        match ev {
+            SourceEvent::Msg(ServerMsg::Snapshot(s)) => {
+                let owned = s.processes.len();
+                self.keep(ProcessTable::from_snapshot(s), owned)
+            }
+            SourceEvent::Msg(ServerMsg::Delta(d)) => {
+                let owned = d.changed.len();
+                match self.latest.as_ref().map(|l| l.successor(d)) {
+                    Some(Ok(t)) => self.keep(t, owned),
+                    None | Some(Err(_)) => Prepared::Gap,
+                }
+            }
+            SourceEvent::Reset => {
+                self.latest = None;
+                Prepared::Event(ev)
+            }
+            SourceEvent::Msg(ServerMsg::Welcome(ref w)) => {
+                if self.incarnation.is_some_and(|i| i != w.incarnation) {
+                    self.latest = None;
+                }
+                self.incarnation = Some(w.incarnation);
+                Prepared::Event(ev)
+            }
+            other => Prepared::Event(other),
+        }
+    }
+
+    fn keep(&mut self, table: ProcessTable, owned: usize) -> Prepared {
+        let table = Arc::new(table);
+        self.latest = Some(table.clone());
+        Prepared::Table { table, owned }
+    }
+}
