@@ -174,8 +174,7 @@ impl<'s, S: Source> Core<'s, S> {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let wanted = state.offloop();
-        let pipeline =
-            Pipeline::spawn_with(thresholds, before, move |m| wanted.rows_for_frame(m))?;
+        let pipeline = Pipeline::spawn_with(thresholds, before, move |m| wanted.rows_for_frame(m))?;
         let mut core = Core {
             source,
             state,

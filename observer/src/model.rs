@@ -26,9 +26,9 @@ use crate::source::{ConnState, SourceEvent, Trouble};
 use beamline_wire::{ProcessTable, ServerMsg, Welcome};
 use diagnosis::{Alert, Diagnoser, Thresholds};
 use events::Events;
+use prepare::{Prepared, Preparer};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use prepare::{Prepared, Preparer};
 
 pub use history::{History, Point, Ring, SystemPoint};
 

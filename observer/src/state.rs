@@ -26,12 +26,12 @@ use crate::model::diagnosis::Alert;
 use crate::model::events::{Event, EventKind};
 use crate::model::worker::{Frame, Input};
 use crate::model::{Change, Model};
-use sorter::{Order, Request, Sorted, Spec, Wanted};
 use crate::source::{ConnState, Playback, SourceEvent};
 use crate::theme::Theme;
 use crate::vocab::{Confirm, ViewId};
 use beamline_wire::{ControlReply, ControlRequest, Pid, ProcessTable};
 use ratatui::layout::Rect;
+use sorter::{Order, Request, Sorted, Spec, Wanted};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,8 @@ struct Offloop {
     request: Option<Request>,
     /// Whether the rows asked for should recenter the list when they land.
     recenter: bool,
+    /// The generation of the rows on screen.
+    shown: u64,
     /// The rows of the frame being swapped in.
     arrived: Option<Sorted>,
     /// Events of the observer's own, numbered, not yet sent to the worker.
@@ -367,7 +369,15 @@ impl State {
             return;
         }
         let recenter = std::mem::take(&mut o.recenter);
+        o.shown = o.generation;
         self.show(sorted.table, sorted.rows, recenter);
+    }
+
+    /// Whether the rows on screen answer the newest order (always, when computed in place).
+    pub fn rows_current(&self) -> bool {
+        self.offloop
+            .as_ref()
+            .is_none_or(|o| o.shown == o.generation && o.request.is_none())
     }
 
     /// The rows to ask the sorter for, if the list changed since the last call.
@@ -730,6 +740,7 @@ impl State {
             && Arc::ptr_eq(&a.table, m)
         {
             let recenter = std::mem::take(&mut o.recenter) || recenter;
+            o.shown = o.generation;
             self.show(a.table, a.rows, recenter);
             return;
         }
@@ -752,6 +763,7 @@ impl State {
             }
             _ => {
                 o.request = None;
+                o.shown = o.generation;
                 self.show_opt(target, Rows::default(), recenter);
             }
         }

@@ -26,8 +26,8 @@
 //! skip that limit: they are few and must not be lost.
 
 use super::{Change, Model};
-use crate::model::events::Event;
 use crate::model::diagnosis::Thresholds;
+use crate::model::events::Event;
 use crate::source::SourceEvent;
 use beamline_wire::ProcessTable;
 use std::collections::VecDeque;
@@ -231,6 +231,11 @@ impl<X: Send + 'static> Pipeline<X> {
             back,
             in_flight: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Whether every source event handed over came back as a frame.
+    pub fn idle(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) == 0
     }
 
     /// Whether another source event can be handed over now.

@@ -42,9 +42,9 @@ impl Spec {
     /// The rows of `m` (`events` gives the tree its start order).
     pub fn rows(&self, m: &ProcessTable, events: &Events) -> Rows {
         match self.view {
-            ViewId::Tree => Rows::tree(m, &self.collapsed, &self.needle, &|p| {
-                events.start_order(p)
-            }),
+            ViewId::Tree => {
+                Rows::tree(m, &self.collapsed, &self.needle, &|p| events.start_order(p))
+            }
             ViewId::Processes => Rows::table(m, self.sort, self.desc, &self.needle),
             _ => Rows::default(),
         }

@@ -299,3 +299,5 @@ fn a_kill_from_the_observer_goes_in_the_event_log() {
     assert_eq!((e.pid, e.who.as_str()), (Pid(5), "cache"));
     assert_eq!(e.text, "killed by the observer (kill)");
 }
+
+mod offloop;

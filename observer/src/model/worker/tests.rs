@@ -130,8 +130,10 @@ fn a_pipeline_hands_back_frames_in_order() {
         .build()
         .unwrap();
     let mut inline = Model::new(Default::default());
-    let mut pipe = Pipeline::spawn(Default::default(), |m: &Model| m.latest().and_then(|t| t.seq))
-        .unwrap();
+    let mut pipe = Pipeline::spawn(Default::default(), |m: &Model| {
+        m.latest().and_then(|t| t.seq)
+    })
+    .unwrap();
     let mut shown = Model::new(Default::default());
     rt.block_on(async {
         for ev in events() {
