@@ -1,14 +1,16 @@
 //! One frame with 100,000 processes: the tree and the table must render well under 16 ms, because
 //! only visible rows are built. Also measures the per-sample work at 100,000 processes all
-//! changing: all of it inline (what the UI loop did before samples were prepared off it), the
-//! part now left on the UI loop (commit), and the part on the worker thread (prepare).
+//! changing: all of it inline (what the UI loop did before samples were applied off it, and
+//! what headless mode still does), the worker's part (apply, history caught up, rows) and the
+//! loop's part (swap the frame in).
 
 use beamline_observer::fixture;
 use beamline_observer::input::Action;
 use beamline_observer::model::Model;
 use beamline_observer::model::diagnosis::Thresholds;
-use beamline_observer::model::worker::Preparer;
+use beamline_observer::model::worker::{Frame, Input, Worker};
 use beamline_observer::source::SourceEvent;
+use beamline_observer::state::sorter::{Sorted, Wanted};
 use beamline_observer::state::{Settings, State};
 use beamline_observer::theme::Theme;
 use beamline_observer::view;
@@ -74,39 +76,91 @@ fn per_sample(c: &mut Criterion) {
             s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
         })
     });
-    g.bench_function("ui_loop_commit_prepared", |bch| {
-        let mut s = state();
-        s.handle(Action::View(ViewId::Processes));
-        let next = std::cell::Cell::new(s.model().latest().and_then(|m| m.seq).unwrap());
+    // The worker and the loop taking turns as in the TUI: the worker applies the delta, builds
+    // the rows and lends a frame; the loop swaps it in and gives the old copy back; the
+    // worker catches that copy up before the next sample.
+    let t = std::cell::RefCell::new(Turns::new());
+    let mut seq = 1;
+    let mut next = move || {
+        let mut d = d.clone();
+        seq += 1;
+        d.seq = seq;
+        SourceEvent::Msg(ServerMsg::Delta(d))
+    };
+    g.bench_function("worker_apply_and_rows", |bch| {
         bch.iter_batched(
-            || {
-                let mut d = d.clone();
-                let seq = next.get();
-                next.set(seq + 1);
-                d.seq = seq + 1;
-                // The worker's part, outside the timing: the preparer follows the same seqs.
-                let mut p = Preparer::default();
-                let mut snap = fixture::large(1, N);
-                snap.seq = seq;
-                p.prepare(SourceEvent::Msg(ServerMsg::Snapshot(snap)));
-                p.prepare(SourceEvent::Msg(ServerMsg::Delta(d)))
+            &mut next,
+            |ev| {
+                let f = t.borrow_mut().work(ev);
+                // The loop's part (microseconds) is inside this timing.
+                t.borrow_mut().land(f);
             },
-            |prepared| s.commit(prepared),
+            BatchSize::LargeInput,
+        );
+    });
+    g.bench_function("ui_loop_land_frame", |bch| {
+        bch.iter_batched(
+            || t.borrow_mut().work(next()),
+            |f| t.borrow_mut().land(f),
             BatchSize::LargeInput,
         )
     });
-    g.bench_function("worker_prepare", |bch| {
-        let mut p = Preparer::default();
-        p.prepare(SourceEvent::Msg(ServerMsg::Snapshot(fixture::large(1, N))));
-        let mut seq = 1;
-        bch.iter(|| {
-            let mut d = d.clone();
-            seq += 1;
-            d.seq = seq;
-            p.prepare(SourceEvent::Msg(ServerMsg::Delta(d)))
-        })
-    });
     g.finish();
+}
+
+/// A state showing frames from a worker, taking turns in one thread.
+struct Turns {
+    s: State,
+    w: Worker,
+    wanted: Wanted,
+    old: Option<Model>,
+}
+
+impl Turns {
+    fn new() -> Self {
+        let settings = Settings {
+            target: "bench".into(),
+            theme: Theme::new(true),
+            replay: false,
+            interval_ms: None,
+        };
+        let mut s = State::new(
+            Model::new(Thresholds::default()),
+            settings,
+            Rect::new(0, 0, 200, 60),
+        );
+        s.handle(Action::View(ViewId::Processes));
+        let wanted = s.offloop();
+        let mut t = Turns {
+            s,
+            w: Worker::new(Thresholds::default()),
+            wanted,
+            old: None,
+        };
+        for ev in [
+            SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(1))),
+            SourceEvent::Msg(ServerMsg::Snapshot(fixture::large(1, N))),
+        ] {
+            let f = t.work(ev);
+            t.land(f);
+        }
+        t
+    }
+
+    /// The worker's part: take the old copy back, apply, compute the rows, lend a frame.
+    fn work(&mut self, ev: SourceEvent) -> Frame<Option<Sorted>> {
+        if let Some(m) = self.old.take() {
+            self.w.reclaim(m);
+        }
+        let change = self.w.apply(Input::Event(ev)).unwrap();
+        let rows = self.wanted.rows_for_frame(self.w.model());
+        self.w.frame(change, rows)
+    }
+
+    /// The loop's part: swap the frame in.
+    fn land(&mut self, f: Frame<Option<Sorted>>) {
+        self.old = Some(self.s.land(f).0);
+    }
 }
 
 criterion_group!(benches, frame, per_sample);

@@ -301,5 +301,8 @@ impl Signals {
     }
 }
 
+#[doc(hidden)]
+pub mod probe;
+
 #[cfg(test)]
 mod tests;
