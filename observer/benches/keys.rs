@@ -1,7 +1,9 @@
 //! Key-to-screen latency of the interactive loop with many processes all changing every
 //! sample (issue 15: keys answered within 50 ms at 100,000 processes).
 //!
-//! `cargo bench -p beamline-observer --bench keys -- [move|sort] [processes] [samples]`
+//! `cargo bench -p beamline-observer --bench keys -- [move|sort] [processes] [samples] [ms]`
+//! (a key every `ms`: 47 by default for `move`, 300 for `sort`, so each sort can land before
+//! the next).
 //!
 //! `move` presses j and k (the selection moves in the current rows); `sort` presses b and m
 //! (sort by busy, by mailbox: rows computed again). For each press: the time to the first
@@ -36,17 +38,16 @@ fn main() {
     let mode = args.first().map_or("move", String::as_str);
     let n = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let samples = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
-    let keys: &[char] = if mode == "sort" {
-        &['b', 'm']
-    } else {
-        &['j', 'k']
-    };
+    let sort = mode == "sort";
+    let keys: &[char] = if sort { &['b', 'm'] } else { &['j', 'k'] };
+    let pace = args.get(3).and_then(|a| a.parse().ok());
+    let pace = pace.unwrap_or(if sort { 300 } else { 47 });
     let mut r = probe::run(
         n,
         samples,
         Duration::from_secs(1),
         keys,
-        Duration::from_millis(47),
+        Duration::from_millis(pace),
         (160, 45),
     )
     .expect("probe");
