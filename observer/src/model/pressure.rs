@@ -60,17 +60,22 @@ pub struct Growth {
 impl Growth {
     /// The growth of `p`'s mailbox over its recorded history.
     pub fn of(p: &ProcessSample, history: &History, th: &Thresholds) -> Growth {
+        Self::until(p, history, th, u64::MAX)
+    }
+
+    /// The growth of `p`'s mailbox over the history recorded up to `until_ms` (a paused
+    /// display judges by its own sample, not by what came after).
+    pub fn until(p: &ProcessSample, history: &History, th: &Thresholds, until_ms: u64) -> Growth {
         let Some(ring) = history.process(p.id) else {
             return Growth::default();
         };
         let window = th.trend_samples.max(2);
-        let recent: Vec<u64> = ring
-            .iter()
-            .rev()
+        let mut recent: Vec<u64> = (ring.iter().rev())
+            .skip_while(|x| x.at_ms > until_ms)
             .take(window)
-            .rev()
             .map(|x| x.mailbox_len)
             .collect();
+        recent.reverse();
         let n = recent.len();
         Growth {
             rising: rising(&recent, window, th.trend_min_growth),

@@ -81,15 +81,17 @@ pub fn mailbox_style(p: &ProcessSample, th: &Thresholds, t: &Theme) -> Style {
 }
 
 /// The mailbox cell: a bar filled to its pressure, coloured by its level, the length, and `↑`
-/// while it rises.
+/// while it rises in the history up to `until_ms` (the shown moment, so a paused display
+/// holds still).
 pub fn mailbox_cell(
     p: &ProcessSample,
     history: &History,
+    until_ms: u64,
     th: &Thresholds,
     t: &Theme,
 ) -> Line<'static> {
     let style = mailbox_style(p, th, t);
-    let mark = if Growth::of(p, history, th).rising.is_some() {
+    let mark = if Growth::until(p, history, th, until_ms).rising.is_some() {
         "↑"
     } else {
         " "

@@ -13,9 +13,24 @@ use ratatui::widgets::{Paragraph, Widget};
 
 /// Render the two header lines.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
+    let l1 = fit(line1(state), area.width);
+    Paragraph::new(vec![l1, clip_line(line2(state), area.width)]).render(area, buf);
+}
+
+/// A part of the first line and how much it matters: when the line is too wide, parts go from
+/// the least important up (the link's state, staleness and missed updates stay longest).
+struct Part {
+    rank: u8,
+    spans: Vec<Span<'static>>,
+}
+
+/// The first line: link, staleness, target, node and incarnation, read-only role, uptime,
+/// interval, missed updates.
+fn line1(state: &State) -> Vec<Part> {
     let t = state.theme();
     let m = state.model();
     let sep = || Span::styled(" │ ", t.dim());
+    let part = |rank, spans| Part { rank, spans };
     let (dot, conn, style) = match &m.conn {
         ConnState::Connecting => ("○", "connecting".to_string(), t.warn()),
         ConnState::Connected => ("●", "connected".to_string(), t.good()),
@@ -30,48 +45,59 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         ConnState::Failed(_) => ("✕", "refused".to_string(), t.bad()),
         ConnState::Ended => ("■", "ended".to_string(), t.warn()),
     };
-    let mut l1 = vec![Span::styled(format!(" {dot} {conn} "), style)];
+    let mut parts = vec![part(0, vec![Span::styled(format!(" {dot} {conn} "), style)])];
     if let Some(age) = state.stale_for() {
-        l1.push(Span::styled(
-            format!(
-                "stale: data {} old ",
-                fmt::duration_ms(age.as_secs() * 1000)
-            ),
-            t.warn(),
+        let age = fmt::duration_ms(age.as_secs() * 1000);
+        parts.push(part(
+            1,
+            vec![Span::styled(format!("stale: data {age} old "), t.warn())],
         ));
     }
-    l1.push(Span::styled(state.settings().target.clone(), t.heading()));
+    let target = state.settings().target.clone();
+    parts.push(part(2, vec![Span::styled(target, t.heading())]));
     if let Some(w) = &m.welcome {
-        l1.push(sep());
-        l1.push(Span::raw(format!("{} · inc {:x}", w.node, w.incarnation)));
+        let node = format!("{} · inc {:x}", w.node, w.incarnation);
+        parts.push(part(6, vec![sep(), Span::raw(node)]));
         if w.role == beamline_wire::Role::Observe {
-            l1.push(Span::styled(" · read-only", t.warn()));
+            parts.push(part(3, vec![Span::styled(" · read-only", t.warn())]));
         }
     }
-    let latest = m.latest();
     if let Some(s) = state.shown() {
-        l1.push(sep());
-        l1.push(Span::raw(format!("up {}", fmt::uptime(s.at_ms))));
+        let up = format!("up {}", fmt::uptime(s.at_ms));
+        parts.push(part(4, vec![sep(), Span::raw(up)]));
     }
-    let interval = latest
-        .map(|s| s.interval_ms)
+    let interval = (m.latest().map(|s| s.interval_ms))
         .or(m.welcome.as_ref().map(|w| w.interval_ms));
     if let Some(i) = interval {
-        l1.push(sep());
         let mut s = format!("every {}", fmt::duration_ms(i));
         if let Some(r) = state.fetches().interval {
             s.push_str(&format!(" → {}", fmt::duration_ms(r)));
         }
-        l1.push(Span::raw(s));
+        parts.push(part(5, vec![sep(), Span::raw(s)]));
     }
     let missed = state.missed();
-    l1.push(sep());
-    l1.push(Span::styled(
-        format!("missed {missed}"),
-        if missed > 0 { t.warn() } else { t.dim() },
+    let style = if missed > 0 { t.warn() } else { t.dim() };
+    parts.push(part(
+        1,
+        vec![sep(), Span::styled(format!("missed {missed}"), style)],
     ));
+    parts
+}
 
-    Paragraph::new(vec![Line::from(l1), clip_line(line2(state), area.width)]).render(area, buf);
+/// The parts that fit in `width` columns, dropping the least important first (the latest
+/// added of equal rank); what still does not fit is cut.
+fn fit(mut parts: Vec<Part>, width: u16) -> Line<'static> {
+    let len = |p: &Part| p.spans.iter().map(Span::width).sum::<usize>();
+    while parts.len() > 1 && parts.iter().map(len).sum::<usize>() > width as usize {
+        let least = (parts.iter().enumerate())
+            .max_by_key(|(i, p)| (p.rank, *i))
+            .map(|(i, _)| i);
+        if let Some(i) = least {
+            parts.remove(i);
+        }
+    }
+    let spans = parts.into_iter().flat_map(|p| p.spans).collect::<Vec<_>>();
+    clip_line(Line::from(spans), width)
 }
 
 /// The second line: totals of the shown sample, the pause, and the banner: crash loops first
@@ -311,6 +337,25 @@ mod tests {
             events.contains("selfcall account_bob called itself: refused ×2 (2 since spawn)"),
             "{events}"
         );
+    }
+
+    /// At 80 columns a long target and an interval change do not fit with everything else:
+    /// node and incarnation, then the interval, go first; the link and missed updates stay.
+    #[test]
+    fn the_header_keeps_the_link_and_missed_updates_at_80x24() {
+        let mut s = state_with(4);
+        s.set_target("unix:/var/run/beamline/payments-observer.sock".into());
+        s.handle(Action::Slower);
+        let screen = text(&s);
+        assert!(screen[0].contains("● connected"), "{}", screen[0]);
+        assert!(screen[0].trim_end().ends_with("missed 0"), "{}", screen[0]);
+        assert!(!screen[0].contains("inc 2a"), "{}", screen[0]);
+        insta::assert_snapshot!(screen.join("\n"));
+        s.handle(Action::Resize(160, 45));
+        let wide = text(&s);
+        for part in ["inc 2a", "up 0:01:03", "every 1.0s → 2.0s", "missed 0"] {
+            assert!(wide[0].contains(part), "{}", wide[0]);
+        }
     }
 
     #[test]

@@ -259,6 +259,13 @@ fn a_read_only_connection_says_so_in_the_header() {
     let mut w = fixture::welcome(0x2a);
     w.role = beamline_wire::Role::Observe;
     s.apply(SourceEvent::Msg(ServerMsg::Welcome(w)));
+    // At 80 columns node and incarnation make room for the role and missed updates.
+    assert!(
+        line(&s).contains("127.0.0.1:7420 · read-only") && line(&s).contains("missed 0"),
+        "{}",
+        line(&s)
+    );
+    s.handle(Action::Resize(160, 45));
     assert!(
         line(&s).contains("demo · inc 2a · read-only"),
         "{}",
@@ -455,4 +462,29 @@ fn no_color_and_the_light_theme() {
             }
         }
     }
+}
+
+/// The `↑` of a rising mailbox is judged by the history up to the shown sample: paused before
+/// stage_3's mailbox had risen for a trend window, the tree shows no `↑` however long it rises
+/// afterwards; live again, it does.
+#[test]
+fn a_paused_tree_marks_growth_from_its_own_sample() {
+    let stage_3 = |s: &State| -> String {
+        let buf = screen(s).buffer().clone();
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .skip(4) // the header's banner may name it too
+            .find(|l| l.contains("stage_3"))
+            .unwrap()
+    };
+    let mut s = state_with(3);
+    assert!(!stage_3(&s).contains('↑'), "{}", stage_3(&s));
+    s.handle(Action::Pause);
+    for seq in 3..9 {
+        let d = diff(&fixture::small(seq - 1), &fixture::small(seq));
+        s.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
+    }
+    assert!(!stage_3(&s).contains('↑'), "paused: {}", stage_3(&s));
+    s.handle(Action::Pause);
+    assert!(stage_3(&s).contains('↑'), "live: {}", stage_3(&s));
 }

@@ -59,7 +59,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             let row = Row::new(vec![
                 Cell::from(name.clone()),
                 Cell::from(cells::status_cell(p, t)),
-                Cell::from(cells::mailbox_cell(p, history, th, t)),
+                Cell::from(cells::mailbox_cell(p, history, m.at_ms, th, t)),
                 Cell::from(rate),
                 Cell::from(Line::from(fmt::percent(p.busy)).right_aligned()),
                 Cell::from(cells::state_cell(p, leaking.contains(&p.id), t)),
