@@ -3,9 +3,12 @@
 //! asked of the runtime), and the [`rows`] of the current list. Views read it through `&State`;
 //! the loop changes it only through its methods ([`State::handle`], [`State::apply`],
 //! [`State::on_reply`]), which return the [`Effect`]s the loop must carry out, so no view and no
-//! key handler ever does I/O.
+//! key handler ever does I/O. In the TUI nothing that grows with the process count runs here:
+//! samples arrive as frames built on a worker thread and rows are sorted on another
+//! ([`sorter`]; the state's side of that is `offloop.rs`); tests and fallbacks apply and sort in
+//! place with the same code.
 //!
-//! Longer than most files (about 670 lines) for a reason: it holds the accessors that are the
+//! Longer than most files (about 790 lines) for a reason: it holds the accessors that are the
 //! views' only way in, and the one place where an action reaches several parts (focus, rows and
 //! cursor follow the filter, the sort, the playhead and the tree's folds; a click or a restart
 //! moves the selection and the Detail subject). What each part does by itself lives in its own
@@ -15,6 +18,7 @@ pub mod effect;
 pub mod fetches;
 pub mod freshness;
 pub mod navigation;
+mod offloop;
 pub mod playback;
 pub mod query;
 pub mod rows;
@@ -24,14 +28,14 @@ use crate::input::{Action, Mode};
 use crate::layout::{self, Areas};
 use crate::model::diagnosis::Alert;
 use crate::model::events::{Event, EventKind};
-use crate::model::worker::{Frame, Input};
+use crate::model::worker::Input;
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Playback, SourceEvent};
 use crate::theme::Theme;
 use crate::vocab::{Confirm, ViewId};
 use beamline_wire::{ControlReply, ControlRequest, Pid, ProcessTable};
 use ratatui::layout::Rect;
-use sorter::{Order, Request, Sorted, Spec, Wanted};
+use sorter::{Order, Request, Spec};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,28 +86,7 @@ pub struct State {
     /// The moment on screen, the one `rows` index.
     screen: Option<Arc<ProcessTable>>,
     /// Set when samples and rows are computed off the loop.
-    offloop: Option<Offloop>,
-}
-
-/// What the state keeps while samples and rows are computed off the loop (see [`sorter`]).
-#[derive(Debug, Default)]
-struct Offloop {
-    wanted: Wanted,
-    /// The generation of the newest order.
-    generation: u64,
-    /// Rows to ask the [`sorter::Sorter`] for.
-    request: Option<Request>,
-    /// Whether the rows asked for should recenter the list when they land.
-    recenter: bool,
-    /// The generation of the rows on screen.
-    shown: u64,
-    /// The rows of the frame being swapped in.
-    arrived: Option<Sorted>,
-    /// Events of the observer's own, numbered, not yet sent to the worker.
-    outbox: Vec<Input>,
-    /// Those sent and not yet in a frame (shown meanwhile on top of each frame).
-    unconfirmed: Vec<(u64, Event)>,
-    notes: u64,
+    offloop: Option<offloop::Offloop>,
 }
 
 impl State {
@@ -326,71 +309,6 @@ impl State {
         }
         let change = self.model.apply(ev);
         self.after(change)
-    }
-
-    /// Compute rows off the loop from now on: list changes become requests
-    /// ([`Self::take_request`]) whose answers land with [`Self::sorted`], and samples arrive as
-    /// frames ([`Self::land`]) carrying rows for the order the returned [`Wanted`] holds.
-    pub fn offloop(&mut self) -> Wanted {
-        let o = Offloop::default();
-        let wanted = o.wanted.clone();
-        self.offloop = Some(o);
-        self.refresh();
-        wanted
-    }
-
-    /// Swap in a frame built off the loop; returns the model shown until now (give it back to
-    /// the worker, which reuses its history and drops the rest off the loop) and the effects.
-    pub fn land(&mut self, frame: Frame<Option<Sorted>>) -> (Model, Vec<Effect>) {
-        let mut model = frame.model;
-        if let Some(o) = &mut self.offloop {
-            o.unconfirmed.retain(|(n, _)| *n > frame.notes);
-            for (_, ev) in &o.unconfirmed {
-                Arc::make_mut(&mut model.events).record(ev.clone());
-            }
-            o.arrived = frame.extra;
-        }
-        if model.trouble.is_some() && model.trouble != self.model.trouble {
-            let t = model.trouble.as_ref().map(ToString::to_string);
-            self.set_note(t.unwrap_or_default());
-        }
-        let old = std::mem::replace(&mut self.model, model);
-        let fx = self.after(frame.change);
-        if let Some(o) = &mut self.offloop {
-            o.arrived = None;
-        }
-        (old, fx)
-    }
-
-    /// Rows computed off the loop: shown if they answer the newest order, else dropped.
-    pub fn sorted(&mut self, sorted: Sorted) {
-        let Some(o) = &mut self.offloop else { return };
-        if sorted.generation != o.generation {
-            return;
-        }
-        let recenter = std::mem::take(&mut o.recenter);
-        o.shown = o.generation;
-        self.show(sorted.table, sorted.rows, recenter);
-    }
-
-    /// Whether the rows on screen answer the newest order (always, when computed in place).
-    pub fn rows_current(&self) -> bool {
-        self.offloop
-            .as_ref()
-            .is_none_or(|o| o.shown == o.generation && o.request.is_none())
-    }
-
-    /// The rows to ask the sorter for, if the list changed since the last call.
-    pub fn take_request(&mut self) -> Option<Request> {
-        self.offloop.as_mut()?.request.take()
-    }
-
-    /// The observer's own events to hand the worker, so later frames keep them.
-    pub fn take_notes(&mut self) -> Vec<Input> {
-        self.offloop
-            .as_mut()
-            .map(|o| std::mem::take(&mut o.outbox))
-            .unwrap_or_default()
     }
 
     /// What follows a change of the model, however it was applied.

@@ -1,4 +1,4 @@
-//! A measurement of the interactive loop, for `benches/keys.rs`: the real [`Core`] and the
+//! A measurement of the interactive loop, for `benches/keys.rs`: the real `Core` and the
 //! real drawing (to a ratatui `TestBackend`), fed a snapshot and then a delta of `n` processes
 //! all changing every interval, while a thread of its own presses keys at a steady pace. For
 //! each key: the time from the press to the end of the first frame drawn after the loop

@@ -210,8 +210,8 @@ async fn frames_show_what_applying_in_place_shows() {
         inline.apply(ev.clone());
         feed.send(ev).unwrap();
         for (_, a) in actions.iter().filter(|(at, _)| *at == i) {
-            inline.handle(a.clone());
-            core.state.handle(a.clone());
+            inline.handle(*a);
+            core.state.handle(*a);
             core.hand_over();
         }
         until(&mut core, &mut keys, |c| {

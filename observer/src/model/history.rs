@@ -13,7 +13,8 @@ use std::collections::{HashMap, VecDeque};
 pub const MAX_POINTS: usize = 300;
 /// Fewest points one process keeps, so sparklines still mean something at scale.
 pub const MIN_POINTS: usize = 8;
-/// Points shared by all processes (about 80 MB at worst).
+/// Points shared by all processes (about 80 MB at worst; the TUI keeps two copies, see
+/// [`super::worker`]).
 pub const POINT_BUDGET: usize = 2_000_000;
 
 /// A bounded first-in-first-out buffer.

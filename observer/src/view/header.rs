@@ -45,7 +45,10 @@ fn line1(state: &State) -> Vec<Part> {
         ConnState::Failed(_) => ("✕", "refused".to_string(), t.bad()),
         ConnState::Ended => ("■", "ended".to_string(), t.warn()),
     };
-    let mut parts = vec![part(0, vec![Span::styled(format!(" {dot} {conn} "), style)])];
+    let mut parts = vec![part(
+        0,
+        vec![Span::styled(format!(" {dot} {conn} "), style)],
+    )];
     if let Some(age) = state.stale_for() {
         let age = fmt::duration_ms(age.as_secs() * 1000);
         parts.push(part(
@@ -66,8 +69,8 @@ fn line1(state: &State) -> Vec<Part> {
         let up = format!("up {}", fmt::uptime(s.at_ms));
         parts.push(part(4, vec![sep(), Span::raw(up)]));
     }
-    let interval = (m.latest().map(|s| s.interval_ms))
-        .or(m.welcome.as_ref().map(|w| w.interval_ms));
+    let interval =
+        (m.latest().map(|s| s.interval_ms)).or(m.welcome.as_ref().map(|w| w.interval_ms));
     if let Some(i) = interval {
         let mut s = format!("every {}", fmt::duration_ms(i));
         if let Some(r) = state.fetches().interval {

@@ -472,7 +472,11 @@ fn a_paused_tree_marks_growth_from_its_own_sample() {
     let stage_3 = |s: &State| -> String {
         let buf = screen(s).buffer().clone();
         (0..buf.area.height)
-            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
             .skip(4) // the header's banner may name it too
             .find(|l| l.contains("stage_3"))
             .unwrap()

@@ -2,8 +2,8 @@
 //! [`Worker`], rows answered late or out of order.
 
 use super::*;
-use crate::model::worker::Worker;
-use crate::state::sorter::Sorted;
+use crate::model::worker::{Frame, Worker};
+use crate::state::sorter::{Sorted, Wanted};
 
 fn settings() -> Settings {
     Settings {
