@@ -285,10 +285,11 @@ impl State {
     /// The process the user has in focus in the current view.
     pub fn focused(&self) -> Option<Pid> {
         match self.nav.view {
-            ViewId::Tree | ViewId::Processes => {
+            ViewId::Tree | ViewId::Processes if self.rows_fit() => {
                 let m = self.shown()?;
                 self.rows.pid_at(m, self.nav.pos().map_or(0, |p| p.cursor))
             }
+            ViewId::Tree | ViewId::Processes => None,
             ViewId::Detail => self.fetches.detail.as_ref().map(|d| d.pid),
             ViewId::Alerts => self.selected_alert()?.processes.first().copied(),
             ViewId::Events => self.events().get(self.nav.events.cursor).map(|e| e.pid),
@@ -709,6 +710,16 @@ impl State {
         self.reanchor_with(recenter);
     }
 
+    /// Whether the rows are of the current view's kind (off the loop, a switch between the
+    /// tree and the table shows the other's rows until its own land).
+    fn rows_fit(&self) -> bool {
+        match (self.nav.view, &self.rows) {
+            (ViewId::Tree, Rows::Table(_)) | (ViewId::Processes, Rows::Tree(_)) => false,
+            (ViewId::Tree | ViewId::Processes, Rows::None) => self.screen.is_none(),
+            _ => true,
+        }
+    }
+
     fn list_len(&self) -> usize {
         match self.nav.view {
             ViewId::Alerts => self.alerts().len(),
@@ -729,6 +740,10 @@ impl State {
     }
 
     fn move_cursor(&mut self, d: isize) {
+        if !self.rows_fit() {
+            // A switch between the tree and the table whose rows have not landed yet.
+            return;
+        }
         let (page, len) = (self.page(), self.list_len());
         let m = self.shown().cloned();
         self.nav.move_cursor(&self.rows, m.as_deref(), d, page, len);

@@ -146,3 +146,22 @@ fn a_kill_stays_in_the_log_across_frames_built_before_the_worker_heard_of_it() {
         .count();
     assert_eq!(n, 1, "once, from the worker");
 }
+
+/// Between a switch from the tree to the table and the table's rows landing, the tree's rows
+/// are not taken for the table's: no process is in focus and keys do not move the cursor.
+#[test]
+fn the_tree_rows_are_not_read_as_the_tables_while_its_own_are_sorted() {
+    let (mut s, mut w, wanted) = offloop();
+    let f = frame(&mut w, &wanted, snapshot(0));
+    land(&mut s, &mut w, f);
+    let tree = s.take_request().unwrap().run();
+    s.sorted(tree);
+    assert_eq!(s.focused(), Some(Pid(1)), "the tree's root");
+    s.handle(Action::View(ViewId::Processes));
+    assert_eq!(s.focused(), None, "the table's rows are not there yet");
+    s.handle(Action::Move(3));
+    assert_eq!(s.nav().table.cursor, 0);
+    let table = s.take_request().unwrap().run();
+    s.sorted(table);
+    assert_eq!(s.focused(), Some(Pid(9)), "deepest mailbox first");
+}
