@@ -16,7 +16,7 @@
 //! fresh one; the loop gives the copy it showed before back when it swaps the frame in
 //! ([`Pipeline::give_back`]), and the worker catches that copy up on the samples it missed
 //! (every history operation since it was lent is logged) before writing the next sample into
-//! it. So each sample is recorded twice, on the worker, and nothing is cloned or dropped
+//! it. So each sample is recorded twice, on the worker, and nothing large is cloned or dropped
 //! on the loop. The worker is at most one frame ahead of the screen: it waits for the copy
 //! back before it applies the next sample.
 //!

@@ -154,7 +154,10 @@ fn the_tree_rows_are_not_read_as_the_tables_while_its_own_are_sorted() {
     let (mut s, mut w, wanted) = offloop();
     let f = frame(&mut w, &wanted, snapshot(0));
     land(&mut s, &mut w, f);
-    assert!(s.take_request().is_none(), "the frame carried the tree's rows");
+    assert!(
+        s.take_request().is_none(),
+        "the frame carried the tree's rows"
+    );
     assert_eq!(s.focused(), Some(Pid(1)), "the tree's root");
     s.handle(Action::View(ViewId::Processes));
     assert_eq!(s.focused(), None, "the table's rows are not there yet");
