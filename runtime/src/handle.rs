@@ -229,7 +229,18 @@ impl<S: GenServer> ServerRef<S> {
     /// Settle the counts of a message handed to the mailbox: evictions, drops and dead letters.
     /// Counted with instrumentation off too: `handled + dropped + dead letters == sent` is a
     /// promise (RELIABILITY.md), not a statistic, and these paths are off the fast one.
+    #[inline(always)]
     fn account<M>(&self, sent: Sent<M>) -> Outcome<M> {
+        match sent {
+            Sent::Queued => Outcome::Queued,
+            other => self.account_slow(other),
+        }
+    }
+
+    /// [`Self::account`] for everything but a plain `Queued` (kept out of the send path).
+    #[cold]
+    #[inline(never)]
+    fn account_slow<M>(&self, sent: Sent<M>) -> Outcome<M> {
         let stats = &self.cell.stats;
         match sent {
             Sent::Queued => Outcome::Queued,
