@@ -106,7 +106,7 @@ impl<T> Queue<T> {
     /// queue, `evict_oldest` drops the front item to make room instead of refusing. A queued
     /// item adds one to `count`, under the lock: exact without a locked instruction, and never
     /// behind the receiver (which takes under the same lock).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(
         &self,
         item: T,
@@ -137,7 +137,7 @@ impl<T> Queue<T> {
 
     /// Queue `item` under the lock taken by the caller, count it, then release the lock and
     /// wake the receiver if it sleeps.
-    #[inline]
+    #[inline(always)]
     fn push_locked(&self, mut inner: MutexGuard<'_, Inner<T>>, item: T, count: Option<&AtomicU64>) {
         inner.items.push_back(item);
         if let Some(c) = count {

@@ -7,7 +7,7 @@
 //! than once per message. This is the hot path: measure `bench-scale` before and after a change.
 
 use super::core::Core;
-use super::dispatch::{Event, Flow, handle, measure, terminate};
+use super::dispatch::{Event, Flow, cast, handle, measure, settle, terminate};
 use crate::handle::Envelope;
 use crate::mailbox::Rx;
 use crate::process::ProcessCell;
@@ -54,10 +54,17 @@ pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
             // until a callback asks for something other than the default next step.
             let mut handled = 0u32;
             let flow = loop {
-                let flow = handle(&mut core, event).await;
+                let flow = match event {
+                    // The hot path: the cast's callback awaited right here.
+                    Event::Msg(Envelope::Cast(msg, stamp)) => {
+                        let outcome = cast(&mut core, msg, stamp).await;
+                        settle(&cell, outcome)
+                    }
+                    event => handle(&mut core, event).await,
+                };
                 handled += 1;
                 match &flow {
-                    Flow::Continue(n) if *n == Next::default() && handled < BATCH => {}
+                    Flow::Continue(n) if carries_on(n) && handled < BATCH => {}
                     _ => break flow,
                 }
                 // `try_pop` on the (almost always empty) system queue is one relaxed load
@@ -100,6 +107,13 @@ pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
         terminate(&mut core, reason.clone()).await;
         core.finish(reason);
     }
+}
+
+/// Whether a callback asked for nothing but the next message (no stop, timeout or hibernation),
+/// so the batch goes on. (Field by field: cheaper than comparing with `Next::default()`.)
+#[inline(always)]
+fn carries_on(n: &Next) -> bool {
+    n.stop.is_none() && n.timeout.is_none() && !n.hibernate
 }
 
 /// Before waiting: hibernate if asked, say the process is idle, measure the state if an
