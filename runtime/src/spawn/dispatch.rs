@@ -30,13 +30,18 @@ pub(super) enum Flow {
 pub(super) type Outcome = Result<Next, String>;
 
 /// A cast taken from the mailbox: counted, then its callback, guarded. The batch loop awaits it
-/// directly (the hot path: no [`handle`] future built, polled and dropped around it).
+/// directly (the hot path: no [`handle`] future built, polled and dropped around it). It takes
+/// the whole event (a cast) so that the loop moves its event out entirely: a cast's fields
+/// matched inside the loop kept the rest of the event in the loop's future, 40 bytes more per
+/// process.
 #[inline(always)]
 pub(super) fn cast<S: GenServer>(
     core: &mut Core<S>,
-    msg: S::Cast,
-    stamp: u64,
+    event: Event<S>,
 ) -> Guarded<impl Future<Output = Next> + '_> {
+    let Event::Msg(Envelope::Cast(msg, stamp)) = event else {
+        unreachable!("only casts are handed to `cast`")
+    };
     let cell = &core.cell;
     if cell.shared.instrument {
         taken(cell, StatusCode::HandlingCast, &cell.stats.handled_cast, stamp);
