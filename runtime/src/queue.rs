@@ -139,6 +139,14 @@ impl<T> Queue<T> {
     /// wake the receiver if it sleeps.
     #[inline(always)]
     fn push_locked(&self, mut inner: MutexGuard<'_, Inner<T>>, item: T, count: Option<&AtomicU64>) {
+        if inner.items.capacity() == 0 {
+            // A first buffer for one message, not the four `VecDeque` would make room for: most
+            // processes get one message at a time (a request, a call), and the buffer stays
+            // allocated while they sleep (about 100 bytes per idle process). A burst grows it
+            // as usual, and from then on the grown buffer circulates between the queue and the
+            // receiver.
+            inner.items.reserve_exact(1);
+        }
         inner.items.push_back(item);
         if let Some(c) = count {
             c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
