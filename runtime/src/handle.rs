@@ -332,7 +332,9 @@ impl<S: GenServer> ServerRef<S> {
         let mut waiting = None;
         std::future::poll_fn(move |cx| {
             if waiting.is_none() {
-                let msg = msg.take().expect("a cast's future polled after it completed");
+                let msg = msg
+                    .take()
+                    .expect("a cast's future polled after it completed");
                 if !self.tx.may_wait() {
                     return Poll::Ready(self.try_cast(msg));
                 }

@@ -20,8 +20,8 @@
 //! (Longer than most modules, a third of it tests: the line of waiting senders must share the
 //! queue's lock to be exact, so it lives here.)
 
-use std::collections::VecDeque;
 use parking_lot::{Mutex, MutexGuard};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 

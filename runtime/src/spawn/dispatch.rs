@@ -44,7 +44,12 @@ pub(super) fn cast<S: GenServer>(
     };
     let cell = &core.cell;
     if cell.shared.instrument {
-        taken(cell, StatusCode::HandlingCast, &cell.stats.handled_cast, stamp);
+        taken(
+            cell,
+            StatusCode::HandlingCast,
+            &cell.stats.handled_cast,
+            stamp,
+        );
     }
     let state = core.state.as_mut().expect("state is set after init");
     guarded(state.handle_cast(msg, &mut core.ctx))
