@@ -229,7 +229,18 @@ impl<S: GenServer> ServerRef<S> {
     /// Settle the counts of a message handed to the mailbox: evictions, drops and dead letters.
     /// Counted with instrumentation off too: `handled + dropped + dead letters == sent` is a
     /// promise (RELIABILITY.md), not a statistic, and these paths are off the fast one.
+    #[inline(always)]
     fn account<M>(&self, sent: Sent<M>) -> Outcome<M> {
+        match sent {
+            Sent::Queued => Outcome::Queued,
+            other => self.account_slow(other),
+        }
+    }
+
+    /// [`Self::account`] for everything but a plain `Queued` (kept out of the send path).
+    #[cold]
+    #[inline(never)]
+    fn account_slow<M>(&self, sent: Sent<M>) -> Outcome<M> {
         let stats = &self.cell.stats;
         match sent {
             Sent::Queued => Outcome::Queued,
@@ -312,26 +323,49 @@ impl<S: GenServer> ServerRef<S> {
     ///
     /// Cancel safety: under `Wait`, dropping the future while it waits for room drops the
     /// message, never queued; otherwise the message is queued before the first poll returns.
-    pub async fn cast(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
+    ///
+    /// (A hand-made future rather than an `async fn`: every mailbox but a `Wait` one sends
+    /// synchronously at the first poll, so that path builds no state machine; only a `Wait`
+    /// mailbox boxes the future that waits for room.)
+    pub fn cast(&self, msg: S::Cast) -> impl Future<Output = Result<(), CastError<S::Cast>>> + '_ {
+        let mut msg = Some(msg);
+        let mut waiting = None;
+        std::future::poll_fn(move |cx| {
+            if waiting.is_none() {
+                let msg = msg
+                    .take()
+                    .expect("a cast's future polled after it completed");
+                if !self.tx.may_wait() {
+                    return Poll::Ready(self.try_cast(msg));
+                }
+                waiting = Some(Box::pin(self.cast_waiting(msg)));
+            }
+            waiting.as_mut().expect("set above").as_mut().poll(cx)
+        })
+    }
+
+    /// A cast to a `Wait` mailbox: wait for room.
+    async fn cast_waiting(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
         let stamp = self.stamp();
-        let env = Envelope::Cast(msg, stamp);
-        // Only `Wait` mailboxes can make a cast wait; the rest take the synchronous path.
-        let sent = if self.tx.may_wait() {
-            self.tx.send(env, self.count()).await
-        } else {
-            self.tx.try_send(env, self.count())
-        };
-        match self.account(sent) {
-            Outcome::Full(Envelope::Cast(m, _)) => Err(CastError::Full(m)),
-            _ => Ok(()),
-        }
+        let sent = self.tx.send(Envelope::Cast(msg, stamp), self.count()).await;
+        self.cast_settled(sent)
     }
 
     /// Cast without waiting: under [`crate::Overflow::Wait`] a full mailbox returns
     /// [`CastError::Full`]. Usable from synchronous code.
+    #[inline]
     pub fn try_cast(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
         let stamp = self.stamp();
-        let sent = self.tx.try_send(Envelope::Cast(msg, stamp), self.count());
+        match self.tx.try_send(Envelope::Cast(msg, stamp), self.count()) {
+            // The common case, settled here: nothing to count and nothing to drop.
+            Sent::Queued => Ok(()),
+            sent => self.cast_settled(sent),
+        }
+    }
+
+    /// Count a cast that was not simply queued, and hand back a refused message.
+    #[cold]
+    fn cast_settled(&self, sent: Sent<Envelope<S>>) -> Result<(), CastError<S::Cast>> {
         match self.account(sent) {
             Outcome::Full(Envelope::Cast(m, _)) => Err(CastError::Full(m)),
             _ => Ok(()),

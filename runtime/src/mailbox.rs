@@ -114,7 +114,7 @@ impl<T> Clone for Tx<T> {
 impl<T> Tx<T> {
     /// Send without waiting. Under `Wait`, a full mailbox answers `Full`. A queued message adds
     /// one to `count` (the receiver's `enqueued`, when instrumented).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_send(&self, msg: T, count: Option<&AtomicU64>) -> Sent<T> {
         let evict = self.overflow == Overflow::DropOldest;
         match self.queue.push(msg, self.capacity, evict, count) {

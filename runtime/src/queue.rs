@@ -20,9 +20,9 @@
 //! (Longer than most modules, a third of it tests: the line of waiting senders must share the
 //! queue's lock to be exact, so it lives here.)
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 /// A queue with an optional capacity. Senders share it (`&self`); exactly one receiver takes
@@ -88,10 +88,11 @@ impl<T> Default for Queue<T> {
 }
 
 impl<T> Queue<T> {
+    /// parking_lot's lock rather than std's: no poison flag to check on every send (nothing
+    /// panics while it is held: pushes, pops and swaps), and one byte instead of a word.
+    #[inline]
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        // Nothing panics while the lock is held (pushes, pops and swaps), so a poisoned lock
-        // can only follow an allocation failure; the queue itself is still consistent.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock()
     }
 
     /// Whether the queue is closed; asks for the lock's guard because only under the lock is
@@ -105,7 +106,7 @@ impl<T> Queue<T> {
     /// queue, `evict_oldest` drops the front item to make room instead of refusing. A queued
     /// item adds one to `count`, under the lock: exact without a locked instruction, and never
     /// behind the receiver (which takes under the same lock).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(
         &self,
         item: T,
@@ -136,8 +137,16 @@ impl<T> Queue<T> {
 
     /// Queue `item` under the lock taken by the caller, count it, then release the lock and
     /// wake the receiver if it sleeps.
-    #[inline]
+    #[inline(always)]
     fn push_locked(&self, mut inner: MutexGuard<'_, Inner<T>>, item: T, count: Option<&AtomicU64>) {
+        if inner.items.capacity() == 0 {
+            // A first buffer for one message, not the four `VecDeque` would make room for: most
+            // processes get one message at a time (a request, a call), and the buffer stays
+            // allocated while they sleep (about 100 bytes per idle process). A burst grows it
+            // as usual, and from then on the grown buffer circulates between the queue and the
+            // receiver.
+            inner.items.reserve_exact(1);
+        }
         inner.items.push_back(item);
         if let Some(c) = count {
             c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
@@ -237,12 +246,20 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Take the oldest item, if any.
-    #[inline]
+    /// Take the oldest item, if any. The empty check is inlined into the caller (the process
+    /// loop asks the system queue once per message, and it is almost always empty); the rest
+    /// is kept out of line so that the check costs no call.
+    #[inline(always)]
     pub(crate) fn try_pop(&self) -> Option<T> {
         if self.is_empty() {
             return None;
         }
+        self.pop_locked()
+    }
+
+    /// [`Queue::try_pop`] once something may be queued.
+    #[inline(never)]
+    fn pop_locked(&self) -> Option<T> {
         let mut inner = self.lock();
         let item = inner.items.pop_front()?;
         Some(self.popped(inner, item))
@@ -390,6 +407,21 @@ mod tests {
         assert_eq!(q.close_and_take(), [3]);
         assert!(q.is_empty());
         assert!(matches!(q.push(4, None, false, None), Pushed::Closed(4)));
+    }
+
+    /// Most processes get one message at a time and keep their buffer while they sleep: the
+    /// first push makes room for one message, not `VecDeque`'s four (BENCHMARKS.md, RSS per
+    /// idle process); a burst still grows it.
+    #[test]
+    fn a_first_push_makes_room_for_one_message_only() {
+        let q = Queue::default();
+        q.push([0u64; 4], None, false, None);
+        assert_eq!(q.lock().items.capacity(), 1);
+        q.push([1u64; 4], None, false, None);
+        assert!(q.lock().items.capacity() >= 2);
+        let mut local = VecDeque::new();
+        assert!(q.take_into(&mut local));
+        assert_eq!(local, [[0u64; 4], [1u64; 4]]);
     }
 
     #[test]
