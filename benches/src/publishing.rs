@@ -31,10 +31,16 @@ pub struct Churn {
 }
 
 impl Churn {
-    /// Start poking `busy` (a clone of the first processes).
+    /// Start poking `busy` (a clone of the first processes) every quarter of [`INTERVAL`].
     pub fn start(busy: Vec<ServerRef<Idle>>) -> Churn {
+        Churn::every(busy, INTERVAL / 4)
+    }
+
+    /// Start poking `busy` every `period` (a quarter of the sampling interval in use, so that
+    /// each tick sees them move and the runtime does no more work than that takes).
+    pub fn every(busy: Vec<ServerRef<Idle>>, period: Duration) -> Churn {
         let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(INTERVAL / 4);
+            let mut tick = tokio::time::interval(period);
             loop {
                 tick.tick().await;
                 // In batches that yield: at 1,000,000 processes 1% is 10,000 pokes, which in
