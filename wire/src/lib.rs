@@ -13,6 +13,7 @@
 //!   user finds it.
 //! - [`record`]: the versioned file format for recordings that the observer replays.
 
+mod compact;
 pub mod cookie;
 pub mod frame;
 pub mod pid;

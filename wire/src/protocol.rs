@@ -17,8 +17,9 @@ use crate::{Pid, ProcessSample, SystemSample};
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any change to the encoding of these types; peers with another version are refused.
-/// Version 2 added [`Welcome::role`].
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Version 2 added [`Welcome::role`]; version 3 writes a process's nine rates and fractions in
+/// one byte each when they are zero, as most are (`compact.rs`).
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// First frame from the client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

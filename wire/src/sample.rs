@@ -188,14 +188,19 @@ pub struct ProcessSample {
     /// Capacity of a bounded mailbox; `None` when unbounded.
     pub mailbox_capacity: Option<u64>,
     /// Messages that arrived per second over the interval.
+    #[serde(with = "crate::compact::float")]
     pub in_per_s: f64,
     /// Messages it sent per second over the interval.
+    #[serde(with = "crate::compact::float")]
     pub out_per_s: f64,
     /// Calls handled per second.
+    #[serde(with = "crate::compact::float")]
     pub call_per_s: f64,
     /// Casts handled per second.
+    #[serde(with = "crate::compact::float")]
     pub cast_per_s: f64,
     /// Infos handled per second.
+    #[serde(with = "crate::compact::float")]
     pub info_per_s: f64,
     /// Messages received since spawn.
     pub received: u64,
@@ -204,13 +209,17 @@ pub struct ProcessSample {
     /// Messages dropped since spawn (overflow policy, or queued when it crashed).
     pub dropped: u64,
     /// Fraction of the interval spent inside callbacks, 0..=1.
+    #[serde(with = "crate::compact::float")]
     pub busy: f64,
     /// Mean time per handled message over the interval, microseconds.
+    #[serde(with = "crate::compact::float")]
     pub mean_handle_us: f64,
     /// Longest time for one message over the interval, microseconds (an upper bound when messages
     /// were handled in a batch).
+    #[serde(with = "crate::compact::float")]
     pub max_handle_us: f64,
     /// Mean time a message waited in the mailbox before being handled, microseconds (sampled).
+    #[serde(with = "crate::compact::float")]
     pub mean_wait_us: f64,
     /// Size of its state in bytes.
     pub state_bytes: u64,

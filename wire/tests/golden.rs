@@ -103,11 +103,11 @@ fn a_process_sample_encodes_to_its_golden_bytes() {
     assert_golden(
         &every_field_distinct(),
         concat!(
-            "0000008c0101016e010201016301016203020104050601070000000000002040",
-            "0000000000002240000000000000244000000000000026400000000000002840",
-            "0d0e0f000000000000e03f000000000000304000000000000031400000000000",
-            "0032401301140101650115011600011701017318191a1b28010000000000003c",
-            "400000000000003d401e0101016b2f30"
+            "000000950101016e010201016301016203020104050601070100000000000020",
+            "4001000000000000224001000000000000244001000000000000264001000000",
+            "00000028400d0e0f01000000000000e03f010000000000003040010000000000",
+            "0031400100000000000032401301140101650115011600011701017318191a1b",
+            "28010000000000003c400000000000003d401e0101016b2f30",
         ),
     );
 }
@@ -125,14 +125,80 @@ fn a_delta_encodes_to_its_golden_bytes() {
     assert_golden(
         &delta,
         concat!(
-            "000000ae032b2c2d1f20210000000000004140232425000000000000d03f2627",
-            "28292a010101016e010201016301016203020104050601070000000000002040",
-            "0000000000002240000000000000244000000000000026400000000000002840",
-            "0d0e0f000000000000e03f000000000000304000000000000031400000000000",
-            "0032401301140101650115011600011701017318191a1b28010000000000003c",
-            "400000000000003d401e0101016b2f30012e"
+            "000000b7032b2c2d1f20210000000000004140232425000000000000d03f2627",
+            "28292a010101016e010201016301016203020104050601070100000000000020",
+            "4001000000000000224001000000000000244001000000000000264001000000",
+            "00000028400d0e0f01000000000000e03f010000000000003040010000000000",
+            "0031400100000000000032401301140101650115011600011701017318191a1b",
+            "28010000000000003c400000000000003d401e0101016b2f30012e",
         ),
     );
+}
+
+/// Protocol version 3: an idle process's nine zero rates and fractions take one byte each.
+#[test]
+fn an_idle_sample_encodes_to_its_golden_bytes() {
+    let idle = ProcessSample::new(Pid(1), ProcessKind::Server, "b");
+    assert_golden(
+        &idle,
+        concat!(
+            "0000002501000000000162000100000000000000000000000000000000000000",
+            "000000000000000000"
+        ),
+    );
+}
+
+/// The bytes protocol version 2 gave [`every_field_distinct`] (floats as plain eight bytes).
+const VERSION_2_SAMPLE: &str = concat!(
+    "0101016e01020101630101620302010405060107000000000000204000000000",
+    "000022400000000000002440000000000000264000000000000028400d0e0f00",
+    "0000000000e03f00000000000030400000000000003140000000000000324013",
+    "01140101650115011600011701017318191a1b28010000000000003c40000000",
+    "0000003d401e0101016b2f30"
+);
+
+/// A recording made before protocol version 3 (record format 2) still replays: its samples'
+/// floats are read as the plain eight bytes they were written as.
+#[test]
+fn a_version_2_recording_still_reads() {
+    use beamline_wire::Snapshot;
+    use beamline_wire::record::{self, HEADER_LEN, MAGIC, RecordEntry, V2_MARKER};
+    let entry = RecordEntry {
+        offset_ms: 5,
+        msg: ServerMsg::Snapshot(Snapshot {
+            seq: 1,
+            at_ms: 2,
+            interval_ms: 3,
+            system: system(),
+            processes: Vec::new(),
+        }),
+    };
+    // The entry with no process ends in its list's length, 0: make it one version 2 sample.
+    let mut body = postcard::to_stdvec(&entry).unwrap();
+    assert_eq!(body.pop(), Some(0));
+    body.push(1);
+    body.extend(
+        (0..VERSION_2_SAMPLE.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&VERSION_2_SAMPLE[i..i + 2], 16).unwrap()),
+    );
+    let mut file = MAGIC.to_vec();
+    file.extend_from_slice(&2u16.to_be_bytes());
+    file.extend_from_slice(&V2_MARKER);
+    let len = (body.len() as u32).to_be_bytes();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&len);
+    crc.update(&body);
+    file.extend_from_slice(&len);
+    file.extend_from_slice(&crc.finalize().to_be_bytes());
+    file.extend_from_slice(&body);
+    assert_eq!(file.len(), HEADER_LEN + 8 + body.len());
+    let rec = record::parse(&file).unwrap();
+    assert_eq!((rec.version, rec.damage), (2, None));
+    let ServerMsg::Snapshot(s) = &rec.entries[0].msg else {
+        panic!("{:?}", rec.entries)
+    };
+    assert_eq!(s.processes, [every_field_distinct()]);
 }
 
 #[test]

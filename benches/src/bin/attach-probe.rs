@@ -4,12 +4,22 @@
 //!
 //! - `stall_us`: the longest overshoot of a 1 ms sleep on the measured runtime's workers, from
 //!   connecting until 2 s after the first screen (so the first ticks after it count too);
-//! - `detach_stall_us`: the same for the 1.5 s after the observer leaves;
-//! - `first_screen_ms`: from connecting to the last frame of the first snapshot decoded;
-//! - `snapshot_bytes`, `bytes_per_process`: that snapshot's frames on the wire;
+//! - `stall_cpu_over_us`: the same in the worker's CPU time (what it ran during one sleep
+//!   beyond that sleep's 1 ms), which descheduling by a loaded machine does not inflate;
+//! - `detach_stall_us`, `detach_stall_cpu_over_us`: the same for the 1.5 s after the observer
+//!   leaves;
+//! - `first_screen_ms`: from connecting to the last frame of the first snapshot decoded
+//!   (`welcome_ms`, `first_frame_ms`, `complete_ms`: the observer's own clock from connecting);
+//! - `runtime_cpu_ms`: CPU time of the runtime's process from connecting to the first screen
+//!   (sampler, snapshot, writes, and the probe's own ticker and churn), and `observer_cpu_ms`
+//!   the observer's (decoding): on a loaded machine these say more than wall-clock times;
+//! - `snapshot_bytes`, `bytes_per_process`, `snapshot_frames`: that snapshot on the wire;
 //! - `rss_*`: the runtime process's resident memory before attaching, at its peak while the
-//!   snapshot was sent, and 2 s later (what the sampler keeps while observed). The observer
-//!   runs in this process too but keeps no samples (it counts and drops them).
+//!   snapshot was sent, and 2 s later (what the sampler keeps while observed);
+//!   `snapshot_growth_per_process_b` is the peak while sending over the memory before, per
+//!   process: for `second` (the sampler already running) that is the snapshot's transient
+//!   memory alone. The observer runs in a child process (`attach-probe observe <addr>`), so
+//!   none of this is its memory or CPU.
 //!
 //! `first` attaches to an idle sampler; `second` attaches while another observer (which keeps up)
 //! is attached, so the sampler is already running; `quiet` is the noise floor: 3 s of the same
@@ -33,6 +43,11 @@ const TOKEN: &str = "attach-probe-token";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, addr] = args.as_slice()
+        && mode == "observe"
+    {
+        return observe_main(addr);
+    }
     let (Some(n), Some(flavor)) = (
         args.first().and_then(|a| a.parse::<usize>().ok()),
         args.get(1).and_then(|a| Flavor::parse(a)),
@@ -45,7 +60,12 @@ fn main() {
     beamline_benches::flavor::run(&tokio_rt, async move {
         let bl = Beamline::new(true);
         let idle = idle_processes(&bl.rt, n).await;
-        let _churn = Churn::start(idle[..n / 100].to_vec());
+        // 1% of the processes move in every interval of the runtime's sampler (the default
+        // 1 s): poked every quarter of it. Poked every 25 ms instead (as for the 100 ms
+        // sampler-cost workload) they were 400,000 casts a second at 1,000,000 processes,
+        // most of a core: the probe measured its own load.
+        let period = bl.rt.interval() / 4;
+        let _churn = Churn::every(idle[..n / 100].to_vec(), period);
         let endpoint = bl
             .rt
             .serve(
@@ -63,7 +83,7 @@ fn main() {
         let (quiet, quiet_cpu) = stall.reset();
         println!(
             "{}",
-            serde_json::json!({"case": "quiet", "processes": n, "flavor": flavor.label(), "stall_us": quiet, "stall_cpu_us": quiet_cpu})
+            serde_json::json!({"case": "quiet", "processes": n, "flavor": flavor.label(), "stall_us": quiet, "stall_cpu_over_us": quiet_cpu})
         );
         for case in ["first", "second"] {
             let keeper = (case == "second").then(|| Client::attach(addr));
@@ -92,15 +112,25 @@ async fn attach_once(
     rss.reset_peak();
     stall.reset();
     let started = Instant::now();
+    let cpu = process_cpu_us();
     let client = Client::attach(addr);
     client.wait_first_screen().await;
     let first_screen = started.elapsed();
+    let runtime_cpu_ms = process_cpu_us().saturating_sub(cpu) as f64 / 1e3;
     let rss_peak_snapshot = rss.peak();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (stall_us, stall_cpu_us) = stall.reset();
     let rss_after = rss.now();
     let rss_peak = rss.peak();
-    let bytes = client.snapshot_bytes.load(Relaxed);
+    let bytes = client.mark("snapshot_bytes") as u64;
+    let seen = [
+        "welcome_ms",
+        "first_frame_ms",
+        "complete_ms",
+        "observer_cpu_ms",
+        "snapshot_frames",
+    ]
+    .map(|k| client.mark(k));
     drop(client);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (detach_stall_us, detach_stall_cpu_us) = stall.reset();
@@ -111,10 +141,16 @@ async fn attach_once(
             "processes": n,
             "flavor": flavor.label(),
             "stall_us": stall_us,
-            "stall_cpu_us": stall_cpu_us,
+            "stall_cpu_over_us": stall_cpu_us,
             "detach_stall_us": detach_stall_us,
-            "detach_stall_cpu_us": detach_stall_cpu_us,
+            "detach_stall_cpu_over_us": detach_stall_cpu_us,
             "first_screen_ms": first_screen.as_secs_f64() * 1e3,
+            "runtime_cpu_ms": runtime_cpu_ms,
+            "welcome_ms": seen[0],
+            "first_frame_ms": seen[1],
+            "complete_ms": seen[2],
+            "observer_cpu_ms": seen[3],
+            "snapshot_frames": seen[4],
             "snapshot_bytes": bytes,
             "bytes_per_process": bytes as f64 / n as f64,
             "rss_before_mb": rss_before as f64 / 1e6,
@@ -123,14 +159,15 @@ async fn attach_once(
             "rss_after_mb": rss_after as f64 / 1e6,
             "transient_per_process_b": rss_peak.saturating_sub(rss_after) as f64 / n as f64,
             "growth_per_process_b": rss_peak.saturating_sub(rss_before) as f64 / n as f64,
+            "snapshot_growth_per_process_b": rss_peak_snapshot.saturating_sub(rss_before) as f64 / n as f64,
         })
     );
 }
 
 /// Tasks that sleep 1 ms over and over and note the longest overshoot, and the most CPU time
-/// their worker thread spent on other tasks meanwhile (`cpu`): on a machine shared with other
-/// work the thread may also just be descheduled, which the wall-clock overshoot counts but the
-/// CPU time does not.
+/// their worker thread spent on other tasks during one sleep beyond its 1 ms (`cpu_over`): on a
+/// machine shared with other work the thread may also just be descheduled, which the
+/// wall-clock overshoot counts but the CPU time does not.
 struct Stall {
     worst_us: Arc<AtomicU64>,
     worst_cpu_us: Arc<AtomicU64>,
@@ -161,7 +198,10 @@ impl Stall {
                     let over = t.elapsed().saturating_sub(Duration::from_millis(1));
                     worst.fetch_max(over.as_micros() as u64, Relaxed);
                     if std::thread::current().id() == thread {
-                        worst_cpu.fetch_max(thread_cpu_us().saturating_sub(cpu), Relaxed);
+                        // Beyond the 1 ms the sleep lends to other tasks: the part of the
+                        // overshoot that was work on this worker, not the machine's load.
+                        let spent = thread_cpu_us().saturating_sub(cpu);
+                        worst_cpu.fetch_max(spent.saturating_sub(1000), Relaxed);
                     }
                 }
             });
@@ -222,58 +262,111 @@ fn rss_now() -> u64 {
     pages * 4096
 }
 
-/// An observer on its own thread and tokio runtime: it decodes every frame and counts the
-/// processes of the first snapshot, keeping none of them.
+/// An observer in a child process (this binary, run as `attach-probe observe <addr>`), so that
+/// its memory and CPU are not the runtime's: it decodes every frame, counts the processes of
+/// the first snapshot (keeping none of them), prints what it measured as one JSON line, and
+/// goes on reading until its standard input closes.
 struct Client {
+    child: std::process::Child,
     done: Arc<tokio::sync::Notify>,
     complete: Arc<AtomicBool>,
-    snapshot_bytes: Arc<AtomicU64>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    marks: Arc<std::sync::Mutex<serde_json::Value>>,
 }
 
 impl Client {
     fn attach(addr: SocketAddr) -> Client {
-        let (tx, stop) = tokio::sync::oneshot::channel();
+        let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .args(["observe", &addr.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("observer process");
+        let out = child.stdout.take().expect("piped");
         let c = Client {
+            child,
             done: Arc::default(),
             complete: Arc::default(),
-            snapshot_bytes: Arc::default(),
-            stop: Some(tx),
+            marks: Arc::default(),
         };
-        let (done, complete, bytes) =
-            (c.done.clone(), c.complete.clone(), c.snapshot_bytes.clone());
+        let (done, complete, marks) = (c.done.clone(), c.complete.clone(), c.marks.clone());
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("client runtime");
-            rt.block_on(read(addr, done, complete, bytes, stop));
+            use std::io::BufRead;
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+            *marks.lock().expect("marks") = serde_json::from_str(&line).unwrap_or_default();
+            complete.store(true, Relaxed);
+            done.notify_waiters();
         });
         c
     }
 
     async fn wait_first_screen(&self) {
-        while !self.complete.load(Relaxed) {
-            let _ = tokio::time::timeout(Duration::from_millis(50), self.done.notified()).await;
+        loop {
+            let notified = self.done.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.complete.load(Relaxed) {
+                return;
+            }
+            notified.await;
         }
+    }
+
+    /// A figure the observer reported (0 if it reported none).
+    fn mark(&self, key: &str) -> f64 {
+        self.marks.lock().expect("marks")[key]
+            .as_f64()
+            .unwrap_or(0.0)
     }
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        // Closing its input tells the observer to leave; it is waited for so none is left.
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
     }
 }
 
-async fn read(
-    addr: SocketAddr,
-    done: Arc<tokio::sync::Notify>,
-    complete: Arc<AtomicBool>,
-    bytes: Arc<AtomicU64>,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
-) {
+/// The observer process: read until the first screen is complete, report, read on until told
+/// to stop (standard input closed).
+fn observe_main(addr: &str) {
+    let addr: SocketAddr = addr.parse().expect("observer address");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("observer runtime");
+    rt.block_on(async {
+        let stop = tokio::task::spawn_blocking(|| {
+            use std::io::Read;
+            let mut sink = [0u8; 64];
+            while std::io::stdin().read(&mut sink).is_ok_and(|n| n > 0) {}
+        });
+        tokio::select! {
+            _ = stop => {}
+            () = read(addr) => {}
+        }
+    });
+}
+
+/// Read one frame's body, counting its bytes on the wire (no re-encoding: the probe must not
+/// add work of its own to the time it measures).
+async fn read_body<R: tokio::io::AsyncRead + Unpin>(rd: &mut R) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut len = [0u8; 4];
+    rd.read_exact(&mut len).await.ok()?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > frame::MAX_FRAME_LEN {
+        return None;
+    }
+    let mut body = vec![0u8; len];
+    rd.read_exact(&mut body).await.ok()?;
+    Some(body)
+}
+
+async fn read(addr: SocketAddr) {
+    let started = Instant::now();
+    let ms = || started.elapsed().as_secs_f64() * 1e3;
     let sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (mut rd, mut wr) = sock.into_split();
     let hello = ClientMsg::Hello(Hello {
@@ -282,36 +375,61 @@ async fn read(
         client: "attach-probe".into(),
     });
     frame::write(&mut wr, &hello).await.expect("hello");
-    let (mut want, mut got, mut at) = (u64::MAX, 0u64, None);
-    loop {
-        // A frame read is not cancel safe, but a stop ends the connection anyway.
-        let msg = tokio::select! {
-            _ = &mut stop => return,
-            m = frame::read::<ServerMsg, _>(&mut rd, frame::MAX_FRAME_LEN) => match m {
-                Ok(Some(m)) => m,
-                _ => return,
-            },
-        };
-        if complete.load(Relaxed) {
+    let cpu = process_cpu_us();
+    let (mut want, mut got, mut at, mut bytes) = (u64::MAX, 0u64, None, 0u64);
+    let (mut welcome_ms, mut first_frame_ms, mut frames) = (0.0, 0.0, 0u64);
+    let mut complete = false;
+    while let Some(body) = read_body(&mut rd).await {
+        if complete {
             continue;
         }
-        let size = frame::encode(&msg).map_or(0, |f| f.len() as u64);
+        let size = body.len() as u64 + 4;
+        let Ok(msg) = frame::decode_body::<ServerMsg>(&body) else {
+            return;
+        };
+        drop(body);
         match msg {
+            ServerMsg::Welcome(_) => welcome_ms = ms(),
             ServerMsg::Snapshot(s) if at.is_none() => {
+                first_frame_ms = ms();
                 at = Some(s.at_ms);
                 want = s.system.processes;
                 got += s.processes.len() as u64;
-                bytes.fetch_add(size, Relaxed);
+                bytes += size;
+                frames += 1;
             }
             ServerMsg::Delta(d) if at == Some(d.at_ms) => {
                 got += d.changed.len() as u64;
-                bytes.fetch_add(size, Relaxed);
+                bytes += size;
+                frames += 1;
             }
             _ => {}
         }
         if at.is_some() && got >= want {
-            complete.store(true, Relaxed);
-            done.notify_waiters();
+            complete = true;
+            let report = serde_json::json!({
+                "welcome_ms": welcome_ms,
+                "first_frame_ms": first_frame_ms,
+                "complete_ms": ms(),
+                "observer_cpu_ms": process_cpu_us().saturating_sub(cpu) as f64 / 1e3,
+                "snapshot_bytes": bytes,
+                "snapshot_frames": frames,
+            });
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{report}");
+            let _ = out.flush();
         }
     }
+}
+
+/// CPU time of this whole process, in microseconds.
+fn process_cpu_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
 }

@@ -8,6 +8,7 @@
 
 mod addr;
 mod backoff;
+mod coalesce;
 mod handshake;
 mod link;
 mod session;

@@ -19,10 +19,14 @@ use beamline_wire::{Delta, Pid, ProcessSample, ServerMsg, Snapshot, SystemSample
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-/// At most this many samples go in one frame; a bigger delta or snapshot is split.
-pub const CHUNK_PROCESSES: usize = 50_000;
-/// At most about this many encoded bytes go in one frame (well under the wire's frame limit).
-pub const CHUNK_BYTES: usize = 16 * 1024 * 1024;
+/// At most this many samples go in one frame; a bigger delta or snapshot is split. Small
+/// enough that a frame being built for a subscriber stays a couple of megabytes (the memory a
+/// snapshot costs while it is sent) and that an observer decodes one frame while the next is
+/// built; large enough that the frames' repeated headers stay a rounding error.
+pub const CHUNK_PROCESSES: usize = 16_384;
+/// At most about this many encoded bytes go in one frame, by the generous estimate of
+/// `approx_size` (well under the wire's frame limit).
+pub const CHUNK_BYTES: usize = 8 * 1024 * 1024;
 
 /// One encoded frame (length prefix included), shared by every connection that sends it.
 pub(crate) type Encoded = Arc<Vec<u8>>;
@@ -41,6 +45,9 @@ pub(crate) enum Rates {
 pub(crate) struct Content {
     pub(crate) built: Range<usize>,
     pub(crate) deferred: Range<usize>,
+    /// The samples' estimated encoded size (an upper bound in practice): what a frame's buffer
+    /// reserves, so that it never grows (and copies megabytes) while it is filled.
+    pub(crate) bytes: usize,
 }
 
 impl Content {
@@ -216,11 +223,13 @@ async fn plan(built: &[usize], deferred: &[u32], slicer: &mut Slicer) -> Vec<Con
             out.push(Content {
                 built: b..b,
                 deferred: d..d,
+                bytes: 0,
             });
             bytes = 0;
         }
         bytes += size;
         let last = out.last_mut().expect("never empty");
+        last.bytes = bytes;
         if i < built.len() {
             last.built.end += 1;
         } else {
@@ -266,6 +275,7 @@ pub(crate) async fn tick(header: Header, found: Found) -> (Tick, u64) {
         let end = Content {
             built: last.built.end..last.built.end,
             deferred: last.deferred.end..last.deferred.end,
+            bytes: 0,
         };
         frames.resize(len, end);
     };

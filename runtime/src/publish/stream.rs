@@ -37,10 +37,13 @@ enum Into {
 impl Build {
     /// Start frame `frame` of the tick's snapshot (or deltas), encoded or as a message.
     pub(crate) fn new(tick: &Tick, frame: usize, snapshot: bool, encoded: bool) -> Build {
-        let count = tick.frames(snapshot).frames[frame].len();
+        let content = &tick.frames(snapshot).frames[frame];
+        let count = content.len();
         let into = if encoded {
             let (mut buf, tail) = tick.frame_bounds(frame, snapshot, count);
-            buf.reserve(count * 128 + tail.len());
+            // Reserved whole (pages are only touched as they are written): growing a buffer of
+            // megabytes would copy it in one go and hold the worker meanwhile.
+            buf.reserve(content.bytes + tail.len());
             Into::Bytes { buf, tail }
         } else {
             Into::Msg(Vec::with_capacity(count))
@@ -65,7 +68,9 @@ impl Build {
     pub(crate) async fn run(&mut self, tick: &Tick, publish: &Publish) -> Result<Out, String> {
         let frames = tick.frames(self.snapshot);
         let mut slicer = Slicer::new();
-        let Content { built, deferred } = frames.frames[self.frame].clone();
+        let Content {
+            built, deferred, ..
+        } = frames.frames[self.frame].clone();
         while self.done < built.len() {
             self.push(&tick.built[built.start + self.done])?;
             slicer.step().await;

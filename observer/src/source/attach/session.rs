@@ -1,7 +1,9 @@
 //! A connected session after the handshake: forward samples to the observer, send its control
-//! requests and match the runtime's replies to them, until either side goes.
+//! requests and match the runtime's replies to them, until either side goes. A snapshot sent
+//! as several frames is handed on as one (`coalesce.rs`), so the model builds its table once.
 
 use super::Request;
+use super::coalesce::{Coalesce, GATHER_FOR};
 use super::link::End;
 use crate::source::event::SourceEvent;
 use beamline_wire::{ClientMsg, ControlReply, MAX_FRAME_LEN, ServerMsg, frame};
@@ -24,6 +26,7 @@ where
     let (_reader, mut inbound) = spawn_reader(rd);
     let mut pending: HashMap<u64, oneshot::Sender<ControlReply>> = HashMap::new();
     let mut next_id = 0u64;
+    let mut gather = Coalesce::default();
     let lost = |reason: String| End::Lost {
         reason,
         was_up: true,
@@ -38,13 +41,18 @@ where
                 }
                 Some(Ok(ServerMsg::Refused(why))) => break lost(format!("closed by the runtime: {why}")),
                 Some(Ok(m)) => {
-                    if events.send(SourceEvent::Msg(m)).await.is_err() {
+                    if !forward(events, gather.push(m)).await {
                         break End::ObserverGone;
                     }
                 }
                 Some(Err(reason)) => break lost(reason),
                 None => break lost("reader stopped".into()),
             },
+            () = tokio::time::sleep(GATHER_FOR), if gather.gathering() => {
+                if !forward(events, gather.flush()).await {
+                    break End::ObserverGone;
+                }
+            }
             req = requests.recv() => match req {
                 Some((request, reply)) => {
                     next_id += 1;
@@ -58,12 +66,27 @@ where
             },
         }
     };
+    // A snapshot cut short by the end of the session is still what the runtime said.
+    forward(events, gather.flush()).await;
     for (_, tx) in pending {
         let _ = tx.send(ControlReply::Error(
             "connection lost before the reply".into(),
         ));
     }
     end
+}
+
+/// Hand `msgs` on to the observer; `false` once it is gone.
+async fn forward(
+    events: &mpsc::Sender<SourceEvent>,
+    msgs: impl IntoIterator<Item = ServerMsg>,
+) -> bool {
+    for m in msgs {
+        if events.send(SourceEvent::Msg(m)).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 type Inbound = mpsc::Receiver<Result<ServerMsg, String>>;

@@ -133,3 +133,74 @@ async fn an_http_server_is_named_not_a_frame_length() {
     );
     assert_eq!(src.next().await, None, "no retry");
 }
+
+/// A snapshot the runtime sends as three frames (a `Snapshot`, then two `Delta`s of the same
+/// tick) reaches the observer as one `Snapshot` of every process, numbered as the last frame,
+/// so the model builds its table once; the next tick's delta follows it as usual.
+#[tokio::test]
+async fn a_snapshot_in_several_frames_reaches_the_observer_as_one() {
+    use beamline_wire::{Delta, Pid, ProcessKind, ProcessSample, Snapshot, SystemSample};
+    let samples = |ids: std::ops::Range<u64>| -> Vec<ProcessSample> {
+        ids.map(|i| ProcessSample::new(Pid(i), ProcessKind::Server, "T"))
+            .collect()
+    };
+    let delta = |seq, at_ms, ids| {
+        ServerMsg::Delta(Delta {
+            seq,
+            at_ms,
+            interval_ms: 1000,
+            system: SystemSample::default(),
+            changed: samples(ids),
+            removed: Vec::new(),
+        })
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let frames = vec![
+        ServerMsg::Snapshot(Snapshot {
+            seq: 1,
+            at_ms: 5,
+            interval_ms: 1000,
+            system: SystemSample {
+                processes: 6,
+                ..SystemSample::default()
+            },
+            processes: samples(0..2),
+        }),
+        delta(2, 5, 2..4),
+        delta(3, 5, 4..6),
+        delta(4, 1005, 0..1),
+    ];
+    tokio::spawn(async move {
+        let mut s = handshake(&listener, welcome(PROTOCOL_VERSION, 1)).await;
+        for f in &frames {
+            frame::write(&mut s, f).await.unwrap();
+        }
+        std::future::pending::<()>().await;
+    });
+    let mut src = AttachSource::spawn(Addr::Tcp(addr), Some("t".into()));
+    assert_eq!(
+        src.next().await,
+        Some(SourceEvent::Conn(ConnState::Connecting))
+    );
+    assert_eq!(
+        src.next().await,
+        Some(SourceEvent::Conn(ConnState::Connected))
+    );
+    assert!(matches!(
+        src.next().await,
+        Some(SourceEvent::Msg(ServerMsg::Welcome(_)))
+    ));
+    match src.next().await {
+        Some(SourceEvent::Msg(ServerMsg::Snapshot(s))) => {
+            assert_eq!(s.seq, 3, "numbered as its last frame");
+            let ids: Vec<u64> = s.processes.iter().map(|p| p.id.0).collect();
+            assert_eq!(ids, (0..6).collect::<Vec<_>>());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        src.next().await,
+        Some(SourceEvent::Msg(ServerMsg::Delta(d))) if d.seq == 4
+    ));
+}
