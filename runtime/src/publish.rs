@@ -20,6 +20,7 @@
 
 pub(crate) mod control;
 pub(crate) mod dirty;
+pub mod flight;
 pub(crate) mod frames;
 pub(crate) mod hub;
 pub mod interval;

@@ -40,6 +40,7 @@ pub struct Builder {
     interval: Duration,
     quiet_panics: bool,
     task_metrics: bool,
+    flight: crate::publish::flight::FlightConfig,
     endpoint: Option<EndpointConfig>,
     from_env: bool,
     /// The metrics endpoint's settings (`Builder::metrics_at`, in `metrics.rs`).
@@ -63,6 +64,7 @@ impl Default for Builder {
             interval: DEFAULT_INTERVAL,
             quiet_panics: true,
             task_metrics: false,
+            flight: Default::default(),
             endpoint: None,
             from_env: true,
             #[cfg(feature = "metrics")]
@@ -107,6 +109,16 @@ impl Builder {
         self
     }
 
+    /// How much history the runtime keeps while an endpoint serves, so that an observer that
+    /// attaches late sees the last minutes at once (see [`crate::publish::flight`]; default:
+    /// ten minutes, at most 250,000 process points; [`FlightConfig::off`] for none).
+    ///
+    /// [`FlightConfig::off`]: crate::publish::flight::FlightConfig::off
+    pub fn flight_recorder(mut self, config: crate::publish::flight::FlightConfig) -> Self {
+        self.flight = config;
+        self
+    }
+
     /// Serve the attach endpoint once built (see [`crate::endpoint`]). A bind failure is logged
     /// as a `tracing` error and the runtime runs unobserved; use [`Runtime::serve`] to handle it.
     pub fn observe_at(mut self, config: EndpointConfig) -> Self {
@@ -132,7 +144,7 @@ impl Builder {
             self.instrument,
             self.interval.as_millis() as u64,
         ));
-        let publish = Arc::new(Publish::new(shared.clone(), self.task_metrics));
+        let publish = Arc::new(Publish::new(shared.clone(), self.task_metrics, self.flight));
         let rt = Runtime::from_parts(shared, publish);
         let config = match self.endpoint {
             Some(c) => Some(Ok(c)),

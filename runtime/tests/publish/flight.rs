@@ -1,0 +1,224 @@
+//! The flight recorder (issue 17): history kept while an endpoint serves, handed to a late
+//! subscriber before its snapshot; state sizes measured when publishing starts; version-2
+//! observers still served.
+
+use crate::support::*;
+use beamline::wire::{ClientMsg, Hello, MAX_FRAME_LEN, PROTOCOL_VERSION, Pid, ServerMsg, frame};
+use beamline::{
+    CallReply, Ctx, EndpointConfig, FlightConfig, GenServer, InitError, Next, ObserveAddr,
+    StateSize,
+};
+use std::time::Duration;
+
+/// Keeps every cast: its state grows by 1 KiB a message (a leak).
+pub struct Hoard {
+    kept: Vec<u8>,
+}
+
+impl GenServer for Hoard {
+    type Args = ();
+    type Call = ();
+    type Reply = usize;
+    type Cast = ();
+    type Info = ();
+
+    async fn init(_: (), _ctx: &mut Ctx<Self>) -> Result<Self, InitError> {
+        Ok(Hoard { kept: Vec::new() })
+    }
+
+    async fn handle_call(&mut self, _: (), _ctx: &mut Ctx<Self>) -> CallReply<usize> {
+        CallReply::reply(self.kept.len())
+    }
+
+    async fn handle_cast(&mut self, _: (), _ctx: &mut Ctx<Self>) -> Next {
+        self.kept.extend(std::iter::repeat_n(0u8, 1024));
+        Next::noreply()
+    }
+
+    fn state_size(&self) -> StateSize {
+        StateSize::deep(self.kept.len())
+    }
+}
+
+/// A Unix-socket endpoint in a temporary directory (never connected to here: it only keeps
+/// the flight recorder fed).
+fn serve_unix(rt: &beamline::Runtime) -> (beamline::Endpoint, TempDir) {
+    let dir = TempDir::new("flight");
+    let ep = rt
+        .serve(EndpointConfig::new(ObserveAddr::Unix(dir.0.join("s"))))
+        .unwrap();
+    (ep, dir)
+}
+
+/// Everything before the first snapshot: the history ticks, then the snapshot.
+async fn history_then_snapshot(
+    obs: &mut beamline::Observation,
+) -> (Vec<beamline::wire::Delta>, beamline::wire::Snapshot) {
+    let mut past = Vec::new();
+    loop {
+        match obs.recv().await.expect("stream ended") {
+            ServerMsg::Welcome(_) => {}
+            ServerMsg::History(d) => past.push(d),
+            ServerMsg::Snapshot(s) => return (past, s),
+            other => panic!("before the snapshot: {other:?}"),
+        }
+    }
+}
+
+async fn read(s: &mut tokio::net::TcpStream) -> ServerMsg {
+    frame::read::<ServerMsg, _>(s, MAX_FRAME_LEN)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn state_of(d: &beamline::wire::Delta, pid: Pid) -> Option<u64> {
+    d.changed
+        .iter()
+        .find(|p| p.id == pid)
+        .map(|p| p.state_bytes)
+}
+
+/// A process leaking for 30 s while an endpoint serves and nobody watches: a subscriber that
+/// comes afterwards gets the 30 s first, oldest first, the leak rising through them, then its
+/// snapshot.
+#[tokio::test(start_paused = true)]
+async fn a_late_subscriber_gets_the_last_minutes_before_its_snapshot() {
+    let rt = runtime(1000);
+    let (_ep, _dir) = serve_unix(&rt);
+    let hoard = rt.start::<Hoard>(()).await.unwrap();
+    for _ in 0..30 {
+        hoard.cast(()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut obs = rt.observe();
+    let (past, snap) = history_then_snapshot(&mut obs).await;
+    assert!(past.len() >= 28, "{} ticks", past.len());
+    let sizes: Vec<u64> = past
+        .iter()
+        .filter_map(|d| state_of(d, hoard.pid()))
+        .collect();
+    assert!(sizes.len() >= 28, "{sizes:?}");
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+    assert!(*sizes.last().unwrap() >= 28 * 1024, "{sizes:?}");
+    assert!(
+        past.windows(2)
+            .all(|w| w[0].seq < w[1].seq && w[0].at_ms < w[1].at_ms)
+    );
+    assert!(
+        past.last().unwrap().seq < snap.seq,
+        "history comes before the live stream"
+    );
+    assert!(
+        past.first().unwrap().at_ms <= 2_000,
+        "it goes back to the start"
+    );
+}
+
+/// Nothing is kept while nobody publishes: no endpoint and no subscriber, no history.
+#[tokio::test(start_paused = true)]
+async fn no_history_without_publishing() {
+    let rt = runtime(1000);
+    let hoard = rt.start::<Hoard>(()).await.unwrap();
+    for _ in 0..5 {
+        hoard.cast(()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut obs = rt.observe();
+    let (past, _) = history_then_snapshot(&mut obs).await;
+    assert!(past.is_empty(), "{past:?}");
+}
+
+/// A runtime with the recorder off serves its endpoint as before: no history.
+#[tokio::test(start_paused = true)]
+async fn a_recorder_turned_off_keeps_nothing() {
+    let rt = beamline::Runtime::builder()
+        .observe_from_env(false)
+        .flight_recorder(FlightConfig::off())
+        .build();
+    let (_ep, _dir) = serve_unix(&rt);
+    let hoard = rt.start::<Hoard>(()).await.unwrap();
+    for _ in 0..5 {
+        hoard.cast(()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(rt.flight_held().ticks, 0);
+    let mut obs = rt.observe();
+    let (past, _) = history_then_snapshot(&mut obs).await;
+    assert!(past.is_empty());
+}
+
+/// History lives only while publishing is on: once the endpoint goes and nobody subscribes,
+/// the sampler idles and forgets it.
+#[tokio::test(start_paused = true)]
+async fn history_goes_when_publishing_stops() {
+    let rt = runtime(1000);
+    let (ep, _dir) = serve_unix(&rt);
+    let hoard = rt.start::<Hoard>(()).await.unwrap();
+    for _ in 0..5 {
+        hoard.cast(()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(rt.flight_held().ticks >= 4);
+    drop(ep);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(rt.flight_held().ticks, 0);
+}
+
+/// A process that grew its state while nobody observed shows its size now in the first
+/// snapshot, not the size it had at spawn.
+#[tokio::test(start_paused = true)]
+async fn state_sizes_are_measured_when_publishing_starts() {
+    let rt = runtime(1000);
+    let hoard = rt.start::<Hoard>(()).await.unwrap();
+    for _ in 0..300 {
+        hoard.cast(()).await.unwrap();
+    }
+    assert_eq!(hoard.call(()).await.unwrap(), 300 * 1024);
+    let mut obs = rt.observe();
+    let (_, snap) = history_then_snapshot(&mut obs).await;
+    let p = snap.processes.iter().find(|p| p.id == hoard.pid()).unwrap();
+    assert_eq!(p.state_bytes, 300 * 1024, "the size now, not at spawn");
+}
+
+/// A version-2 observer is still served: welcomed in version 2, sent no history (a message
+/// it could not decode), its snapshot first.
+#[tokio::test]
+async fn a_version_2_observer_gets_no_history() {
+    let rt = runtime(100);
+    let cookies = TempDir::new("cookies");
+    let ep = rt
+        .serve(
+            EndpointConfig::parse("127.0.0.1:0")
+                .unwrap()
+                .cookie_dir(cookies.0.join("c")),
+        )
+        .unwrap();
+    let hoard = rt.start::<Hoard>(()).await.unwrap();
+    while rt.flight_held().ticks < 3 {
+        hoard.cast(()).await.unwrap();
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for (version, history) in [(2, false), (PROTOCOL_VERSION, true)] {
+        let mut s = tokio::net::TcpStream::connect(ep.local_addr().unwrap())
+            .await
+            .unwrap();
+        let hello = ClientMsg::Hello(Hello {
+            version,
+            token: ep.token().map(String::from),
+            client: "old".into(),
+        });
+        frame::write(&mut s, &hello).await.unwrap();
+        match read(&mut s).await {
+            ServerMsg::Welcome(w) => assert_eq!(w.version, version),
+            other => panic!("{other:?}"),
+        }
+        let next = read(&mut s).await;
+        assert_eq!(
+            matches!(next, ServerMsg::History(_)),
+            history,
+            "version {version}: {next:?}"
+        );
+    }
+}
