@@ -336,5 +336,7 @@ fn step_v1(buf: &[u8]) -> Result<(RecordEntry, usize), DamageKind> {
     }
 }
 
+pub mod history;
+
 #[cfg(test)]
 mod tests;
