@@ -41,6 +41,7 @@ pub struct Builder {
     quiet_panics: bool,
     task_metrics: bool,
     flight: crate::publish::flight::FlightConfig,
+    black_box: Option<crate::publish::flight::black_box::BlackBox>,
     endpoint: Option<EndpointConfig>,
     from_env: bool,
     /// The metrics endpoint's settings (`Builder::metrics_at`, in `metrics.rs`).
@@ -65,6 +66,7 @@ impl Default for Builder {
             quiet_panics: true,
             task_metrics: false,
             flight: Default::default(),
+            black_box: None,
             endpoint: None,
             from_env: true,
             #[cfg(feature = "metrics")]
@@ -119,6 +121,15 @@ impl Builder {
         self
     }
 
+    /// Write the runtime's recent history to a file by itself when its root supervisor gives
+    /// up or another trigger of `config` fires (see [`crate::flight::black_box`]); it then
+    /// records from the start, observed or not. `BEAMLINE_BLACKBOX=PATH` does the same with no
+    /// code change (see [`Builder::observe_from_env`]).
+    pub fn black_box(mut self, config: crate::publish::flight::black_box::BlackBox) -> Self {
+        self.black_box = Some(config);
+        self
+    }
+
     /// Serve the attach endpoint once built (see [`crate::endpoint`]). A bind failure is logged
     /// as a `tracing` error and the runtime runs unobserved; use [`Runtime::serve`] to handle it.
     pub fn observe_at(mut self, config: EndpointConfig) -> Self {
@@ -126,8 +137,9 @@ impl Builder {
         self
     }
 
-    /// Whether `BEAMLINE_OBSERVE` (and `BEAMLINE_OBSERVE_TOKEN`) may enable the endpoint with no
-    /// code change (default on). An [`Builder::observe_at`] address takes precedence.
+    /// Whether `BEAMLINE_OBSERVE` (and `BEAMLINE_OBSERVE_TOKEN`) may enable the endpoint, and
+    /// `BEAMLINE_BLACKBOX` the black box, with no code change (default on). An
+    /// [`Builder::observe_at`] address and a [`Builder::black_box`] take precedence.
     pub fn observe_from_env(mut self, on: bool) -> Self {
         self.from_env = on;
         self
@@ -144,7 +156,23 @@ impl Builder {
             self.instrument,
             self.interval.as_millis() as u64,
         ));
-        let publish = Arc::new(Publish::new(shared.clone(), self.task_metrics, self.flight));
+        let black_box = self.black_box.or_else(|| match self.from_env {
+            true => match crate::publish::flight::black_box::BlackBox::from_env()? {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "black box not armed");
+                    None
+                }
+            },
+            false => None,
+        });
+        let publish = Arc::new(Publish::new(
+            shared.clone(),
+            self.task_metrics,
+            self.flight,
+            black_box,
+        ));
+        crate::publish::flight::FlightRecorder::arm(&publish);
         let rt = Runtime::from_parts(shared, publish);
         let config = match self.endpoint {
             Some(c) => Some(Ok(c)),

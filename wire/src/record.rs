@@ -183,6 +183,13 @@ impl<W: Write> RecordWriter<W> {
         Ok(())
     }
 
+    /// Append one entry already encoded by [`encode_entry`] (a writer that sized its entries
+    /// before choosing which to write encodes each once).
+    pub fn append_encoded(&mut self, encoded: &[u8]) -> Result<(), RecordError> {
+        self.out.write_all(encoded)?;
+        Ok(())
+    }
+
     /// Flush buffered entries to the file.
     pub fn flush(&mut self) -> Result<(), RecordError> {
         self.out.flush()?;

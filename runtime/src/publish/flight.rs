@@ -21,6 +21,7 @@
 //! keeps the sampler ticking while it serves ([`FlightRecorder::keep`]) so that the history is
 //! there before the first observer comes.
 
+pub mod black_box;
 pub(crate) mod feed;
 pub(crate) mod point;
 
@@ -135,6 +136,8 @@ const PRUNE_EVERY: usize = 32;
 #[derive(Debug)]
 pub(crate) struct FlightRecorder {
     config: FlightConfig,
+    /// Writes the history to a file on its triggers (opt-in).
+    pub(crate) black_box: Option<black_box::Armed>,
     ticks: Mutex<Ticks>,
     /// Endpoints serving: while there are any the sampler ticks for the recorder alone.
     keepers: AtomicUsize,
@@ -155,8 +158,11 @@ impl Drop for Keep {
 }
 
 impl FlightRecorder {
-    pub(crate) fn new(config: FlightConfig) -> Self {
+    pub(crate) fn new(config: FlightConfig, black_box: Option<black_box::BlackBox>) -> Self {
         FlightRecorder {
+            black_box: black_box
+                .filter(|_| config.enabled)
+                .map(black_box::Armed::new),
             config,
             ticks: Mutex::new(Ticks::default()),
             keepers: AtomicUsize::new(0),
@@ -188,7 +194,22 @@ impl FlightRecorder {
 
     /// Whether the sampler should tick with no subscriber.
     pub(crate) fn wants_ticks(&self) -> bool {
-        self.keepers.load(Relaxed) > 0
+        self.keepers.load(Relaxed) > 0 || self.black_box.is_some()
+    }
+
+    /// A black box records from the start, observed or not: start the sampler (inside a tokio
+    /// runtime; outside one it starts with the first subscriber, and an error says so).
+    pub(crate) fn arm(publish: &Arc<super::hub::Publish>) {
+        if publish.flight.black_box.is_none() {
+            return;
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            super::sampler::hub(publish);
+        } else {
+            tracing::error!(
+                "black box not recording yet: build the runtime inside a tokio runtime"
+            );
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Ticks> {

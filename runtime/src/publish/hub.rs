@@ -33,12 +33,13 @@ impl Publish {
         shared: Arc<Shared>,
         task_metrics: bool,
         flight: super::flight::FlightConfig,
+        black_box: Option<super::flight::black_box::BlackBox>,
     ) -> Self {
         Publish {
             shared,
             task_monitors: TaskMonitors::new(task_metrics),
             hub: OnceLock::new(),
-            flight: super::flight::FlightRecorder::new(flight),
+            flight: super::flight::FlightRecorder::new(flight, black_box),
         }
     }
 

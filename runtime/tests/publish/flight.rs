@@ -222,3 +222,135 @@ async fn a_version_2_observer_gets_no_history() {
         );
     }
 }
+
+mod black_box {
+    use super::*;
+    use beamline::flight::black_box::BlackBox;
+    use beamline::supervisor::ChildSpec;
+    use beamline::wire::record;
+
+    /// Panics a moment after it starts.
+    struct Doomed;
+
+    impl GenServer for Doomed {
+        type Args = ();
+        type Call = ();
+        type Reply = ();
+        type Cast = ();
+        type Info = ();
+
+        async fn init(_: (), ctx: &mut Ctx<Self>) -> Result<Self, InitError> {
+            ctx.send_after((), Duration::from_millis(300));
+            Ok(Doomed)
+        }
+
+        async fn handle_info(&mut self, _: beamline::Info<()>, _ctx: &mut Ctx<Self>) -> Next {
+            panic!("doomed");
+        }
+    }
+
+    /// The black box is written on a blocking thread: wait (in real time, bounded) for it.
+    fn written(path: &std::path::Path) -> record::Recording {
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while !path.exists() {
+            assert!(
+                std::time::Instant::now() < until,
+                "no black box at {path:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        record::read(std::fs::File::open(path).unwrap()).unwrap()
+    }
+
+    /// Replay a recording into a table: it must apply entry after entry.
+    fn replay(rec: &record::Recording) -> (usize, beamline::wire::table::ProcessTable) {
+        let mut table = beamline::wire::table::ProcessTable::default();
+        let mut samples = 0;
+        for (i, e) in rec.entries.iter().enumerate() {
+            match (&e.msg, i) {
+                (ServerMsg::Welcome(_), 0) => {}
+                (ServerMsg::Snapshot(s), 1) => table.apply_snapshot(s),
+                (ServerMsg::Delta(d), _) if i > 1 => table.apply_delta(d).unwrap(),
+                (m, i) => panic!("entry {i}: {m:?}"),
+            }
+            samples += (i > 0) as usize;
+        }
+        (samples, table)
+    }
+
+    /// The root supervisor gives up (its child crashes faster than it may restart it): the
+    /// runtime, watched by nobody, writes the minutes before to its black box by itself.
+    #[tokio::test(start_paused = true)]
+    async fn the_root_giving_up_writes_the_black_box() {
+        let dir = TempDir::new("blackbox");
+        let path = dir.0.join("box.rec");
+        let rt = beamline::Runtime::builder()
+            .observe_from_env(false)
+            .quiet_panics(true)
+            .black_box(BlackBox::new(&path))
+            .build();
+        let hoard = rt.start::<Hoard>(()).await.unwrap();
+        for _ in 0..10 {
+            hoard.cast(()).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        assert!(!path.exists(), "nothing wrong yet");
+        rt.supervise(ChildSpec::worker::<Doomed>("doomed", ()))
+            .await
+            .unwrap();
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let rec = written(&path);
+        let (samples, table) = replay(&rec);
+        assert!(samples >= 10, "the minutes before are there: {samples}");
+        let root = table
+            .processes
+            .iter()
+            .find(|p| p.name.as_deref() == Some("root"))
+            .expect("the root in the last tick");
+        let sup = root.supervisor.as_ref().unwrap();
+        assert!(sup.restarts_in_window > sup.max_restarts, "{sup:?}");
+        assert!(
+            table.get(hoard.pid()).unwrap().state_bytes >= 9 * 1024,
+            "the leak before the crash is in it"
+        );
+    }
+
+    /// A configured trigger (a mailbox deeper than 50) writes it too, and the file holds no
+    /// more than its size limit: the newest ticks, still replayable.
+    #[tokio::test(start_paused = true)]
+    async fn a_configured_trigger_writes_at_most_max_bytes() {
+        let dir = TempDir::new("blackbox");
+        let path = dir.0.join("box.rec");
+        let config = BlackBox {
+            on_mailbox_over: Some(50),
+            max_bytes: 4096,
+            ..BlackBox::new(&path)
+        };
+        let rt = beamline::Runtime::builder()
+            .observe_from_env(false)
+            .black_box(config)
+            .build();
+        let hoard = rt.start::<Hoard>(()).await.unwrap();
+        let slow = rt.start::<Worker>(()).await.unwrap();
+        for _ in 0..30 {
+            hoard.cast(()).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        assert!(!path.exists());
+        for _ in 0..60 {
+            slow.cast(Work::Busy(Duration::from_secs(1))).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let bytes = written(&path);
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(len <= 4096, "{len} bytes");
+        let (samples, table) = replay(&bytes);
+        assert!(
+            (2..30).contains(&samples),
+            "only the newest ticks fit: {samples}"
+        );
+        assert!(table.get(slow.pid()).unwrap().mailbox_len >= 50);
+    }
+}

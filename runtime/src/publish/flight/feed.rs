@@ -29,4 +29,18 @@ pub(crate) async fn tick(publish: &Publish, tick: &Tick, now: u64) {
         tick.built.iter().chain(&read),
         &tick.removed,
     );
+    if let Some(armed) = &flight.black_box
+        && let Some(why) = tick
+            .built
+            .iter()
+            .chain(&read)
+            .find_map(|p| armed.config.trigger(p))
+        && armed.begin(h.at_ms)
+    {
+        armed.write(
+            super::super::observe::welcome(publish),
+            flight.history(),
+            why,
+        );
+    }
 }

@@ -15,6 +15,12 @@ fn record(f: &FlightRecorder, seq: u64, changed: &[ProcessSample], removed: &[Pi
     );
 }
 
+impl FlightRecorder {
+    fn plain(config: FlightConfig) -> Self {
+        FlightRecorder::new(config, None)
+    }
+}
+
 fn config(window_s: u64, max_points: usize) -> FlightConfig {
     FlightConfig {
         enabled: true,
@@ -25,7 +31,7 @@ fn config(window_s: u64, max_points: usize) -> FlightConfig {
 
 #[test]
 fn history_gives_back_each_tick_as_a_delta() {
-    let f = FlightRecorder::new(FlightConfig::default());
+    let f = FlightRecorder::plain(FlightConfig::default());
     record(&f, 1, &[sample(1, 5), sample(2, 0)], &[]);
     record(&f, 2, &[sample(1, 9)], &[Pid(2)]);
     let h: Vec<Delta> = f.history().iter().map(|p| p.delta()).collect();
@@ -39,14 +45,14 @@ fn history_gives_back_each_tick_as_a_delta() {
 
 #[test]
 fn an_off_recorder_keeps_nothing() {
-    let f = FlightRecorder::new(FlightConfig::off());
+    let f = FlightRecorder::plain(FlightConfig::off());
     record(&f, 1, &[sample(1, 5)], &[]);
     assert!(f.history().is_empty());
 }
 
 #[test]
 fn ticks_older_than_the_window_are_dropped() {
-    let f = FlightRecorder::new(config(10, 1000));
+    let f = FlightRecorder::plain(config(10, 1000));
     for seq in 1..=30 {
         record(&f, seq, &[sample(1, seq)], &[]);
     }
@@ -59,7 +65,7 @@ fn ticks_older_than_the_window_are_dropped() {
 /// process kept, and the newest ticks untouched.
 #[test]
 fn older_ticks_are_thinned_within_the_point_budget() {
-    let f = FlightRecorder::new(config(600, 100));
+    let f = FlightRecorder::plain(config(600, 100));
     for seq in 1..=200 {
         record(&f, seq, &[sample(1, seq), sample(2, 0)], &[]);
     }
@@ -114,7 +120,7 @@ fn a_merged_tick_keeps_removals() {
 /// A tick with more changes than its share keeps the weightiest: the exited and the deep.
 #[test]
 fn a_crowded_tick_keeps_the_weightiest_points() {
-    let f = FlightRecorder::new(config(600, 8 * 3));
+    let f = FlightRecorder::plain(config(600, 8 * 3));
     let mut changed: Vec<_> = (0..100).map(|i| sample(i, 1)).collect();
     changed[40].mailbox_len = 5000;
     changed[70].status = Status::Exited {
