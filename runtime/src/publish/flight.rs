@@ -310,6 +310,9 @@ pub struct FlightHeld {
     pub ticks: usize,
     /// Processes those points name (their strings are stored once each).
     pub processes: usize,
+    /// An estimate of the memory held, bytes: the points, ticks and per-process records at
+    /// their sizes, plus 64 bytes of strings per process (names, behaviours).
+    pub approx_bytes: usize,
 }
 
 impl crate::Runtime {
@@ -318,10 +321,14 @@ impl crate::Runtime {
     /// named; `BENCHMARKS.md` has measured figures).
     pub fn flight_held(&self) -> FlightHeld {
         let (points, ticks, processes) = self.publish.flight.held();
+        let per_process = std::mem::size_of::<point::Meta>() + 64 + 48;
         FlightHeld {
             points,
             ticks,
             processes,
+            approx_bytes: points * std::mem::size_of::<Point>()
+                + ticks * (std::mem::size_of::<Past>() + 16)
+                + processes * per_process,
         }
     }
 }
