@@ -12,6 +12,14 @@ use beamline::{
 use beamline_benches::attach::rss_bytes;
 use std::time::Duration;
 
+/// The resident set once the allocator gave back what it holds free (glibc keeps freed
+/// memory, which would count the sampler's churn as the recorder's).
+fn settled_rss() -> u64 {
+    // SAFETY: malloc_trim only releases free memory back to the system; no pointer is touched.
+    unsafe { libc::malloc_trim(0) };
+    rss_bytes()
+}
+
 /// Counts what it is sent.
 struct Counter(u64);
 
@@ -69,7 +77,7 @@ async fn run(n: usize, ticks: usize, on: bool) {
     // subscriber does, holding the hub's ring of ticks).
     let _watching = rt.observe();
     tokio::time::sleep(2 * interval).await;
-    let before = rss_bytes();
+    let before = settled_rss();
     let mut peak = before;
     for _ in 0..ticks {
         for p in &procs {
@@ -79,7 +87,7 @@ async fn run(n: usize, ticks: usize, on: bool) {
         peak = peak.max(rss_bytes());
     }
     let held = rt.flight_held();
-    let after = rss_bytes();
+    let after = settled_rss();
     println!(
         "{{\"processes\":{n},\"ticks\":{ticks},\"recorder\":{on},\"points\":{},\"past_ticks\":{},\"named\":{},\"approx_mb\":{:.1},\"rss_before_mb\":{:.1},\"rss_after_mb\":{:.1},\"rss_peak_mb\":{:.1},\"growth_mb\":{:.1}}}",
         held.points,

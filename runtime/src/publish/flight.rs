@@ -229,19 +229,22 @@ impl FlightRecorder {
         }
         let (seq, at_ms, interval_ms, system) = header;
         let per_tick = self.per_tick();
-        let mut t = self.lock();
-        let mut points: Vec<Point> = changed
-            .into_iter()
-            .map(|p| Point::of(p, &mut t.metas))
-            .collect();
-        if points.is_empty() && removed.is_empty() {
+        let mut chosen: Vec<&ProcessSample> = changed.into_iter().collect();
+        if chosen.is_empty() && removed.is_empty() {
             // Nothing changed: the tick would tell nothing the next one does not.
             return;
         }
-        if points.len() > per_tick {
-            points.select_nth_unstable_by_key(per_tick - 1, |p| std::cmp::Reverse(p.weight()));
-            points.truncate(per_tick);
+        // Chosen before anything is copied: a tick of a million changes copies its share.
+        if chosen.len() > per_tick {
+            chosen
+                .select_nth_unstable_by_key(per_tick - 1, |p| std::cmp::Reverse(point::weight(p)));
+            chosen.truncate(per_tick);
         }
+        let mut t = self.lock();
+        let points: Vec<Point> = chosen
+            .into_iter()
+            .map(|p| Point::of(p, &mut t.metas))
+            .collect();
         t.points += points.len();
         t.ticks.push_back(Arc::new(Past {
             seq,
@@ -267,7 +270,9 @@ impl FlightRecorder {
             t.points -= gone.changed.len();
             t.dropped += 1;
         }
-        if t.dropped >= PRUNE_EVERY {
+        // Metas of processes no kept point names: pruned every few dropped ticks, and at once
+        // should they outnumber the points (a runtime whose changes name new processes).
+        if t.dropped >= PRUNE_EVERY || t.metas.len() > t.points + self.per_tick() {
             t.dropped = 0;
             t.metas.prune();
         }

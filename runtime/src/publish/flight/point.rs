@@ -74,6 +74,17 @@ impl Metas {
     }
 }
 
+/// How much a sample matters when a tick holds more changes than it may keep: exiting, losing
+/// messages, restarting and deep mailboxes first.
+pub(crate) fn weight(p: &ProcessSample) -> u64 {
+    let exited = matches!(p.status, Status::Exited { .. }) as u64;
+    (exited << 62)
+        .saturating_add((p.dropped.min(1 << 20)) << 40)
+        .saturating_add(u64::from(p.restarts.min(1 << 10)) << 30)
+        .saturating_add(p.mailbox_len.min(1 << 29))
+        .saturating_add(p.state_bytes >> 20)
+}
+
 /// One process at one tick, reduced to what diagnosis and the charts read.
 #[derive(Clone, Debug)]
 pub(crate) struct Point {
@@ -113,17 +124,6 @@ impl Point {
             state_deep: p.state_deep,
             supervisor: p.supervisor.clone().map(Box::new),
         }
-    }
-
-    /// How much this point matters when a tick holds more points than it may keep: losing
-    /// messages, restarting, exiting and deep mailboxes first.
-    pub(crate) fn weight(&self) -> u64 {
-        let exited = matches!(self.status, Status::Exited { .. }) as u64;
-        (exited << 62)
-            .saturating_add((self.dropped.min(1 << 20)) << 40)
-            .saturating_add(u64::from(self.restarts.min(1 << 10)) << 30)
-            .saturating_add(self.mailbox_len.min(1 << 29))
-            .saturating_add(self.state_bytes >> 20)
     }
 
     /// The wire sample this point stands for (rates it does not keep are zero, lists empty).

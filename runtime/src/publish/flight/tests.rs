@@ -132,4 +132,19 @@ fn a_crowded_tick_keeps_the_weightiest_points() {
     let mut kept: Vec<u64> = d.changed.iter().map(|p| p.id.0).collect();
     kept.sort();
     assert_eq!(kept, [40, 70, 90]);
+    assert_eq!(f.held().2, 3, "only the kept processes' strings are held");
+}
+
+/// Found measuring a million processes: a crowded tick kept the strings of every process it
+/// named, kept or not (a million of them, for 31,250 points).
+#[test]
+fn processes_no_kept_point_names_are_forgotten() {
+    let f = FlightRecorder::plain(config(600, 8 * 10));
+    for seq in 1..=3u64 {
+        let changed: Vec<_> = (0..100).map(|i| sample(seq * 1000 + i, 1)).collect();
+        record(&f, seq, &changed, &[]);
+    }
+    let (points, _, named) = f.held();
+    assert_eq!(points, 30);
+    assert_eq!(named, 30, "only the processes kept points name");
 }
