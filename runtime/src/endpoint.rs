@@ -323,7 +323,7 @@ struct Settings {
     admission: Admission,
     failures: Failures,
     /// Keeps the flight recorder fed while the endpoint (or one of its connections) lives.
-    _flight: Option<crate::publish::flight::Keep>,
+    _flight: Option<crate::publish::flight::keep::Keep>,
 }
 
 /// Bind and start serving.
@@ -338,7 +338,7 @@ pub(crate) fn serve(rt: &Runtime, config: EndpointConfig) -> Result<Endpoint, Se
             owner_uid: auth::own_uid(),
             admission: Admission::new(config.max_pending, config.max_clients),
             failures: Failures::new(config.backoff_cap),
-            _flight: crate::publish::flight::FlightRecorder::keep(&rt.publish),
+            _flight: crate::publish::flight::keep::keep(&rt.publish),
         })
     };
     match &config.addr {

@@ -32,3 +32,4 @@ pub(crate) mod slice;
 pub(crate) mod stream;
 pub(crate) mod task_monitors;
 pub(crate) mod to_wire;
+pub(crate) mod welcome;

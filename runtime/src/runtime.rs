@@ -172,7 +172,7 @@ impl Builder {
             self.flight,
             black_box,
         ));
-        crate::publish::flight::FlightRecorder::arm(&publish);
+        crate::publish::flight::keep::arm(&publish);
         let rt = Runtime::from_parts(shared, publish);
         let config = match self.endpoint {
             Some(c) => Some(Ok(c)),
@@ -205,6 +205,13 @@ impl Runtime {
     /// Configure a runtime.
     pub fn builder() -> Builder {
         Builder::default()
+    }
+
+    /// What the flight recorder holds now: to check its memory against
+    /// [`crate::FlightConfig::max_points`] (about 120 bytes a point plus the strings of each
+    /// process named; `BENCHMARKS.md` has measured figures).
+    pub fn flight_held(&self) -> crate::flight::FlightHeld {
+        self.publish.flight.report()
     }
 
     /// Subscribe to this runtime's samples (starting the sampler if nobody observed yet): a

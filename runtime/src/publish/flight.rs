@@ -23,6 +23,7 @@
 
 pub mod black_box;
 pub(crate) mod feed;
+pub(crate) mod keep;
 pub(crate) mod point;
 
 use beamline_wire::{Delta, Pid, ProcessSample, SystemSample};
@@ -139,22 +140,9 @@ pub(crate) struct FlightRecorder {
     /// Writes the history to a file on its triggers (opt-in).
     pub(crate) black_box: Option<black_box::Armed>,
     ticks: Mutex<Ticks>,
-    /// Endpoints serving: while there are any the sampler ticks for the recorder alone.
-    keepers: AtomicUsize,
-}
-
-/// Keeps the sampler ticking for the flight recorder while held (an endpoint holds one).
-pub(crate) struct Keep {
-    publish: Arc<super::hub::Publish>,
-}
-
-impl Drop for Keep {
-    fn drop(&mut self) {
-        self.publish.flight.keepers.fetch_sub(1, Relaxed);
-        if let Some(hub) = self.publish.hub.get() {
-            hub.wake.notify_one();
-        }
-    }
+    /// Endpoints serving: while there are any the sampler ticks for the recorder alone
+    /// (`keep.rs`).
+    pub(crate) keepers: AtomicUsize,
 }
 
 impl FlightRecorder {
@@ -174,19 +162,6 @@ impl FlightRecorder {
         self.config.enabled
     }
 
-    /// Keep the sampler ticking for the recorder until the guard is dropped (nothing when the
-    /// recorder is off).
-    pub(crate) fn keep(publish: &Arc<super::hub::Publish>) -> Option<Keep> {
-        if !publish.flight.enabled() {
-            return None;
-        }
-        publish.flight.keepers.fetch_add(1, Relaxed);
-        super::sampler::hub(publish).wake.notify_one();
-        Some(Keep {
-            publish: publish.clone(),
-        })
-    }
-
     /// Most points one tick keeps.
     pub(crate) fn per_tick(&self) -> usize {
         (self.config.max_points / TICK_SHARE).max(1)
@@ -195,21 +170,6 @@ impl FlightRecorder {
     /// Whether the sampler should tick with no subscriber.
     pub(crate) fn wants_ticks(&self) -> bool {
         self.keepers.load(Relaxed) > 0 || self.black_box.is_some()
-    }
-
-    /// A black box records from the start, observed or not: start the sampler (inside a tokio
-    /// runtime; outside one it starts with the first subscriber, and an error says so).
-    pub(crate) fn arm(publish: &Arc<super::hub::Publish>) {
-        if publish.flight.black_box.is_none() {
-            return;
-        }
-        if tokio::runtime::Handle::try_current().is_ok() {
-            super::sampler::hub(publish);
-        } else {
-            tracing::error!(
-                "black box not recording yet: build the runtime inside a tokio runtime"
-            );
-        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Ticks> {
@@ -320,12 +280,10 @@ pub struct FlightHeld {
     pub approx_bytes: usize,
 }
 
-impl crate::Runtime {
-    /// What the flight recorder holds now: to check its memory against
-    /// [`FlightConfig::max_points`] (about 120 bytes a point plus the strings of each process
-    /// named; `BENCHMARKS.md` has measured figures).
-    pub fn flight_held(&self) -> FlightHeld {
-        let (points, ticks, processes) = self.publish.flight.held();
+impl FlightRecorder {
+    /// What it holds now, with an estimate of its memory.
+    pub(crate) fn report(&self) -> FlightHeld {
+        let (points, ticks, processes) = self.held();
         let per_process = std::mem::size_of::<point::Meta>() + 64 + 48;
         FlightHeld {
             points,

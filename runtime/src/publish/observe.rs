@@ -9,9 +9,9 @@ use super::control::Controller;
 use super::flight::Past;
 use super::frames::{Encoded, Tick};
 use super::hub::{Hub, Publish};
-use super::interval::clamp_ms;
 use super::stream::{Build, Out};
-use beamline_wire::{ControlReply, ControlRequest, PROTOCOL_VERSION, ServerMsg, Welcome, frame};
+pub(crate) use super::welcome::welcome;
+use beamline_wire::{ControlReply, ControlRequest, ServerMsg, Welcome, frame};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -255,21 +255,6 @@ impl Drop for Observation {
         }
         // The interval may lengthen, or nobody may be left: let the sampler see.
         self.hub.wake.notify_one();
-    }
-}
-
-/// The handshake answer describing this runtime.
-pub(crate) fn welcome(publish: &Publish) -> Welcome {
-    let shared = &publish.shared;
-    Welcome {
-        version: PROTOCOL_VERSION,
-        node: shared.node.clone(),
-        os_pid: std::process::id(),
-        incarnation: shared.incarnation,
-        started_unix_ms: shared.started_unix_ms,
-        interval_ms: clamp_ms(publish.runtime_interval_ms()),
-        // In-process watchers own the runtime; the endpoint narrows this per connection.
-        role: beamline_wire::Role::Operate,
     }
 }
 

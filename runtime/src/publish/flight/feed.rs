@@ -38,7 +38,7 @@ pub(crate) async fn tick(publish: &Publish, tick: &Tick, now: u64) {
         && armed.begin(h.at_ms)
     {
         armed.write(
-            super::super::observe::welcome(publish),
+            super::super::welcome::welcome(publish),
             flight.history(),
             why,
         );
