@@ -47,6 +47,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 
+    /// Write the runtime's history (its last minutes, kept by its flight recorder) and its
+    /// current state to FILE as a recording, then exit; replay it with --replay FILE.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["replay", "record", "json", "once"])]
+    pub dump: Option<PathBuf>,
+
     /// With --json: when a connected runtime goes away, keep retrying instead of exiting 1.
     #[arg(long, requires = "headless")]
     pub reconnect: bool,
@@ -116,6 +121,16 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         return dispatch(src, &cli, thresholds).await;
     }
     let src = AttachSource::spawn(cli.attach.clone(), cli.token.clone());
+    if let Some(path) = &cli.dump {
+        let done = crate::source::dump::dump(src, path).await?;
+        eprintln!(
+            "observer: wrote {} past ticks ({:.0} s of history) and the current state to {}",
+            done.past_ticks,
+            done.span_ms as f64 / 1000.0,
+            path.display()
+        );
+        return Ok(());
+    }
     dispatch(src, &cli, thresholds).await
 }
 

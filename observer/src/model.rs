@@ -49,6 +49,9 @@ pub enum Change {
     Link,
     /// A new moment arrived.
     Sample,
+    /// A past tick from the runtime's flight recorder was folded in (history, alerts and the
+    /// event log as they stood then); the live snapshot follows.
+    History,
     /// History was cleared (new incarnation, or a replay seeked back).
     Reset,
 }
@@ -116,9 +119,13 @@ impl Model {
     /// Fold in an event prepared here or by a [`Preparer`] fed every event in order.
     pub fn commit(&mut self, prepared: Prepared) -> Change {
         let ev = match prepared {
-            Prepared::Table { table, owned } => {
+            Prepared::Table { table, owned, past } => {
                 self.push(table, owned);
-                return Change::Sample;
+                return if past {
+                    Change::History
+                } else {
+                    Change::Sample
+                };
             }
             Prepared::Gap => {
                 // No snapshot yet, or a delta went missing: wait for the next snapshot.
@@ -161,6 +168,7 @@ impl Model {
             // A sample handed in unprepared: prepare it here.
             ev @ SourceEvent::Msg(ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) => self.apply(ev),
             SourceEvent::Msg(ServerMsg::Reply { .. }) => Change::Nothing,
+            ev @ SourceEvent::Msg(ServerMsg::History(_)) => self.apply(ev),
         }
     }
 
@@ -333,6 +341,40 @@ mod tests {
         assert_eq!(m.kept(), 0);
         assert!(m.history.process(Pid(0)).is_none());
         assert!(m.latest().is_none());
+    }
+
+    /// The runtime's history streams in before the snapshot: thinned ticks (gaps in `seq`)
+    /// build moments, the mailbox's rise is in the chart, and the overflow alert that the
+    /// snapshot confirms carries the rise's true start rather than the attach time.
+    #[test]
+    fn history_before_the_snapshot_gives_trends_and_true_onsets() {
+        let mut m = Model::new(Thresholds::default());
+        m.apply(welcome(1));
+        let mut changes = Vec::new();
+        for (i, seq) in [3u64, 4, 6, 7, 9, 10, 12, 13, 15, 16]
+            .into_iter()
+            .enumerate()
+        {
+            let mut d = diff(&snap(0, &[]), &snap(seq, &[0, 200 * i as u64]));
+            d.changed.retain(|p| p.id == Pid(1) || seq == 3);
+            changes.push(m.apply(SourceEvent::Msg(ServerMsg::History(d))));
+        }
+        assert!(changes.iter().all(|c| *c == Change::History), "{changes:?}");
+        let live = snap(20, &[0, 2000]);
+        assert_eq!(
+            m.apply(SourceEvent::Msg(ServerMsg::Snapshot(live))),
+            Change::Sample
+        );
+        let h = m.history.process(Pid(1)).unwrap();
+        assert_eq!(h.len(), 11, "ten past ticks and the live one");
+        let a = m
+            .alerts
+            .iter()
+            .find(|a| a.processes[0] == Pid(1))
+            .expect("an overflow alert at the first live sample");
+        assert_eq!(a.kind, diagnosis::AlertKind::Overflow);
+        assert_eq!(a.since_ms, 3000, "the rise began after the first past tick");
+        assert_eq!(m.latest().unwrap().processes.len(), 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! model, one set of views and one headless printer.
 
 pub mod attach;
+pub mod dump;
 pub mod embedded;
 pub mod event;
 pub mod record;

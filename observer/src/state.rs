@@ -377,6 +377,8 @@ impl State {
                 }
                 vec![]
             }
+            // The runtime's history streams in before the live snapshot, which redraws.
+            Change::History => vec![],
             Change::Reset => {
                 self.playhead.go_live();
                 self.refresh();

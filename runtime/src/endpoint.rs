@@ -322,6 +322,8 @@ struct Settings {
     owner_uid: u32,
     admission: Admission,
     failures: Failures,
+    /// Keeps the flight recorder fed while the endpoint (or one of its connections) lives.
+    _flight: Option<crate::publish::flight::keep::Keep>,
 }
 
 /// Bind and start serving.
@@ -336,6 +338,7 @@ pub(crate) fn serve(rt: &Runtime, config: EndpointConfig) -> Result<Endpoint, Se
             owner_uid: auth::own_uid(),
             admission: Admission::new(config.max_pending, config.max_clients),
             failures: Failures::new(config.backoff_cap),
+            _flight: crate::publish::flight::keep::keep(&rt.publish),
         })
     };
     match &config.addr {

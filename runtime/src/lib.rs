@@ -62,7 +62,8 @@ mod stats;
 mod table;
 mod wait_edge;
 
-pub use publish::{logs, observe, record, sampler};
+pub use publish::flight::FlightConfig;
+pub use publish::{flight, logs, observe, record, sampler};
 
 pub use agent::Agent;
 pub use beamline_wire as wire;

@@ -49,6 +49,9 @@ pub(crate) enum Sys {
     Kill,
     /// Render the state (opt-in), bounded.
     Inspect(tokio::sync::oneshot::Sender<Option<String>>),
+    /// Measure the state now (publishing started: the size known may be from long ago). Taken
+    /// outside any callback, it leaves the process's idle timeout and hibernation as they were.
+    Measure,
 }
 
 /// The restart history of a supervised child slot, shared by all its incarnations.

@@ -20,6 +20,7 @@
 
 pub(crate) mod control;
 pub(crate) mod dirty;
+pub mod flight;
 pub(crate) mod frames;
 pub(crate) mod hub;
 pub mod interval;
@@ -31,3 +32,4 @@ pub(crate) mod slice;
 pub(crate) mod stream;
 pub(crate) mod task_monitors;
 pub(crate) mod to_wire;
+pub(crate) mod welcome;

@@ -40,6 +40,8 @@ pub struct Builder {
     interval: Duration,
     quiet_panics: bool,
     task_metrics: bool,
+    flight: crate::publish::flight::FlightConfig,
+    black_box: Option<crate::publish::flight::black_box::BlackBox>,
     endpoint: Option<EndpointConfig>,
     from_env: bool,
     /// The metrics endpoint's settings (`Builder::metrics_at`, in `metrics.rs`).
@@ -63,6 +65,8 @@ impl Default for Builder {
             interval: DEFAULT_INTERVAL,
             quiet_panics: true,
             task_metrics: false,
+            flight: Default::default(),
+            black_box: None,
             endpoint: None,
             from_env: true,
             #[cfg(feature = "metrics")]
@@ -107,6 +111,25 @@ impl Builder {
         self
     }
 
+    /// How much history the runtime keeps while an endpoint serves, so that an observer that
+    /// attaches late sees the last minutes at once (see [`crate::publish::flight`]; default:
+    /// ten minutes, at most 250,000 process points; [`FlightConfig::off`] for none).
+    ///
+    /// [`FlightConfig::off`]: crate::publish::flight::FlightConfig::off
+    pub fn flight_recorder(mut self, config: crate::publish::flight::FlightConfig) -> Self {
+        self.flight = config;
+        self
+    }
+
+    /// Write the runtime's recent history to a file by itself when its root supervisor gives
+    /// up or another trigger of `config` fires (see [`crate::flight::black_box`]); it then
+    /// records from the start, observed or not. `BEAMLINE_BLACKBOX=PATH` does the same with no
+    /// code change (see [`Builder::observe_from_env`]).
+    pub fn black_box(mut self, config: crate::publish::flight::black_box::BlackBox) -> Self {
+        self.black_box = Some(config);
+        self
+    }
+
     /// Serve the attach endpoint once built (see [`crate::endpoint`]). A bind failure is logged
     /// as a `tracing` error and the runtime runs unobserved; use [`Runtime::serve`] to handle it.
     pub fn observe_at(mut self, config: EndpointConfig) -> Self {
@@ -114,8 +137,9 @@ impl Builder {
         self
     }
 
-    /// Whether `BEAMLINE_OBSERVE` (and `BEAMLINE_OBSERVE_TOKEN`) may enable the endpoint with no
-    /// code change (default on). An [`Builder::observe_at`] address takes precedence.
+    /// Whether `BEAMLINE_OBSERVE` (and `BEAMLINE_OBSERVE_TOKEN`) may enable the endpoint, and
+    /// `BEAMLINE_BLACKBOX` the black box, with no code change (default on). An
+    /// [`Builder::observe_at`] address and a [`Builder::black_box`] take precedence.
     pub fn observe_from_env(mut self, on: bool) -> Self {
         self.from_env = on;
         self
@@ -132,7 +156,23 @@ impl Builder {
             self.instrument,
             self.interval.as_millis() as u64,
         ));
-        let publish = Arc::new(Publish::new(shared.clone(), self.task_metrics));
+        let black_box = self.black_box.or_else(|| match self.from_env {
+            true => match crate::publish::flight::black_box::BlackBox::from_env()? {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "black box not armed");
+                    None
+                }
+            },
+            false => None,
+        });
+        let publish = Arc::new(Publish::new(
+            shared.clone(),
+            self.task_metrics,
+            self.flight,
+            black_box,
+        ));
+        crate::publish::flight::keep::arm(&publish);
         let rt = Runtime::from_parts(shared, publish);
         let config = match self.endpoint {
             Some(c) => Some(Ok(c)),
@@ -165,6 +205,13 @@ impl Runtime {
     /// Configure a runtime.
     pub fn builder() -> Builder {
         Builder::default()
+    }
+
+    /// What the flight recorder holds now: to check its memory against
+    /// [`crate::FlightConfig::max_points`] (about 120 bytes a point plus the strings of each
+    /// process named; `BENCHMARKS.md` has measured figures).
+    pub fn flight_held(&self) -> crate::flight::FlightHeld {
+        self.publish.flight.report()
     }
 
     /// Subscribe to this runtime's samples (starting the sampler if nobody observed yet): a

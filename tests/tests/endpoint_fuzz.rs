@@ -5,7 +5,8 @@
 use crate::support::{Counter, runtime};
 use beamline::endpoint::MAX_CLIENT_FRAME;
 use beamline::wire::{
-    ClientMsg, ControlRequest, Hello, MAX_FRAME_LEN, PROTOCOL_VERSION, ServerMsg, frame,
+    ClientMsg, ControlRequest, Hello, MAX_FRAME_LEN, MIN_CLIENT_VERSION, PROTOCOL_VERSION,
+    ServerMsg, frame,
 };
 use beamline::{EndpointConfig, ServerRef};
 use proptest::prelude::*;
@@ -117,7 +118,8 @@ fn expect(bytes: &[u8]) -> Option<Expect> {
     };
     match first.0 {
         ClientMsg::Hello(h)
-            if h.version == PROTOCOL_VERSION && h.token.as_deref() == Some(TOKEN) =>
+            if (MIN_CLIENT_VERSION..=PROTOCOL_VERSION).contains(&h.version)
+                && h.token.as_deref() == Some(TOKEN) =>
         {
             let mut rest = &bytes[first.1..];
             while let Ok(Some((m, used))) = frame::decode::<ClientMsg>(rest, MAX_CLIENT_FRAME) {

@@ -25,8 +25,8 @@ pub mod table;
 pub use frame::{FrameError, MAX_FRAME_LEN};
 pub use pid::Pid;
 pub use protocol::{
-    ClientMsg, ControlReply, ControlRequest, Delta, Hello, PROTOCOL_VERSION, Role, ServerMsg,
-    Snapshot, Welcome,
+    ClientMsg, ControlReply, ControlRequest, Delta, Hello, MIN_CLIENT_VERSION, PROTOCOL_VERSION,
+    Role, ServerMsg, Snapshot, Welcome,
 };
 pub use sample::{
     MsgKind, ProcessKind, ProcessSample, RegisteredKeys, RestartType, Status, SupervisorInfo,

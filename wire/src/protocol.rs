@@ -5,6 +5,7 @@
 //!    | -- Hello{version, token} ----> |   refused with a reason on version or token mismatch
 //!    | <--- Welcome{node, role, ...} -|   the role says whether this client may act
 //!    |                                |   (kill, restart, interval) or only watch
+//!    | <--- History (0..n) ---------- |   the flight recorder's past ticks (version 3)
 //!    | <--- Snapshot (full) --------- |   then one Delta per sampling interval;
 //!    | <--- Delta ------------------- |   a client that falls behind gets a fresh Snapshot
 //!    | -- Control{id, request} -----> |
@@ -18,8 +19,12 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped on any change to the encoding of these types; peers with another version are refused.
 /// Version 2 added [`Welcome::role`]; version 3 writes a process's nine rates and fractions in
-/// one byte each when they are zero, as most are (`compact.rs`).
+/// one byte each when they are zero, as most are (`compact.rs`), and added [`ServerMsg::History`].
 pub const PROTOCOL_VERSION: u16 = 3;
+
+/// The oldest client version a runtime serves. Version 3 changed how a sample is encoded, so an
+/// older observer could not read it: it is refused with a message naming both versions.
+pub const MIN_CLIENT_VERSION: u16 = 3;
 
 /// First frame from the client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -194,4 +199,10 @@ pub enum ServerMsg {
         /// The answer.
         reply: ControlReply,
     },
+    /// One past tick from the runtime's flight recorder (protocol version 3), sent to a new
+    /// subscriber after its `Welcome` and before its first `Snapshot`, oldest first: `changed`
+    /// holds the processes that changed at that tick, `removed` those that went. Ticks may be
+    /// thinned (older ones merged), so `seq` numbers have gaps; the first applies to an empty
+    /// table. See `docs/PROTOCOL.md` and `docs/PUBLISHING.md`.
+    History(Delta),
 }

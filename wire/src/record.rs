@@ -191,6 +191,13 @@ impl<W: Write> RecordWriter<W> {
         Ok(())
     }
 
+    /// Append one entry already encoded by [`encode_entry`] (a writer that sized its entries
+    /// before choosing which to write encodes each once).
+    pub fn append_encoded(&mut self, encoded: &[u8]) -> Result<(), RecordError> {
+        self.out.write_all(encoded)?;
+        Ok(())
+    }
+
     /// Flush buffered entries to the file.
     pub fn flush(&mut self) -> Result<(), RecordError> {
         self.out.flush()?;
@@ -345,6 +352,8 @@ fn step_v1(buf: &[u8]) -> Result<(RecordEntry, usize), DamageKind> {
         Err(e) => Err(DamageKind::Malformed(e.to_string())),
     }
 }
+
+pub mod history;
 
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,8 @@ pub enum Prepared {
         table: Arc<ProcessTable>,
         /// Samples this moment owns outright.
         owned: usize,
+        /// A tick of the runtime's history (`ServerMsg::History`), from before the attach.
+        past: bool,
     },
     /// A delta that could not be applied: no snapshot yet, or one went missing.
     Gap,
@@ -31,6 +33,8 @@ pub enum Prepared {
 pub struct Preparer {
     latest: Option<Arc<ProcessTable>>,
     incarnation: Option<u64>,
+    /// The newest table was built from history (the next history tick applies to it).
+    in_history: bool,
 }
 
 impl Preparer {
@@ -39,8 +43,10 @@ impl Preparer {
         match ev {
             SourceEvent::Msg(ServerMsg::Snapshot(s)) => {
                 let owned = s.processes.len();
+                self.in_history = false;
                 self.keep(ProcessTable::from_snapshot(s), owned)
             }
+            SourceEvent::Msg(ServerMsg::History(d)) => self.past(d),
             SourceEvent::Msg(ServerMsg::Delta(d)) => {
                 let owned = d.changed.len();
                 match self.latest.as_ref().map(|l| l.successor(d)) {
@@ -66,6 +72,35 @@ impl Preparer {
     fn keep(&mut self, table: ProcessTable, owned: usize) -> Prepared {
         let table = Arc::new(table);
         self.latest = Some(table.clone());
-        Prepared::Table { table, owned }
+        Prepared::Table {
+            table,
+            owned,
+            past: self.in_history,
+        }
+    }
+
+    /// A tick of the runtime's history: applied to the previous history tick's table (the
+    /// first to an empty one) whatever its sequence number, since older ticks are thinned and
+    /// ticks where nothing changed are not kept. Its processes are those that changed within
+    /// the history; the snapshot that follows brings the rest.
+    fn past(&mut self, mut d: beamline_wire::Delta) -> Prepared {
+        let base = match &self.latest {
+            Some(t) if self.in_history && t.seq < Some(d.seq) => ProcessTable::clone(t),
+            _ => ProcessTable::default(),
+        };
+        let owned = d.changed.len();
+        // Only the sequence check is in the way: the base is the state just before `d`.
+        d.seq = d.seq.max(1);
+        let base = ProcessTable {
+            seq: Some(d.seq - 1),
+            ..base
+        };
+        match base.successor(d) {
+            Ok(t) => {
+                self.in_history = true;
+                self.keep(t, owned)
+            }
+            Err(_) => Prepared::Gap,
+        }
     }
 }

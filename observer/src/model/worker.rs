@@ -145,7 +145,9 @@ impl Worker {
                 assert!(self.present, "apply before the history was reclaimed");
                 let change = self.model.apply(ev);
                 let op = match change {
-                    Change::Sample => self.model.latest().cloned().map(Op::Record),
+                    Change::Sample | Change::History => {
+                        self.model.latest().cloned().map(Op::Record)
+                    }
                     Change::Reset => Some(Op::Clear),
                     Change::Nothing | Change::Link => None,
                 };

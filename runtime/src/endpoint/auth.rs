@@ -3,7 +3,7 @@
 
 use super::peer::{Peer, PeerKey};
 use super::{EndpointConfig, MAX_CLIENT_FRAME, ServeError};
-use beamline_wire::{ClientMsg, FrameError, Hello, PROTOCOL_VERSION, frame};
+use beamline_wire::{ClientMsg, FrameError, Hello, MIN_CLIENT_VERSION, PROTOCOL_VERSION, frame};
 use std::net::SocketAddr;
 
 /// Shortest token accepted on a non-loopback address, in bytes: 16 characters from
@@ -15,7 +15,7 @@ pub const MIN_REMOTE_TOKEN_LEN: usize = 16;
 pub enum Refusal {
     /// The client speaks another protocol version.
     #[error(
-        "protocol version mismatch: client speaks version {client}, this runtime speaks version {PROTOCOL_VERSION}; use an observer built for this runtime"
+        "protocol version mismatch: client speaks version {client}, this runtime speaks versions {MIN_CLIENT_VERSION} to {PROTOCOL_VERSION}; use an observer built for this runtime"
     )]
     Version {
         /// The client's version.
@@ -60,7 +60,7 @@ pub fn check_hello(
 ) -> Result<Hello, Refusal> {
     match first {
         Ok(ClientMsg::Hello(hello)) => {
-            if hello.version != PROTOCOL_VERSION {
+            if !(MIN_CLIENT_VERSION..=PROTOCOL_VERSION).contains(&hello.version) {
                 Err(Refusal::Version {
                     client: hello.version,
                 })

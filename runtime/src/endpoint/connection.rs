@@ -45,6 +45,8 @@ pub(super) async fn serve<S>(
     tracing::info!(peer = %peer.label, %client, %role, "observer attached");
     let mut greeting = welcome(&rt.publish);
     greeting.role = role;
+    // An older client is answered in its own version (see `MIN_CLIENT_VERSION`).
+    greeting.version = hello.version;
     if !matches!(
         tokio::time::timeout(
             settings.write_timeout,
@@ -56,6 +58,7 @@ pub(super) async fn serve<S>(
         return;
     }
     let who = Who {
+        version: hello.version,
         peer: peer.label,
         client,
         role,
@@ -65,6 +68,8 @@ pub(super) async fn serve<S>(
 
 /// Who a connection belongs to, for its log lines and its rights.
 struct Who {
+    /// The protocol version the client speaks.
+    version: u16,
     peer: String,
     client: String,
     role: Role,
@@ -178,6 +183,10 @@ where
 {
     let wt = settings.write_timeout;
     let mut obs = Observation::new(&rt.publish, false);
+    if who.version < 3 {
+        // A version-2 observer cannot decode `ServerMsg::History`.
+        obs.skip_history();
+    }
     let peer = who.peer.clone();
     // Requests are read on their own task: a frame read is not cancel safe, so it must not sit
     // in the select below. Replies (or the reason to close) come back through a bounded channel.

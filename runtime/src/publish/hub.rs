@@ -24,14 +24,22 @@ pub(crate) struct Publish {
     pub(crate) task_monitors: TaskMonitors,
     /// Set when the sampler starts (see `sampler::hub`).
     pub(crate) hub: OnceLock<Arc<Hub>>,
+    /// The last minutes of samples, for subscribers that come later (`flight.rs`).
+    pub(crate) flight: super::flight::FlightRecorder,
 }
 
 impl Publish {
-    pub(crate) fn new(shared: Arc<Shared>, task_metrics: bool) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        task_metrics: bool,
+        flight: super::flight::FlightConfig,
+        black_box: Option<super::flight::black_box::BlackBox>,
+    ) -> Self {
         Publish {
             shared,
             task_monitors: TaskMonitors::new(task_metrics),
             hub: OnceLock::new(),
+            flight: super::flight::FlightRecorder::new(flight, black_box),
         }
     }
 

@@ -6,19 +6,23 @@
 //! its next tick) and [`Observation::missed`] counts what it lost.
 
 use super::control::Controller;
+use super::flight::Past;
 use super::frames::{Encoded, Tick};
 use super::hub::{Hub, Publish};
-use super::interval::clamp_ms;
 use super::stream::{Build, Out};
-use beamline_wire::{ControlReply, ControlRequest, PROTOCOL_VERSION, ServerMsg, Welcome, frame};
+pub(crate) use super::welcome::welcome;
+use beamline_wire::{ControlReply, ControlRequest, ServerMsg, Welcome, frame};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::broadcast;
 
 pub use super::control::{OBSERVER_PID, RENDER_TIMEOUT};
 
-/// A live subscription to a runtime's samples: a [`ServerMsg::Welcome`] first, then a
-/// [`ServerMsg::Snapshot`], then one [`ServerMsg::Delta`] per sampling interval.
+/// A live subscription to a runtime's samples: a [`ServerMsg::Welcome`] first, the flight
+/// recorder's past ticks as [`ServerMsg::History`] (none on a runtime that was not observed or
+/// serving before), then a [`ServerMsg::Snapshot`], then one [`ServerMsg::Delta`] per sampling
+/// interval.
 ///
 /// Created by [`crate::Runtime::observe`]. Dropping it unsubscribes; once nobody subscribes the
 /// sampler goes idle.
@@ -37,6 +41,8 @@ pub struct Observation {
     missed: u64,
     /// Counted in the hub's `wire_subscribers` (it took an encoded frame).
     on_wire: bool,
+    /// The flight recorder's ticks still to send, oldest first, before the first snapshot.
+    history: VecDeque<Arc<Past>>,
 }
 
 /// Where a subscription is in a tick: its deltas or its snapshot, the next frame, and that
@@ -94,7 +100,19 @@ impl Observation {
             skipping: false,
             missed: 0,
             on_wire: false,
+            history: publish.flight.history(),
         }
+    }
+
+    /// Send no history (a client that cannot decode it).
+    pub(crate) fn skip_history(&mut self) {
+        self.history.clear();
+    }
+
+    /// The next tick of the flight recorder's history, if any is left to send.
+    fn next_history(&mut self) -> Option<ServerMsg> {
+        let past = self.history.pop_front()?;
+        Some(ServerMsg::History(past.delta()))
     }
 
     /// The next message: `Welcome` first, then a `Snapshot`, then `Delta`s (a large snapshot or
@@ -111,6 +129,9 @@ impl Observation {
     pub async fn recv(&mut self) -> Option<ServerMsg> {
         if let Some(w) = self.welcome.take() {
             return Some(ServerMsg::Welcome(w));
+        }
+        if let Some(h) = self.next_history() {
+            return Some(h);
         }
         match self.next_frame(false).await? {
             Ok(Out::Msg(m)) => Some(m),
@@ -129,6 +150,10 @@ impl Observation {
     pub(crate) async fn recv_frame(&mut self) -> Option<Result<Encoded, String>> {
         if let Some(w) = self.welcome.take() {
             let encoded = frame::encode(&ServerMsg::Welcome(w));
+            return Some(encoded.map(Encoded::from).map_err(|e| e.to_string()));
+        }
+        if let Some(h) = self.next_history() {
+            let encoded = frame::encode(&h);
             return Some(encoded.map(Encoded::from).map_err(|e| e.to_string()));
         }
         if !self.on_wire {
@@ -230,21 +255,6 @@ impl Drop for Observation {
         }
         // The interval may lengthen, or nobody may be left: let the sampler see.
         self.hub.wake.notify_one();
-    }
-}
-
-/// The handshake answer describing this runtime.
-pub(crate) fn welcome(publish: &Publish) -> Welcome {
-    let shared = &publish.shared;
-    Welcome {
-        version: PROTOCOL_VERSION,
-        node: shared.node.clone(),
-        os_pid: std::process::id(),
-        incarnation: shared.incarnation,
-        started_unix_ms: shared.started_unix_ms,
-        interval_ms: clamp_ms(publish.runtime_interval_ms()),
-        // In-process watchers own the runtime; the endpoint narrows this per connection.
-        role: beamline_wire::Role::Operate,
     }
 }
 

@@ -107,7 +107,7 @@ impl Sampler {
     async fn run(mut self) {
         let mut last: Option<Instant> = None;
         loop {
-            if self.tx.receiver_count() == 0 {
+            if self.tx.receiver_count() == 0 && !self.publish.flight.wants_ticks() {
                 self.go_idle();
                 last = None;
                 self.hub.wake.notified().await;
@@ -147,6 +147,7 @@ impl Sampler {
         frames::drop_elsewhere(std::mem::take(&mut self.revisit));
         self.last_ns = 0;
         self.primed = false;
+        self.publish.flight.clear();
     }
 
     /// Run one tick: read the processes that changed since the last one (all of them on a full
@@ -210,6 +211,7 @@ impl Sampler {
         };
         let (tick, used) = frames::tick(header, scan.found).await;
         self.seq += used;
+        super::flight::feed::tick(&self.publish, &tick, now).await;
         if self.hub.wire_subscribers.load(Relaxed) > 0 {
             tick.set_encoded_deltas(stream::encode_deltas(&tick, &self.publish).await);
         }
@@ -237,6 +239,9 @@ impl Sampler {
             // a shard's worth at once (15,000 at a million processes, a cache miss each) would
             // be one long poll.
             for cell in cells.drain(..) {
+                if !self.primed {
+                    measure_now(&cell);
+                }
                 let was_dirty = cell.stats.dirty.swap(false, Relaxed);
                 scan.visit(&cell, was_dirty);
                 drop(cell);
@@ -428,6 +433,17 @@ impl Scan {
 /// A deferred sample's estimated encoded size, for cutting frames.
 fn size(cell: &ProcessCell) -> u32 {
     to_wire::approx_size(cell).min(u32::MAX as usize) as u32
+}
+
+/// Publishing starts: a process that handled messages since it was last measured may hold a
+/// state of another size than the one known (measured at spawn, or when the last observer
+/// left), so ask it to measure now, on its own task, without waiting for its next message.
+fn measure_now(cell: &ProcessCell) {
+    if !cell.has_exited() && cell.stats.handled() > 0 {
+        let _ = cell
+            .sys
+            .push(crate::process::Sys::Measure, None, false, None);
+    }
 }
 
 /// Ask a process to measure its state: it does so on its own task after its next batch, so at

@@ -188,6 +188,8 @@ fn system<S: GenServer>(
                 info_status(cell);
                 guarded(state.handle_info(Info::Down(*down), ctx)).await
             }
+            // Within a batch: the size is measured before the process next waits.
+            Sys::Measure => Ok(Next::noreply()),
             Sys::Inspect(tx) => {
                 let rendering = S::INSPECTABLE.then(|| bounded(state.inspect()));
                 let _ = tx.send(rendering);

@@ -10,7 +10,7 @@ use super::core::Core;
 use super::dispatch::{Event, Flow, cast, handle, measure, settle, terminate};
 use crate::handle::Envelope;
 use crate::mailbox::Rx;
-use crate::process::ProcessCell;
+use crate::process::{ProcessCell, Sys};
 use crate::server::{GenServer, Next};
 use crate::stats::{StatusCode, bump};
 use std::future::Future;
@@ -49,6 +49,12 @@ pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
         let reason = loop {
             before_wait(&mut core, hibernate);
             let mut event = next_event(&cell, &mut core.rx, timeout).await;
+            if let Event::Sys(Sys::Measure) = event {
+                // Not a batch: measure and wait again as before (timeout restarted, as OTP's
+                // `system_continue` does).
+                measure(&cell, core.state.as_ref().expect("state is set after init"));
+                continue;
+            }
             let start = if instrument { begin_batch(&cell) } else { 0 };
             // Handle what is already queued back to back (system messages first), up to BATCH,
             // until a callback asks for something other than the default next step.

@@ -7,5 +7,6 @@ mod attach;
 mod channel;
 mod control;
 mod endpoint;
+mod flight;
 mod record;
 mod sampler;

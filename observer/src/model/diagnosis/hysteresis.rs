@@ -89,9 +89,19 @@ impl Hysteresis {
                 .then(b.score.total_cmp(&a.score))
                 .then(a.processes.cmp(&b.processes))
         });
+        // Candidates sharing an alert (a supervisor's window and its storming slot) share the
+        // earliest onset any of them knows.
+        let mut onset: HashMap<(AlertKind, SeriesKey), u64> = HashMap::new();
+        for c in &found {
+            if let Some(s) = c.since_ms {
+                let e = onset.entry((c.kind, c.key.clone())).or_insert(s);
+                *e = (*e).min(s);
+            }
+        }
         let mut next = HashMap::new();
         let mut alerts = Vec::new();
-        for c in found {
+        for mut c in found {
+            c.since_ms = onset.get(&(c.kind, c.key.clone())).copied();
             let key = (c.kind, c.key.clone());
             let was = self.active.remove(&key);
             if (!c.raise && was.is_none()) || next.contains_key(&key) {

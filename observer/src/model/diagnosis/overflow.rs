@@ -49,9 +49,34 @@ pub fn detect(scene: &Scene, p: &ProcessSample, found: &mut Vec<Candidate>) {
         score: len / limit + if drops.is_some() { 1e6 } else { 0.0 },
         raise: lasting || trend.is_some() || drops.is_some(),
         escalate_after_ms: rate.map(|_| th.critical_after_ms),
-        // Over the limit since the first of the samples it has stayed over at.
-        since_ms: over.then(|| scene.m.at_ms.saturating_sub(over_ms)),
+        // Over the limit since the first of the samples it has stayed over at, or rising
+        // since the sample before its rise began, whichever is earlier.
+        since_ms: onset(scene.m.at_ms, over.then_some(over_ms), trend.and(ring)),
     });
+}
+
+/// When the condition began: `over_ms` before `now` for a level, the start of the rise for a
+/// trend (the older of the two when both hold).
+fn onset(now: u64, over_ms: Option<u64>, rising: Option<&Ring<Point>>) -> Option<u64> {
+    let over = over_ms.map(|ms| now.saturating_sub(ms));
+    let rise = rising.and_then(rise_start);
+    match (over, rise) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The time of the last sample before the mailbox's current rise: the fault began after it,
+/// within one interval.
+fn rise_start(ring: &Ring<Point>) -> Option<u64> {
+    let mut pts = ring.iter().rev().peekable();
+    let mut start = pts.next()?;
+    while let Some(older) =
+        pts.next_if(|o| o.restarts == start.restarts && o.mailbox_len < start.mailbox_len)
+    {
+        start = older;
+    }
+    Some(start.at_ms)
 }
 
 /// Whether the mailbox is deep enough to be critical now: a bounded one full at some point of

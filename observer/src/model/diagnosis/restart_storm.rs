@@ -50,12 +50,25 @@ impl Storms {
         }) {
             let key = SeriesKey::of(p);
             live.insert(key.clone());
-            let (storm, slow) = self.restarts_in_windows(key, p.restarts, scene);
+            let (storm, slow) = self.restarts_in_windows(key.clone(), p.restarts, scene);
             if storm > 0 || slow > 0 {
-                found.push(slot(scene, p, storm, slow));
+                let mut c = slot(scene, p, storm, slow);
+                c.since_ms = self.first_restart(&key, scene);
+                found.push(c);
             }
         }
         self.slots.retain(|k, _| live.contains(k));
+    }
+
+    /// The sample at which the slot's oldest restart within the crash-loop window was seen:
+    /// the crash happened within the interval before it.
+    fn first_restart(&self, key: &SeriesKey, scene: &Scene) -> Option<u64> {
+        let ring = self.slots.get(key)?;
+        let from = scene.m.at_ms.saturating_sub(scene.th.crash_loop_window_ms);
+        let mut steps = ring.iter().zip(ring.iter().skip(1));
+        steps
+            .find(|(old, new)| new.0 >= from && new.1 > old.1)
+            .map(|(old, _)| old.0)
     }
 
     /// Note the slot's count at this sample; how many restarts fall within the storm window

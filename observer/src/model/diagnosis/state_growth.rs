@@ -64,6 +64,25 @@ pub fn detect(scene: &Scene, p: &ProcessSample, found: &mut Vec<Candidate>) {
         message,
         score: net as f64,
         raise: every && big,
+        since_ms: rise_start(h),
         ..Candidate::default()
     });
+}
+
+/// The time of the last sample before the state's current rise (steps across restarts
+/// skipped, as the detector does): the leak began after it, within one interval.
+fn rise_start(h: &crate::model::history::Ring<crate::model::history::Point>) -> Option<u64> {
+    let mut start = None;
+    let pts: Vec<_> = h.iter().rev().collect();
+    for pair in pts.windows(2) {
+        let (new, old) = (pair[0], pair[1]);
+        if new.restarts != old.restarts {
+            continue;
+        }
+        if new.state_bytes <= old.state_bytes {
+            break;
+        }
+        start = Some(old.at_ms);
+    }
+    start
 }
