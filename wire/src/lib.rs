@@ -24,8 +24,9 @@ pub mod table;
 pub use frame::{FrameError, MAX_FRAME_LEN};
 pub use pid::Pid;
 pub use protocol::{
-    ClientMsg, ControlReply, ControlRequest, Delta, Hello, PROTOCOL_VERSION, Role, ServerMsg,
-    Snapshot, Welcome,
+    ClientMsg, ControlReply, ControlRequest, Delta, Hello, MAX_PEEK, MAX_TYPE_PIDS,
+    PROTOCOL_VERSION, QueuePeek, QueuedMessage, Role, ServerMsg, Snapshot, TypeCount, TypeCounts,
+    Welcome,
 };
 pub use sample::{
     MsgKind, ProcessKind, ProcessSample, RegisteredKeys, RestartType, Status, SupervisorInfo,

@@ -46,6 +46,7 @@ pub(super) fn handle<S: GenServer>(
                 let ctx = &mut core.ctx;
                 if instrument {
                     bump(&cell.stats.dequeued, 1);
+                    crate::msg_types::note(cell, &core.rx, &env);
                 }
                 match env {
                     Envelope::Call(msg, reply, stamp) => {
@@ -157,7 +158,12 @@ fn system<S: GenServer>(
                 guarded(state.handle_info(Info::Down(*down), ctx)).await
             }
             Sys::Inspect(tx) => {
-                let rendering = S::INSPECTABLE.then(|| bounded(state.inspect()));
+                let rendering = S::INSPECTABLE.then(|| {
+                    let status = crate::server::FormatStatus {
+                        state: state.inspect(),
+                    };
+                    bounded(state.format_status(status).state)
+                });
                 let _ = tx.send(rendering);
                 Ok(Next::noreply())
             }

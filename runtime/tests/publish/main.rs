@@ -6,6 +6,7 @@ mod support;
 mod attach;
 mod channel;
 mod control;
+mod look_inside;
 mod endpoint;
 mod record;
 mod sampler;
