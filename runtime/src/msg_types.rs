@@ -15,8 +15,8 @@
 //!
 //! **Cost.** The table is allocated by the process on its first message (about 600 B; never for
 //! a process that receives nothing). Per message: the variant's number, a scan of the few keys
-//! seen so far (the first is nearly always a hit) and two plain load+store counters; per batch,
-//! the batch's time is shared among the types it handled (the same batch mean as
+//! seen so far (the first is nearly always a hit) and one plain load+store counter; per batch,
+//! the batch's time is shared among the types it handled (what each count gained) (the same batch mean as
 //! `max_handle_us`: the clock is read per batch, not per message). The table has
 //! [`SLOTS`] slots; more types count together as `other`.
 
@@ -72,8 +72,9 @@ pub enum Message<'a, S: GenServer> {
 struct Slot {
     /// `kind << 24 | variant` plus one; 0 while the slot is free.
     key: AtomicU32,
-    /// Messages of this type in the batch in progress (shared out at its end).
-    pending: AtomicU32,
+    /// The low bits of `count` when the last batch ended: the difference is this type's share
+    /// of the batch in progress (kept in the padding beside `key`).
+    charged: AtomicU32,
     count: AtomicU64,
     busy_ns: AtomicU64,
     max_ns: AtomicU64,
@@ -82,8 +83,8 @@ struct Slot {
 /// A process's table: [`SLOTS`] types and `other`, and how to name them.
 pub(crate) struct TypeTable {
     slots: [Slot; SLOTS + 1],
-    /// Slots with a message in the batch in progress, one bit each.
-    touched: AtomicU32,
+    /// Slots taken so far (`other` not included).
+    used: AtomicU32,
     /// The short names of `Call`, `Cast` and `Info`.
     types: [&'static str; 3],
     variants: VariantNames,
@@ -183,7 +184,7 @@ impl TypeTable {
         TypeTable {
             queue,
             slots: Default::default(),
-            touched: AtomicU32::new(0),
+            used: AtomicU32::new(0),
             types: [
                 std::any::type_name::<S::Call>(),
                 std::any::type_name::<S::Cast>(),
@@ -198,7 +199,8 @@ impl TypeTable {
         }
     }
 
-    /// Count one message (the process, before its callback).
+    /// Count one message (the process, before its callback): find its slot (nearly always the
+    /// first looked at) and add one.
     #[inline]
     fn note(&self, kind: MsgKind, variant: u32) {
         let key = ((kind_index(kind) as u32) << 24 | variant) + 1;
@@ -214,32 +216,27 @@ impl TypeTable {
             if k == 0 {
                 // Only the process writes keys, so a free slot stays free until it does.
                 self.slots[i].key.store(key, Relaxed);
+                self.used.store(i as u32 + 1, Relaxed);
                 break i;
             }
             i += 1;
         };
-        let s = &self.slots[slot];
-        bump(&s.count, 1);
-        s.pending.store(s.pending.load(Relaxed) + 1, Relaxed);
-        self.touched
-            .store(self.touched.load(Relaxed) | 1 << slot, Relaxed);
+        bump(&self.slots[slot].count, 1);
     }
 
-    /// A batch of `handled` events took `took` ns: charge each message its mean.
+    /// A batch ended, `per` ns per event: charge each type for its messages in the batch (what
+    /// its count gained since the last batch ended).
     #[inline]
-    fn end_batch(&self, took: u64, handled: u32) {
-        let mut touched = self.touched.load(Relaxed);
-        if touched == 0 {
-            return;
-        }
-        self.touched.store(0, Relaxed);
-        let per = took / u64::from(handled.max(1));
-        while touched != 0 {
-            let i = touched.trailing_zeros() as usize;
-            touched &= touched - 1;
-            let s = &self.slots[i];
-            let n = s.pending.load(Relaxed);
-            s.pending.store(0, Relaxed);
+    fn end_batch(&self, per: u64) {
+        let used = self.used.load(Relaxed) as usize;
+        let others = std::iter::once(&self.slots[SLOTS]);
+        for s in self.slots[..used].iter().chain(others) {
+            let low = s.count.load(Relaxed) as u32;
+            let n = low.wrapping_sub(s.charged.load(Relaxed));
+            if n == 0 {
+                continue;
+            }
+            s.charged.store(low, Relaxed);
             bump(&s.busy_ns, per * u64::from(n));
             if per > s.max_ns.load(Relaxed) {
                 s.max_ns.store(per, Relaxed);
@@ -315,11 +312,11 @@ pub(crate) fn note<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, env: 
     table.note(kind, variant);
 }
 
-/// A batch of `handled` events took `took` ns (the process, at the batch's end).
+/// A batch ended after `per` ns per event (the process, at the batch's end).
 #[inline]
-pub(crate) fn end_batch(cell: &ProcessCell, took: u64, handled: u32) {
+pub(crate) fn end_batch(cell: &ProcessCell, per: u64) {
     if let Some(t) = cell.msg_types.get() {
-        t.end_batch(took, handled);
+        t.end_batch(per);
     }
 }
 
