@@ -201,9 +201,20 @@ impl TypeTable {
 
     /// Count one message (the process, before its callback): find its slot (nearly always the
     /// first looked at) and add one.
-    #[inline]
+    #[inline(always)]
     fn note(&self, kind: MsgKind, variant: u32) {
         let key = ((kind_index(kind) as u32) << 24 | variant) + 1;
+        let first = &self.slots[0];
+        if first.key.load(Relaxed) == key {
+            bump(&first.count, 1);
+            return;
+        }
+        self.note_slow(key);
+    }
+
+    /// [`TypeTable::note`] for a message not of the first type seen.
+    #[inline(never)]
+    fn note_slow(&self, key: u32) {
         let mut i = 0;
         let slot = loop {
             if i == SLOTS {
@@ -302,7 +313,7 @@ impl TypeTable {
 
 /// Count a message taken from `S`'s mailbox (the process, before its callback; allocates the
 /// table on the first).
-#[inline]
+#[inline(always)]
 pub(crate) fn note<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, env: &Envelope<S>) {
     let table = cell.msg_types.get_or_init(|| {
         let queue: Arc<dyn Peekable> = rx.queue().clone();
