@@ -14,8 +14,9 @@
 //! stable Rust lacks.)
 //!
 //! **Cost.** The table is allocated by the process on its first message (about 600 B; never for
-//! a process that receives nothing). Per message: the variant's number, a scan of the few keys
-//! seen so far (the first is nearly always a hit) and one plain load+store counter; per batch,
+//! a process that receives nothing). Per message: the variant's number, its slot by open
+//! addressing (a process with a few types nearly always finds its key in the home slot) and one
+//! plain load+store counter; per batch,
 //! the batch's time is shared among the types it handled (what each count gained) (the same batch mean as
 //! `max_handle_us`: the clock is read per batch, not per message). The table has
 //! [`SLOTS`] slots; more types count together as `other`.
@@ -83,7 +84,7 @@ struct Slot {
 /// A process's table: [`SLOTS`] types and `other`, and how to name them.
 pub(crate) struct TypeTable {
     slots: [Slot; SLOTS + 1],
-    /// Slots taken so far (`other` not included).
+    /// Slots taken so far, one bit each (`other` not included).
     used: AtomicU32,
     /// The short names of `Call`, `Cast` and `Info`.
     types: [&'static str; 3],
@@ -92,6 +93,12 @@ pub(crate) struct TypeTable {
     sizes: [u64; 3],
     /// The mailbox, for the queue peek (weak: queued messages may hold handles to this cell).
     pub(crate) queue: Weak<dyn Peekable>,
+}
+
+/// Where a key's slot is looked for first.
+#[inline(always)]
+fn home(key: u32) -> usize {
+    ((key >> 24).wrapping_mul(5) ^ key) as usize % SLOTS
 }
 
 /// The index of `kind` in per-kind arrays.
@@ -199,39 +206,42 @@ impl TypeTable {
         }
     }
 
-    /// Count one message (the process, before its callback): find its slot (nearly always the
-    /// first looked at) and add one.
+    /// Count one message (the process, before its callback): its slot is found by its key
+    /// (open addressing: a process with a few types nearly always hits its key's home slot,
+    /// one index and one compare), then one counter goes up.
     #[inline(always)]
     fn note(&self, kind: MsgKind, variant: u32) {
         let key = ((kind_index(kind) as u32) << 24 | variant) + 1;
-        let first = &self.slots[0];
-        if first.key.load(Relaxed) == key {
-            bump(&first.count, 1);
+        let home = &self.slots[home(key)];
+        if home.key.load(Relaxed) == key {
+            bump(&home.count, 1);
             return;
         }
         self.note_slow(key);
     }
 
-    /// [`TypeTable::note`] for a message not of the first type seen.
+    /// [`TypeTable::note`] away from the home slot: probe on, claim a free slot, or count the
+    /// message as `other` once all [`SLOTS`] are taken.
     #[inline(never)]
     fn note_slow(&self, key: u32) {
-        let mut i = 0;
-        let slot = loop {
-            if i == SLOTS {
-                break SLOTS;
-            }
+        let start = home(key);
+        let mut slot = SLOTS;
+        for step in 0..SLOTS {
+            let i = (start + step) % SLOTS;
             let k = self.slots[i].key.load(Relaxed);
             if k == key {
-                break i;
+                slot = i;
+                break;
             }
             if k == 0 {
                 // Only the process writes keys, so a free slot stays free until it does.
                 self.slots[i].key.store(key, Relaxed);
-                self.used.store(i as u32 + 1, Relaxed);
-                break i;
+                let used = self.used.load(Relaxed);
+                self.used.store(used | 1 << i, Relaxed);
+                slot = i;
+                break;
             }
-            i += 1;
-        };
+        }
         bump(&self.slots[slot].count, 1);
     }
 
@@ -239,9 +249,12 @@ impl TypeTable {
     /// its count gained since the last batch ended).
     #[inline]
     fn end_batch(&self, per: u64) {
-        let used = self.used.load(Relaxed) as usize;
-        let others = std::iter::once(&self.slots[SLOTS]);
-        for s in self.slots[..used].iter().chain(others) {
+        // Slots taken, plus `other`.
+        let mut taken = self.used.load(Relaxed) | 1 << SLOTS;
+        while taken != 0 {
+            let i = taken.trailing_zeros() as usize;
+            taken &= taken - 1;
+            let s = &self.slots[i];
             let low = s.count.load(Relaxed) as u32;
             let n = low.wrapping_sub(s.charged.load(Relaxed));
             if n == 0 {

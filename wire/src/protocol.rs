@@ -180,7 +180,7 @@ pub struct TypeCounts {
     /// When they were read, milliseconds since runtime start (rates are differences of two
     /// readings).
     pub at_ms: u64,
-    /// One entry per type seen, in order of first appearance; at most 16 types, then `other`.
+    /// One entry per type seen, in no particular order; at most 16 types, then `other`.
     pub types: Vec<TypeCount>,
 }
 
