@@ -9,8 +9,8 @@ use crate::model::diagnosis::Thresholds;
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Source, SourceEvent, Trouble};
 use beamline_wire::{ControlReply, ControlRequest, MAX_TYPE_PIDS, Pid};
-use std::time::Duration;
 use std::io::Write;
+use std::time::Duration;
 
 /// How the headless printer behaves.
 #[derive(Clone, Debug, Default)]
@@ -211,8 +211,7 @@ async fn add_types<S: Source>(source: &S, line: &mut JsonSample) {
         return;
     }
     let ask = source.control(ControlRequest::MessageTypes { pids });
-    if let Ok(ControlReply::MessageTypes(counts)) = tokio::time::timeout(TYPES_TIMEOUT, ask).await
-    {
+    if let Ok(ControlReply::MessageTypes(counts)) = tokio::time::timeout(TYPES_TIMEOUT, ask).await {
         line.add_types(counts);
     }
 }

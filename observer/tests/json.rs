@@ -126,7 +126,10 @@ fn once_prints_one_snapshot_with_stable_keys() {
     assert_eq!(stage4.waiting_on, Some(5));
     let unnamed = s.processes.iter().find(|p| p.id == 11).unwrap();
     assert_eq!(unnamed.name, None);
-    assert!(unnamed.by_type.is_none(), "absent when the runtime has none");
+    assert!(
+        unnamed.by_type.is_none(),
+        "absent when the runtime has none"
+    );
     let types = stage3.by_type.as_ref().expect("stage_3's messages by type");
     assert_eq!(types.len(), 2);
     assert_eq!(

@@ -196,7 +196,10 @@ fn types(pids: &[beamline_wire::Pid]) -> Vec<beamline_wire::TypeCounts> {
         .map(|p| TypeCounts {
             pid: *p,
             at_ms: 1_000,
-            types: vec![t("Batch::Append", 400, 800_000), t("Batch::Flush", 4, 4_000)],
+            types: vec![
+                t("Batch::Append", 400, 800_000),
+                t("Batch::Flush", 4, 4_000),
+            ],
         })
         .collect()
 }

@@ -270,10 +270,12 @@ impl TypeTable {
 
     /// Whether a variant of the type of `kind` other than `variant` was seen.
     fn other_variant_seen(&self, kind: u32, variant: u32) -> bool {
-        self.slots[..SLOTS].iter().any(|s| match s.key.load(Relaxed) {
-            0 => false,
-            k => (k - 1) >> 24 == kind && (k - 1) & 0x00FF_FFFF != variant,
-        })
+        self.slots[..SLOTS]
+            .iter()
+            .any(|s| match s.key.load(Relaxed) {
+                0 => false,
+                k => (k - 1) >> 24 == kind && (k - 1) & 0x00FF_FFFF != variant,
+            })
     }
 
     /// The name of a message of `kind` and `variant`, as the observer shows it.
@@ -381,7 +383,10 @@ mod tests {
             "Vec<Entry>",
             "generic arguments shortened too"
         );
-        assert_eq!(short_name("(u64, core::option::Option<u8>)"), "(u64, Option<u8>)");
+        assert_eq!(
+            short_name("(u64, core::option::Option<u8>)"),
+            "(u64, Option<u8>)"
+        );
         assert_eq!(short_name("app::run::{{closure}}::Cmd"), "Cmd");
     }
 }

@@ -46,7 +46,10 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
         ("Q", "detail: its first queued messages".into()),
         ("[ ] { }", "replay: 10 s back / fwd · first / last".into()),
         ("", "replay: 1x 4x 16x max; [ rewinds at end".into()),
-        ("mouse", "click selects, twice opens; titles sort; wheel".into()),
+        (
+            "mouse",
+            "click selects, twice opens; titles sort; wheel".into(),
+        ),
     ];
     let lines: Vec<Line> = keys
         .into_iter()

@@ -2,9 +2,7 @@
 
 use crate::support::*;
 use beamline::wire::{ControlReply, ControlRequest, MsgKind, Pid, TypeCount};
-use beamline::{
-    CallReply, Ctx, FormatStatus, GenServer, InitError, Message, Next, VariantNames,
-};
+use beamline::{CallReply, Ctx, FormatStatus, GenServer, InitError, Message, Next, VariantNames};
 use std::time::Duration;
 
 /// Calls named through `MESSAGE_VARIANTS`, casts left numbered.
@@ -112,7 +110,24 @@ async fn messages_are_counted_per_type_with_their_handle_time() {
 async fn types_past_the_table_count_as_other() {
     #[derive(Clone, Copy)]
     enum Many {
-        V0, V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17,
+        V0,
+        V1,
+        V2,
+        V3,
+        V4,
+        V5,
+        V6,
+        V7,
+        V8,
+        V9,
+        V10,
+        V11,
+        V12,
+        V13,
+        V14,
+        V15,
+        V16,
+        V17,
     }
     struct Wide;
     impl GenServer for Wide {
@@ -137,7 +152,26 @@ async fn types_past_the_table_count_as_other() {
     for i in 0..3u8 {
         w.send(i).unwrap();
     }
-    for m in [Many::V0, Many::V1, Many::V2, Many::V3, Many::V4, Many::V5, Many::V6, Many::V7, Many::V8, Many::V9, Many::V10, Many::V11, Many::V12, Many::V13, Many::V14, Many::V15, Many::V16, Many::V17] {
+    for m in [
+        Many::V0,
+        Many::V1,
+        Many::V2,
+        Many::V3,
+        Many::V4,
+        Many::V5,
+        Many::V6,
+        Many::V7,
+        Many::V8,
+        Many::V9,
+        Many::V10,
+        Many::V11,
+        Many::V12,
+        Many::V13,
+        Many::V14,
+        Many::V15,
+        Many::V16,
+        Many::V17,
+    ] {
         w.cast(m).await.unwrap();
     }
     w.call(()).await.ok();
@@ -176,13 +210,21 @@ async fn peek_returns_the_first_messages_with_their_ages() {
         ledger.cast(Note::Plain(i)).await.unwrap();
     }
     tokio::time::advance(Duration::from_millis(100)).await;
-    let peek = |n| obs.control(ControlRequest::PeekQueue { pid: ledger.pid(), n });
+    let peek = |n| {
+        obs.control(ControlRequest::PeekQueue {
+            pid: ledger.pid(),
+            n,
+        })
+    };
     let ControlReply::Queue(q) = peek(5).await else {
         panic!()
     };
     assert_eq!((q.queued, q.in_batch), (39, 0));
     let texts: Vec<_> = q.messages.iter().map(|m| m.text.clone().unwrap()).collect();
-    assert_eq!(texts, ["Plain(2)", "Plain(3)", "Plain(4)", "Plain(5)", "Plain(6)"]);
+    assert_eq!(
+        texts,
+        ["Plain(2)", "Plain(3)", "Plain(4)", "Plain(5)", "Plain(6)"]
+    );
     assert_eq!(q.messages[0].name, "Note#1");
     assert_eq!(q.messages[0].bytes, std::mem::size_of::<Note>() as u64);
     // Message 32 was sent 8 + 100 ms ago; those ahead of it are at least that old.
@@ -257,5 +299,8 @@ async fn peeked_messages_have_no_text_unless_the_process_renders_them() {
     };
     assert_eq!(q.messages.len(), 1);
     assert_eq!(q.messages[0].text, None);
-    assert_eq!(q.messages[0].name, "Work#1", "numbered: another variant was seen");
+    assert_eq!(
+        q.messages[0].name, "Work#1",
+        "numbered: another variant was seen"
+    );
 }

@@ -6,7 +6,7 @@ mod support;
 mod attach;
 mod channel;
 mod control;
-mod look_inside;
 mod endpoint;
+mod look_inside;
 mod record;
 mod sampler;

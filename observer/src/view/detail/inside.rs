@@ -2,8 +2,8 @@
 //! share of its busy time), the head of its mailbox (`Q`), and the state's size over time
 //! drawn beside its rendering.
 
-use crate::state::{Detail, Fetch, State};
 use crate::state::fetches::TypeReadings;
+use crate::state::{Detail, Fetch, State};
 use crate::view::fmt;
 use beamline_wire::{QueuePeek, TypeCount};
 use ratatui::buffer::Buffer;
@@ -34,8 +34,11 @@ pub struct TypeRow {
 /// The table's rows, the hottest (most handle time between the readings, then overall) first.
 pub fn rows(r: &TypeReadings) -> Vec<TypeRow> {
     let prev = |t: &TypeCount| {
-        (r.before.as_ref())
-            .and_then(|b| b.types.iter().find(|p| p.name == t.name && p.kind == t.kind))
+        (r.before.as_ref()).and_then(|b| {
+            b.types
+                .iter()
+                .find(|p| p.name == t.name && p.kind == t.kind)
+        })
     };
     let secs = r
         .before
@@ -49,9 +52,8 @@ pub fn rows(r: &TypeReadings) -> Vec<TypeRow> {
         .map(|t| {
             let busy = if total_moved > 0 { moved(t) } else { t.busy_ns };
             let of = if total_moved > 0 { total_moved } else { total };
-            let rate = secs.map(|s| {
-                (t.count - prev(t).map_or(0, |p| p.count.min(t.count))) as f64 / s
-            });
+            let rate =
+                secs.map(|s| (t.count - prev(t).map_or(0, |p| p.count.min(t.count))) as f64 / s);
             let row = TypeRow {
                 name: t.name.clone(),
                 count: t.count,
@@ -113,7 +115,7 @@ pub fn types(state: &State, d: &Detail, area: Rect, buf: &mut Buffer) {
             let more = all.len().saturating_sub(MAX_ROWS);
             for row in all.iter().take(MAX_ROWS) {
                 lines.push(Line::raw(cells(
-                    &fmt::clip(&row.name, name_w),
+                    &fit(&row.name, name_w),
                     &fmt::count(row.count),
                     &row.rate.map_or("…".into(), fmt::si),
                     &fmt::micros(row.mean_us),
@@ -128,6 +130,14 @@ pub fn types(state: &State, d: &Detail, area: Rect, buf: &mut Buffer) {
         other => lines.push(Line::styled(status(other), t.dim())),
     }
     Paragraph::new(lines).render(area, buf);
+}
+
+/// A type's name in `width` columns: `Cmd::Deposit` too long keeps its variant, `Deposit`.
+fn fit(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        return name.to_string();
+    }
+    fmt::clip(name.rsplit("::").next().unwrap_or(name), width)
 }
 
 fn status<T>(f: &Fetch<T>) -> String {
@@ -157,7 +167,10 @@ fn queue_lines(state: &State, q: &QueuePeek, w: usize) -> Vec<Line<'static>> {
     let wide = w >= WIDE;
     let heading = match (wide, q.in_batch) {
         (true, 0) => format!("queue: {} waiting (Q refreshes)", q.queued),
-        (true, b) => format!("queue: {} waiting behind {b} in its batch (Q refreshes)", q.queued),
+        (true, b) => format!(
+            "queue: {} waiting behind {b} in its batch (Q refreshes)",
+            q.queued
+        ),
         (false, 0) => format!("queue: {} waiting", q.queued),
         (false, b) => format!("queue: {} (+{b} in batch)", q.queued),
     };
@@ -179,7 +192,7 @@ fn queue_lines(state: &State, q: &QueuePeek, w: usize) -> Vec<Line<'static>> {
                 fmt::bytes(m.bytes)
             )
         } else {
-            format!("{age:>7} {}", fmt::clip(&m.name, 16))
+            format!("{age:>7} {}", fit(&m.name, 16))
         };
         let text = m.text.as_deref().unwrap_or("");
         let room = w.saturating_sub(head.chars().count() + 1);
@@ -189,7 +202,9 @@ fn queue_lines(state: &State, q: &QueuePeek, w: usize) -> Vec<Line<'static>> {
             Span::styled(fmt::clip(text, room), t.dim()),
         ]));
     }
-    let more = q.queued.saturating_sub(q.messages.len().min(MAX_ROWS) as u64);
+    let more = q
+        .queued
+        .saturating_sub(q.messages.len().min(MAX_ROWS) as u64);
     if more > 0 {
         lines.push(Line::styled(format!("+{more} more"), t.dim()));
     }
@@ -215,18 +230,21 @@ pub fn state_size(state: &State, area: Rect, buf: &mut Buffer) -> Rect {
         return area;
     };
     let t = state.theme();
-    let label = format!(
-        " {}–{}",
-        fmt::bytes(lo as u64),
-        fmt::bytes(hi as u64)
-    );
+    let label = format!(" {}–{}", fmt::bytes(lo as u64), fmt::bytes(hi as u64));
     let width = (line.width as usize).saturating_sub(label.chars().count() + 5);
     // Sizes start at their minimum so change is visible, as in the charts.
-    let floor = ((hi - lo) / 7.0).max(1.0);
-    let shifted: Vec<f32> = pts.iter().map(|v| v - lo + floor).collect();
+    let spark = if hi > lo {
+        let floor = (hi - lo) / 7.0;
+        let shifted: Vec<f32> = pts.iter().map(|v| v - lo + floor).collect();
+        fmt::spark(&shifted, width)
+    } else {
+        // Flat: a thin line, not a solid block.
+        let n = pts.len().min(width);
+        format!("{}{}", " ".repeat(width - n), "▁".repeat(n))
+    };
     Paragraph::new(Line::from(vec![
         Span::styled("size ", t.heading()),
-        Span::styled(fmt::spark(&shifted, width), t.chart()),
+        Span::styled(spark, t.chart()),
         Span::styled(label, t.dim()),
     ]))
     .render(line, buf);
@@ -279,7 +297,12 @@ mod tests {
             in_batch: 12,
             queued: 1188,
             messages: vec![
-                m("Batch::Append", Some(840_000), false, Some("Append { id: 41 }")),
+                m(
+                    "Batch::Append",
+                    Some(840_000),
+                    false,
+                    Some("Append { id: 41 }"),
+                ),
                 m("Batch::Flush", Some(830_000), true, Some("Flush")),
                 m("Batch::Append", None, false, None),
             ],
@@ -292,17 +315,21 @@ mod tests {
         s.handle(Action::Resize(w, h));
         s.handle(Action::View(ViewId::Processes));
         let fx = s.handle(Action::Open);
-        let types = ControlRequest::MessageTypes {
-            pids: vec![Pid(9)],
-        };
+        let types = ControlRequest::MessageTypes { pids: vec![Pid(9)] };
         assert!(
             fx.contains(&crate::state::effect::Effect::Control(types.clone())),
             "opening asks for the counters: {fx:?}"
         );
-        s.on_reply(types.clone(), ControlReply::MessageTypes(vec![counts(28_000, 1)]));
+        s.on_reply(
+            types.clone(),
+            ControlReply::MessageTypes(vec![counts(28_000, 1)]),
+        );
         s.on_reply(types, ControlReply::MessageTypes(vec![counts(29_000, 2)]));
         let fx = s.handle(Action::PeekQueue);
-        let ask = ControlRequest::PeekQueue { pid: Pid(9), n: PEEK };
+        let ask = ControlRequest::PeekQueue {
+            pid: Pid(9),
+            n: PEEK,
+        };
         assert_eq!(fx, [crate::state::effect::Effect::Control(ask.clone())]);
         s.on_reply(ask, ControlReply::Queue(peek()));
         s
@@ -348,6 +375,10 @@ mod tests {
     fn peek_outside_detail_says_where_it_works() {
         let mut s = state_with(3);
         assert!(s.handle(Action::PeekQueue).is_empty());
-        assert!(s.note().is_some_and(|n| n.contains("Detail")), "{:?}", s.note());
+        assert!(
+            s.note().is_some_and(|n| n.contains("Detail")),
+            "{:?}",
+            s.note()
+        );
     }
 }
