@@ -8,8 +8,9 @@ use crate::json::{JsonSample, Selection};
 use crate::model::diagnosis::Thresholds;
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Source, SourceEvent, Trouble};
-use beamline_wire::ControlRequest;
+use beamline_wire::{ControlReply, ControlRequest, MAX_TYPE_PIDS, Pid};
 use std::io::Write;
+use std::time::Duration;
 
 /// How the headless printer behaves.
 #[derive(Clone, Debug, Default)]
@@ -181,7 +182,8 @@ async fn print<S: Source>(
             continue;
         }
         last_printed = Some(m.at_ms);
-        let line = JsonSample::new(&model, m, source.missed(), &opts.selection);
+        let mut line = JsonSample::new(&model, m, source.missed(), &opts.selection);
+        add_types(source, &mut line).await;
         serde_json::to_writer(&mut out, &line).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
         out.flush()?;
@@ -192,5 +194,24 @@ async fn print<S: Source>(
     match last_printed {
         Some(_) => Ok(()),
         None => Err(HeadlessError::NoSample { target }),
+    }
+}
+
+/// How long a line waits for the per-type counters before it is printed without them.
+const TYPES_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Ask a live runtime for the listed processes' messages by type (the first
+/// [`MAX_TYPE_PIDS`]) and add them to `line`; a replay, an error or a slow answer leaves
+/// `by_type` out.
+async fn add_types<S: Source>(source: &S, line: &mut JsonSample) {
+    let pids: Vec<Pid> = (line.processes.iter().take(MAX_TYPE_PIDS))
+        .map(|p| Pid(p.id))
+        .collect();
+    if pids.is_empty() {
+        return;
+    }
+    let ask = source.control(ControlRequest::MessageTypes { pids });
+    if let Ok(ControlReply::MessageTypes(counts)) = tokio::time::timeout(TYPES_TIMEOUT, ask).await {
+        line.add_types(counts);
     }
 }

@@ -64,6 +64,8 @@ pub enum Action {
     Kill,
     /// Ask to restart the focused process through its supervisor.
     Restart,
+    /// Detail: peek at the first queued messages of the process shown.
+    PeekQueue,
     /// Yes to the pending confirmation.
     Confirm,
     /// Replay: jump by this many milliseconds (`i64::MIN` / `MAX`: to the first / last entry).
@@ -166,6 +168,7 @@ pub fn key(k: &KeyEvent, mode: Mode) -> Option<Action> {
         KeyCode::Char('-' | '_') => A::Faster,
         KeyCode::Char('K') => A::Kill,
         KeyCode::Char('R') => A::Restart,
+        KeyCode::Char('Q') => A::PeekQueue,
         KeyCode::Char('[') => A::Seek(-10_000),
         KeyCode::Char(']') => A::Seek(10_000),
         KeyCode::Char('{') => A::Seek(i64::MIN),
@@ -219,6 +222,7 @@ mod tests {
             Some(Action::Sort(Column::Mailbox))
         );
         assert_eq!(key(&k(KeyCode::Char('K')), n), Some(Action::Kill));
+        assert_eq!(key(&k(KeyCode::Char('Q')), n), Some(Action::PeekQueue));
         assert_eq!(key(&k(KeyCode::Char(' ')), n), Some(Action::Pause));
         assert_eq!(key(&k(KeyCode::Char('z')), n), None);
         assert_eq!(key(&k(KeyCode::Char('{')), n), Some(Action::Seek(i64::MIN)));

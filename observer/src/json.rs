@@ -165,6 +165,48 @@ pub struct JsonProcess {
     pub state_bytes: u64,
     /// Restarts of its child slot.
     pub restarts: u32,
+    /// Its messages by type since it started, read from a live runtime right after the sample
+    /// (absent in replays, and for processes past the first 64 listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_type: Option<Vec<JsonType>>,
+}
+
+/// Messages of one type (for enums, one variant) handled by a process since it started.
+#[derive(Clone, Debug, Serialize)]
+pub struct JsonType {
+    /// `Cmd::Deposit`, `Cmd#1` (variant number) or the type's name; `other` past 16 types.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `call`, `cast` or `info`.
+    pub kind: &'static str,
+    /// Messages handled.
+    pub count: u64,
+    /// Mean handle time, microseconds.
+    pub handle_us_mean: f64,
+    /// Longest handle time, microseconds (a batch's mean: see the README).
+    pub handle_us_max: f64,
+    /// Time spent on them, microseconds.
+    pub busy_us: f64,
+}
+
+impl JsonSample {
+    /// Fill in `by_type` from a [`beamline_wire::ControlReply::MessageTypes`] answer.
+    pub fn add_types(&mut self, counts: Vec<beamline_wire::TypeCounts>) {
+        for c in counts {
+            let Some(p) = self.processes.iter_mut().find(|p| p.id == c.pid.0) else {
+                continue;
+            };
+            let types = c.types.into_iter().map(|t| JsonType {
+                type_name: t.name,
+                kind: t.kind.as_str(),
+                count: t.count,
+                handle_us_mean: t.busy_ns as f64 / t.count.max(1) as f64 / 1000.0,
+                handle_us_max: t.max_ns as f64 / 1000.0,
+                busy_us: t.busy_ns as f64 / 1000.0,
+            });
+            p.by_type = Some(types.collect());
+        }
+    }
 }
 
 /// One diagnosis finding.
@@ -215,6 +257,7 @@ impl From<&ProcessSample> for JsonProcess {
             busy: p.busy,
             state_bytes: p.state_bytes,
             restarts: p.restarts,
+            by_type: None,
         }
     }
 }

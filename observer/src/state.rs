@@ -391,9 +391,13 @@ impl State {
                 }
                 if self.playhead.on_sample(&self.model) {
                     self.refresh();
-                    return self.follow_successor();
+                    let follow = self.follow_successor();
+                    if !follow.is_empty() {
+                        return follow; // a new subject: its counters are asked for already
+                    }
                 }
-                vec![]
+                let live = self.nav.view == ViewId::Detail && !self.settings.replay;
+                self.fetches.on_detail_sample(live).into_iter().collect()
             }
         }
     }
@@ -487,6 +491,10 @@ impl State {
             A::ToggleCollapse | A::CollapseAll | A::ExpandAll => self.fold(action),
             A::Slower | A::Faster => return self.change_interval(action == A::Slower),
             A::Kill | A::Restart => self.ask_confirm(action == A::Kill),
+            A::PeekQueue if self.nav.view == ViewId::Detail => {
+                return self.fetches.peek_queue(!self.settings.replay);
+            }
+            A::PeekQueue => self.set_note("Q peeks at a mailbox from the Detail view (3)"),
             A::Confirm => return self.confirmed(),
             A::Seek(ms) => return self.seek(ms),
             A::Click { column, row } => return self.click(column, row, Instant::now()),

@@ -53,6 +53,21 @@ struct Process {
     busy: f64,
     state_bytes: u64,
     restarts: u32,
+    #[serde(default)]
+    by_type: Option<Vec<TypeLine>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct TypeLine {
+    #[serde(rename = "type")]
+    type_name: String,
+    kind: String,
+    count: u64,
+    handle_us_mean: f64,
+    handle_us_max: f64,
+    busy_us: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +126,18 @@ fn once_prints_one_snapshot_with_stable_keys() {
     assert_eq!(stage4.waiting_on, Some(5));
     let unnamed = s.processes.iter().find(|p| p.id == 11).unwrap();
     assert_eq!(unnamed.name, None);
+    assert!(
+        unnamed.by_type.is_none(),
+        "absent when the runtime has none"
+    );
+    let types = stage3.by_type.as_ref().expect("stage_3's messages by type");
+    assert_eq!(types.len(), 2);
+    assert_eq!(
+        (types[0].type_name.as_str(), types[0].kind.as_str()),
+        ("Batch::Append", "cast")
+    );
+    assert_eq!(types[0].count, 400);
+    assert_eq!(types[0].handle_us_mean, 2.0);
 }
 
 #[test]

@@ -111,6 +111,7 @@ async fn serve(sock: tokio::net::TcpStream, cfg: Fake) {
                 id,
                 reply: match req {
                     ControlRequest::Logs { .. } => ControlReply::Logs(vec!["fake log line".into()]),
+                    ControlRequest::MessageTypes { pids } => ControlReply::MessageTypes(types(&pids)),
                     _ => ControlReply::Ok,
                 },
             },
@@ -178,4 +179,27 @@ pub fn observer(args: &[&str]) -> Output {
         panic!("observer {args:?} did not finish within 30 s");
     }
     waiter.join().unwrap().unwrap()
+}
+
+/// Per-type counters the fake runtime reports: `stage_3` (pid 9) has handled casts of two
+/// variants; other processes nothing (no entry).
+fn types(pids: &[beamline_wire::Pid]) -> Vec<beamline_wire::TypeCounts> {
+    use beamline_wire::{MsgKind, TypeCount, TypeCounts};
+    let t = |name: &str, count, busy_ns| TypeCount {
+        name: name.into(),
+        kind: MsgKind::Cast,
+        count,
+        busy_ns,
+        max_ns: 3_000,
+    };
+    (pids.iter().filter(|p| p.0 == 9))
+        .map(|p| TypeCounts {
+            pid: *p,
+            at_ms: 1_000,
+            types: vec![
+                t("Batch::Append", 400, 800_000),
+                t("Batch::Flush", 4, 4_000),
+            ],
+        })
+        .collect()
 }

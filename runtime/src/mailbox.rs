@@ -184,6 +184,11 @@ impl<T> Rx<T> {
         }
     }
 
+    /// The queue behind it (for the observer's peek, `peek.rs`).
+    pub(crate) fn queue(&self) -> &Arc<Queue<T>> {
+        &self.queue
+    }
+
     /// The next message if one is queued.
     #[inline]
     pub(crate) fn try_recv(&mut self) -> Option<T> {

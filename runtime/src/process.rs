@@ -163,6 +163,8 @@ pub struct ProcessCell {
     /// Keys it holds in key/value registries, rendered for the observer; one pointer, allocated
     /// on the first registration (see `key_registry/shown.rs`).
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
+    /// Messages by type (`msg_types.rs`), allocated by the process on its first message.
+    pub(crate) msg_types: OnceLock<Box<crate::msg_types::TypeTable>>,
 }
 
 impl ProcessCell {

@@ -205,6 +205,11 @@ impl<T> Queue<T> {
         .await
     }
 
+    /// Look at what is queued under the lock (the observer's peek: `f` should only copy).
+    pub(crate) fn peek_with<R>(&self, f: impl FnOnce(&VecDeque<T>) -> R) -> R {
+        f(&self.lock().items)
+    }
+
     /// Whether nothing is queued (a hint: a concurrent push may be landing).
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {

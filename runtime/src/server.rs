@@ -61,6 +61,12 @@ pub trait GenServer: Sized + Send + 'static {
     /// (which may hold secrets) is never exposed unless the process opts in.
     const INSPECTABLE: bool = false;
 
+    /// The names of the variants of `Call`, `Cast` and `Info`, in declaration order, for the
+    /// observer's messages-by-type table (`Cmd::Deposit` rather than `Cmd#0`). Optional:
+    /// without them variants are numbered (see `msg_types.rs`). strum's `VariantNames` derive
+    /// gives such a list (`cast: Cmd::VARIANTS`).
+    const MESSAGE_VARIANTS: crate::VariantNames = crate::VariantNames::NONE;
+
     /// Build the initial state. An error means the start fails and `terminate` is not called;
     /// [`InitError::Ignore`] means no process remains and start returns "ignored".
     fn init(
@@ -147,6 +153,35 @@ pub trait GenServer: Sized + Send + 'static {
     fn inspect(&self) -> String {
         String::new()
     }
+
+    /// OTP's `format_status/1`: the view of the process observers get. It receives what the
+    /// runtime would show (the state as [`GenServer::inspect`] renders it) and returns what to
+    /// show instead, e.g. with a password replaced by `"<redacted>"`. Runs on the process's own
+    /// task, only for processes that set [`GenServer::INSPECTABLE`]; the default shows
+    /// everything unchanged.
+    fn format_status(&self, status: FormatStatus) -> FormatStatus {
+        status
+    }
+
+    /// The text of one queued message for the observer's queue peek, or `None` (the default)
+    /// to show only its type, size and age. Implementing it is the opt-in (messages may carry
+    /// secrets): return the `Debug` text, redacted as needed. Called by the observer's request
+    /// on another task, under the mailbox's lock, so keep it a quick formatting; cut to 256
+    /// bytes by the runtime.
+    fn format_message(msg: crate::Message<'_, Self>) -> Option<String> {
+        let _ = msg;
+        None
+    }
+}
+
+/// What [`GenServer::format_status`] may change, as the map given to OTP's `format_status/1`
+/// (which also holds `message`, `reason`, `log` and `queue`; here queued messages are rendered
+/// by [`GenServer::format_message`] instead, since the queue is read outside the process).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FormatStatus {
+    /// The state's rendering: [`GenServer::inspect`]'s, unless changed.
+    pub state: String,
 }
 
 /// Why `init` did not produce a state.

@@ -196,6 +196,7 @@ fn new_cell<S: GenServer>(
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
         logs: Mutex::new(None),
         keys: Default::default(),
+        msg_types: OnceLock::new(),
     })
 }
 

@@ -58,6 +58,8 @@ struct Proc {
     busy: f64,
     state_bytes: u64,
     restarts: u32,
+    #[serde(default)]
+    by_type: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]

@@ -25,8 +25,9 @@ pub mod table;
 pub use frame::{FrameError, MAX_FRAME_LEN};
 pub use pid::Pid;
 pub use protocol::{
-    ClientMsg, ControlReply, ControlRequest, Delta, Hello, MIN_CLIENT_VERSION, PROTOCOL_VERSION,
-    Role, ServerMsg, Snapshot, Welcome,
+    ClientMsg, ControlReply, ControlRequest, Delta, Hello, MAX_PEEK, MAX_TYPE_PIDS,
+    MIN_CLIENT_VERSION, PROTOCOL_VERSION, QueuePeek, QueuedMessage, Role, ServerMsg, Snapshot,
+    TypeCount, TypeCounts, Welcome,
 };
 pub use sample::{
     MsgKind, ProcessKind, ProcessSample, RegisteredKeys, RestartType, Status, SupervisorInfo,

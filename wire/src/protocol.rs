@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped on any change to the encoding of these types; peers with another version are refused.
 /// Version 2 added [`Welcome::role`]; version 3 writes a process's nine rates and fractions in
-/// one byte each when they are zero, as most are (`compact.rs`), and added [`ServerMsg::History`].
+/// one byte each when they are zero, as most are (`compact.rs`), added [`ServerMsg::History`],
+/// the per-type counters and the queue peek ([`ControlRequest::MessageTypes`],
+/// [`ControlRequest::PeekQueue`]).
 pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The oldest client version a runtime serves. Version 3 changed how a sample is encoded, so an
@@ -73,7 +75,10 @@ impl Role {
     /// Whether this role may send `request`.
     pub fn allows(self, request: &ControlRequest) -> bool {
         match request {
-            ControlRequest::RenderState { .. } | ControlRequest::Logs { .. } => true,
+            ControlRequest::RenderState { .. }
+            | ControlRequest::Logs { .. }
+            | ControlRequest::MessageTypes { .. }
+            | ControlRequest::PeekQueue { .. } => true,
             ControlRequest::Kill { .. }
             | ControlRequest::Restart { .. }
             | ControlRequest::SetInterval { .. } => self == Role::Operate,
@@ -152,6 +157,89 @@ pub enum ControlRequest {
         /// Target.
         pid: Pid,
     },
+    /// Fetch the per-type message counters of these processes (at most
+    /// [`MAX_TYPE_PIDS`]; unknown pids are left out of the answer). Asked for on demand (the
+    /// observer's Detail asks once per sample) so that samples do not grow.
+    MessageTypes {
+        /// Targets.
+        pids: Vec<Pid>,
+    },
+    /// Fetch the first `n` (at most [`MAX_PEEK`]) messages queued in the process's mailbox.
+    PeekQueue {
+        /// Target.
+        pid: Pid,
+        /// How many.
+        n: u32,
+    },
+}
+
+/// The most pids one [`ControlRequest::MessageTypes`] answers for.
+pub const MAX_TYPE_PIDS: usize = 64;
+
+/// The most messages one [`ControlRequest::PeekQueue`] returns.
+pub const MAX_PEEK: u32 = 32;
+
+/// One process's messages by type, counted since it started.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypeCounts {
+    /// The process.
+    pub pid: Pid,
+    /// When they were read, milliseconds since runtime start (rates are differences of two
+    /// readings).
+    pub at_ms: u64,
+    /// One entry per type seen, in no particular order; at most 16 types, then `other`.
+    pub types: Vec<TypeCount>,
+}
+
+/// Messages of one type (for enums, one variant) handled by one process.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypeCount {
+    /// `Cmd::Deposit` when the process named its variants, `Cmd#1` (the variant's
+    /// discriminant) when it did not and another variant was seen, else the type's name;
+    /// `other` for types past the table's 16 slots.
+    pub name: String,
+    /// How it arrived.
+    pub kind: crate::MsgKind,
+    /// Messages handled since the process started.
+    pub count: u64,
+    /// Time spent handling them, nanoseconds (each message is charged its batch's mean).
+    pub busy_ns: u64,
+    /// The longest of those charges, nanoseconds.
+    pub max_ns: u64,
+}
+
+/// The head of a process's mailbox.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueuePeek {
+    /// When it was taken, milliseconds since runtime start.
+    pub at_ms: u64,
+    /// Messages the process already took from the mailbox into its current batch: they are
+    /// ahead of `messages` and cannot be seen from outside.
+    pub in_batch: u64,
+    /// Messages in the mailbox itself (after `in_batch`).
+    pub queued: u64,
+    /// The first of them, oldest first.
+    pub messages: Vec<QueuedMessage>,
+}
+
+/// One queued message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueuedMessage {
+    /// Its type, named as in [`TypeCount::name`].
+    pub name: String,
+    /// How it arrived.
+    pub kind: crate::MsgKind,
+    /// Its inline size in bytes (heap data it owns is not counted).
+    pub bytes: u64,
+    /// How long it has waited, microseconds: exact when `age_exact`, else at least this much
+    /// (only about one message in 32 carries its enqueue time; a later stamped message is
+    /// younger than it). `None` when no later message was stamped either.
+    pub age_us: Option<u64>,
+    /// Whether `age_us` is exact.
+    pub age_exact: bool,
+    /// Its `Debug` text, cut to 256 bytes, only if the process renders messages
+    /// (`GenServer::format_message`).
+    pub text: Option<String>,
 }
 
 /// The runtime's answer to a [`ControlRequest`].
@@ -165,6 +253,10 @@ pub enum ControlReply {
     Logs(Vec<String>),
     /// Could not be done; says why.
     Error(String),
+    /// Answer to [`ControlRequest::MessageTypes`].
+    MessageTypes(Vec<TypeCounts>),
+    /// Answer to [`ControlRequest::PeekQueue`].
+    Queue(QueuePeek),
 }
 
 /// Frames sent by the observer.

@@ -69,6 +69,19 @@ impl GenServer for Account {
     type Info = ();
 
     const INSPECTABLE: bool = true;
+    // Names for the observer's messages-by-type table (`AccountCall::Withdraw`, not `#1`).
+    const MESSAGE_VARIANTS: beamline::VariantNames = beamline::VariantNames {
+        call: &["Balance", "Withdraw", "Deposit"],
+        ..beamline::VariantNames::NONE
+    };
+
+    /// Amounts are not secret here: queued requests show as their `Debug` text (`Q` in Detail).
+    fn format_message(msg: beamline::Message<'_, Self>) -> Option<String> {
+        match msg {
+            beamline::Message::Call(c) => Some(format!("{c:?}")),
+            _ => None,
+        }
+    }
 
     async fn init((id, opening): (u32, u64), _ctx: &mut Ctx<Self>) -> Result<Self, InitError> {
         Ok(Account {

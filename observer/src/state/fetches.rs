@@ -3,7 +3,7 @@
 //! [`Fetches::on_reply`].
 
 use super::effect::Effect;
-use beamline_wire::{ControlReply, ControlRequest, Pid};
+use beamline_wire::{ControlReply, ControlRequest, Pid, QueuePeek, TypeCounts};
 
 /// Sampling intervals `+`/`-` step through, milliseconds.
 pub const INTERVALS: [u64; 7] = [100, 250, 500, 1000, 2000, 5000, 10_000];
@@ -41,7 +41,41 @@ pub struct Detail {
     pub logs: Fetch<Vec<String>>,
     /// Its state rendering.
     pub state: Fetch<String>,
+    /// Its messages by type: the last two readings (rates are their differences), asked for
+    /// once per sample while the detail is shown.
+    pub types: Fetch<TypeReadings>,
+    /// The head of its mailbox, asked for with `Q`.
+    pub queue: Fetch<QueuePeek>,
 }
+
+/// The two latest readings of a process's per-type counters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeReadings {
+    /// The one before `now`, if any.
+    pub before: Option<TypeCounts>,
+    /// The latest.
+    pub now: TypeCounts,
+}
+
+impl Detail {
+    /// The request that reads its per-type counters.
+    pub fn types_request(&self) -> ControlRequest {
+        ControlRequest::MessageTypes {
+            pids: vec![self.pid],
+        }
+    }
+
+    /// The request that peeks at its mailbox.
+    pub fn queue_request(&self) -> ControlRequest {
+        ControlRequest::PeekQueue {
+            pid: self.pid,
+            n: PEEK,
+        }
+    }
+}
+
+/// How many queued messages `Q` asks for.
+pub const PEEK: u32 = 16;
 
 /// Requests in flight and their answers.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -65,12 +99,37 @@ impl Fetches {
         };
         let logs = ask(live, ControlRequest::Logs { pid });
         let state = ask(live && inspectable, ControlRequest::RenderState { pid });
+        let types = ask(live, ControlRequest::MessageTypes { pids: vec![pid] });
         self.detail = Some(Detail {
             pid,
             logs: Fetch::asked(logs),
             state: Fetch::asked(state),
+            types: Fetch::asked(types),
+            queue: Fetch::NotAsked,
         });
         fx
+    }
+
+    /// `Q` on the detail screen: peek at the subject's mailbox (a live runtime only).
+    pub fn peek_queue(&mut self, live: bool) -> Vec<Effect> {
+        match self.detail.as_mut() {
+            Some(d) if live => {
+                d.queue = Fetch::Pending;
+                vec![Effect::Control(d.queue_request())]
+            }
+            Some(d) => {
+                d.queue = Fetch::Failed("a replay has no mailbox to peek at".into());
+                vec![]
+            }
+            None => vec![],
+        }
+    }
+
+    /// A sample arrived while the detail screen is shown: read its subject's per-type counters
+    /// again (on demand, so samples stay as small as before).
+    pub fn on_detail_sample(&self, live: bool) -> Option<Effect> {
+        let d = self.detail.as_ref().filter(|_| live)?;
+        Some(Effect::Control(d.types_request()))
     }
 
     /// Ask the runtime to sample every `ms`.
@@ -119,6 +178,36 @@ impl Fetches {
                 if let Some(d) = detail.filter(|d| d.pid == pid) {
                     d.state = match reply {
                         ControlReply::State(s) => Fetch::Ready(s),
+                        r => Fetch::Failed(fail(&r)),
+                    };
+                }
+                None
+            }
+            ControlRequest::MessageTypes { pids } => {
+                if let Some(d) = detail.filter(|d| pids == [d.pid]) {
+                    d.types = match (reply, std::mem::replace(&mut d.types, Fetch::Pending)) {
+                        (ControlReply::MessageTypes(mut r), old) if r.len() == 1 => {
+                            let before = match old {
+                                Fetch::Ready(t) => Some(t.now),
+                                _ => None,
+                            };
+                            Fetch::Ready(TypeReadings {
+                                before,
+                                now: r.remove(0),
+                            })
+                        }
+                        (ControlReply::MessageTypes(_), _) => {
+                            Fetch::Failed(format!("no such process: {}", d.pid))
+                        }
+                        (r, _) => Fetch::Failed(fail(&r)),
+                    };
+                }
+                None
+            }
+            ControlRequest::PeekQueue { pid, .. } => {
+                if let Some(d) = detail.filter(|d| d.pid == pid) {
+                    d.queue = match reply {
+                        ControlReply::Queue(q) => Fetch::Ready(q),
                         r => Fetch::Failed(fail(&r)),
                     };
                 }

@@ -153,7 +153,15 @@ fn enter_on_an_alert_opens_its_culprit() {
     let fx = s.handle(Action::Open);
     assert_eq!(s.nav.view, ViewId::Detail);
     assert_eq!(s.fetches.detail.as_ref().unwrap().pid, Pid(10));
-    assert_eq!(fx, [Effect::Control(ControlRequest::Logs { pid: Pid(10) })]);
+    assert_eq!(
+        fx,
+        [
+            Effect::Control(ControlRequest::Logs { pid: Pid(10) }),
+            Effect::Control(ControlRequest::MessageTypes {
+                pids: vec![Pid(10)]
+            })
+        ]
+    );
     s.handle(Action::Back);
     assert_eq!(s.nav.view, ViewId::Alerts);
 }
@@ -228,7 +236,12 @@ fn detail_follows_a_restarted_child_to_its_new_pid_and_says_so() {
     assert_eq!(s.fetches.detail.as_ref().map(|d| d.pid), Some(Pid(104)));
     assert_eq!(
         fx,
-        [Effect::Control(ControlRequest::Logs { pid: Pid(104) })]
+        [
+            Effect::Control(ControlRequest::Logs { pid: Pid(104) }),
+            Effect::Control(ControlRequest::MessageTypes {
+                pids: vec![Pid(104)]
+            })
+        ]
     );
     let note = s.note().unwrap();
     assert!(note.contains("following <0.3.0> → <0.104.0>"), "{note}");

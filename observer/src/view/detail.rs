@@ -1,5 +1,8 @@
 //! One process in depth: what it is doing and waiting on, where it sits, its history as charts,
-//! its exits, links and monitors, recent log lines and (if it opted in) its state.
+//! its exits, links and monitors, its messages by type and queue (`inside.rs`), recent log
+//! lines and (if it opted in) its state with its size over time.
+
+pub mod inside;
 
 use super::chart::{self, Scale, Series};
 use super::chrome::title_block;
@@ -41,7 +44,20 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(top);
     Paragraph::new(info(state, m, p)).render(left, buf);
-    charts(state, p.id, right, buf);
+    // Messages by type and the queue above the charts, which keep at least 4 rows.
+    let (types_h, queue_h) = inside::heights(d);
+    let room = right.height.saturating_sub(4);
+    let types_h = types_h.min(room);
+    let queue_h = queue_h.min(room - types_h);
+    let [types_a, queue_a, charts_a] = Layout::vertical([
+        Constraint::Length(types_h),
+        Constraint::Length(queue_h),
+        Constraint::Fill(1),
+    ])
+    .areas(right);
+    inside::types(state, d, types_a, buf);
+    inside::queue(state, d, queue_a, buf);
+    charts(state, p.id, charts_a, buf);
     extras(state, d, bottom, buf);
 }
 
@@ -360,8 +376,11 @@ fn extras(state: &State, d: &Detail, area: Rect, buf: &mut Buffer) {
     Paragraph::new(logs)
         .block(block(" recent logs "))
         .render(logs_a, buf);
+    let state_block = block(" state ");
+    let inner = state_block.inner(state_a);
+    state_block.render(state_a, buf);
+    let text_a = inside::state_size(state, inner, buf);
     Paragraph::new(st)
-        .block(block(" state "))
         .wrap(Wrap { trim: false })
-        .render(state_a, buf);
+        .render(text_a, buf);
 }

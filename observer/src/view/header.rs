@@ -246,6 +246,7 @@ pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
             ViewId::Tree => hints.push(("c", "fold")),
             ViewId::Processes => hints.push(("r", "reverse")),
             ViewId::Detail => {
+                hints.push(("Q", "queue"));
                 hints.push(("K", "kill"));
                 hints.push(("R", "restart"));
             }

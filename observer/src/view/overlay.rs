@@ -43,10 +43,13 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
         ("← →", "while paused: one sample back / forward".into()),
         ("+ -", "sampling interval; replay: speed".into()),
         ("K R", "kill / restart via supervisor (asks first)".into()),
+        ("Q", "detail: its first queued messages".into()),
         ("[ ] { }", "replay: 10 s back / fwd · first / last".into()),
         ("", "replay: 1x 4x 16x max; [ rewinds at end".into()),
-        ("mouse", "click selects · double-click opens".into()),
-        ("", "click a column title sorts · wheel scrolls".into()),
+        (
+            "mouse",
+            "click selects, twice opens; titles sort; wheel".into(),
+        ),
     ];
     let lines: Vec<Line> = keys
         .into_iter()

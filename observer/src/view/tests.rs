@@ -99,7 +99,7 @@ fn detail_with_history_logs_and_state() {
     let mut s = state_with(30);
     s.handle(Action::View(ViewId::Processes));
     let fx = s.handle(Action::Open);
-    assert_eq!(fx.len(), 2, "logs and state are fetched: {fx:?}");
+    assert_eq!(fx.len(), 3, "logs, state and types are fetched: {fx:?}");
     s.on_reply(
         ControlRequest::Logs { pid: Pid(9) },
         ControlReply::Logs(vec![

@@ -1,5 +1,5 @@
 //! Control requests from an observer: kill, restart, render a state, fetch logs, set the
-//! sampling interval. Each acts through the runtime's shared state and answers with a
+//! sampling interval, read messages by type, peek at a queue. Each acts through the runtime's shared state and answers with a
 //! [`ControlReply`]; a request about a process that is gone is an error reply, never a panic.
 
 use super::hub::{Hub, Publish};
@@ -51,6 +51,11 @@ impl Controller {
             }
             ControlRequest::RenderState { pid } => render_state(shared, pid).await,
             ControlRequest::Logs { pid } => logs(shared, pid),
+            ControlRequest::MessageTypes { pids } => message_types(shared, &pids),
+            ControlRequest::PeekQueue { pid, n } => match target(shared, pid) {
+                Ok(cell) => ControlReply::Queue(crate::peek::peek(&cell, n)),
+                Err(e) => e,
+            },
         }
     }
 }
@@ -123,4 +128,11 @@ fn logs(shared: &Shared, pid: Pid) -> ControlReply {
         }
         None => ControlReply::Error(format!("no such process: {pid}")),
     }
+}
+
+/// Per-type counters of the listed processes (at most `MAX_TYPE_PIDS`; gone ones left out).
+fn message_types(shared: &Shared, pids: &[Pid]) -> ControlReply {
+    let read = pids.iter().take(beamline_wire::MAX_TYPE_PIDS);
+    let found = read.filter_map(|pid| shared.table.get(*pid));
+    ControlReply::MessageTypes(found.map(|c| crate::msg_types::read(&c)).collect())
 }

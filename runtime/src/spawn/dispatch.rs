@@ -39,10 +39,15 @@ pub(super) fn cast<S: GenServer>(
     core: &mut Core<S>,
     event: Event<S>,
 ) -> Guarded<impl Future<Output = Next> + '_> {
+    let cell = &core.cell;
+    if cell.shared.instrument
+        && let Event::Msg(env) = &event
+    {
+        crate::msg_types::note(cell, &core.rx, env);
+    }
     let Event::Msg(Envelope::Cast(msg, stamp)) = event else {
         unreachable!("only casts are handed to `cast`")
     };
-    let cell = &core.cell;
     if cell.shared.instrument {
         taken(
             cell,
@@ -86,6 +91,9 @@ pub(super) fn handle<S: GenServer>(
             Event::Msg(env) => {
                 let state = core.state.as_mut().expect("state is set after init");
                 let ctx = &mut core.ctx;
+                if instrument {
+                    crate::msg_types::note(cell, &core.rx, &env);
+                }
                 match env {
                     Envelope::Call(msg, reply, stamp) => {
                         if instrument {
@@ -191,7 +199,12 @@ fn system<S: GenServer>(
             // Within a batch: the size is measured before the process next waits.
             Sys::Measure => Ok(Next::noreply()),
             Sys::Inspect(tx) => {
-                let rendering = S::INSPECTABLE.then(|| bounded(state.inspect()));
+                let rendering = S::INSPECTABLE.then(|| {
+                    let status = crate::server::FormatStatus {
+                        state: state.inspect(),
+                    };
+                    bounded(state.format_status(status).state)
+                });
                 let _ = tx.send(rendering);
                 Ok(Next::noreply())
             }

@@ -165,6 +165,7 @@ fn end_batch(cell: &Arc<ProcessCell>, start: u64, handled: u32) {
     bump(&stats.busy_ns, took);
     stats.batch_start_ns.store(0, Relaxed);
     let per = took / handled as u64;
+    crate::msg_types::end_batch(cell, per);
     if per > stats.max_handle_ns.load(Relaxed) {
         stats.max_handle_ns.store(per, Relaxed);
     }

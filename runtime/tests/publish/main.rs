@@ -8,5 +8,6 @@ mod channel;
 mod control;
 mod endpoint;
 mod flight;
+mod look_inside;
 mod record;
 mod sampler;
