@@ -147,6 +147,54 @@ pub trait GenServer: Sized + Send + 'static {
     fn inspect(&self) -> String {
         String::new()
     }
+
+    /// The text a message trace shows for one of this server's messages (see [`crate::trace`]).
+    /// `None` by default: message contents may hold secrets, so a trace shows only type, size
+    /// and peer unless the server opts in here, and whatever it returns is all that leaves the
+    /// process (redact here). Called only while this server or its sender is traced.
+    ///
+    /// ```ignore
+    /// fn trace_text(msg: Message<'_, Self>) -> Option<String> {
+    ///     Some(match msg {
+    ///         Message::Call(Cmd::Login { user, .. }) => format!("Login {{ user: {user}, password: <redacted> }}"),
+    ///         other => format!("{other:?}"),
+    ///     })
+    /// }
+    /// ```
+    fn trace_text(msg: Message<'_, Self>) -> Option<String> {
+        let _ = msg;
+        None
+    }
+}
+
+/// One of a server's messages, as handed to [`GenServer::trace_text`].
+pub enum Message<'a, S: GenServer> {
+    /// A request.
+    Call(&'a S::Call),
+    /// A cast.
+    Cast(&'a S::Cast),
+    /// An info message.
+    Info(&'a S::Info),
+    /// A reply it sends.
+    Reply(&'a S::Reply),
+}
+
+impl<S: GenServer> std::fmt::Debug for Message<'_, S>
+where
+    S::Call: std::fmt::Debug,
+    S::Cast: std::fmt::Debug,
+    S::Info: std::fmt::Debug,
+    S::Reply: std::fmt::Debug,
+{
+    /// The message itself, without the variant around it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Message::Call(m) => m.fmt(f),
+            Message::Cast(m) => m.fmt(f),
+            Message::Info(m) => m.fmt(f),
+            Message::Reply(m) => m.fmt(f),
+        }
+    }
 }
 
 /// Why `init` did not produce a state.

@@ -13,12 +13,14 @@
 //!
 //! See `docs/PROTOCOL.md` for the byte-level description.
 
+use crate::trace::{TraceBatch, TraceSpec, TraceTarget};
 use crate::{Pid, ProcessSample, SystemSample};
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any change to the encoding of these types; peers with another version are refused.
-/// Version 2 added [`Welcome::role`].
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Version 2 added [`Welcome::role`]; version 3 the message trace ([`ControlRequest::TraceStart`],
+/// [`ServerMsg::Trace`]).
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// First frame from the client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,7 +69,10 @@ impl Role {
     /// Whether this role may send `request`.
     pub fn allows(self, request: &ControlRequest) -> bool {
         match request {
-            ControlRequest::RenderState { .. } | ControlRequest::Logs { .. } => true,
+            ControlRequest::RenderState { .. }
+            | ControlRequest::Logs { .. }
+            | ControlRequest::TraceStart { .. }
+            | ControlRequest::TraceStop { .. } => true,
             ControlRequest::Kill { .. }
             | ControlRequest::Restart { .. }
             | ControlRequest::SetInterval { .. } => self == Role::Operate,
@@ -146,6 +151,19 @@ pub enum ControlRequest {
         /// Target.
         pid: Pid,
     },
+    /// Trace one process's messages; batches come as [`ServerMsg::Trace`] until a limit ends
+    /// the trace, it is stopped, or this connection closes.
+    TraceStart {
+        /// Which process ([`TraceTarget::All`] is refused).
+        target: TraceTarget,
+        /// Limits; zeros take the runtime's defaults.
+        spec: TraceSpec,
+    },
+    /// Stop a trace this connection started.
+    TraceStop {
+        /// The id from [`ControlReply::TraceStarted`].
+        trace: u64,
+    },
 }
 
 /// The runtime's answer to a [`ControlRequest`].
@@ -159,6 +177,15 @@ pub enum ControlReply {
     Logs(Vec<String>),
     /// Could not be done; says why.
     Error(String),
+    /// A trace started.
+    TraceStarted {
+        /// Its id, in every [`ServerMsg::Trace`] batch.
+        trace: u64,
+        /// The process traced (a name resolved to its pid).
+        pid: Pid,
+        /// The limits in force after clamping.
+        spec: TraceSpec,
+    },
 }
 
 /// Frames sent by the observer.
@@ -193,4 +220,6 @@ pub enum ServerMsg {
         /// The answer.
         reply: ControlReply,
     },
+    /// Events of a trace this connection started.
+    Trace(TraceBatch),
 }

@@ -4,11 +4,13 @@
 
 use super::core::Core;
 use crate::ExitReason;
-use crate::handle::Envelope;
+use crate::handle::{Envelope, seen};
 use crate::panic::guarded;
 use crate::process::{ProcessCell, Sys};
+use crate::server::Message;
 use crate::server::{CallReply, GenServer, Info, Next};
 use crate::stats::{StatusCode, bump};
+use crate::trace;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -47,7 +49,13 @@ pub(super) fn handle<S: GenServer>(
                 if instrument {
                     bump(&cell.stats.dequeued, 1);
                 }
-                match env {
+                // One relaxed load per message while this process is not traced.
+                let env = if cell.traced.load(Relaxed) {
+                    trace_received(cell, env)
+                } else {
+                    env
+                };
+                let outcome = match env {
                     Envelope::Call(msg, reply, stamp) => {
                         if instrument {
                             taken(
@@ -63,6 +71,10 @@ pub(super) fn handle<S: GenServer>(
                         match r {
                             Ok(CallReply { reply: value, next }) => {
                                 if let (Some(value), Some(tx)) = (value, reply) {
+                                    if cell.traced.load(Relaxed) {
+                                        let msg = Message::<S>::Reply(&value);
+                                        trace::replied(cell, seen(&msg), || S::trace_text(msg));
+                                    }
                                     let _ = tx.send(value);
                                 }
                                 Ok(next)
@@ -95,7 +107,11 @@ pub(super) fn handle<S: GenServer>(
                         }
                         guarded(state.handle_info(Info::Msg(msg), ctx)).await
                     }
+                };
+                if cell.traced.load(Relaxed) {
+                    trace::handled(cell);
                 }
+                outcome
             }
             Event::Timeout => {
                 info_status(cell);
@@ -114,6 +130,30 @@ pub(super) fn handle<S: GenServer>(
                 tracing::error!(pid = %cell.pid, name = cell.meta.name().map(tracing::field::display), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
                 Flow::Continue(Next::stop(ExitReason::Panic(panic)))
             }
+        }
+    }
+}
+
+/// The traced process takes `env`: note it (kind, type, size, sender, text if the server gives
+/// one) until its callback returns; the sender's pid leaves the stamp.
+#[cold]
+#[inline(never)]
+fn trace_received<S: GenServer>(cell: &ProcessCell, env: Envelope<S>) -> Envelope<S> {
+    fn note<S: GenServer>(cell: &ProcessCell, msg: Message<'_, S>, stamp: u64) -> u64 {
+        trace::received(cell, seen(&msg), || S::trace_text(msg), stamp)
+    }
+    match env {
+        Envelope::Call(m, tx, stamp) => {
+            let stamp = note::<S>(cell, Message::Call(&m), stamp);
+            Envelope::Call(m, tx, stamp)
+        }
+        Envelope::Cast(m, stamp) => {
+            let stamp = note::<S>(cell, Message::Cast(&m), stamp);
+            Envelope::Cast(m, stamp)
+        }
+        Envelope::Info(m, stamp) => {
+            let stamp = note::<S>(cell, Message::Info(&m), stamp);
+            Envelope::Info(m, stamp)
         }
     }
 }

@@ -9,3 +9,4 @@ mod control;
 mod endpoint;
 mod record;
 mod sampler;
+mod trace;
