@@ -43,6 +43,8 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
         ("← →", "while paused: one sample back / forward".into()),
         ("+ -", "sampling interval; replay: speed".into()),
         ("K R", "kill / restart via supervisor (asks first)".into()),
+        ("t", "detail: trace its messages (Space pause,".into()),
+        ("", "/ type, ↑↓ scroll; t again: back)".into()),
         ("[ ] { }", "replay: 10 s back / fwd · first / last".into()),
         ("", "replay: 1x 4x 16x max; [ rewinds at end".into()),
         ("mouse", "click selects · double-click opens".into()),

@@ -129,5 +129,6 @@ fn msg_name(m: &ServerMsg) -> &'static str {
         ServerMsg::Snapshot(_) => "Snapshot",
         ServerMsg::Delta(_) => "Delta",
         ServerMsg::Reply { .. } => "Reply",
+        ServerMsg::Trace(_) => "Trace",
     }
 }
