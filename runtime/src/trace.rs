@@ -240,17 +240,19 @@ pub(crate) fn sent(
     text: impl FnOnce() -> Option<String>,
     stamp: u64,
 ) -> u64 {
-    let me = current::with(Arc::clone);
-    if let Some(me) = &me
-        && me.traced.load(Relaxed)
-        && let Some(session) = target.shared.traces.get(me.pid)
-    {
-        let mut ev = event(me, Direction::Out, seen, Some(target));
-        ev.text = text();
-        record(&target.shared, &session, ev);
-    }
+    // No clone of the current cell: this runs for every send while any trace is active.
+    let from = current::with(|me| {
+        if me.traced.load(Relaxed)
+            && let Some(session) = target.shared.traces.get(me.pid)
+        {
+            let mut ev = event(me, Direction::Out, seen, Some(target));
+            ev.text = text();
+            record(&target.shared, &session, ev);
+        }
+        me.pid.0
+    });
     if target.traced.load(Relaxed) {
-        FROM_BIT | me.map_or(0, |m| m.pid.0)
+        FROM_BIT | from.unwrap_or(0)
     } else {
         stamp
     }
