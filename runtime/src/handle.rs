@@ -203,7 +203,9 @@ impl<S: GenServer> ServerRef<S> {
     /// Count one outgoing message for the sender and mark the receiver changed; for about one
     /// message in [`WAIT_SAMPLE_EVERY`], return a timestamp to measure its mailbox wait (0
     /// otherwise). The receiver's `enqueued` is counted by the mailbox itself, see [`Self::count`].
-    #[inline]
+    // `always`: with the trace's branch added, the compiler stopped inlining it into `cast`,
+    // which cost about 20 instructions per cast (callgrind, BENCHMARKS.md "Message trace").
+    #[inline(always)]
     fn stamp(&self, msg: Message<'_, S>) -> u64 {
         let stamp = self.wait_stamp();
         // One relaxed load while no message trace is active anywhere in the runtime.
@@ -222,7 +224,7 @@ impl<S: GenServer> ServerRef<S> {
     }
 
     /// See [`Self::stamp`]: the counting and the wait stamp.
-    #[inline]
+    #[inline(always)]
     fn wait_stamp(&self) -> u64 {
         if !self.cell.shared.instrument {
             return 0;

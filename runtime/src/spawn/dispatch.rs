@@ -49,13 +49,7 @@ pub(super) fn handle<S: GenServer>(
                 if instrument {
                     bump(&cell.stats.dequeued, 1);
                 }
-                // One relaxed load per message while this process is not traced.
-                let env = if cell.traced.load(Relaxed) {
-                    trace_received(cell, env)
-                } else {
-                    env
-                };
-                let outcome = match env {
+                match env {
                     Envelope::Call(msg, reply, stamp) => {
                         if instrument {
                             taken(
@@ -107,11 +101,7 @@ pub(super) fn handle<S: GenServer>(
                         }
                         guarded(state.handle_info(Info::Msg(msg), ctx)).await
                     }
-                };
-                if cell.traced.load(Relaxed) {
-                    trace::handled(cell);
                 }
-                outcome
             }
             Event::Timeout => {
                 info_status(cell);
@@ -134,27 +124,20 @@ pub(super) fn handle<S: GenServer>(
     }
 }
 
-/// The traced process takes `env`: note it (kind, type, size, sender, text if the server gives
-/// one) until its callback returns; the sender's pid leaves the stamp.
+/// The traced process is about to handle `event`: note a message (kind, type, size, sender,
+/// text if the server gives one) until its callback returns; the sender's pid leaves the stamp.
+/// In place, so that the untraced path moves nothing.
 #[cold]
 #[inline(never)]
-fn trace_received<S: GenServer>(cell: &ProcessCell, env: Envelope<S>) -> Envelope<S> {
-    fn note<S: GenServer>(cell: &ProcessCell, msg: Message<'_, S>, stamp: u64) -> u64 {
-        trace::received(cell, seen(&msg), || S::trace_text(msg), stamp)
+pub(super) fn trace_received<S: GenServer>(cell: &ProcessCell, event: &mut Event<S>) {
+    fn note<S: GenServer>(cell: &ProcessCell, msg: Message<'_, S>, stamp: &mut u64) {
+        *stamp = trace::received(cell, seen(&msg), || S::trace_text(msg), *stamp);
     }
-    match env {
-        Envelope::Call(m, tx, stamp) => {
-            let stamp = note::<S>(cell, Message::Call(&m), stamp);
-            Envelope::Call(m, tx, stamp)
-        }
-        Envelope::Cast(m, stamp) => {
-            let stamp = note::<S>(cell, Message::Cast(&m), stamp);
-            Envelope::Cast(m, stamp)
-        }
-        Envelope::Info(m, stamp) => {
-            let stamp = note::<S>(cell, Message::Info(&m), stamp);
-            Envelope::Info(m, stamp)
-        }
+    match event {
+        Event::Msg(Envelope::Call(m, _, stamp)) => note::<S>(cell, Message::Call(m), stamp),
+        Event::Msg(Envelope::Cast(m, stamp)) => note::<S>(cell, Message::Cast(m), stamp),
+        Event::Msg(Envelope::Info(m, stamp)) => note::<S>(cell, Message::Info(m), stamp),
+        Event::Sys(_) | Event::Timeout => {}
     }
 }
 

@@ -7,7 +7,7 @@
 //! than once per message. This is the hot path: measure `bench-scale` before and after a change.
 
 use super::core::Core;
-use super::dispatch::{Event, Flow, handle, measure, terminate};
+use super::dispatch::{Event, Flow, handle, measure, terminate, trace_received};
 use crate::handle::Envelope;
 use crate::mailbox::Rx;
 use crate::process::ProcessCell;
@@ -51,7 +51,14 @@ pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
             // until a callback asks for something other than the default next step.
             let mut handled = 0u32;
             let flow = loop {
+                // A message trace (`trace.rs`): one relaxed load on each side while untraced.
+                if cell.traced.load(Relaxed) {
+                    trace_received(&cell, &mut event);
+                }
                 let flow = handle(&mut core, event).await;
+                if cell.traced.load(Relaxed) {
+                    crate::trace::handled(&cell);
+                }
                 handled += 1;
                 match &flow {
                     Flow::Continue(n) if *n == Next::default() && handled < BATCH => {}
