@@ -204,7 +204,7 @@ async fn tracing_every_process_is_refused() {
     let _l = ledger(&rt).await;
     let err = rt.trace(TraceTarget::All, spec(0, 0, 0)).unwrap_err();
     assert!(err.0.starts_with("refused"), "{err}");
-    assert_eq!(rt.shared.traces.active(), false);
+    assert!(!rt.shared.traces.active());
     let err = rt
         .trace(TraceTarget::Name("*".into()), spec(0, 0, 0))
         .unwrap_err();
