@@ -51,14 +51,11 @@ pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
             // until a callback asks for something other than the default next step.
             let mut handled = 0u32;
             let flow = loop {
-                // A message trace (`trace.rs`): one relaxed load on each side while untraced.
+                // A message trace (`trace.rs`): one relaxed load here and one in `handle` while untraced.
                 if cell.traced.load(Relaxed) {
-                    trace_received(&cell, &mut event);
+                    event = trace_received(&cell, event);
                 }
                 let flow = handle(&mut core, event).await;
-                if cell.traced.load(Relaxed) {
-                    crate::trace::handled(&cell);
-                }
                 handled += 1;
                 match &flow {
                     Flow::Continue(n) if *n == Next::default() && handled < BATCH => {}
