@@ -37,7 +37,7 @@ pub(crate) struct Node<C> {
     /// Calls waiting for a reply, for their timeouts.
     pub deadlines: Arc<crate::deadline::Deadlines>,
     /// Active message traces (`trace.rs`); the message paths read only its count.
-    pub traces: crate::trace::Registry,
+    pub traces: crate::trace::registry::Registry,
 }
 
 impl<C: Holder> Node<C> {

@@ -14,7 +14,7 @@
 //! - **Text only by consent**: a message's text comes from the receiving type's
 //!   [`crate::GenServer::trace_text`] hook, `None` by default; the hook redacts.
 
-mod registry;
+pub(crate) mod registry;
 mod session;
 
 pub(crate) mod owned;
@@ -22,7 +22,6 @@ pub(crate) mod owned;
 pub use beamline_wire::trace::{
     Direction, Talkers, TraceBatch, TraceEvent, TraceKind, TraceSpec, TraceTarget,
 };
-pub(crate) use registry::Registry;
 pub use session::limits;
 
 use crate::current;
