@@ -185,21 +185,34 @@ fn unregister(shared: &Shared, session: &Session) {
     }
 }
 
-/// The last path segment of a type's name, generics kept: `Cmd` for `my_app::ledger::Cmd`.
+/// A type's name without its paths, generics included: `Cmd` for `my_app::ledger::Cmd`,
+/// `Result<Reply, CallError>` for `core::result::Result<my_app::Reply, beamline::CallError>`.
 /// (The one place a message's type name is made; per-variant names can replace it.)
-pub(crate) fn type_label<T: ?Sized>() -> &'static str {
+pub(crate) fn type_label<T: ?Sized>() -> String {
     let full = std::any::type_name::<T>();
-    let head = full.find('<').unwrap_or(full.len());
-    match full[..head].rfind("::") {
-        Some(i) => &full[i + 2..],
-        None => full,
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            segment.clear();
+        } else if c.is_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else {
+            out.push_str(&segment);
+            segment.clear();
+            out.push(c);
+        }
     }
+    out.push_str(&segment);
+    out
 }
 
 /// A message as the trace sees it, before it knows the peer.
 pub(crate) struct Seen {
     pub kind: TraceKind,
-    pub type_name: &'static str,
+    pub type_name: String,
     pub bytes: u64,
 }
 
@@ -213,7 +226,7 @@ fn event(
         at_ms: cell.now_ns() / 1_000_000,
         direction,
         kind: seen.kind,
-        type_name: seen.type_name.to_string(),
+        type_name: seen.type_name,
         bytes: seen.bytes,
         peer: peer.map(|p| p.pid),
         peer_name: peer.and_then(|p| p.meta.name()).map(|n| n.to_string()),

@@ -370,5 +370,9 @@ async fn an_exit_ends_the_trace() {
 fn type_labels_keep_the_last_segment() {
     assert_eq!(type_label::<Cmd>(), "Cmd");
     assert_eq!(type_label::<u64>(), "u64");
-    assert_eq!(type_label::<Vec<String>>(), "Vec<alloc::string::String>");
+    assert_eq!(type_label::<Vec<String>>(), "Vec<String>");
+    assert_eq!(
+        type_label::<Result<Cmd, crate::CallError>>(),
+        "Result<Cmd, CallError>"
+    );
 }
