@@ -8,12 +8,12 @@ use crate::input;
 use crate::model::Model;
 use crate::model::diagnosis::Thresholds;
 use crate::model::worker::{Input, Pipeline};
-use crate::source::{EmbeddedSource, Feed, Recorded, Source};
+use crate::source::{EmbeddedSource, Feed, Recorded, Source, SourceEvent};
 use crate::state::sorter::{Sorted, Sorter};
 use crate::state::{Effect, Settings, State};
 use crate::theme::Theme;
 use crate::view;
-use beamline_wire::{ControlReply, ControlRequest};
+use beamline_wire::{ControlReply, ControlRequest, ServerMsg};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
@@ -222,6 +222,8 @@ impl<'s, S: Source> Core<'s, S> {
             },
             // Samples go to the pipeline in order; the source waits while it is full.
             ev = self.source.next(), if self.source_open && self.pipeline.ready() => match ev {
+                // Trace batches belong to the state's open trace, not the model.
+                Some(SourceEvent::Msg(ServerMsg::Trace(batch))) => self.state.on_trace(batch),
                 Some(ev) => {
                     if let Err(input) = self.pipeline.send(Input::Event(ev))
                         && let Input::Event(ev) = *input

@@ -8,6 +8,7 @@ use crate::model::diagnosis::Thresholds;
 use crate::source::attach::DEFAULT_ADDR;
 use crate::source::replay::Speed;
 use crate::source::{Addr, AttachSource, Recorded, ReplaySource, Source, Trouble};
+use crate::trace_json;
 use crate::vocab::Column;
 use clap::{ArgGroup, Parser};
 use std::path::PathBuf;
@@ -81,6 +82,17 @@ pub struct Cli {
     #[arg(long, value_name = "TEXT", requires = "headless")]
     pub filter: Option<String>,
 
+    /// With --json: trace the process registered as NAME (or the pid `<0.N.0>`) instead of
+    /// printing samples: one JSON object per message it receives or sends (`at_ms`,
+    /// `direction`, `kind`, `type`, `peer`, `bytes`, ...), until the trace ends by its limits
+    /// (1000 events or 30 s by default; the reason goes to stderr).
+    #[arg(long, value_name = "NAME", requires = "json", conflicts_with_all = ["replay", "once", "record"])]
+    pub trace: Option<String>,
+
+    /// With --trace: stop after N events (the runtime caps it at 100,000; default 1000).
+    #[arg(long, value_name = "N", requires = "trace")]
+    pub trace_events: Option<u64>,
+
     /// No colours (also when the NO_COLOR environment variable is set).
     #[arg(long)]
     pub no_color: bool,
@@ -130,6 +142,18 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             path.display()
         );
         return Ok(());
+    }
+    if let Some(name) = &cli.trace {
+        let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        return match trace_json::run(src, trace_json::target(name), cli.trace_events, stdout).await
+        {
+            Err(headless::HeadlessError::Output(e))
+                if e.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                Ok(())
+            }
+            r => r.map_err(|e| e.to_string()),
+        };
     }
     dispatch(src, &cli, thresholds).await
 }

@@ -38,6 +38,7 @@ pub mod model;
 pub mod source;
 pub mod state;
 pub mod theme;
+pub mod trace_json;
 pub mod view;
 pub mod vocab;
 

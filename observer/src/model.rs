@@ -167,7 +167,8 @@ impl Model {
             }
             // A sample handed in unprepared: prepare it here.
             ev @ SourceEvent::Msg(ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) => self.apply(ev),
-            SourceEvent::Msg(ServerMsg::Reply { .. }) => Change::Nothing,
+            // Replies go to whoever asked; trace batches to the state's trace (`state/trace.rs`).
+            SourceEvent::Msg(ServerMsg::Reply { .. } | ServerMsg::Trace(_)) => Change::Nothing,
             ev @ SourceEvent::Msg(ServerMsg::History(_)) => self.apply(ev),
         }
     }

@@ -23,6 +23,7 @@ pub mod playback;
 pub mod query;
 pub mod rows;
 pub mod sorter;
+pub mod trace;
 
 use crate::input::{Action, Mode};
 use crate::layout::{self, Areas};
@@ -32,8 +33,9 @@ use crate::model::worker::Input;
 use crate::model::{Change, Model};
 use crate::source::{ConnState, Playback, SourceEvent};
 use crate::theme::Theme;
+use crate::vocab::Column;
 use crate::vocab::{Confirm, ViewId};
-use beamline_wire::{ControlReply, ControlRequest, Pid, ProcessTable};
+use beamline_wire::{ControlReply, ControlRequest, Pid, ProcessTable, ServerMsg};
 use ratatui::layout::Rect;
 use sorter::{Order, Request, Spec};
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub use navigation::{ListPos, Navigation};
 pub use playback::Playhead;
 pub use query::Query;
 pub use rows::{Rows, TreeRow};
+pub use trace::{TraceState, TraceStatus};
 
 /// Fixed settings from the command line.
 #[derive(Clone, Debug)]
@@ -308,8 +311,20 @@ impl State {
         if let SourceEvent::Trouble(t) = &ev {
             self.set_note(t.to_string());
         }
+        if let SourceEvent::Msg(ServerMsg::Trace(batch)) = ev {
+            self.on_trace(batch);
+            return vec![];
+        }
         let change = self.model.apply(ev);
         self.after(change)
+    }
+
+    /// A batch of the open message trace's events (they bypass the model: a trace is the
+    /// state's, see `state/trace.rs`).
+    pub fn on_trace(&mut self, batch: beamline_wire::trace::TraceBatch) {
+        if let Some(t) = self.fetches.trace.as_mut() {
+            t.on_batch(batch);
+        }
     }
 
     /// What follows a change of the model, however it was applied.
@@ -432,9 +447,27 @@ impl State {
         }
     }
 
+    /// The trace shown in place of the Detail body, if the Trace view is open.
+    pub fn trace_open(&self) -> Option<&TraceState> {
+        let pid = self.fetches.detail.as_ref()?.pid;
+        (self.fetches.trace.as_ref())
+            .filter(|t| t.open && t.pid == pid && self.nav.view == ViewId::Detail)
+    }
+
     /// Apply one user action.
     pub fn handle(&mut self, action: Action) -> Vec<Effect> {
         use Action as A;
+        if self.nav.view == ViewId::Detail && self.mode() == Mode::Normal {
+            // In Detail, `t` (elsewhere: sort by state) traces the process.
+            if action == A::Sort(Column::State) {
+                return self.trace_key();
+            }
+            if self.trace_open().is_some()
+                && let Some(fx) = self.trace_action(action)
+            {
+                return fx;
+            }
+        }
         match action {
             A::Quit => return vec![Effect::Quit],
             A::Help => self.nav.help = !self.nav.help,
@@ -504,6 +537,69 @@ impl State {
             }
         }
         vec![]
+    }
+
+    /// `t` in Detail: open the Trace view on this process's trace, starting one if it has
+    /// none running; in the Trace view, back to Detail (the trace runs on until its limits).
+    fn trace_key(&mut self) -> Vec<Effect> {
+        let Some(pid) = self.fetches.detail.as_ref().map(|d| d.pid) else {
+            return vec![];
+        };
+        if self.settings.replay {
+            self.set_note("tracing needs a live runtime");
+            return vec![];
+        }
+        if let Some(t) = self.fetches.trace.as_mut().filter(|t| t.pid == pid) {
+            if t.open {
+                t.open = false;
+                self.query.filter.text.clear();
+                return vec![];
+            }
+            if t.is_live() {
+                t.open = true;
+                return vec![];
+            }
+        }
+        let mut fx: Vec<Effect> = self
+            .fetches
+            .trace
+            .as_ref()
+            .and_then(|t| t.stop())
+            .into_iter()
+            .collect();
+        let (trace, start) = TraceState::start(pid);
+        self.fetches.trace = Some(trace);
+        fx.push(start);
+        fx
+    }
+
+    /// Keys of the Trace view: scroll, pause, filter by type, back. `None`: not its key.
+    fn trace_action(&mut self, action: Action) -> Option<Vec<Effect>> {
+        use Action as A;
+        let needle = self.query.needle();
+        let page = self.page() as isize;
+        let t = self.fetches.trace.as_mut()?;
+        let len = t.shown(&needle).len();
+        match action {
+            A::Move(d) => t.scroll_by(d, len),
+            A::Page(d) => t.scroll_by(d * page, len),
+            A::Top => t.scroll = 0,
+            A::Bottom => t.scroll_by(isize::MAX / 2, len),
+            A::Pause => t.toggle_pause(),
+            A::FilterStart => {
+                t.scroll = 0;
+                self.query.apply(action);
+            }
+            A::Back if !self.nav.help && self.nav.confirm.is_none() => {
+                if self.query.filter.text.is_empty() {
+                    t.open = false;
+                } else {
+                    self.query.filter.text.clear();
+                }
+            }
+            _ => return None,
+        }
+        Some(vec![])
     }
 
     /// Esc: close whatever is on top, or clear the filter, or leave Detail.

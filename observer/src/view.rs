@@ -14,6 +14,7 @@ pub mod memory;
 pub mod overlay;
 pub mod processes;
 pub mod system;
+pub mod trace;
 pub mod tree;
 
 use crate::layout::areas;
@@ -64,3 +65,5 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
 mod otp_tests;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod trace_tests;

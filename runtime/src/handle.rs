@@ -8,7 +8,9 @@
 use crate::deadline::Deadlines;
 use crate::mailbox::{Sent, Tx};
 use crate::process::{ProcessCell, Sys};
+use crate::server::Message;
 use crate::stats::{WAIT_SAMPLE_EVERY, bump};
+use crate::trace::{Seen, TraceKind, type_label};
 use crate::wait_edge::WaitEdge;
 use crate::{CallError, CastError, ExitReason, GenServer, ProcessInfo, current};
 use beamline_wire::Pid;
@@ -201,8 +203,29 @@ impl<S: GenServer> ServerRef<S> {
     /// Count one outgoing message for the sender and mark the receiver changed; for about one
     /// message in [`WAIT_SAMPLE_EVERY`], return a timestamp to measure its mailbox wait (0
     /// otherwise). The receiver's `enqueued` is counted by the mailbox itself, see [`Self::count`].
-    #[inline]
-    fn stamp(&self) -> u64 {
+    // `always`: with the trace's branch added, the compiler stopped inlining it into `cast`,
+    // which cost about 20 instructions per cast (callgrind, BENCHMARKS.md "Message trace").
+    #[inline(always)]
+    fn stamp(&self, msg: Message<'_, S>) -> u64 {
+        let stamp = self.wait_stamp();
+        // One relaxed load while no message trace is active anywhere in the runtime.
+        if self.cell.shared.traces.active() {
+            return self.trace_sent(msg, stamp);
+        }
+        stamp
+    }
+
+    /// A trace is active somewhere: record the message if the sender is traced, and carry the
+    /// sender's pid in the stamp if the target is.
+    #[cold]
+    #[inline(never)]
+    fn trace_sent(&self, msg: Message<'_, S>, stamp: u64) -> u64 {
+        crate::trace::sent(&self.cell, seen(&msg), || S::format_message(msg), stamp)
+    }
+
+    /// See [`Self::stamp`]: the counting and the wait stamp.
+    #[inline(always)]
+    fn wait_stamp(&self) -> u64 {
         if !self.cell.shared.instrument {
             return 0;
         }
@@ -292,7 +315,7 @@ impl<S: GenServer> ServerRef<S> {
             return Err(CallError::NoProcess);
         }
         let (reply_tx, reply_rx) = oneshot::channel();
-        let stamp = self.stamp();
+        let stamp = self.stamp(Message::Call(&msg));
         let env = Envelope::Call(msg, reply_tx, stamp);
         let sent = if self.tx.may_wait() {
             self.tx.send(env, self.count()).await
@@ -346,7 +369,7 @@ impl<S: GenServer> ServerRef<S> {
 
     /// A cast to a `Wait` mailbox: wait for room.
     async fn cast_waiting(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
-        let stamp = self.stamp();
+        let stamp = self.stamp(Message::Cast(&msg));
         let sent = self.tx.send(Envelope::Cast(msg, stamp), self.count()).await;
         self.cast_settled(sent)
     }
@@ -355,7 +378,7 @@ impl<S: GenServer> ServerRef<S> {
     /// [`CastError::Full`]. Usable from synchronous code.
     #[inline]
     pub fn try_cast(&self, msg: S::Cast) -> Result<(), CastError<S::Cast>> {
-        let stamp = self.stamp();
+        let stamp = self.stamp(Message::Cast(&msg));
         match self.tx.try_send(Envelope::Cast(msg, stamp), self.count()) {
             // The common case, settled here: nothing to count and nothing to drop.
             Sent::Queued => Ok(()),
@@ -375,7 +398,7 @@ impl<S: GenServer> ServerRef<S> {
     /// Send an info message (OTP's `send`), delivered to `handle_info` as [`crate::Info::Msg`].
     /// Never waits; a full bounded mailbox applies its policy as for `try_cast`.
     pub fn send(&self, msg: S::Info) -> Result<(), CastError<S::Info>> {
-        let stamp = self.stamp();
+        let stamp = self.stamp(Message::Info(&msg));
         let sent = self.tx.try_send(Envelope::Info(msg, stamp), self.count());
         match self.account(sent) {
             Outcome::Full(Envelope::Info(m, _)) => Err(CastError::Full(m)),
@@ -395,6 +418,23 @@ impl<S: GenServer> ServerRef<S> {
     /// A point-in-time reading of its counters.
     pub fn info(&self) -> ProcessInfo {
         ProcessInfo::read(&self.cell)
+    }
+}
+
+/// What a trace records of a message: kind, type name and inline size.
+pub(crate) fn seen<S: GenServer>(msg: &Message<'_, S>) -> Seen {
+    fn of<T>(kind: TraceKind) -> Seen {
+        Seen {
+            kind,
+            type_name: type_label::<T>(),
+            bytes: std::mem::size_of::<T>() as u64,
+        }
+    }
+    match msg {
+        Message::Call(_) => of::<S::Call>(TraceKind::Call),
+        Message::Cast(_) => of::<S::Cast>(TraceKind::Cast),
+        Message::Info(_) => of::<S::Info>(TraceKind::Info),
+        Message::Reply(_) => of::<S::Reply>(TraceKind::Reply),
     }
 }
 

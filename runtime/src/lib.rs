@@ -16,6 +16,7 @@
 //! - [`runtime`]: [`Runtime`], the node that holds it all.
 //! - [`agent`], [`task`]: Elixir's `Agent`, `Task` and `Task.Supervisor`, built on the same
 //!   processes.
+//! - [`trace`]: a safe message trace of one process ([`Runtime::trace`]).
 //! - [`info`]: [`ProcessInfo`], a reading of one process's counters.
 //! - [`publish`]: how counters reach an observer, one file per hop: the [`sampler`] turns
 //!   counters into samples once per interval; [`observe`] holds [`Observation`], the
@@ -50,6 +51,7 @@ pub mod server;
 pub mod supervisor;
 pub mod task;
 pub mod timer;
+pub mod trace;
 
 mod current;
 mod deadline;
@@ -80,12 +82,12 @@ pub use handle::{DEFAULT_CALL_TIMEOUT, ProcessRef, ReplyTo, ServerRef};
 pub use info::ProcessInfo;
 pub use key_registry::Registry;
 pub use mailbox::{Mailbox, Overflow};
-pub use msg_types::{Message, VariantNames};
+pub use msg_types::VariantNames;
 pub use observe::Observation;
 pub use process::{Down, MonitorRef};
 pub use registry::Name;
 pub use runtime::{Builder, Runtime};
-pub use server::{CallReply, FormatStatus, GenServer, Info, InitError, Next, StateSize};
+pub use server::{CallReply, FormatStatus, GenServer, Info, InitError, Message, Next, StateSize};
 pub use spawn::SpawnOpts;
 pub use task::{Task, TaskError, TaskSupervisor};
 pub use timer::{TimerRef, send_after, send_interval};

@@ -56,18 +56,6 @@ impl VariantNames {
     };
 }
 
-/// A reference to one message of a server, whichever way it arrived: what
-/// [`crate::GenServer::format_message`] renders.
-#[derive(Debug)]
-pub enum Message<'a, S: GenServer> {
-    /// A call's request.
-    Call(&'a S::Call),
-    /// A cast.
-    Cast(&'a S::Cast),
-    /// A plain message (`send`, timers).
-    Info(&'a S::Info),
-}
-
 /// One type's counters. Written by the process only (load+store), read by observers.
 #[derive(Default)]
 struct Slot {

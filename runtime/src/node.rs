@@ -36,6 +36,8 @@ pub(crate) struct Node<C> {
     pub interval_ms: AtomicU64,
     /// Calls waiting for a reply, for their timeouts.
     pub deadlines: Arc<crate::deadline::Deadlines>,
+    /// Active message traces (`trace.rs`); the message paths read only its count.
+    pub traces: crate::trace::registry::Registry,
 }
 
 impl<C: Holder> Node<C> {
@@ -62,6 +64,7 @@ impl<C: Holder> Node<C> {
             shutting_down: AtomicBool::new(false),
             interval_ms: AtomicU64::new(interval_ms),
             deadlines: Default::default(),
+            traces: Default::default(),
         }
     }
 }

@@ -163,12 +163,22 @@ pub trait GenServer: Sized + Send + 'static {
         status
     }
 
-    /// The text of one queued message for the observer's queue peek, or `None` (the default)
-    /// to show only its type, size and age. Implementing it is the opt-in (messages may carry
-    /// secrets): return the `Debug` text, redacted as needed. Called by the observer's request
-    /// on another task, under the mailbox's lock, so keep it a quick formatting; cut to 256
-    /// bytes by the runtime.
-    fn format_message(msg: crate::Message<'_, Self>) -> Option<String> {
+    /// The text the observer shows for one of this server's messages, in a queue peek or a
+    /// message trace (see [`crate::trace`]), or `None` (the default) to show only its type,
+    /// size, age and peer. Implementing it is the opt-in (messages may carry secrets): return
+    /// the `Debug` text, redacted as needed; whatever it returns is all that leaves the process.
+    /// Called on other tasks (under the mailbox's lock for a peek, by the sender or receiver
+    /// while traced), so keep it a quick formatting; cut to 256 bytes by the runtime.
+    ///
+    /// ```ignore
+    /// fn format_message(msg: Message<'_, Self>) -> Option<String> {
+    ///     Some(match msg {
+    ///         Message::Call(Cmd::Login { user, .. }) => format!("Login {{ user: {user}, password: <redacted> }}"),
+    ///         other => format!("{other:?}"),
+    ///     })
+    /// }
+    /// ```
+    fn format_message(msg: Message<'_, Self>) -> Option<String> {
         let _ = msg;
         None
     }
@@ -182,6 +192,36 @@ pub trait GenServer: Sized + Send + 'static {
 pub struct FormatStatus {
     /// The state's rendering: [`GenServer::inspect`]'s, unless changed.
     pub state: String,
+}
+
+/// One of a server's messages, as handed to [`GenServer::format_message`].
+pub enum Message<'a, S: GenServer> {
+    /// A request.
+    Call(&'a S::Call),
+    /// A cast.
+    Cast(&'a S::Cast),
+    /// An info message.
+    Info(&'a S::Info),
+    /// A reply it sends.
+    Reply(&'a S::Reply),
+}
+
+impl<S: GenServer> std::fmt::Debug for Message<'_, S>
+where
+    S::Call: std::fmt::Debug,
+    S::Cast: std::fmt::Debug,
+    S::Info: std::fmt::Debug,
+    S::Reply: std::fmt::Debug,
+{
+    /// The message itself, without the variant around it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Message::Call(m) => m.fmt(f),
+            Message::Cast(m) => m.fmt(f),
+            Message::Info(m) => m.fmt(f),
+            Message::Reply(m) => m.fmt(f),
+        }
+    }
 }
 
 /// Why `init` did not produce a state.

@@ -193,6 +193,7 @@ fn new_cell<S: GenServer>(
         exited: Notify::new(),
         abort: OnceLock::new(),
         trap_exit: AtomicBool::new(false),
+        traced: AtomicBool::new(false),
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
         logs: Mutex::new(None),
         keys: Default::default(),

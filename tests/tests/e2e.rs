@@ -12,3 +12,4 @@ mod guarantees;
 mod hostile;
 mod observer;
 mod security;
+mod trace;

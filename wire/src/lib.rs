@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod record;
 pub mod sample;
 pub mod table;
+pub mod trace;
 
 pub use frame::{FrameError, MAX_FRAME_LEN};
 pub use pid::Pid;

@@ -14,6 +14,7 @@
 //!
 //! See `docs/PROTOCOL.md` for the byte-level description.
 
+use crate::trace::{TraceBatch, TraceSpec, TraceTarget};
 use crate::{Pid, ProcessSample, SystemSample};
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +22,8 @@ use serde::{Deserialize, Serialize};
 /// Version 2 added [`Welcome::role`]; version 3 writes a process's nine rates and fractions in
 /// one byte each when they are zero, as most are (`compact.rs`), added [`ServerMsg::History`],
 /// the per-type counters and the queue peek ([`ControlRequest::MessageTypes`],
-/// [`ControlRequest::PeekQueue`]).
+/// [`ControlRequest::PeekQueue`]) and the message trace
+/// ([`ControlRequest::TraceStart`], [`ServerMsg::Trace`]).
 pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The oldest client version a runtime serves. Version 3 changed how a sample is encoded, so an
@@ -78,7 +80,9 @@ impl Role {
             ControlRequest::RenderState { .. }
             | ControlRequest::Logs { .. }
             | ControlRequest::MessageTypes { .. }
-            | ControlRequest::PeekQueue { .. } => true,
+            | ControlRequest::PeekQueue { .. }
+            | ControlRequest::TraceStart { .. }
+            | ControlRequest::TraceStop { .. } => true,
             ControlRequest::Kill { .. }
             | ControlRequest::Restart { .. }
             | ControlRequest::SetInterval { .. } => self == Role::Operate,
@@ -171,6 +175,19 @@ pub enum ControlRequest {
         /// How many.
         n: u32,
     },
+    /// Trace one process's messages; batches come as [`ServerMsg::Trace`] until a limit ends
+    /// the trace, it is stopped, or this connection closes.
+    TraceStart {
+        /// Which process ([`TraceTarget::All`] is refused).
+        target: TraceTarget,
+        /// Limits; zeros take the runtime's defaults.
+        spec: TraceSpec,
+    },
+    /// Stop a trace this connection started.
+    TraceStop {
+        /// The id from [`ControlReply::TraceStarted`].
+        trace: u64,
+    },
 }
 
 /// The most pids one [`ControlRequest::MessageTypes`] answers for.
@@ -257,6 +274,15 @@ pub enum ControlReply {
     MessageTypes(Vec<TypeCounts>),
     /// Answer to [`ControlRequest::PeekQueue`].
     Queue(QueuePeek),
+    /// A trace started.
+    TraceStarted {
+        /// Its id, in every [`ServerMsg::Trace`] batch.
+        trace: u64,
+        /// The process traced (a name resolved to its pid).
+        pid: Pid,
+        /// The limits in force after clamping.
+        spec: TraceSpec,
+    },
 }
 
 /// Frames sent by the observer.
@@ -297,4 +323,6 @@ pub enum ServerMsg {
     /// thinned (older ones merged), so `seq` numbers have gaps; the first applies to an empty
     /// table. See `docs/PROTOCOL.md` and `docs/PUBLISHING.md`.
     History(Delta),
+    /// Events of a trace this connection started.
+    Trace(TraceBatch),
 }

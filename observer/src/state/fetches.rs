@@ -1,5 +1,5 @@
-//! What was asked of the runtime and is awaited or shown: the detail screen's logs and state, and
-//! a new sampling interval. Requests go out as [`Effect`]s; replies come back in
+//! What was asked of the runtime and is awaited or shown: the detail screen's logs and state, a
+//! message trace, and a new sampling interval. Requests go out as [`Effect`]s; replies come back in
 //! [`Fetches::on_reply`].
 
 use super::effect::Effect;
@@ -84,6 +84,8 @@ pub struct Fetches {
     pub detail: Option<Detail>,
     /// Interval asked for and not yet in effect.
     pub interval: Option<u64>,
+    /// The message trace asked for from the Detail view (one at a time).
+    pub trace: Option<super::trace::TraceState>,
 }
 
 impl Fetches {
@@ -221,6 +223,21 @@ impl Fetches {
                 ControlReply::Ok => format!("restarted {pid}"),
                 r => format!("restart {pid} failed: {}", fail(&r)),
             }),
+            ControlRequest::TraceStart { target, .. } => {
+                let t = self.trace.as_mut()?;
+                if target != beamline_wire::trace::TraceTarget::Pid(t.pid) {
+                    return None;
+                }
+                t.on_started(reply);
+                match &t.status {
+                    super::trace::TraceStatus::Failed(e) => Some(format!("trace failed: {e}")),
+                    _ => None,
+                }
+            }
+            ControlRequest::TraceStop { .. } => match reply {
+                ControlReply::Ok => None,
+                r => Some(format!("stopping the trace failed: {}", fail(&r))),
+            },
             ControlRequest::SetInterval { ms } => Some(match reply {
                 ControlReply::Ok => format!("interval set to {ms} ms"),
                 r => {

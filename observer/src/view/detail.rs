@@ -20,6 +20,10 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let (Some(m), Some(d)) = (state.shown(), state.fetches().detail.as_ref()) else {
         return;
     };
+    if let Some(t) = state.trace_open() {
+        super::trace::render(state, t, area, buf);
+        return;
+    }
     let Some(p) = m.get(d.pid) else {
         gone(state, d.pid, area, buf);
         return;
@@ -147,6 +151,7 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
     chain.push(p.label());
     let mut lines = vec![row("status", status), row("path", chain.join(" › "))];
     lines.extend(load(p).into_iter().map(|(k, v)| row(k, v)));
+    lines.extend(talkers(state, p.id).into_iter().map(|(k, v)| row(k, v)));
     lines.extend(life(m, p).into_iter().map(|(k, v)| row(k, v)));
     lines
 }
@@ -203,6 +208,26 @@ fn load(p: &ProcessSample) -> Vec<(&'static str, String)> {
                 fmt::micros(p.max_handle_us)
             ),
         ),
+    ]
+}
+
+/// Who talks to it, from its message trace (`t`): the top senders of what it received and the
+/// top receivers of what it sent.
+fn talkers(state: &State, pid: Pid) -> Vec<(&'static str, String)> {
+    let Some(t) = state.fetches().trace.as_ref().filter(|t| t.pid == pid) else {
+        return vec![];
+    };
+    let top = |v: Vec<(String, u64)>| {
+        if v.is_empty() {
+            return "none seen".to_string();
+        }
+        let s: Vec<String> = v.iter().map(|(who, n)| format!("{who} ×{n}")).collect();
+        s.join(" · ")
+    };
+    vec![
+        ("trace", t.summary()),
+        ("from", top(t.talkers.top_senders(3))),
+        ("to", top(t.talkers.top_receivers(3))),
     ]
 }
 

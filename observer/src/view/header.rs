@@ -240,13 +240,17 @@ pub fn render_footer(state: &State, area: Rect, buf: &mut Buffer) {
             ("?", "help"),
             ("/", "filter"),
             ("Space", "pause"),
-            ("⏎", "detail"),
         ];
+        // Detail is where Enter leads; there, `t` traces instead.
+        if state.view() != ViewId::Detail {
+            hints.push(("⏎", "detail"));
+        }
         match state.view() {
             ViewId::Tree => hints.push(("c", "fold")),
             ViewId::Processes => hints.push(("r", "reverse")),
             ViewId::Detail => {
                 hints.push(("Q", "queue"));
+                hints.push(("t", "trace"));
                 hints.push(("K", "kill"));
                 hints.push(("R", "restart"));
             }

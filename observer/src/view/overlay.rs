@@ -44,6 +44,8 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
         ("+ -", "sampling interval; replay: speed".into()),
         ("K R", "kill / restart via supervisor (asks first)".into()),
         ("Q", "detail: its first queued messages".into()),
+        ("t", "detail: trace its messages (Space pause,".into()),
+        ("", "/ type, ↑↓ scroll; t again: back)".into()),
         ("[ ] { }", "replay: 10 s back / fwd · first / last".into()),
         ("", "replay: 1x 4x 16x max; [ rewinds at end".into()),
         (

@@ -1,10 +1,11 @@
 //! Control requests from an observer: kill, restart, render a state, fetch logs, set the
-//! sampling interval, read messages by type, peek at a queue. Each acts through the runtime's shared state and answers with a
+//! sampling interval, read messages by type, peek at a queue, start and stop message traces. Each acts through the runtime's shared state and answers with a
 //! [`ControlReply`]; a request about a process that is gone is an error reply, never a panic.
 
 use super::hub::{Hub, Publish};
 use crate::ExitReason;
 use crate::process::{ProcessCell, Shared, Sys};
+use crate::trace::owned::Owned;
 use beamline_wire::{ControlReply, ControlRequest, Pid};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,14 +22,22 @@ pub(crate) struct Controller {
     publish: Arc<Publish>,
     hub: Arc<Hub>,
     subscriber: u64,
+    /// The subscription's message traces (stopped when it goes away).
+    traces: Arc<Owned>,
 }
 
 impl Controller {
-    pub(crate) fn new(publish: Arc<Publish>, hub: Arc<Hub>, subscriber: u64) -> Self {
+    pub(crate) fn new(
+        publish: Arc<Publish>,
+        hub: Arc<Hub>,
+        subscriber: u64,
+        traces: Arc<Owned>,
+    ) -> Self {
         Controller {
             publish,
             hub,
             subscriber,
+            traces,
         }
     }
 
@@ -56,6 +65,8 @@ impl Controller {
                 Ok(cell) => ControlReply::Queue(crate::peek::peek(&cell, n)),
                 Err(e) => e,
             },
+            ControlRequest::TraceStart { target, spec } => self.traces.start(shared, target, spec),
+            ControlRequest::TraceStop { trace } => self.traces.stop(trace),
         }
     }
 }

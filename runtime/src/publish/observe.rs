@@ -13,6 +13,7 @@ use super::stream::{Build, Out};
 pub(crate) use super::welcome::welcome;
 use beamline_wire::{ControlReply, ControlRequest, ServerMsg, Welcome, frame};
 use std::collections::VecDeque;
+use crate::trace::owned::Owned;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::broadcast;
@@ -22,7 +23,8 @@ pub use super::control::{OBSERVER_PID, RENDER_TIMEOUT};
 /// A live subscription to a runtime's samples: a [`ServerMsg::Welcome`] first, the flight
 /// recorder's past ticks as [`ServerMsg::History`] (none on a runtime that was not observed or
 /// serving before), then a [`ServerMsg::Snapshot`], then one [`ServerMsg::Delta`] per sampling
-/// interval.
+/// interval, with
+/// [`ServerMsg::Trace`] batches in between for the message traces it started.
 ///
 /// Created by [`crate::Runtime::observe`]. Dropping it unsubscribes; once nobody subscribes the
 /// sampler goes idle.
@@ -43,6 +45,8 @@ pub struct Observation {
     on_wire: bool,
     /// The flight recorder's ticks still to send, oldest first, before the first snapshot.
     history: VecDeque<Arc<Past>>,
+    /// Message traces this subscription started; their batches come between samples.
+    traces: Arc<Owned>,
 }
 
 /// Where a subscription is in a tick: its deltas or its snapshot, the next frame, and that
@@ -101,6 +105,7 @@ impl Observation {
             missed: 0,
             on_wire: false,
             history: publish.flight.history(),
+            traces: Arc::default(),
         }
     }
 
@@ -179,7 +184,17 @@ impl Observation {
                 }
                 self.pending = None;
             }
-            match self.rx.recv().await {
+            if let Some(batch) = self.traces.drain() {
+                return Some(trace_out(batch, encoded));
+            }
+            // A trace's wake-up only loops back to the drain above.
+            let tick = tokio::select! {
+                biased;
+                () = self.traces.ready(), if self.traces.len() > 0 => None,
+                tick = self.rx.recv() => Some(tick),
+            };
+            let Some(tick) = tick else { continue };
+            match tick {
                 Ok(tick) => self.take(tick),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     self.lost(n);
@@ -243,12 +258,19 @@ impl Observation {
     /// A handle that makes control requests on behalf of this subscription, for a task of its
     /// own (an endpoint connection reads requests while it sends samples).
     pub(crate) fn controller(&self) -> Controller {
-        Controller::new(self.publish.clone(), self.hub.clone(), self.id)
+        Controller::new(
+            self.publish.clone(),
+            self.hub.clone(),
+            self.id,
+            self.traces.clone(),
+        )
     }
 }
 
 impl Drop for Observation {
     fn drop(&mut self) {
+        // An observer that goes away leaves no trace running.
+        self.traces.stop_all();
         self.hub.asks.leave(self.id);
         if self.on_wire {
             self.hub.wire_subscribers.fetch_sub(1, Relaxed);
@@ -256,6 +278,17 @@ impl Drop for Observation {
         // The interval may lengthen, or nobody may be left: let the sampler see.
         self.hub.wake.notify_one();
     }
+}
+
+/// A trace batch as the next message, or encoded as a frame.
+fn trace_out(batch: beamline_wire::trace::TraceBatch, encoded: bool) -> Result<Out, String> {
+    let msg = ServerMsg::Trace(batch);
+    if !encoded {
+        return Ok(Out::Msg(msg));
+    }
+    frame::encode(&msg)
+        .map(|bytes| Out::Encoded(bytes.into()))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::publish::hub::Publish;
 use crate::publish::interval;
 use crate::registry::Name;
 use crate::server::GenServer;
+use crate::trace::{Trace, TraceRefused, TraceSpec, TraceTarget};
 use beamline_wire::Pid;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -86,6 +87,17 @@ impl Runtime {
                 cell: e.cell,
                 typed: Some(e.typed),
             })
+    }
+
+    /// Trace one process's messages (see [`crate::trace`] for the limits that keep it safe):
+    /// `TraceSpec::default()` takes the defaults, 1000 events or 30 s. Read the events with
+    /// [`Trace::next`]; dropping the handle stops the trace.
+    ///
+    /// Errors: [`TraceTarget::All`] is refused, as are a process that is not running and one
+    /// already traced.
+    pub fn trace(&self, target: TraceTarget, spec: TraceSpec) -> Result<Trace, TraceRefused> {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        crate::trace::start(&self.shared, target, spec, wake).map_err(TraceRefused)
     }
 
     /// The keys registered under a [`Name::Via`] registry, sorted.

@@ -52,6 +52,9 @@ impl<S: GenServer> Core<S> {
         // `Overflow::Wait` are woken and refused (their casts become dead letters).
         let queued = self.rx.close_and_take();
         self.cell.finish(reason, queued.len() as u64);
+        if self.cell.traced.load(std::sync::atomic::Ordering::Relaxed) {
+            crate::trace::exited(&self.cell);
+        }
         self.dying_reply = None;
         self.ctx.reply = None;
         drop(queued);

@@ -4,13 +4,16 @@
 
 use super::core::Core;
 use crate::ExitReason;
-use crate::handle::Envelope;
+use crate::handle::{Envelope, seen};
 use crate::panic::{Guarded, guarded};
 use crate::process::{ProcessCell, Sys};
+use crate::server::Message;
 use crate::server::{CallReply, GenServer, Info, Next};
 use crate::stats::{StatusCode, bump};
+use crate::trace;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use tokio::sync::oneshot;
 
 /// What the loop waited for.
 pub(super) enum Event<S: GenServer> {
@@ -110,7 +113,7 @@ pub(super) fn handle<S: GenServer>(
                         match r {
                             Ok(CallReply { reply: value, next }) => {
                                 if let (Some(value), Some(tx)) = (value, reply) {
-                                    let _ = tx.send(value);
+                                    send_reply::<S>(&core.cell, tx, value);
                                 }
                                 Ok(next)
                             }
@@ -154,8 +157,42 @@ pub(super) fn handle<S: GenServer>(
                 Err(reason) => return Flow::Die(reason),
             },
         };
+        // The traced process's callback returned (a no-op unless a message was noted).
+        if core.cell.traced.load(Relaxed) {
+            trace::handled(&core.cell);
+        }
         settle(&core.cell, outcome)
     }
+}
+
+/// Answer a call, noting the reply if the process is traced. (`handle` passes `&core.cell`
+/// afresh: keeping its `cell` borrow alive across the callback's await made every process's
+/// future 8 bytes larger.)
+#[inline]
+fn send_reply<S: GenServer>(cell: &ProcessCell, tx: oneshot::Sender<S::Reply>, value: S::Reply) {
+    if cell.traced.load(Relaxed) {
+        let msg = Message::<S>::Reply(&value);
+        trace::replied(cell, seen(&msg), || S::format_message(msg));
+    }
+    let _ = tx.send(value);
+}
+
+/// The traced process is about to handle `event`: note a message (kind, type, size, sender,
+/// text if the server gives one) until its callback returns; the sender's pid leaves the stamp.
+/// Only the traced path moves the event.
+#[cold]
+#[inline(never)]
+pub(super) fn trace_received<S: GenServer>(cell: &ProcessCell, mut event: Event<S>) -> Event<S> {
+    fn note<S: GenServer>(cell: &ProcessCell, msg: Message<'_, S>, stamp: &mut u64) {
+        *stamp = trace::received(cell, seen(&msg), || S::format_message(msg), *stamp);
+    }
+    match &mut event {
+        Event::Msg(Envelope::Call(m, _, stamp)) => note::<S>(cell, Message::Call(m), stamp),
+        Event::Msg(Envelope::Cast(m, stamp)) => note::<S>(cell, Message::Cast(m), stamp),
+        Event::Msg(Envelope::Info(m, stamp)) => note::<S>(cell, Message::Info(m), stamp),
+        Event::Sys(_) | Event::Timeout => {}
+    }
+    event
 }
 
 /// A system message. `Err` is an exit without `terminate` (a kill, an untrapped exit signal).

@@ -7,7 +7,7 @@
 //! than once per message. This is the hot path: measure `bench-scale` before and after a change.
 
 use super::core::Core;
-use super::dispatch::{Event, Flow, cast, handle, measure, settle, terminate};
+use super::dispatch::{Event, Flow, cast, handle, measure, settle, terminate, trace_received};
 use crate::handle::Envelope;
 use crate::mailbox::Rx;
 use crate::process::{ProcessCell, Sys};
@@ -60,11 +60,19 @@ pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
             // until a callback asks for something other than the default next step.
             let mut handled = 0u32;
             let flow = loop {
+                // A message trace (`trace.rs`): one relaxed load here and one after the callback
+                // while untraced.
+                if cell.traced.load(Relaxed) {
+                    event = trace_received(&cell, event);
+                }
                 let flow = match event {
                     // The hot path: a cast's callback awaited right here. (`ev @`: the event is
                     // moved out whole in both arms; see `dispatch::cast`.)
                     ev @ Event::Msg(Envelope::Cast(..)) => {
                         let outcome = cast(&mut core, ev).await;
+                        if cell.traced.load(Relaxed) {
+                            crate::trace::handled(&cell);
+                        }
                         settle(&cell, outcome)
                     }
                     ev => handle(&mut core, ev).await,

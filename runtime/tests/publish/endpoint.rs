@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 mod locks;
+mod trace;
 
 fn hello(version: u16, token: Option<&str>) -> ClientMsg {
     ClientMsg::Hello(Hello {

@@ -11,3 +11,4 @@ mod flight;
 mod look_inside;
 mod record;
 mod sampler;
+mod trace;

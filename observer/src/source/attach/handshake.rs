@@ -130,5 +130,6 @@ fn msg_name(m: &ServerMsg) -> &'static str {
         ServerMsg::Delta(_) => "Delta",
         ServerMsg::Reply { .. } => "Reply",
         ServerMsg::History(_) => "History",
+        ServerMsg::Trace(_) => "Trace",
     }
 }
