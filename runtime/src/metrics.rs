@@ -91,6 +91,11 @@ impl Runtime {
     /// runtime.
     pub fn serve_metrics(&self, config: MetricsConfig) -> Result<MetricsEndpoint, MetricsError> {
         config.check_address()?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(crate::endpoint::TlsConfig::acceptor)
+            .transpose()?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(MetricsError::NoTokio);
         }
@@ -109,9 +114,10 @@ impl Runtime {
             registry: exposition::registry(self.node(), state),
             token: config.token.clone(),
             slots: Semaphore::new(config.max_connections),
+            tls,
         });
         let server = tokio::spawn(http::accept_loop(listener, site.clone()));
-        tracing::info!(addr = %local, "metrics endpoint listening");
+        tracing::info!(addr = %local, tls = site.tls.is_some(), "metrics endpoint listening");
         Ok(MetricsEndpoint {
             local,
             site,
