@@ -11,3 +11,4 @@ mod guarantees;
 mod hostile;
 mod observer;
 mod security;
+mod tls;

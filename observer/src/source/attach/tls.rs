@@ -112,9 +112,9 @@ fn explain(e: std::io::Error) -> End {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     match tls {
-        Some(rustls::Error::InvalidCertificate(why)) => End::Refused(format!(
-            "certificate not trusted: {why} (check --tls-ca, --tls-pin or --tls-cert)"
-        )),
+        Some(rustls::Error::InvalidCertificate(why)) => {
+            End::Refused(format!("certificate not trusted: {}", certificate(why)))
+        }
         Some(rustls::Error::General(why)) if why.starts_with(PIN_MISMATCH) => {
             End::Refused(format!("certificate not trusted: {why}"))
         }
@@ -124,6 +124,25 @@ fn explain(e: std::io::Error) -> End {
         )),
         Some(other) => End::Refused(format!("TLS handshake failed: {other}")),
         None => End::early(format!("TLS handshake failed: {e}")),
+    }
+}
+
+/// Why the CA check failed, in words that point at the flag to fix.
+fn certificate(why: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer | E::BadSignature => {
+            "it was not issued by a CA in the --tls-ca file".into()
+        }
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "it is not valid for the host in the tls:// address (use a name or IP it lists)".into()
+        }
+        E::Expired | E::ExpiredContext { .. } => "it has expired".into(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "it is not valid yet".into(),
+        other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            "the runtime presents a CA certificate (self-signed?): trust it with --tls-cert FILE or --tls-pin SHA256 instead of --tls-ca".into()
+        }
+        other => format!("{other:?} (check --tls-ca, --tls-pin or --tls-cert)"),
     }
 }
 
