@@ -20,6 +20,12 @@ mod exposition;
 mod histogram;
 mod http;
 mod labels;
+#[cfg(feature = "otlp")]
+pub mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_http;
+#[cfg(feature = "otlp")]
+mod otlp_instruments;
 mod slots;
 mod track;
 
@@ -107,11 +113,9 @@ impl Runtime {
         std.set_nonblocking(true).map_err(io)?;
         let local = std.local_addr().map_err(io)?;
         let listener = tokio::net::TcpListener::from_std(std).map_err(io)?;
-        let state = Arc::new(Mutex::new(Tracker::new(&config)));
-        let (tx, ticks) = watch::channel(0);
-        let collector = tokio::spawn(collect(self.observe(), state.clone(), tx));
+        let (registry, ticks, collector) = self.aggregate(&config);
         let site = Arc::new(http::Site {
-            registry: exposition::registry(self.node(), state),
+            registry,
             token: config.token.clone(),
             slots: Semaphore::new(config.max_connections),
             tls,
@@ -124,6 +128,25 @@ impl Runtime {
             ticks,
             tasks: vec![collector, server],
         })
+    }
+}
+
+impl Runtime {
+    /// The aggregates every exporter reads (the `/metrics` listener, the OTLP push): a registry
+    /// written from a tracker that a task keeps folding the sample stream into.
+    pub(crate) fn aggregate(
+        &self,
+        config: &MetricsConfig,
+    ) -> (
+        Arc<prometheus_client::registry::Registry>,
+        watch::Receiver<u64>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let state = Arc::new(Mutex::new(Tracker::new(config)));
+        let (tx, ticks) = watch::channel(0);
+        let collector = tokio::spawn(collect(self.observe(), state.clone(), tx));
+        let registry = Arc::new(exposition::registry(self.node(), state));
+        (registry, ticks, collector)
     }
 }
 
@@ -147,6 +170,9 @@ async fn collect(mut obs: Observation, state: Arc<Mutex<Tracker>>, ticks: watch:
 pub(crate) struct BuilderMetrics {
     config: Option<MetricsConfig>,
     from_env: bool,
+    /// [`crate::Builder::otlp`].
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp: Option<otlp::OtlpConfig>,
 }
 
 impl Default for BuilderMetrics {
@@ -154,6 +180,8 @@ impl Default for BuilderMetrics {
         BuilderMetrics {
             config: None,
             from_env: true,
+            #[cfg(feature = "otlp")]
+            otlp: None,
         }
     }
 }
@@ -162,6 +190,10 @@ impl BuilderMetrics {
     /// What [`crate::Builder::build`] does: serve the configured endpoint, or the one
     /// `BEAMLINE_METRICS` asks for, logging (not failing) when it cannot.
     pub(crate) fn start(self, rt: &Runtime) {
+        #[cfg(feature = "otlp")]
+        if let Some(c) = self.otlp {
+            otlp::start(c, rt);
+        }
         let config = match self.config {
             Some(c) => Ok(c),
             None if self.from_env => match MetricsConfig::from_env() {

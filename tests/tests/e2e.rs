@@ -10,5 +10,6 @@ mod endpoint_fuzz;
 mod guarantees;
 mod hostile;
 mod observer;
+mod otlp;
 mod security;
 mod tls;

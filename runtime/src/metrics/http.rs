@@ -27,7 +27,7 @@ const MAX_CONNECTION_LIFE: Duration = Duration::from_secs(300);
 
 /// What every connection shares.
 pub(crate) struct Site {
-    pub registry: Registry,
+    pub registry: Arc<Registry>,
     pub token: Option<String>,
     pub slots: Semaphore,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
