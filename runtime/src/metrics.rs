@@ -173,6 +173,9 @@ pub(crate) struct BuilderMetrics {
     /// [`crate::Builder::otlp`].
     #[cfg(feature = "otlp")]
     pub(crate) otlp: Option<otlp::OtlpConfig>,
+    /// [`crate::Builder::message_spans`].
+    #[cfg(feature = "otlp")]
+    pub(crate) message_spans: bool,
 }
 
 impl Default for BuilderMetrics {
@@ -182,6 +185,8 @@ impl Default for BuilderMetrics {
             from_env: true,
             #[cfg(feature = "otlp")]
             otlp: None,
+            #[cfg(feature = "otlp")]
+            message_spans: false,
         }
     }
 }
@@ -191,8 +196,11 @@ impl BuilderMetrics {
     /// `BEAMLINE_METRICS` asks for, logging (not failing) when it cannot.
     pub(crate) fn start(self, rt: &Runtime) {
         #[cfg(feature = "otlp")]
-        if let Some(c) = self.otlp {
-            otlp::start(c, rt);
+        {
+            otlp::set_message_spans(rt, self.message_spans);
+            if let Some(c) = self.otlp {
+                otlp::start(c, rt);
+            }
         }
         let config = match self.config {
             Some(c) => Ok(c),

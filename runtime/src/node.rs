@@ -36,6 +36,10 @@ pub(crate) struct Node<C> {
     pub interval_ms: AtomicU64,
     /// Calls waiting for a reply, for their timeouts.
     pub deadlines: Arc<crate::deadline::Deadlines>,
+    /// Whether each message runs in a span of its own (`Builder::message_spans`; set before
+    /// any process starts).
+    #[cfg(feature = "otlp")]
+    pub message_spans: AtomicBool,
 }
 
 impl<C: Holder> Node<C> {
@@ -62,6 +66,8 @@ impl<C: Holder> Node<C> {
             shutting_down: AtomicBool::new(false),
             interval_ms: AtomicU64::new(interval_ms),
             deadlines: Default::default(),
+            #[cfg(feature = "otlp")]
+            message_spans: AtomicBool::new(false),
         }
     }
 }

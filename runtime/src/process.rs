@@ -160,6 +160,10 @@ pub struct ProcessCell {
     /// Keys it holds in key/value registries, rendered for the observer; one pointer, allocated
     /// on the first registration (see `key_registry/shown.rs`).
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
+    /// The `beamline.process` span its message spans follow from (feature `otlp`, only when
+    /// `Builder::message_spans` is on; one pointer otherwise).
+    #[cfg(feature = "otlp")]
+    pub(crate) span: once_cell::race::OnceBox<tracing::Span>,
 }
 
 impl ProcessCell {

@@ -12,4 +12,5 @@ mod hostile;
 mod observer;
 mod otlp;
 mod security;
+mod spans;
 mod tls;

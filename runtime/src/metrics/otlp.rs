@@ -198,6 +198,15 @@ impl Runtime {
 }
 
 impl crate::Builder {
+    /// Run every message a process handles in a `tracing` span of its own,
+    /// `beamline.message` (fields `pid`, `behaviour`, `kind`), a root span that follows from
+    /// its process's `beamline.process` span (feature `otlp`; default off). Export them with
+    /// the application's `tracing` layer, e.g. `tracing-opentelemetry` to OTLP.
+    pub fn message_spans(mut self, on: bool) -> Self {
+        self.metrics.message_spans = on;
+        self
+    }
+
     /// Push metrics to an OpenTelemetry collector once built (feature `otlp`; off unless
     /// called). A failure to start is logged as a `tracing` error; the runtime runs without.
     /// Must be built inside a tokio runtime.
@@ -205,6 +214,14 @@ impl crate::Builder {
         self.metrics.otlp = Some(config);
         self
     }
+}
+
+/// What [`crate::Builder::build`] does for [`crate::Builder::message_spans`], before any
+/// process starts.
+pub(crate) fn set_message_spans(rt: &Runtime, on: bool) {
+    rt.shared
+        .message_spans
+        .store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// What [`crate::Builder::build`] does for [`crate::Builder::otlp`].

@@ -22,11 +22,33 @@ use std::time::Duration;
 /// Messages handled back to back before the loop yields to the scheduler.
 const BATCH: u32 = 32;
 
+/// How the loop hands one event to its callback: [`Plain`] (the message path as measured), or
+/// with feature `otlp` and `Builder::message_spans`, inside a span (`spans.rs`). Chosen once
+/// per process at spawn, so the plain loop carries no check.
+pub(super) trait Handler {
+    /// Handle one event.
+    fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>)
+    -> impl Future<Output = Flow> + '_;
+}
+
+/// [`dispatch::handle`](super::dispatch::handle) as it is.
+pub(super) struct Plain;
+
+impl Handler for Plain {
+    #[inline]
+    fn handle<S: GenServer>(
+        core: &mut Core<S>,
+        event: Event<S>,
+    ) -> impl Future<Output = Flow> + '_ {
+        handle(core, event)
+    }
+}
+
 /// Wait for an event, handle a batch, account for it; until a stop or an exit.
 /// (A plain `fn` returning an `async move` block rather than an `async fn`: the core is then
 /// stored once in the task, not once as the argument and again as a local.)
 #[allow(clippy::manual_async_fn)] // deliberate: see above
-pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
+pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Output = ()> {
     async move {
         let cell = core.cell.clone();
         let instrument = cell.shared.instrument;
@@ -51,7 +73,7 @@ pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
             // until a callback asks for something other than the default next step.
             let mut handled = 0u32;
             let flow = loop {
-                let flow = handle(&mut core, event).await;
+                let flow = H::handle(&mut core, event).await;
                 handled += 1;
                 match &flow {
                     Flow::Continue(n) if *n == Next::default() && handled < BATCH => {}
@@ -198,7 +220,7 @@ mod tests {
     /// must not make it larger. 544 B when measured on the unsplit loop.
     #[test]
     fn the_loops_future_stays_small() {
-        let size = returned(run::<Echo>);
+        let size = returned(run::<Echo, super::Plain>);
         eprintln!("loop future: {size} B");
         assert!(size <= 544, "the loop's future grew to {size} B");
     }
