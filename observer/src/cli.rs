@@ -122,7 +122,7 @@ impl Cli {
             )),
             (Addr::Tls(_), Some(t)) => TlsTrust::load(&t).map(Some),
             (_, Some(_)) if self.replay.is_none() => Err(format!(
-                "--tls-ca, --tls-pin and --tls-cert apply to tls:// addresses only (attach with tls://{})",
+                "{}: --tls-ca, --tls-pin and --tls-cert apply to tls://host:port addresses only",
                 self.attach
             )),
             _ => Ok(None),

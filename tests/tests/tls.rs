@@ -132,6 +132,25 @@ fn a_plain_observer_is_refused_by_a_tls_demo_which_carries_on() {
 }
 
 #[test]
+fn trust_flags_without_a_tls_address_are_a_clear_error() {
+    let pin = "ab".repeat(32);
+    let out = observe_once("127.0.0.1:1", &["--tls-pin", &pin]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        stderr_lines(&out),
+        [
+            "observer: 127.0.0.1:1: --tls-ca, --tls-pin and --tls-cert apply to tls://host:port addresses only"
+        ]
+    );
+    let out = observe_once("tls://127.0.0.1:1", &["--tls-pin", "abc"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a malformed pin is a usage error: {out:?}"
+    );
+}
+
+#[test]
 fn the_demo_refuses_a_public_address_without_tls_unless_told_plaintext() {
     let out = run(
         DEMO,
