@@ -20,6 +20,8 @@ const FRESH: Duration = Duration::from_millis(500);
 
 /// One sample line: its attributes and value.
 type Point = (Vec<KeyValue>, f64);
+/// An exposition's samples by series name.
+type Points = Arc<HashMap<String, Vec<Point>>>;
 
 /// What kind of instrument a series name becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,7 +112,7 @@ fn sample(line: &str) -> Option<(String, Point)> {
 /// The latest rendering of the registry, shared by the callbacks of one export.
 pub(crate) struct Snapshot {
     registry: Arc<Registry>,
-    cached: Mutex<Option<(Instant, Arc<HashMap<String, Vec<Point>>>)>>,
+    cached: Mutex<Option<(Instant, Points)>>,
 }
 
 impl Snapshot {
@@ -127,7 +129,7 @@ impl Snapshot {
     }
 
     /// The samples, rendered at most once per [`FRESH`].
-    fn points(&self) -> Arc<HashMap<String, Vec<Point>>> {
+    fn points(&self) -> Points {
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
         match &*cached {
             Some((at, points)) if at.elapsed() < FRESH => points.clone(),

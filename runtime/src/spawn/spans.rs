@@ -15,22 +15,16 @@ use super::dispatch::{Event, Flow, handle as dispatch};
 use super::process_loop::Handler;
 use crate::handle::Envelope;
 use crate::server::GenServer;
-use std::future::Future;
 use tracing::Instrument;
 
 /// The loop's [`Handler`] for runtimes built with `message_spans(true)`.
 pub(super) struct Spanned;
 
 impl Handler for Spanned {
-    fn handle<S: GenServer>(
-        core: &mut Core<S>,
-        event: Event<S>,
-    ) -> impl Future<Output = Flow> + '_ {
-        async move {
-            match message_span(core, &event) {
-                Some(span) => dispatch(core, event).instrument(span).await,
-                None => dispatch(core, event).await,
-            }
+    async fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>) -> Flow {
+        match message_span(core, &event) {
+            Some(span) => dispatch(core, event).instrument(span).await,
+            None => dispatch(core, event).await,
         }
     }
 }
