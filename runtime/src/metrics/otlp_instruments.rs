@@ -198,7 +198,8 @@ mod tests {
         let (attrs, v) = &s["beamline_x_total"][0];
         assert_eq!(*v, 3.0);
         assert_eq!(attrs[1], KeyValue::new("behaviour", "a\"b\\c\nd"));
-        assert_eq!(s["beamline_h_seconds_bucket"][0].1, f64::INFINITY);
+        let (attrs, v) = &s["beamline_h_seconds_bucket"][0];
+        assert_eq!((*v, &attrs[1]), (2.0, &KeyValue::new("le", "+Inf")));
         assert_eq!(s["beamline_up"][0], (vec![], 1.0));
     }
 }
