@@ -48,6 +48,19 @@ pub struct Args {
     #[arg(long, value_name = "TOKEN", requires = "metrics")]
     pub metrics_token: Option<String>,
 
+    /// TLS certificate chain (PEM) for --serve and --metrics on TCP: required off loopback
+    /// unless --insecure-plaintext; observers then attach with tls://HOST:PORT.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Serve a non-loopback address without TLS: the token crosses the network in clear.
+    #[arg(long)]
+    pub insecure_plaintext: bool,
+
     /// Run one fault scenario alone instead of the default workload (see --list).
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<Scenario>,
@@ -104,8 +117,17 @@ pub async fn run(args: Args) -> ExitCode {
         .observe_from_env(false)
         .metrics_from_env(false)
         .build();
+    let tls = Tls {
+        config: args
+            .tls_cert
+            .clone()
+            .zip(args.tls_key.clone())
+            .map(|(c, k)| beamline::endpoint::TlsConfig::files(c, k)),
+        insecure: args.insecure_plaintext,
+    };
     let metrics = match &args.metrics {
-        Some(addr) => match serve_metrics(&rt, addr, args.metrics_token.as_deref(), headless) {
+        Some(addr) => match serve_metrics(&rt, addr, args.metrics_token.as_deref(), &tls, headless)
+        {
             Ok(m) => Some(m),
             Err(msg) => {
                 eprintln!("demo: {msg}");
@@ -116,7 +138,7 @@ pub async fn run(args: Args) -> ExitCode {
     };
 
     let endpoint = match &args.serve {
-        Some(addr) => match serve(&rt, addr, args.token.as_deref(), args.read_only) {
+        Some(addr) => match serve(&rt, addr, args.token.as_deref(), args.read_only, &tls) {
             Ok(e) => Some(e),
             Err(msg) => {
                 eprintln!("demo: {msg}");
@@ -145,6 +167,7 @@ pub async fn run(args: Args) -> ExitCode {
 
     let code = if let Some(endpoint) = &endpoint {
         let at = match (endpoint.local_addr(), endpoint.path()) {
+            (Some(a), _) if tls.config.is_some() => format!("tls://{a}"),
             (Some(a), _) => a.to_string(),
             (None, Some(p)) => format!("unix:{}", p.display()),
             (None, None) => args.serve.clone().unwrap_or_default(),
@@ -199,21 +222,32 @@ fn serve_metrics(
     rt: &Runtime,
     addr: &str,
     token: Option<&str>,
+    tls: &Tls,
     headless: bool,
 ) -> Result<beamline::metrics::MetricsEndpoint, String> {
     use beamline::metrics::{MetricsConfig, MetricsError};
     let mut config = MetricsConfig::parse(addr)
         .map_err(|e| e.to_string())?
-        .allow_remote(true);
+        .allow_remote(true)
+        .insecure_plaintext(tls.insecure);
+    if let Some(t) = &tls.config {
+        config = config.tls(t.clone());
+    }
     if let Some(t) = token.filter(|t| !t.is_empty()) {
         config = config.token(t);
     }
     let m = rt.serve_metrics(config).map_err(|e| match e {
         MetricsError::TokenRequired(_) => format!("{e} (demo: pass --metrics-token TOKEN)"),
+        MetricsError::TlsRequired(_) => format!("{e} (demo: pass --tls-cert and --tls-key)"),
         e => e.to_string(),
     })?;
     if headless {
-        println!("demo: metrics at http://{}/metrics", m.local_addr());
+        let scheme = if tls.config.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        println!("demo: metrics at {scheme}://{}/metrics", m.local_addr());
     }
     Ok(m)
 }
@@ -225,11 +259,16 @@ fn serve(
     addr: &str,
     token: Option<&str>,
     read_only: bool,
+    tls: &Tls,
 ) -> Result<beamline::endpoint::Endpoint, String> {
     let mut config = EndpointConfig::parse(addr)
         .map_err(|e| e.to_string())?
         .allow_remote(true)
-        .read_only(read_only);
+        .read_only(read_only)
+        .insecure_plaintext(tls.insecure);
+    if let Some(t) = &tls.config {
+        config = config.tls(t.clone());
+    }
     if let Some(t) = token.filter(|t| !t.is_empty()) {
         config = config.token(t);
     }
@@ -237,6 +276,15 @@ fn serve(
         beamline::endpoint::ServeError::TokenRequired(_) => {
             format!("{e} (demo: pass --token TOKEN)")
         }
+        beamline::endpoint::ServeError::TlsRequired(_) => {
+            format!("{e} (demo: pass --tls-cert and --tls-key, or --insecure-plaintext)")
+        }
         e => e.to_string(),
     })
+}
+
+/// `--tls-cert`/`--tls-key` and `--insecure-plaintext`, for both listeners.
+struct Tls {
+    config: Option<beamline::endpoint::TlsConfig>,
+    insecure: bool,
 }

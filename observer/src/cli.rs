@@ -5,7 +5,7 @@ use crate::app::{self, Options};
 use crate::headless::{self, HeadlessOptions};
 use crate::json::{Selection, parse_sort};
 use crate::model::diagnosis::Thresholds;
-use crate::source::attach::DEFAULT_ADDR;
+use crate::source::attach::{DEFAULT_ADDR, TlsTrust, Trust};
 use crate::source::replay::Speed;
 use crate::source::{Addr, AttachSource, Recorded, ReplaySource, Source, Trouble};
 use crate::trace_json;
@@ -18,7 +18,8 @@ use std::path::PathBuf;
 #[command(name = "observer", version, about, long_about = None)]
 #[command(group(ArgGroup::new("headless").args(["json", "once"]).multiple(true)))]
 pub struct Cli {
-    /// Runtime endpoint: host:port or unix:/path (the address BEAMLINE_OBSERVE listens on).
+    /// Runtime endpoint: host:port, tls://host:port (with --tls-ca, --tls-pin or --tls-cert) or
+    /// unix:/path (the address BEAMLINE_OBSERVE listens on).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_ADDR, conflicts_with = "replay")]
     pub attach: Addr,
 
@@ -26,6 +27,20 @@ pub struct Cli {
     /// file when this user can read it ($XDG_RUNTIME_DIR/beamline or ~/.beamline).
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+
+    /// For tls:// addresses: trust certificates issued by the CA(s) in this PEM file (the host
+    /// name or IP in the address must be in the certificate).
+    #[arg(long, value_name = "FILE", group = "tls_trust")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// For tls:// addresses: trust only the certificate with this SHA-256 (64 hex digits,
+    /// colons allowed, as `openssl x509 -noout -fingerprint -sha256` prints it).
+    #[arg(long, value_name = "SHA256", group = "tls_trust", value_parser = crate::source::attach::parse_pin)]
+    pub tls_pin: Option<[u8; 32]>,
+
+    /// For tls:// addresses: trust only the certificate in this PEM file (pinned by its SHA-256).
+    #[arg(long, value_name = "FILE", group = "tls_trust")]
+    pub tls_cert: Option<PathBuf>,
 
     /// Replay a recording made with --record instead of attaching.
     #[arg(long, value_name = "FILE")]
@@ -108,6 +123,29 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// How `tls://` addresses are verified, from `--tls-ca`, `--tls-pin` or `--tls-cert`; a
+    /// `tls://` address without one of them is an error, as is a trust flag without `tls://`.
+    pub fn tls_trust(&self) -> Result<Option<TlsTrust>, String> {
+        let trust = match (&self.tls_ca, self.tls_pin, &self.tls_cert) {
+            (Some(ca), _, _) => Some(Trust::Ca(ca.clone())),
+            (_, Some(pin), _) => Some(Trust::Pin(pin)),
+            (_, _, Some(cert)) => Some(Trust::Cert(cert.clone())),
+            _ => None,
+        };
+        match (&self.attach, trust) {
+            (Addr::Tls(_), None) => Err(format!(
+                "{}: a tls:// address needs --tls-ca FILE, --tls-pin SHA256 or --tls-cert FILE",
+                self.attach
+            )),
+            (Addr::Tls(_), Some(t)) => TlsTrust::load(&t).map(Some),
+            (_, Some(_)) if self.replay.is_none() => Err(format!(
+                "{}: --tls-ca, --tls-pin and --tls-cert apply to tls://host:port addresses only",
+                self.attach
+            )),
+            _ => Ok(None),
+        }
+    }
+
     /// The diagnosis thresholds: defaults, then the config file, then `--threshold` flags.
     pub fn thresholds(&self) -> Result<Thresholds, String> {
         let mut th = Thresholds::default();
@@ -132,7 +170,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         src.set_speed(cli.speed);
         return dispatch(src, &cli, thresholds).await;
     }
-    let src = AttachSource::spawn(cli.attach.clone(), cli.token.clone());
+    let tls = cli.tls_trust()?;
+    let src = AttachSource::spawn_tls(cli.attach.clone(), cli.token.clone(), tls);
     if let Some(path) = &cli.dump {
         let done = crate::source::dump::dump(src, path).await?;
         eprintln!(

@@ -17,7 +17,9 @@
 //!   or a client that cannot keep up closes that connection (with [`ServerMsg::Refused`] saying
 //!   why, when the socket still takes it) and nothing else;
 //! - a connection is granted a [`Role`]: operate (the default) or, with
-//!   [`EndpointConfig::read_only`], observe only.
+//!   [`EndpointConfig::read_only`], observe only;
+//! - off loopback the connection is encrypted with TLS ([`EndpointConfig::tls`], `tls.rs`),
+//!   unless the application opts out with [`EndpointConfig::insecure_plaintext`].
 //!
 //! Files: [`addr`] (addresses), `listen` (binding and the accept loop), `admission` (slots),
 //! `auth` (the `Hello` check), `failures` (backoff and aggregated logs), `cookie`,
@@ -34,12 +36,17 @@ mod cookie;
 mod failures;
 mod listen;
 mod peer;
+mod tls;
 
 pub use addr::{MAX_UNIX_PATH, ObserveAddr};
 pub use auth::{MIN_REMOTE_TOKEN_LEN, Refusal, check_hello, handshake};
 pub use beamline_wire::Role;
 pub use failures::FREE_GUESSES;
 pub use peer::escape;
+pub use tls::{
+    ENV_CERT as ENV_TLS_CERT, ENV_INSECURE, ENV_KEY as ENV_TLS_KEY, TlsConfig, TlsError,
+};
+pub(crate) use tls::{Opening, opening};
 
 use crate::Runtime;
 use admission::Admission;
@@ -79,6 +86,8 @@ pub struct EndpointConfig {
     role: Role,
     backoff_cap: Duration,
     cookie_dir: Option<PathBuf>,
+    tls: Option<TlsConfig>,
+    insecure_plaintext: bool,
 }
 
 impl EndpointConfig {
@@ -96,6 +105,8 @@ impl EndpointConfig {
             role: Role::Operate,
             backoff_cap: Duration::from_secs(2),
             cookie_dir: None,
+            tls: None,
+            insecure_plaintext: false,
         }
     }
 
@@ -106,7 +117,8 @@ impl EndpointConfig {
 
     /// The configuration `BEAMLINE_OBSERVE` asks for, if set (and not empty or `off`). A
     /// non-loopback address there counts as explicitly allowed, but still needs
-    /// `BEAMLINE_OBSERVE_TOKEN`; `BEAMLINE_OBSERVE_READ_ONLY=1` makes it read-only.
+    /// `BEAMLINE_OBSERVE_TOKEN` and TLS (`BEAMLINE_TLS_CERT` and `BEAMLINE_TLS_KEY`, or
+    /// `BEAMLINE_INSECURE_PLAINTEXT=1`); `BEAMLINE_OBSERVE_READ_ONLY=1` makes it read-only.
     pub fn from_env() -> Option<Result<Self, ServeError>> {
         let addr = std::env::var(ENV_ADDR).ok()?;
         let addr = addr.trim();
@@ -115,8 +127,16 @@ impl EndpointConfig {
         }
         let token = std::env::var(ENV_TOKEN).ok().filter(|t| !t.is_empty());
         let read_only = std::env::var(ENV_READ_ONLY).is_ok_and(|v| v.trim() == "1");
+        let tls = match TlsConfig::from_env().transpose() {
+            Ok(tls) => tls,
+            Err(e) => return Some(Err(ServeError::Tls(e))),
+        };
         Some(EndpointConfig::parse(addr).map(|c| {
-            let c = c.allow_remote(true).read_only(read_only);
+            let mut c = c
+                .allow_remote(true)
+                .read_only(read_only)
+                .insecure_plaintext(TlsConfig::insecure_from_env());
+            c.tls = tls;
             match token {
                 Some(t) => c.token(t),
                 None => c,
@@ -134,6 +154,21 @@ impl EndpointConfig {
     /// Allow a non-loopback TCP address (a strong token is still required).
     pub fn allow_remote(mut self, allow: bool) -> Self {
         self.allow_remote = allow;
+        self
+    }
+
+    /// Encrypt TCP connections with this certificate and key. Required off loopback (unless
+    /// [`EndpointConfig::insecure_plaintext`]); allowed on loopback too. Observers then attach
+    /// with `tls://HOST:PORT`. Ignored for a Unix socket.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Serve a non-loopback address without TLS: the token and everything observers see then
+    /// cross the network in clear. For trusted networks only (default false).
+    pub fn insecure_plaintext(mut self, insecure: bool) -> Self {
+        self.insecure_plaintext = insecure;
         self
     }
 
@@ -221,6 +256,15 @@ pub enum ServeError {
         /// The token's length in bytes.
         len: usize,
     },
+    /// A non-loopback TCP address without TLS (and without
+    /// [`EndpointConfig::insecure_plaintext`]).
+    #[error(
+        "refusing to listen on {0} without TLS: the token and all that observers see would cross the network in clear; set a certificate and key (EndpointConfig::tls, or BEAMLINE_TLS_CERT and BEAMLINE_TLS_KEY), or opt out explicitly with EndpointConfig::insecure_plaintext (BEAMLINE_INSECURE_PLAINTEXT=1)"
+    )]
+    TlsRequired(SocketAddr),
+    /// The certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     /// A Unix socket path longer than the kernel accepts: no client could connect to it.
     #[error(
         "unix socket path {} is {len} bytes long; the system allows at most {MAX_UNIX_PATH}: choose a shorter path",
@@ -324,11 +368,13 @@ struct Settings {
     failures: Failures,
     /// Keeps the flight recorder fed while the endpoint (or one of its connections) lives.
     _flight: Option<crate::publish::flight::keep::Keep>,
+    /// TCP only: the handshake every connection goes through first.
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Bind and start serving.
 pub(crate) fn serve(rt: &Runtime, config: EndpointConfig) -> Result<Endpoint, ServeError> {
-    let settings = |token: Option<String>, cookie: Option<PathBuf>| {
+    let settings = |token: Option<String>, cookie: Option<PathBuf>, tls| {
         Arc::new(Settings {
             token,
             cookie,
@@ -339,11 +385,14 @@ pub(crate) fn serve(rt: &Runtime, config: EndpointConfig) -> Result<Endpoint, Se
             admission: Admission::new(config.max_pending, config.max_clients),
             failures: Failures::new(config.backoff_cap),
             _flight: crate::publish::flight::keep::keep(&rt.publish),
+            tls,
         })
     };
     match &config.addr {
         ObserveAddr::Tcp(addr) => {
             auth::check_tcp(addr, &config)?;
+            let tls = config.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
+            let tls_on = tls.is_some();
             let listener = listen::bind_tcp(addr)?;
             let local = listener.local_addr().map_err(|source| ServeError::Io {
                 addr: addr.to_string(),
@@ -356,14 +405,14 @@ pub(crate) fn serve(rt: &Runtime, config: EndpointConfig) -> Result<Endpoint, Se
                     (c.token, Some(c.path))
                 }
             };
-            let s = settings(Some(token.clone()), cookie.clone());
+            let s = settings(Some(token.clone()), cookie.clone(), tls);
             let task = listen::spawn(listener, rt.clone(), s);
             match &cookie {
                 Some(c) => {
-                    tracing::info!(addr = %local, cookie = %c.display(), role = %config.role, "observe endpoint listening")
+                    tracing::info!(addr = %local, cookie = %c.display(), role = %config.role, tls = tls_on, "observe endpoint listening")
                 }
                 None => {
-                    tracing::info!(addr = %local, role = %config.role, "observe endpoint listening")
+                    tracing::info!(addr = %local, role = %config.role, tls = tls_on, "observe endpoint listening")
                 }
             }
             Ok(Endpoint {
@@ -378,7 +427,11 @@ pub(crate) fn serve(rt: &Runtime, config: EndpointConfig) -> Result<Endpoint, Se
             addr::check_unix_path(path)?;
             let listener = listen::bind_unix(path)?;
             tracing::info!(path = %path.display(), role = %config.role, "observe endpoint listening");
-            let task = listen::spawn(listener, rt.clone(), settings(config.token.clone(), None));
+            let task = listen::spawn(
+                listener,
+                rt.clone(),
+                settings(config.token.clone(), None, None),
+            );
             Ok(Endpoint {
                 local: None,
                 path: Some(path.clone()),

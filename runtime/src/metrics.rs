@@ -20,6 +20,12 @@ mod exposition;
 mod histogram;
 mod http;
 mod labels;
+#[cfg(feature = "otlp")]
+pub mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_http;
+#[cfg(feature = "otlp")]
+mod otlp_instruments;
 mod slots;
 mod track;
 
@@ -91,6 +97,11 @@ impl Runtime {
     /// runtime.
     pub fn serve_metrics(&self, config: MetricsConfig) -> Result<MetricsEndpoint, MetricsError> {
         config.check_address()?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(crate::endpoint::TlsConfig::acceptor)
+            .transpose()?;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(MetricsError::NoTokio);
         }
@@ -102,22 +113,40 @@ impl Runtime {
         std.set_nonblocking(true).map_err(io)?;
         let local = std.local_addr().map_err(io)?;
         let listener = tokio::net::TcpListener::from_std(std).map_err(io)?;
-        let state = Arc::new(Mutex::new(Tracker::new(&config)));
-        let (tx, ticks) = watch::channel(0);
-        let collector = tokio::spawn(collect(self.observe(), state.clone(), tx));
+        let (registry, ticks, collector) = self.aggregate(&config);
         let site = Arc::new(http::Site {
-            registry: exposition::registry(self.node(), state),
+            registry,
             token: config.token.clone(),
             slots: Semaphore::new(config.max_connections),
+            tls,
         });
         let server = tokio::spawn(http::accept_loop(listener, site.clone()));
-        tracing::info!(addr = %local, "metrics endpoint listening");
+        tracing::info!(addr = %local, tls = site.tls.is_some(), "metrics endpoint listening");
         Ok(MetricsEndpoint {
             local,
             site,
             ticks,
             tasks: vec![collector, server],
         })
+    }
+}
+
+impl Runtime {
+    /// The aggregates every exporter reads (the `/metrics` listener, the OTLP push): a registry
+    /// written from a tracker that a task keeps folding the sample stream into.
+    pub(crate) fn aggregate(
+        &self,
+        config: &MetricsConfig,
+    ) -> (
+        Arc<prometheus_client::registry::Registry>,
+        watch::Receiver<u64>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let state = Arc::new(Mutex::new(Tracker::new(config)));
+        let (tx, ticks) = watch::channel(0);
+        let collector = tokio::spawn(collect(self.observe(), state.clone(), tx));
+        let registry = Arc::new(exposition::registry(self.node(), state));
+        (registry, ticks, collector)
     }
 }
 
@@ -141,6 +170,12 @@ async fn collect(mut obs: Observation, state: Arc<Mutex<Tracker>>, ticks: watch:
 pub(crate) struct BuilderMetrics {
     config: Option<MetricsConfig>,
     from_env: bool,
+    /// [`crate::Builder::otlp`].
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp: Option<otlp::OtlpConfig>,
+    /// [`crate::Builder::message_spans`].
+    #[cfg(feature = "otlp")]
+    pub(crate) message_spans: bool,
 }
 
 impl Default for BuilderMetrics {
@@ -148,6 +183,10 @@ impl Default for BuilderMetrics {
         BuilderMetrics {
             config: None,
             from_env: true,
+            #[cfg(feature = "otlp")]
+            otlp: None,
+            #[cfg(feature = "otlp")]
+            message_spans: false,
         }
     }
 }
@@ -156,6 +195,13 @@ impl BuilderMetrics {
     /// What [`crate::Builder::build`] does: serve the configured endpoint, or the one
     /// `BEAMLINE_METRICS` asks for, logging (not failing) when it cannot.
     pub(crate) fn start(self, rt: &Runtime) {
+        #[cfg(feature = "otlp")]
+        {
+            otlp::set_message_spans(rt, self.message_spans);
+            if let Some(c) = self.otlp {
+                otlp::start(c, rt);
+            }
+        }
         let config = match self.config {
             Some(c) => Ok(c),
             None if self.from_env => match MetricsConfig::from_env() {

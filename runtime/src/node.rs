@@ -38,6 +38,10 @@ pub(crate) struct Node<C> {
     pub deadlines: Arc<crate::deadline::Deadlines>,
     /// Active message traces (`trace.rs`); the message paths read only its count.
     pub traces: crate::trace::registry::Registry,
+    /// Whether each message runs in a span of its own (`Builder::message_spans`; set before
+    /// any process starts).
+    #[cfg(feature = "otlp")]
+    pub message_spans: AtomicBool,
 }
 
 impl<C: Holder> Node<C> {
@@ -65,6 +69,8 @@ impl<C: Holder> Node<C> {
             interval_ms: AtomicU64::new(interval_ms),
             deadlines: Default::default(),
             traces: Default::default(),
+            #[cfg(feature = "otlp")]
+            message_spans: AtomicBool::new(false),
         }
     }
 }

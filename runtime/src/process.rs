@@ -167,6 +167,10 @@ pub struct ProcessCell {
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
     /// Messages by type (`msg_types.rs`), allocated by the process on its first message.
     pub(crate) msg_types: OnceLock<Box<crate::msg_types::TypeTable>>,
+    /// The `beamline.process` span its message spans follow from (feature `otlp`, only when
+    /// `Builder::message_spans` is on; one pointer otherwise).
+    #[cfg(feature = "otlp")]
+    pub(crate) span: once_cell::race::OnceBox<tracing::Span>,
 }
 
 impl ProcessCell {

@@ -6,6 +6,8 @@
 mod core;
 mod dispatch;
 mod process_loop;
+#[cfg(feature = "otlp")]
+mod spans;
 
 use self::core::Core;
 use self::dispatch::measure;
@@ -150,14 +152,31 @@ pub(crate) async fn start<S: GenServer>(
     let state = run_init(&mut core, args).await?;
     measure(&cell, &state);
     core.state = Some(state);
-    let body = current::CURRENT.scope(cell.clone(), process_loop::run(core));
-    // Opt-in (Builder::task_metrics): tokio-metrics' per-task figures cost memory per process.
-    let task = match rt.publish.task_monitor(shared, cell.pid) {
-        Some(monitor) => tokio::spawn(monitor.instrument(body)),
-        None => tokio::spawn(body),
+    use process_loop::{Plain, run};
+    #[cfg(feature = "otlp")]
+    let task = if shared.message_spans.load(Relaxed) {
+        spawn_loop(rt, &cell, run::<S, spans::Spanned>(core))
+    } else {
+        spawn_loop(rt, &cell, run::<S, Plain>(core))
     };
+    #[cfg(not(feature = "otlp"))]
+    let task = spawn_loop(rt, &cell, run::<S, Plain>(core));
     let _ = cell.abort.set(task.abort_handle());
     Ok(handle)
+}
+
+/// Run a process's loop on a task of its own, as the current process.
+fn spawn_loop(
+    rt: &Runtime,
+    cell: &Arc<ProcessCell>,
+    run: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let body = current::CURRENT.scope(cell.clone(), run);
+    // Opt-in (Builder::task_metrics): tokio-metrics' per-task figures cost memory per process.
+    match rt.publish.task_monitor(&rt.shared, cell.pid) {
+        Some(monitor) => tokio::spawn(monitor.instrument(body)),
+        None => tokio::spawn(body),
+    }
 }
 
 /// The new process's cell: a fresh pid, what it is and where it sits, zeroed counters.
@@ -198,6 +217,8 @@ fn new_cell<S: GenServer>(
         logs: Mutex::new(None),
         keys: Default::default(),
         msg_types: OnceLock::new(),
+        #[cfg(feature = "otlp")]
+        span: Default::default(),
     })
 }
 

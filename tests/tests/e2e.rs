@@ -11,5 +11,8 @@ mod flight;
 mod guarantees;
 mod hostile;
 mod observer;
+mod otlp;
 mod security;
 mod trace;
+mod spans;
+mod tls;

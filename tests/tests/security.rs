@@ -88,6 +88,7 @@ fn tcp_is_loopback_by_default_and_remote_needs_permission_and_a_token() {
                 EndpointConfig::parse("0.0.0.0:0")
                     .unwrap()
                     .allow_remote(true)
+                    .insecure_plaintext(true)
                     .token("t0k-t0k-t0k-t0k-t0k"),
             )
             .unwrap();
@@ -212,7 +213,13 @@ fn demo_refuses_a_public_address_without_a_token() {
 fn demo_on_a_public_address_with_a_token_admits_only_that_token() {
     let demo = Demo::serve(
         "0.0.0.0:0",
-        &["--token", "hunter2-hunter2-hunter2", "--duration", "60"],
+        &[
+            "--token",
+            "hunter2-hunter2-hunter2",
+            "--insecure-plaintext",
+            "--duration",
+            "60",
+        ],
     );
     let port = demo.addr.rsplit_once(':').unwrap().1.to_string();
     let at = format!("127.0.0.1:{port}");

@@ -13,9 +13,11 @@ mod handshake;
 mod link;
 mod session;
 mod sniff;
+mod tls;
 
 pub use addr::{Addr, DEFAULT_ADDR};
 pub use backoff::Backoff;
+pub use tls::{TlsTrust, Trust, fingerprint, parse_pin};
 
 use super::event::{ControlFuture, Source, SourceEvent};
 use beamline_wire::{ControlReply, ControlRequest};
@@ -38,11 +40,17 @@ impl AttachSource {
     /// Start connecting in the background; the first events say whether it worked. `token` is
     /// `--token`.
     pub fn spawn(addr: Addr, token: Option<String>) -> Self {
+        Self::spawn_tls(addr, token, None)
+    }
+
+    /// [`AttachSource::spawn`], verifying `tls://` addresses with `tls` (from
+    /// [`TlsTrust::load`]); a `tls://` address without it is refused.
+    pub fn spawn_tls(addr: Addr, token: Option<String>, tls: Option<TlsTrust>) -> Self {
         // Small buffer: if the UI falls behind, the reader stops, TCP pushes back, and the
         // runtime resynchronises us with a fresh snapshot instead of queueing without bound.
         let (ev_tx, events) = mpsc::channel(16);
         let (requests, req_rx) = mpsc::channel(16);
-        let credentials = Credentials { given: token };
+        let credentials = Credentials { given: token, tls };
         let task = tokio::spawn(link::run(addr.clone(), credentials, ev_tx, req_rx));
         AttachSource {
             addr,

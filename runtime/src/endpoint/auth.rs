@@ -87,7 +87,8 @@ pub fn handshake(bytes: &[u8], token: Option<&str>) -> Option<Result<Hello, Refu
     }
 }
 
-/// A TCP address off loopback needs an explicit allowance and a strong token.
+/// A TCP address off loopback needs an explicit allowance, a strong token and TLS (or an
+/// explicit opt-out of TLS).
 pub(super) fn check_tcp(addr: &SocketAddr, config: &EndpointConfig) -> Result<(), ServeError> {
     if addr.ip().is_loopback() {
         return Ok(());
@@ -101,6 +102,9 @@ pub(super) fn check_tcp(addr: &SocketAddr, config: &EndpointConfig) -> Result<()
             addr: *addr,
             len: t.len(),
         }),
+        Some(_) if config.tls.is_none() && !config.insecure_plaintext => {
+            Err(ServeError::TlsRequired(*addr))
+        }
         Some(_) => Ok(()),
     }
 }

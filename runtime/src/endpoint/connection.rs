@@ -1,5 +1,6 @@
-//! One client's connection: the handshake (user check, `Hello` within the deadline, backoff,
-//! token, a slot among the attached), then samples out and control requests in.
+//! One client's connection: TLS when the listener has it, the handshake (user check, `Hello`
+//! within the deadline, backoff, token, a slot among the attached), then samples out and
+//! control requests in.
 
 use super::admission::Slot;
 use super::auth::{Refusal, check_hello, foreign_user};
@@ -20,6 +21,59 @@ use tokio::sync::mpsc;
 const MAX_CLIENT_NAME: usize = 64;
 /// Longest exit reason an observer may give, in characters.
 const MAX_REASON: usize = 1024;
+
+/// Serve one TCP connection: first the TLS handshake when the listener has TLS (a client that
+/// speaks plain bytes is refused in clear, in its own protocol), then [`serve`].
+pub(super) async fn serve_tcp(
+    stream: tokio::net::TcpStream,
+    peer: Peer,
+    slot: Slot,
+    rt: Runtime,
+    settings: Arc<Settings>,
+) {
+    let Some(acceptor) = settings.tls.clone() else {
+        return serve(stream, peer, slot, rt, settings).await;
+    };
+    let deadline = settings.handshake_timeout;
+    let refused = |reason: &str| {
+        let r = Refused {
+            peer: &peer.key,
+            label: &peer.label,
+            client: None,
+            reason,
+            guess: false,
+        };
+        settings.failures.refused(r, tokio::time::Instant::now());
+    };
+    let opening = noting_silence(super::opening(&stream, deadline), &slot);
+    let opening = tokio::select! {
+        biased;
+        o = opening => o,
+        () = slot.evicted() => return,
+    };
+    match opening {
+        super::Opening::Tls => {}
+        super::Opening::Nothing => return,
+        super::Opening::Plain => {
+            let why = super::tls::PLAIN_REFUSED.to_string();
+            refused(&why);
+            let (mut rd, mut wr) = tokio::io::split(stream);
+            refuse(&mut wr, why, settings.write_timeout).await;
+            return linger(&mut rd, &mut wr).await;
+        }
+    }
+    let accept = tokio::time::timeout(deadline, noting_silence(acceptor.accept(stream), &slot));
+    let accepted = tokio::select! {
+        biased;
+        a = accept => a,
+        () = slot.evicted() => return,
+    };
+    match accepted {
+        Ok(Ok(tls)) => serve(tls, peer, slot, rt, settings).await,
+        Ok(Err(e)) => refused(&format!("TLS handshake failed: {e}")),
+        Err(_) => refused(&format!("no TLS handshake within {deadline:?}")),
+    }
+}
 
 /// Serve one connection from accept to close. The slot is given back when this returns.
 pub(super) async fn serve<S>(

@@ -1,6 +1,7 @@
 //! Binding the listening socket, and the one accept loop both transports share.
 
 use super::addr::MAX_UNIX_PATH;
+use super::admission::Slot;
 use super::failures::LOG_WINDOW;
 use super::peer::Peer;
 use super::{ServeError, Settings, connection};
@@ -19,6 +20,14 @@ pub(super) trait Accept: Send + Sync + 'static {
     type Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static;
     /// The next connection, and who is on the other end.
     fn next(&self) -> impl Future<Output = std::io::Result<(Self::Stream, Peer)>> + Send;
+    /// Serve one connection on its own task (TCP adds TLS when configured).
+    fn serve(
+        stream: Self::Stream,
+        peer: Peer,
+        slot: Slot,
+        rt: Runtime,
+        settings: Arc<Settings>,
+    ) -> impl Future<Output = ()> + Send + 'static;
 }
 
 impl Accept for tokio::net::TcpListener {
@@ -29,6 +38,16 @@ impl Accept for tokio::net::TcpListener {
         let _ = stream.set_nodelay(true);
         Ok((stream, Peer::tcp(addr)))
     }
+
+    fn serve(
+        stream: Self::Stream,
+        peer: Peer,
+        slot: Slot,
+        rt: Runtime,
+        settings: Arc<Settings>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        connection::serve_tcp(stream, peer, slot, rt, settings)
+    }
 }
 
 impl Accept for tokio::net::UnixListener {
@@ -38,6 +57,16 @@ impl Accept for tokio::net::UnixListener {
         let (stream, _) = self.accept().await?;
         let peer = Peer::unix(stream.peer_cred().ok());
         Ok((stream, peer))
+    }
+
+    fn serve(
+        stream: Self::Stream,
+        peer: Peer,
+        slot: Slot,
+        rt: Runtime,
+        settings: Arc<Settings>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        connection::serve(stream, peer, slot, rt, settings)
     }
 }
 
@@ -57,7 +86,7 @@ pub(super) fn spawn<L: Accept>(
                     Ok((stream, peer)) => {
                         let slot = settings.admission.enter(peer.key.clone());
                         let (rt, settings) = (rt.clone(), settings.clone());
-                        conns.spawn(connection::serve(stream, peer, slot, rt, settings));
+                        conns.spawn(L::serve(stream, peer, slot, rt, settings));
                     }
                     Err(e) => accept_failed(e).await,
                 },

@@ -1,6 +1,7 @@
 //! How the metrics endpoint is configured: where it listens, who may scrape it, and which
 //! processes get series of their own (see `docs/METRICS.md` for the cardinality rules).
 
+use crate::endpoint::{TlsConfig, TlsError};
 use beamline_wire::ProcessSample;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,6 +79,8 @@ pub struct MetricsConfig {
     pub(crate) max_behaviours: usize,
     pub(crate) max_slots: usize,
     pub(crate) max_connections: usize,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) insecure_plaintext: bool,
 }
 
 impl MetricsConfig {
@@ -93,6 +96,8 @@ impl MetricsConfig {
             max_behaviours: DEFAULT_MAX_BEHAVIOURS,
             max_slots: DEFAULT_MAX_SLOTS,
             max_connections: 16,
+            tls: None,
+            insecure_plaintext: false,
         }
     }
 
@@ -109,7 +114,8 @@ impl MetricsConfig {
 
     /// The configuration `BEAMLINE_METRICS` asks for, if set (and not empty, `off` or `0`). As
     /// with `BEAMLINE_OBSERVE`, a non-loopback address there counts as explicitly allowed but
-    /// still needs `BEAMLINE_METRICS_TOKEN`.
+    /// still needs `BEAMLINE_METRICS_TOKEN`, and TLS (`BEAMLINE_TLS_CERT`, `BEAMLINE_TLS_KEY`)
+    /// unless `BEAMLINE_INSECURE_PLAINTEXT=1`.
     pub fn from_env() -> Option<Result<Self, MetricsError>> {
         let addr = std::env::var(ENV_ADDR).ok()?;
         let addr = addr.trim();
@@ -117,8 +123,15 @@ impl MetricsConfig {
             return None;
         }
         let token = std::env::var(ENV_TOKEN).ok().filter(|t| !t.is_empty());
+        let tls = match TlsConfig::from_env().transpose() {
+            Ok(tls) => tls,
+            Err(e) => return Some(Err(MetricsError::Tls(e))),
+        };
         Some(MetricsConfig::parse(addr).map(|c| {
-            let c = c.allow_remote(true);
+            let mut c = c
+                .allow_remote(true)
+                .insecure_plaintext(TlsConfig::insecure_from_env());
+            c.tls = tls;
             match token {
                 Some(t) => c.token(t),
                 None => c,
@@ -136,6 +149,20 @@ impl MetricsConfig {
     /// Allow a non-loopback address (a token is still required), as the attach endpoint does.
     pub fn allow_remote(mut self, allow: bool) -> Self {
         self.allow_remote = allow;
+        self
+    }
+
+    /// Serve HTTPS with this certificate and key. Required off loopback (unless
+    /// [`MetricsConfig::insecure_plaintext`]); allowed on loopback too.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Serve a non-loopback address over plain HTTP: the token and the series cross the
+    /// network in clear. For trusted networks only (default false).
+    pub fn insecure_plaintext(mut self, insecure: bool) -> Self {
+        self.insecure_plaintext = insecure;
         self
     }
 
@@ -189,7 +216,7 @@ impl MetricsConfig {
     }
 
     /// The attach endpoint's rule: loopback always; anything else only when allowed
-    /// explicitly, and then only with a token.
+    /// explicitly, and then only with a token and TLS (or an explicit opt-out of TLS).
     pub(crate) fn check_address(&self) -> Result<(), MetricsError> {
         if self.addr.ip().is_loopback() {
             return Ok(());
@@ -199,6 +226,9 @@ impl MetricsConfig {
         }
         if self.token.is_none() {
             return Err(MetricsError::TokenRequired(self.addr));
+        }
+        if self.tls.is_none() && !self.insecure_plaintext {
+            return Err(MetricsError::TlsRequired(self.addr));
         }
         Ok(())
     }
@@ -220,6 +250,15 @@ pub enum MetricsError {
         "refusing to serve metrics on {0} without a token: anyone who can reach it would read the names of your processes; set one with MetricsConfig::token or BEAMLINE_METRICS_TOKEN"
     )]
     TokenRequired(SocketAddr),
+    /// A non-loopback address without TLS (and without
+    /// [`MetricsConfig::insecure_plaintext`]).
+    #[error(
+        "refusing to serve metrics on {0} without TLS: the token and the series would cross the network in clear; set a certificate and key (MetricsConfig::tls, or BEAMLINE_TLS_CERT and BEAMLINE_TLS_KEY), or opt out explicitly with MetricsConfig::insecure_plaintext (BEAMLINE_INSECURE_PLAINTEXT=1)"
+    )]
+    TlsRequired(SocketAddr),
+    /// The certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     /// Binding failed.
     #[error("cannot serve metrics on {addr}: {source}")]
     Io {
@@ -267,7 +306,14 @@ mod tests {
             c.check_address(),
             Err(MetricsError::TokenRequired(_))
         ));
-        assert!(c.token("t").check_address().is_ok());
+        let c = c.token("t");
+        assert!(matches!(
+            c.check_address(),
+            Err(MetricsError::TlsRequired(_))
+        ));
+        assert!(c.clone().insecure_plaintext(true).check_address().is_ok());
+        let tls = TlsConfig::files("cert.pem", "key.pem");
+        assert!(c.tls(tls).check_address().is_ok());
         let lo = MetricsConfig::parse("127.0.0.1:0").unwrap();
         assert!(lo.check_address().is_ok());
     }

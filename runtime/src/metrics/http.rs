@@ -1,6 +1,8 @@
 //! `GET /metrics` over HTTP/1.1 with hyper: the accept loop, one task per connection, and the
 //! answer to each request. Anything but `GET`/`HEAD /metrics` gets a short error; a missing or
-//! wrong bearer token gets 401; past `max_connections` a connection is closed unanswered.
+//! wrong bearer token gets 401; past `max_connections` a connection is closed unanswered. With
+//! TLS, each connection's handshake runs on its own task within the header timeout; a plain
+//! HTTP request to a TLS listener gets a 400 saying to use https.
 
 use crate::endpoint::same_token;
 use bytes::Bytes;
@@ -25,9 +27,10 @@ const MAX_CONNECTION_LIFE: Duration = Duration::from_secs(300);
 
 /// What every connection shares.
 pub(crate) struct Site {
-    pub registry: Registry,
+    pub registry: Arc<Registry>,
     pub token: Option<String>,
     pub slots: Semaphore,
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl std::fmt::Debug for Site {
@@ -66,13 +69,45 @@ pub(crate) async fn accept_loop(listener: TcpListener, site: Arc<Site>) {
 }
 
 async fn connection(stream: tokio::net::TcpStream, site: &Arc<Site>) {
+    let Some(acceptor) = &site.tls else {
+        return http(stream, site, false).await;
+    };
+    use crate::endpoint::Opening;
+    match crate::endpoint::opening(&stream, HEADER_TIMEOUT).await {
+        Opening::Tls => {}
+        Opening::Plain => return http(stream, site, true).await,
+        Opening::Nothing => return,
+    }
+    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => http(tls, site, false).await,
+        Ok(Err(e)) => tracing::debug!(error = %e, "metrics endpoint: TLS handshake failed"),
+        Err(_) => tracing::debug!("metrics endpoint: no TLS handshake in time"),
+    }
+}
+
+/// Serve HTTP/1.1 on `stream`; `plain_on_tls` answers every request with a 400 saying to use
+/// https (a plain client of a TLS listener).
+async fn http<S>(stream: S, site: &Arc<Site>, plain_on_tls: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(|req| {
         let site = site.clone();
-        async move { Ok::<_, Infallible>(answer(&req, &site)) }
+        async move {
+            Ok::<_, Infallible>(if plain_on_tls {
+                plain(
+                    StatusCode::BAD_REQUEST,
+                    "this metrics endpoint speaks TLS only: scrape https://HOST:PORT/metrics\n",
+                )
+            } else {
+                answer(&req, &site)
+            })
+        }
     });
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(!plain_on_tls)
         .serve_connection(TokioIo::new(stream), service)
         .await;
     if let Err(e) = served {

@@ -25,11 +25,39 @@ use std::time::Duration;
 /// runtime also polls the I/O driver (a system call), which is why it is not more frequent.
 const BATCH: u32 = 128;
 
+/// How the loop hands one event to its callback: [`Plain`] (the message path as measured), or
+/// with feature `otlp` and `Builder::message_spans`, inside a span (`spans.rs`). Chosen once
+/// per process at spawn, so the plain loop carries no check.
+pub(super) trait Handler {
+    /// Whether the loop may await a cast's callback directly (`dispatch::cast`, the hot path)
+    /// rather than through [`Handler::handle`].
+    const DIRECT_CASTS: bool;
+
+    /// Handle one event.
+    fn handle<S: GenServer>(core: &mut Core<S>, event: Event<S>)
+    -> impl Future<Output = Flow> + '_;
+}
+
+/// [`dispatch::handle`](super::dispatch::handle) as it is.
+pub(super) struct Plain;
+
+impl Handler for Plain {
+    const DIRECT_CASTS: bool = true;
+
+    #[inline]
+    fn handle<S: GenServer>(
+        core: &mut Core<S>,
+        event: Event<S>,
+    ) -> impl Future<Output = Flow> + '_ {
+        handle(core, event)
+    }
+}
+
 /// Wait for an event, handle a batch, account for it; until a stop or an exit.
 /// (A plain `fn` returning an `async move` block rather than an `async fn`: the core is then
 /// stored once in the task, not once as the argument and again as a local.)
 #[allow(clippy::manual_async_fn)] // deliberate: see above
-pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
+pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Output = ()> {
     async move {
         let cell = core.cell.clone();
         let instrument = cell.shared.instrument;
@@ -68,14 +96,14 @@ pub(super) fn run<S: GenServer>(mut core: Core<S>) -> impl Future<Output = ()> {
                 let flow = match event {
                     // The hot path: a cast's callback awaited right here. (`ev @`: the event is
                     // moved out whole in both arms; see `dispatch::cast`.)
-                    ev @ Event::Msg(Envelope::Cast(..)) => {
+                    ev @ Event::Msg(Envelope::Cast(..)) if H::DIRECT_CASTS => {
                         let outcome = cast(&mut core, ev).await;
                         if cell.traced.load(Relaxed) {
                             crate::trace::handled(&cell);
                         }
                         settle(&cell, outcome)
                     }
-                    ev => handle(&mut core, ev).await,
+                    ev => H::handle(&mut core, ev).await,
                 };
                 handled += 1;
                 match &flow {
@@ -234,7 +262,7 @@ mod tests {
     /// 768 to 640 bytes: tokio rounds a task up to 128 bytes).
     #[test]
     fn the_loops_future_stays_small() {
-        let size = returned(run::<Echo>);
+        let size = returned(run::<Echo, super::Plain>);
         eprintln!("loop future: {size} B");
         assert!(size <= 512, "the loop's future grew to {size} B");
     }

@@ -111,9 +111,19 @@ async fn non_loopback_addresses_need_consent_and_a_token() {
         rt.serve_metrics(public.clone()),
         Err(MetricsError::RemoteNotAllowed(_))
     ));
-    let err = rt.serve_metrics(public.allow_remote(true)).unwrap_err();
+    let err = rt
+        .serve_metrics(public.clone().allow_remote(true))
+        .unwrap_err();
     assert!(matches!(err, MetricsError::TokenRequired(_)));
     assert!(err.to_string().contains("BEAMLINE_METRICS_TOKEN"), "{err}");
+    let with_token = public.allow_remote(true).token("a-token-a-token-a-token");
+    let err = rt.serve_metrics(with_token.clone()).unwrap_err();
+    assert!(matches!(err, MetricsError::TlsRequired(_)), "{err}");
+    assert!(err.to_string().contains("BEAMLINE_TLS_CERT"), "{err}");
+    assert!(
+        rt.serve_metrics(with_token.insecure_plaintext(true))
+            .is_ok()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,4 +161,41 @@ async fn the_builder_serves_metrics_and_dropping_an_endpoint_stops_it() {
     .await
     .is_ok();
     assert!(refused, "still listening after the endpoint was dropped");
+}
+
+/// Issue 20, "Remote attach": the metrics listener speaks HTTPS when given a certificate; a
+/// TLS client scrapes it (with the bearer token), a client trusting another CA fails its
+/// handshake, and a plain HTTP scrape is told to use https while the runtime carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_over_tls_are_scraped_by_a_tls_client_and_plain_http_is_told_to_use_https() {
+    use crate::tls::{Certs, connect};
+    let rt = runtime();
+    let certs = Certs::new("metrics");
+    let ep = rt
+        .serve_metrics(loopback().tls(certs.config()).token("scrape-token"))
+        .unwrap();
+    let s = connect(ep.local_addr(), &certs.ca).await.unwrap();
+    let auth = "Authorization: Bearer scrape-token";
+    let scraped = request_over(s, "GET", "/metrics", &[auth]).await;
+    assert_eq!(scraped.status, 200, "{}", scraped.body);
+    assert!(
+        scraped.body.contains("beamline_build_info"),
+        "{}",
+        scraped.body
+    );
+
+    let err = connect(ep.local_addr(), &certs.other_ca).await.unwrap_err();
+    assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+
+    let plain = request(ep.local_addr(), "GET", "/metrics", &[auth]).await;
+    assert_eq!(plain.status, 400);
+    assert!(plain.body.contains("https://"), "{}", plain.body);
+    assert!(!plain.body.contains("beamline_"), "{}", plain.body);
+
+    rt.start::<Worker>(()).await.unwrap();
+    let s = connect(ep.local_addr(), &certs.ca).await.unwrap();
+    assert_eq!(
+        request_over(s, "GET", "/metrics", &[auth]).await.status,
+        200
+    );
 }

@@ -4,3 +4,5 @@
 mod cardinality;
 mod endpoint;
 mod support;
+#[path = "../common/tls.rs"]
+mod tls;

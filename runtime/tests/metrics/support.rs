@@ -109,7 +109,15 @@ pub async fn request(
     path: &str,
     extra: &[&str],
 ) -> Answer {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    request_over(s, method, path, extra).await
+}
+
+/// [`request`] on a stream already open (e.g. TLS).
+pub async fn request_over<S>(mut s: S, method: &str, path: &str, extra: &[&str]) -> Answer
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
     for h in extra {
         req.push_str(h);

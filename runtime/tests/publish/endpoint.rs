@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 
 mod locks;
 mod trace;
+mod tls;
 
 fn hello(version: u16, token: Option<&str>) -> ClientMsg {
     ClientMsg::Hello(Hello {
@@ -189,14 +190,17 @@ async fn non_loopback_tcp_needs_explicit_permission_and_a_token() {
     assert!(matches!(err, ServeError::TokenRequired(_)), "{err}");
     assert!(err.to_string().contains("token"));
 
-    let ep = rt
-        .serve(
-            EndpointConfig::parse("0.0.0.0:0")
-                .unwrap()
-                .allow_remote(true)
-                .token("s3cret-s3cret-s3cret"),
-        )
-        .unwrap();
+    // With a token, TLS is still required unless plaintext is asked for by name.
+    let remote = || {
+        EndpointConfig::parse("0.0.0.0:0")
+            .unwrap()
+            .allow_remote(true)
+            .token("s3cret-s3cret-s3cret")
+    };
+    let err = rt.serve(remote()).unwrap_err();
+    assert!(matches!(err, ServeError::TlsRequired(_)), "{err}");
+    assert!(err.to_string().contains("without TLS"), "{err}");
+    let ep = rt.serve(remote().insecure_plaintext(true)).unwrap();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], ep.local_addr().unwrap().port()));
     let mut s = TcpStream::connect(addr).await.unwrap();
     frame::write(&mut s, &hello(PROTOCOL_VERSION, None))

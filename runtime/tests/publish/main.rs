@@ -2,6 +2,8 @@
 //! requests, recordings and per-process logs. One binary, one module per area.
 
 mod support;
+#[path = "../common/tls.rs"]
+mod tls;
 
 mod attach;
 mod channel;

@@ -1,4 +1,4 @@
-//! Where the runtime listens, as users type it: `host:port` or `unix:/path`.
+//! Where the runtime listens, as users type it: `host:port`, `tls://host:port` or `unix:/path`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -14,6 +14,9 @@ pub enum Addr {
     Tcp(String),
     /// `unix:/path/to/socket`.
     Unix(PathBuf),
+    /// `tls://host:port`: TCP with TLS, the runtime verified as `--tls-ca`, `--tls-pin` or
+    /// `--tls-cert` say.
+    Tls(String),
 }
 
 impl FromStr for Addr {
@@ -26,12 +29,18 @@ impl FromStr for Addr {
             }
             return Ok(Addr::Unix(PathBuf::from(path)));
         }
-        match s.rsplit_once(':') {
-            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
-                Ok(Addr::Tcp(s.to_string()))
-            }
+        let (tls, hostport) = match s.strip_prefix("tls://") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        match hostport.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(if tls {
+                Addr::Tls(hostport.to_string())
+            } else {
+                Addr::Tcp(hostport.to_string())
+            }),
             _ => Err(format!(
-                "not an address: {s:?} (expected host:port or unix:/path)"
+                "not an address: {s:?} (expected host:port, tls://host:port or unix:/path)"
             )),
         }
     }
@@ -42,6 +51,7 @@ impl fmt::Display for Addr {
         match self {
             Addr::Tcp(a) => f.write_str(a),
             Addr::Unix(p) => write!(f, "unix:{}", p.display()),
+            Addr::Tls(a) => write!(f, "tls://{a}"),
         }
     }
 }
@@ -64,6 +74,15 @@ mod tests {
             "unix:/tmp/b.sock".parse::<Addr>().unwrap().to_string(),
             "unix:/tmp/b.sock"
         );
+        assert_eq!(
+            "tls://10.0.0.5:7420".parse::<Addr>(),
+            Ok(Addr::Tls("10.0.0.5:7420".into()))
+        );
+        assert_eq!(
+            "tls://[::1]:7420".parse::<Addr>().unwrap().to_string(),
+            "tls://[::1]:7420"
+        );
+        assert!("tls://nohost".parse::<Addr>().is_err());
         assert!("localhost".parse::<Addr>().is_err());
         assert!("host:notaport".parse::<Addr>().is_err());
         assert!("unix:".parse::<Addr>().is_err());

@@ -17,6 +17,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) struct Credentials {
     /// `--token`.
     pub given: Option<String>,
+    /// How `tls://` addresses are verified (`--tls-ca`, `--tls-pin`, `--tls-cert`).
+    pub tls: Option<super::tls::TlsTrust>,
 }
 
 impl Credentials {
@@ -24,7 +26,7 @@ impl Credentials {
     /// changes when the runtime restarts can be looked up afresh here.
     pub fn token(&self, addr: &Addr) -> Option<String> {
         self.given.clone().or_else(|| match addr {
-            Addr::Tcp(a) => loopback_cookie(a),
+            Addr::Tcp(a) | Addr::Tls(a) => loopback_cookie(a),
             #[cfg(unix)]
             Addr::Unix(_) => None,
         })

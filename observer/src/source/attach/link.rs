@@ -99,6 +99,23 @@ async fn attempt(
             }
             Err(e) => End::early(e.to_string()),
         },
+        Addr::Tls(a) => {
+            let Some(trust) = &credentials.tls else {
+                return End::Refused(
+                    "tls:// needs --tls-ca FILE, --tls-pin SHA256 or --tls-cert FILE".into(),
+                );
+            };
+            let s = match tokio::net::TcpStream::connect(a).await {
+                Ok(s) => s,
+                Err(e) => return End::early(e.to_string()),
+            };
+            let _ = s.set_nodelay(true);
+            let host = a.rsplit_once(':').map_or(a.as_str(), |(h, _)| h);
+            match trust.connect(host, s).await {
+                Ok(s) => connected(s, credentials.token(addr), events, requests).await,
+                Err(end) => end,
+            }
+        }
         #[cfg(unix)]
         Addr::Unix(p) => match tokio::net::UnixStream::connect(p).await {
             Ok(s) => connected(s, credentials.token(addr), events, requests).await,

@@ -50,6 +50,7 @@ async fn a_short_token_is_refused_off_loopback() {
         EndpointConfig::parse("0.0.0.0:0")
             .unwrap()
             .allow_remote(true)
+            .insecure_plaintext(true)
             .token(t)
     };
     let err = rt.serve(remote("t0k")).unwrap_err();
