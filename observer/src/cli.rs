@@ -7,7 +7,8 @@ use crate::json::{Selection, parse_sort};
 use crate::model::diagnosis::Thresholds;
 use crate::source::attach::DEFAULT_ADDR;
 use crate::source::replay::Speed;
-use crate::source::{Addr, AttachSource, Recorded, ReplaySource, Source, Trouble};
+use crate::source::fleet::{self, NodeSpec};
+use crate::source::{Addr, AttachSource, FleetSource, Recorded, ReplaySource, Source, Trouble};
 use crate::vocab::Column;
 use clap::{ArgGroup, Parser};
 use std::path::PathBuf;
@@ -18,8 +19,14 @@ use std::path::PathBuf;
 #[command(group(ArgGroup::new("headless").args(["json", "once"]).multiple(true)))]
 pub struct Cli {
     /// Runtime endpoint: host:port or unix:/path (the address BEAMLINE_OBSERVE listens on).
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_ADDR, conflicts_with = "replay")]
-    pub attach: Addr,
+    /// Give it several times to watch several nodes at once. Default: 127.0.0.1:9000.
+    #[arg(long, value_name = "ADDR", conflicts_with = "replay")]
+    pub attach: Vec<Addr>,
+
+    /// Watch the nodes listed in FILE: one address a line, optionally followed by name=NAME and
+    /// token=TOKEN; '#' starts a comment (see the README's "One observer, many nodes").
+    #[arg(long, value_name = "FILE", conflicts_with = "replay", value_parser = fleet::spec::read)]
+    pub nodes: Option<fleet::spec::NodeList>,
 
     /// Shared token. Without it, a loopback address's token is read from the runtime's cookie
     /// file when this user can read it ($XDG_RUNTIME_DIR/beamline or ~/.beamline).
@@ -115,8 +122,27 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         src.set_speed(cli.speed);
         return dispatch(src, &cli, thresholds).await;
     }
-    let src = AttachSource::spawn(cli.attach.clone(), cli.token.clone());
-    dispatch(src, &cli, thresholds).await
+    let mut specs = cli.nodes.clone().map(|l| l.0).unwrap_or_default();
+    specs.extend(cli.attach.iter().cloned().map(NodeSpec::at));
+    if specs.len() > fleet::ids::MAX_NODES {
+        return Err(format!(
+            "{} nodes given; one observer watches at most {}",
+            specs.len(),
+            fleet::ids::MAX_NODES
+        ));
+    }
+    match specs.as_slice() {
+        [] => {
+            let addr = DEFAULT_ADDR.parse::<Addr>()?;
+            dispatch(AttachSource::spawn(addr, cli.token.clone()), &cli, thresholds).await
+        }
+        // One --attach: the plain source, so one runtime looks exactly as before.
+        [one] if cli.nodes.is_none() => {
+            let src = AttachSource::spawn(one.addr.clone(), cli.token.clone());
+            dispatch(src, &cli, thresholds).await
+        }
+        _ => dispatch(FleetSource::spawn(specs, cli.token.clone()), &cli, thresholds).await,
+    }
 }
 
 async fn dispatch<S: Source>(src: S, cli: &Cli, thresholds: Thresholds) -> Result<(), String> {

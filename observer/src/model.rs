@@ -19,6 +19,7 @@ pub mod history;
 pub mod pressure;
 pub mod worker;
 
+use crate::source::fleet::status::FleetView;
 use crate::source::{ConnState, SourceEvent, Trouble};
 use beamline_wire::{ProcessTable, ServerMsg, Welcome};
 use diagnosis::{Alert, Diagnoser, Thresholds};
@@ -59,6 +60,8 @@ pub struct Model {
     pub welcome: Option<Welcome>,
     /// The last trouble the source told (a recording that stopped, a damaged replay).
     pub trouble: Option<Trouble>,
+    /// The nodes, when watching several ([`crate::source::fleet`]); `None` for one runtime.
+    pub fleet: Option<Arc<FleetView>>,
     /// Recent moments, oldest first, with their cost units and the alerts raised at each.
     moments: VecDeque<(Arc<ProcessTable>, usize, Arc<Vec<Alert>>)>,
     cost: usize,
@@ -84,6 +87,7 @@ impl Model {
             conn: ConnState::Connecting,
             welcome: None,
             trouble: None,
+            fleet: None,
             moments: VecDeque::new(),
             cost: 0,
             history: History::default(),
@@ -134,6 +138,10 @@ impl Model {
             }
             SourceEvent::Trouble(t) => {
                 self.trouble = Some(t);
+                Change::Link
+            }
+            SourceEvent::Nodes(f) => {
+                self.fleet = Some(f);
                 Change::Link
             }
             SourceEvent::Msg(ServerMsg::Welcome(w)) => {

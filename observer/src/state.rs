@@ -598,6 +598,11 @@ impl State {
             .collect()
     }
 
+    /// Whether the observer watches more than one node (the process table then has NODE).
+    pub fn several_nodes(&self) -> bool {
+        self.model.fleet.as_ref().is_some_and(|f| f.nodes.len() > 1)
+    }
+
     /// Recompute the rows of the current list view for the shown moment and keep the selection
     /// on the same process.
     fn refresh(&mut self) {
@@ -613,11 +618,15 @@ impl State {
         };
         let needle = self.query.needle();
         let events = &self.model.events;
+        let fleet = self.model.fleet.as_deref();
         self.rows = match self.nav.view {
-            ViewId::Tree => {
-                Rows::tree(&m, &self.nav.collapsed, &needle, &|p| events.start_order(p))
+            ViewId::Tree => Rows::tree(&m, &self.nav.collapsed, &needle, fleet, &|p| {
+                events.start_order(p)
+            }),
+            ViewId::Processes => {
+                let (sort, desc) = (self.query.sort, self.query.descending());
+                Rows::table(&m, sort, desc, &needle, fleet)
             }
-            ViewId::Processes => Rows::table(&m, self.query.sort, self.query.descending(), &needle),
             _ => Rows::default(),
         };
         self.reanchor_with(recenter);
@@ -664,7 +673,7 @@ impl State {
         }
         if self.nav.view == ViewId::Processes
             && row == a.body.y + 1
-            && let Some(c) = layout::column_at(a.body.width, column)
+            && let Some(c) = layout::column_at(a.body.width, self.several_nodes(), column)
         {
             return self.handle(Action::Sort(c));
         }

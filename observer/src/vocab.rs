@@ -89,6 +89,9 @@ pub enum Column {
     State,
     /// Restarts.
     Restarts,
+    /// The node a process runs on: shown first when watching several nodes, ordered as the
+    /// nodes were given.
+    Node,
 }
 
 impl Column {
@@ -119,6 +122,7 @@ impl Column {
             Column::Busy => "BUSY",
             Column::State => "STATE",
             Column::Restarts => "RESTARTS",
+            Column::Node => "NODE",
         }
     }
 
@@ -144,18 +148,24 @@ impl Column {
             Column::Busy => 'b',
             Column::State => 't',
             Column::Restarts => 's',
+            Column::Node => 'd',
         }
     }
 
     /// The column sorted by `c`, if any.
     pub fn from_key(c: char) -> Option<Column> {
-        Column::ALL.into_iter().find(|col| col.key() == c)
+        (Column::ALL.into_iter())
+            .chain([Column::Node])
+            .find(|col| col.key() == c)
     }
 
     /// Identities (text, left-aligned) ascend by default; quantities (figures, right-aligned)
     /// descend so the biggest is on top.
     pub fn is_quantity(self) -> bool {
-        !matches!(self, Column::Pid | Column::Name | Column::Status)
+        !matches!(
+            self,
+            Column::Pid | Column::Name | Column::Status | Column::Node
+        )
     }
 
     /// Order two processes by this column, ascending.
@@ -172,6 +182,8 @@ impl Column {
             Column::Busy => f(a.busy, b.busy),
             Column::State => a.state_bytes.cmp(&b.state_bytes),
             Column::Restarts => a.restarts.cmp(&b.restarts),
+            // A fleet's pids carry their node's number in the top byte (`source::fleet::ids`).
+            Column::Node => (a.id.0 >> 56).cmp(&(b.id.0 >> 56)),
         }
     }
 }

@@ -58,7 +58,10 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             };
             let row = Row::new(vec![
                 Cell::from(name.clone()),
-                Cell::from(cells::status_cell(p, t)),
+                Cell::from(
+                    super::nodes::status_cell(state, p)
+                        .unwrap_or_else(|| cells::status_cell(p, t)),
+                ),
                 Cell::from(cells::mailbox_cell(p, history, th, t)),
                 Cell::from(rate),
                 Cell::from(Line::from(fmt::percent(p.busy)).right_aligned()),
