@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod cross_crate;
 mod endpoint_fuzz;
+mod fleet;
 mod guarantees;
 mod hostile;
 mod observer;
