@@ -598,6 +598,12 @@ impl State {
             .collect()
     }
 
+    /// How many processes moment `m` lists, leaving out a fleet's node rows.
+    pub fn process_count(&self, m: &ProcessTable) -> u64 {
+        let rows = self.model.fleet.as_ref().map_or(0, |f| f.nodes.len());
+        m.processes.len().saturating_sub(rows) as u64
+    }
+
     /// Whether the observer watches more than one node (the process table then has NODE).
     pub fn several_nodes(&self) -> bool {
         self.model.fleet.as_ref().is_some_and(|f| f.nodes.len() > 1)

@@ -87,7 +87,7 @@ fn line2(state: &State) -> Line<'static> {
         let sys = &s.system;
         let mut totals = format!(
             "{} procs · {} msg/s",
-            fmt::count(s.processes.len() as u64),
+            fmt::count(state.process_count(s)),
             fmt::si(sys.msgs_per_s),
         );
         if !narrow {

@@ -67,3 +67,93 @@ pub fn system_lines(state: &State) -> Vec<Line<'static>> {
     ));
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::fixture;
+    use crate::input::Action;
+    use crate::model::Model;
+    use crate::model::diagnosis::Thresholds;
+    use crate::source::fleet::{NodeSpec, merge::Merger};
+    use crate::source::{ConnState, SourceEvent};
+    use crate::state::{Settings, State};
+    use crate::theme::Theme;
+    use crate::vocab::ViewId;
+    use beamline_wire::ServerMsg;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+    use std::sync::Arc;
+
+    /// Two nodes up with the small fixture each, a third down, as the model sees them.
+    fn fleet_state(width: u16, height: u16) -> State {
+        let specs: Vec<NodeSpec> = ["a", "b", "c"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NodeSpec {
+                addr: format!("127.0.0.1:{}", 9001 + i).parse().unwrap(),
+                name: Some(n.to_string()),
+                token: None,
+            })
+            .collect();
+        let mut m = Merger::new(&specs);
+        for k in 0..2 {
+            m.on_event(k, SourceEvent::Conn(ConnState::Connected), 0);
+            m.on_event(k, SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(1))), 0);
+            let snap = fixture::small(0);
+            m.on_event(k, SourceEvent::Msg(ServerMsg::Snapshot(snap)), 0);
+        }
+        let down = ConnState::Retrying {
+            reason: "connection refused".into(),
+            retry_in_ms: 800,
+            ever_connected: true,
+        };
+        m.on_event(2, SourceEvent::Conn(down), 0);
+        let mut model = Model::new(Thresholds::default());
+        model.apply(SourceEvent::Conn(ConnState::Connected));
+        model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(1))));
+        let merged = m.flush(1000, 1000);
+        model.apply(SourceEvent::Nodes(Arc::new(m.view())));
+        model.apply(SourceEvent::Msg(merged));
+        let settings = Settings {
+            target: m.view().summary(),
+            theme: Theme::new(false),
+            replay: false,
+            interval_ms: None,
+        };
+        State::new(model, settings, Rect::new(0, 0, width, height))
+    }
+
+    fn screen(state: &State) -> TestBackend {
+        let size = state.size();
+        let mut t = Terminal::new(TestBackend::new(size.width, size.height)).unwrap();
+        t.draw(|f| crate::view::draw(state, f)).unwrap();
+        t.backend().clone()
+    }
+
+    #[test]
+    fn fleet_tree_has_a_node_level() {
+        let s = fleet_state(80, 24);
+        insta::assert_snapshot!(screen(&s));
+    }
+
+    #[test]
+    fn fleet_process_table_has_a_node_column_and_node_filter() {
+        let mut s = fleet_state(120, 24);
+        s.handle(Action::View(ViewId::Processes));
+        insta::assert_snapshot!("fleet_processes", screen(&s));
+        s.handle(Action::FilterStart);
+        for c in "node:b".chars() {
+            s.handle(Action::FilterInput(c));
+        }
+        s.handle(Action::FilterApply);
+        insta::assert_snapshot!("fleet_processes_node_b", screen(&s));
+    }
+
+    #[test]
+    fn fleet_system_view_has_a_row_per_node_and_totals() {
+        let mut s = fleet_state(100, 24);
+        s.handle(Action::View(ViewId::System));
+        insta::assert_snapshot!(screen(&s));
+    }
+}

@@ -60,7 +60,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let mut title = format!(
         " Processes {} of {} ",
         fmt::count(rows.len() as u64),
-        fmt::count(m.processes.len() as u64)
+        fmt::count(state.process_count(m))
     );
     if !q.filter.text.is_empty() {
         title.push_str(&format!("· filter \"{}\" ", q.filter.text));

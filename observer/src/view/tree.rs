@@ -84,7 +84,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     .style(t.heading());
     let title = format!(
         " Tree {} processes{} ",
-        fmt::count(m.processes.len() as u64),
+        fmt::count(state.process_count(m)),
         if state.query().filter.text.is_empty() {
             String::new()
         } else {
