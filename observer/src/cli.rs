@@ -19,7 +19,7 @@ use std::path::PathBuf;
 #[command(group(ArgGroup::new("headless").args(["json", "once"]).multiple(true)))]
 pub struct Cli {
     /// Runtime endpoint: host:port or unix:/path (the address BEAMLINE_OBSERVE listens on).
-    /// Give it several times to watch several nodes at once. Default: 127.0.0.1:9000.
+    /// Give it several times to watch several nodes at once. Default: 127.0.0.1:7420.
     #[arg(long, value_name = "ADDR", conflicts_with = "replay")]
     pub attach: Vec<Addr>,
 

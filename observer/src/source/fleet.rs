@@ -26,8 +26,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Merged samples at this interval until a node or the user says otherwise.
+/// Merged samples at this interval until the user says otherwise.
 const DEFAULT_INTERVAL_MS: u64 = 1000;
+/// The first merged sample waits at most this long for every node's first snapshot.
+const FIRST_SAMPLE_WAIT: Duration = Duration::from_secs(5);
 
 /// Sends one node a control request.
 pub type Control = Arc<dyn Fn(ControlRequest) -> ControlFuture + Send + Sync>;
@@ -232,7 +234,7 @@ async fn merge_loop(
         }
     }
     let mut conn = ConnState::Connecting;
-    let mut next_flush = Instant::now();
+    let mut next_flush = start + FIRST_SAMPLE_WAIT;
     loop {
         tokio::select! {
             got = inbox.recv() => {
@@ -243,6 +245,9 @@ async fn merge_loop(
                     tokio::spawn((router.controls[k])(ControlRequest::SetInterval { ms }));
                 }
                 lock(&router.shared).view = merger.view();
+                if !merger.started() && merger.settled() {
+                    next_flush = Instant::now();
+                }
                 let c = merger.conn();
                 if c != conn {
                     conn = c.clone();

@@ -20,6 +20,8 @@ struct Node {
     given: Option<String>,
     /// Its processes now in the merged table, as fleet pids.
     present: HashSet<Pid>,
+    /// Whether a snapshot of its current connection arrived.
+    sampled: bool,
 }
 
 /// The merged table's pending changes and every node's state.
@@ -48,6 +50,7 @@ impl Merger {
                 },
                 given: s.name.clone(),
                 present: HashSet::new(),
+                sampled: false,
             })
             .collect();
         Merger {
@@ -132,6 +135,7 @@ impl Merger {
             self.remove(pid);
         }
         self.nodes[k].present = now;
+        self.nodes[k].sampled = true;
         self.nodes[k].view.system = Some(s.system);
     }
 
@@ -163,6 +167,7 @@ impl Merger {
 
     /// Node `k` went away: its processes leave the table (a down node is one row saying so).
     fn drop_processes(&mut self, k: usize) {
+        self.nodes[k].sampled = false;
         for pid in std::mem::take(&mut self.nodes[k].present) {
             self.remove(pid);
         }
@@ -229,6 +234,19 @@ impl Merger {
             t.worker_busy = busy_workers / t.workers as f64;
         }
         t
+    }
+
+    /// Whether every node has either sent its snapshot or failed to connect: the first merged
+    /// sample waits for that (up to a limit), so `--once` prints every node, not an empty fleet.
+    pub fn settled(&self) -> bool {
+        self.nodes
+            .iter()
+            .all(|n| n.sampled || matches!(n.view.link, Link::Down { .. }))
+    }
+
+    /// Whether the first merged sample has gone out.
+    pub fn started(&self) -> bool {
+        self.seq.is_some()
     }
 
     /// What the views show about the nodes.
