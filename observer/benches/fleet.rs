@@ -41,7 +41,11 @@ fn fleet() -> (Merger, ServerMsg, Vec<Delta>) {
     let mut m = Merger::new(&specs);
     for k in 0..NODES {
         m.on_event(k, SourceEvent::Conn(ConnState::Connected), 0);
-        m.on_event(k, SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(1))), 0);
+        m.on_event(
+            k,
+            SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(1))),
+            0,
+        );
         let snap = fixture::large(0, PER_NODE);
         m.on_event(k, SourceEvent::Msg(ServerMsg::Snapshot(snap)), 0);
     }
@@ -104,7 +108,11 @@ fn frame_and_keys(c: &mut Criterion) {
         let mut tree = false;
         b.iter(|| {
             tree = !tree;
-            let v = if tree { ViewId::Tree } else { ViewId::Processes };
+            let v = if tree {
+                ViewId::Tree
+            } else {
+                ViewId::Processes
+            };
             s.handle(Action::View(v));
             buf.reset();
             view::render(&s, area, &mut buf);

@@ -6,8 +6,8 @@ use crate::headless::{self, HeadlessOptions};
 use crate::json::{Selection, parse_sort};
 use crate::model::diagnosis::Thresholds;
 use crate::source::attach::DEFAULT_ADDR;
-use crate::source::replay::Speed;
 use crate::source::fleet::{self, NodeSpec};
+use crate::source::replay::Speed;
 use crate::source::{Addr, AttachSource, FleetSource, Recorded, ReplaySource, Source, Trouble};
 use crate::vocab::Column;
 use clap::{ArgGroup, Parser};
@@ -134,14 +134,26 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     match specs.as_slice() {
         [] => {
             let addr = DEFAULT_ADDR.parse::<Addr>()?;
-            dispatch(AttachSource::spawn(addr, cli.token.clone()), &cli, thresholds).await
+            dispatch(
+                AttachSource::spawn(addr, cli.token.clone()),
+                &cli,
+                thresholds,
+            )
+            .await
         }
         // One --attach: the plain source, so one runtime looks exactly as before.
         [one] if cli.nodes.is_none() => {
             let src = AttachSource::spawn(one.addr.clone(), cli.token.clone());
             dispatch(src, &cli, thresholds).await
         }
-        _ => dispatch(FleetSource::spawn(specs, cli.token.clone()), &cli, thresholds).await,
+        _ => {
+            dispatch(
+                FleetSource::spawn(specs, cli.token.clone()),
+                &cli,
+                thresholds,
+            )
+            .await
+        }
     }
 }
 

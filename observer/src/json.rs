@@ -264,7 +264,10 @@ impl JsonProcess {
         if let Some(f) = fleet {
             j.node = f.name_of(p.id).map(str::to_string);
             j.id = ids::local(p.id).0;
-            j.parent = p.parent.filter(|pp| !ids::is_node_row(*pp)).map(|pp| ids::local(pp).0);
+            j.parent = p
+                .parent
+                .filter(|pp| !ids::is_node_row(*pp))
+                .map(|pp| ids::local(pp).0);
             j.waiting_on = p.status.waiting_on().map(|pp| ids::local(pp).0);
         }
         j
@@ -299,7 +302,11 @@ impl JsonAlert {
     fn on_node(a: &Alert, fleet: Option<&FleetView>) -> Self {
         let mut j = JsonAlert::from(a);
         if let Some(f) = fleet {
-            j.node = a.processes.first().and_then(|p| f.name_of(*p)).map(str::to_string);
+            j.node = a
+                .processes
+                .first()
+                .and_then(|p| f.name_of(*p))
+                .map(str::to_string);
             j.processes = a.processes.iter().map(|p| ids::local(*p).0).collect();
         }
         j
@@ -333,7 +340,11 @@ impl JsonSample {
                 .into_iter()
                 .map(|p| JsonProcess::on_node(p, fleet))
                 .collect(),
-            alerts: model.alerts.iter().map(|a| JsonAlert::on_node(a, fleet)).collect(),
+            alerts: model
+                .alerts
+                .iter()
+                .map(|a| JsonAlert::on_node(a, fleet))
+                .collect(),
             resolved: (model.resolved.iter())
                 .map(|a| JsonAlert::on_node(a, fleet))
                 .collect(),

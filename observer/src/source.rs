@@ -11,7 +11,7 @@ pub mod replay;
 
 pub use attach::{Addr, AttachSource};
 pub use embedded::{ChannelFeed, EmbeddedSource, Feed};
-pub use fleet::FleetSource;
 pub use event::{ConnState, ControlFuture, Playback, Source, SourceEvent, Trouble};
+pub use fleet::FleetSource;
 pub use record::Recorded;
 pub use replay::{ReplaySource, Speed};

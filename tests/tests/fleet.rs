@@ -105,8 +105,17 @@ fn one_observer_watches_three_nodes_and_a_restarted_one_comes_back_new() {
     let b = node("127.0.0.1:0", "b", &["--scenario", "overflow"]);
     let c = node(&c_addr, "c", &[]);
     let obs = Lines::start(&[
-        "--attach", &a.addr, "--attach", &b.addr, "--attach", &c.addr, "--token", TOKEN,
-        "--json", "--interval", "500",
+        "--attach",
+        &a.addr,
+        "--attach",
+        &b.addr,
+        "--attach",
+        &c.addr,
+        "--token",
+        TOKEN,
+        "--json",
+        "--interval",
+        "500",
     ]);
     let all_up = obs.until("three nodes up with processes", |v| {
         ["a", "b", "c"]
@@ -139,6 +148,9 @@ fn one_observer_watches_three_nodes_and_a_restarted_one_comes_back_new() {
     // take those that spawned or exited between its sample and the observer's.
     let listed = processes_of(&back, "c").len() as i64;
     let live = back["nodes"][2]["processes"].as_i64().unwrap();
-    assert!((listed - live).abs() <= live / 5 + 5, "{listed} listed, {live} alive");
+    assert!(
+        (listed - live).abs() <= live / 5 + 5,
+        "{listed} listed, {live} alive"
+    );
     let _ = DEMO;
 }

@@ -68,7 +68,8 @@ fn send(requests: mpsc::Sender<Request>, request: ControlRequest) -> ControlFutu
         if requests.send((request, tx)).await.is_err() {
             return ControlReply::Error("not connected".into());
         }
-        rx.await.unwrap_or_else(|_| ControlReply::Error("connection lost before the reply".into()))
+        rx.await
+            .unwrap_or_else(|_| ControlReply::Error("connection lost before the reply".into()))
     })
 }
 

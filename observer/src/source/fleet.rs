@@ -77,7 +77,7 @@ impl Router {
                     self.controls.iter().map(|c| c(request.clone())).collect();
                 return Box::pin(async move {
                     let replies = futures_util::future::join_all(all).await;
-                    let up = replies.iter().any(|r| *r == ControlReply::Ok);
+                    let up = replies.contains(&ControlReply::Ok);
                     match replies.into_iter().find(|r| *r != ControlReply::Ok) {
                         Some(ControlReply::Error(e)) if !up => ControlReply::Error(e),
                         _ => ControlReply::Ok,

@@ -239,7 +239,11 @@ fn children(parent: &[Option<usize>]) -> (Vec<u32>, Vec<u32>) {
 }
 
 /// Which rows a filter keeps: the matches and their ancestors.
-fn kept(m: &ProcessTable, parent: &[Option<usize>], hit: &dyn Fn(&ProcessSample) -> bool) -> Vec<bool> {
+fn kept(
+    m: &ProcessTable,
+    parent: &[Option<usize>],
+    hit: &dyn Fn(&ProcessSample) -> bool,
+) -> Vec<bool> {
     let n = parent.len();
     let mut keep = vec![false; n];
     for (i, p) in m.processes.iter().enumerate() {
@@ -378,7 +382,10 @@ mod tests {
             ids(&Rows::table(&m, Column::Name, false, "", None)),
             [5, 6, 1, 3, 4, 2]
         );
-        assert_eq!(ids(&Rows::table(&m, Column::Pid, false, "w", None)), [2, 3, 4]);
+        assert_eq!(
+            ids(&Rows::table(&m, Column::Pid, false, "w", None)),
+            [2, 3, 4]
+        );
         let r = Rows::table(&m, Column::Pid, false, "", None);
         assert_eq!(r.position(&m, Pid(4)), Some(3));
     }

@@ -34,7 +34,10 @@ pub fn system_lines(state: &State) -> Vec<Line<'static>> {
         .unwrap_or(4)
         .clamp(4, 18);
     let mut lines = vec![Line::styled(
-        format!("{:<w$} {:<5} {:>9} {:>7} {:>5}", "node", "", "processes", "msg/s", "busy"),
+        format!(
+            "{:<w$} {:<5} {:>9} {:>7} {:>5}",
+            "node", "", "processes", "msg/s", "busy"
+        ),
         t.heading(),
     )];
     for n in &fleet.nodes {
@@ -99,7 +102,11 @@ mod tests {
         let mut m = Merger::new(&specs);
         for k in 0..2 {
             m.on_event(k, SourceEvent::Conn(ConnState::Connected), 0);
-            m.on_event(k, SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(1))), 0);
+            m.on_event(
+                k,
+                SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(1))),
+                0,
+            );
             let snap = fixture::small(0);
             m.on_event(k, SourceEvent::Msg(ServerMsg::Snapshot(snap)), 0);
         }

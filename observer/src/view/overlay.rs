@@ -37,7 +37,10 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
         ("/", "filter: name, pid, type, key (key:x, node:x)".into()),
         ("sort by", sort(&Column::ALL[..4])),
         ("", sort(&Column::ALL[4..8])),
-        ("", format!("{} · d node · r reverse", sort(&Column::ALL[8..]))),
+        (
+            "",
+            format!("{} · d node · r reverse", sort(&Column::ALL[8..])),
+        ),
         ("c C E", "tree: fold · fold all · expand all (←/→)".into()),
         ("Space", "pause: everything as of one sample".into()),
         ("← →", "while paused: one sample back / forward".into()),

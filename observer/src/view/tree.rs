@@ -59,8 +59,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             let row = Row::new(vec![
                 Cell::from(name.clone()),
                 Cell::from(
-                    super::nodes::status_cell(state, p)
-                        .unwrap_or_else(|| cells::status_cell(p, t)),
+                    super::nodes::status_cell(state, p).unwrap_or_else(|| cells::status_cell(p, t)),
                 ),
                 Cell::from(cells::mailbox_cell(p, history, th, t)),
                 Cell::from(rate),

@@ -110,8 +110,8 @@ impl Merger {
             v.incarnation = Some(w.incarnation);
         }
         if self.nodes[k].given.is_none() {
-            let taken = (self.nodes.iter().enumerate())
-                .any(|(j, n)| j != k && n.view.name == w.node);
+            let taken =
+                (self.nodes.iter().enumerate()).any(|(j, n)| j != k && n.view.name == w.node);
             let v = &mut self.nodes[k].view;
             v.name = if taken {
                 format!("{}@{}", w.node, v.addr)
@@ -265,7 +265,10 @@ impl Merger {
         }
         let refused = |v: &NodeView| matches!(v.link, Link::Down { refused: true, .. });
         if views().all(refused) {
-            let why = views().filter_map(NodeView::trouble).next().unwrap_or("refused");
+            let why = views()
+                .filter_map(NodeView::trouble)
+                .next()
+                .unwrap_or("refused");
             return ConnState::Failed(why.to_string());
         }
         if views().any(|v| v.link == Link::Connecting) {

@@ -47,7 +47,9 @@ pub fn parse(text: &str) -> Result<Vec<NodeSpec>, String> {
         if let Some(name) = &spec.name
             && nodes.iter().any(|n| n.name.as_ref() == Some(name))
         {
-            return Err(at(format!("the name {name:?} is already used by another node")));
+            return Err(at(format!(
+                "the name {name:?} is already used by another node"
+            )));
         }
         nodes.push(spec);
     }
@@ -71,7 +73,9 @@ pub struct NodeList(pub Vec<NodeSpec>);
 /// Read and parse a `--nodes` file (clap calls this, so a bad file exits 2 with usage).
 pub fn read(path: &str) -> Result<NodeList, String> {
     let text = std::fs::read_to_string(Path::new(path)).map_err(|e| format!("{path}: {e}"))?;
-    parse(&text).map(NodeList).map_err(|e| format!("{path}: {e}"))
+    parse(&text)
+        .map(NodeList)
+        .map_err(|e| format!("{path}: {e}"))
 }
 
 /// One line: `None` for blanks and comments.

@@ -26,7 +26,11 @@ fn welcome(incarnation: u64) -> SourceEvent {
 fn connect(m: &mut Merger, k: usize, incarnation: u64) {
     m.on_event(k, SourceEvent::Conn(ConnState::Connected), 0);
     m.on_event(k, welcome(incarnation), 0);
-    m.on_event(k, SourceEvent::Msg(ServerMsg::Snapshot(fixture::small(0))), 0);
+    m.on_event(
+        k,
+        SourceEvent::Msg(ServerMsg::Snapshot(fixture::small(0))),
+        0,
+    );
 }
 
 /// Fold merged samples into a table, as the model does.
@@ -67,16 +71,27 @@ fn nodes_file_lines_take_an_address_then_name_and_token() {
 fn bad_nodes_file_lines_are_refused_with_their_line_number() {
     let cases = [
         ("127.0.0.1:1\nnot-an-address\n", "line 2:"),
-        ("127.0.0.1:1 nick=a\n", "line 1: \"nick=a\" is not understood"),
-        ("127.0.0.1:1 name=\n", "line 1: \"name=\" has an empty value"),
-        ("127.0.0.1:1 name=a\n# x\n127.0.0.1:2 name=a\n", "line 3: the name \"a\""),
+        (
+            "127.0.0.1:1 nick=a\n",
+            "line 1: \"nick=a\" is not understood",
+        ),
+        (
+            "127.0.0.1:1 name=\n",
+            "line 1: \"name=\" has an empty value",
+        ),
+        (
+            "127.0.0.1:1 name=a\n# x\n127.0.0.1:2 name=a\n",
+            "line 3: the name \"a\"",
+        ),
         ("# only comments\n\n", "no nodes listed"),
     ];
     for (text, says) in cases {
         let err = parse(text).unwrap_err();
         assert!(err.starts_with(says), "{text:?}: {err}");
     }
-    let many: String = (0..256).map(|i| format!("127.0.0.1:{}\n", 1000 + i)).collect();
+    let many: String = (0..256)
+        .map(|i| format!("127.0.0.1:{}\n", 1000 + i))
+        .collect();
     assert!(parse(&many).unwrap_err().contains("at most 255"));
 }
 
@@ -138,7 +153,10 @@ fn a_restarted_node_gets_a_new_run_and_none_of_its_old_pids() {
     t.apply(m.flush(3000, 1000));
     let after = t.pids_of(1);
     assert_eq!(after.len(), before.len());
-    assert!(after.iter().all(|p| !before.contains(p)), "no pid of the old run");
+    assert!(
+        after.iter().all(|p| !before.contains(p)),
+        "no pid of the old run"
+    );
     assert!(after.iter().all(|p| ids::generation(*p) == 2));
     assert_eq!(m.view().nodes[1].state_word(), "up");
 }
@@ -186,8 +204,11 @@ fn lost() -> SourceEvent {
     })
 }
 
+/// What each fake node was sent, in order.
+type Sent = Arc<Mutex<Vec<(usize, ControlRequest)>>>;
+
 /// A router over `n` fake nodes that records what each was sent.
-fn router(n: usize) -> (Router, Arc<Mutex<Vec<(usize, ControlRequest)>>>) {
+fn router(n: usize) -> (Router, Sent) {
     let sent = Arc::new(Mutex::new(Vec::new()));
     let controls: Vec<Control> = (0..n)
         .map(|k| {
@@ -211,7 +232,10 @@ fn router(n: usize) -> (Router, Arc<Mutex<Vec<(usize, ControlRequest)>>>) {
 async fn a_control_action_goes_to_the_node_of_its_pid_with_that_nodes_pid() {
     let (r, sent) = router(3);
     let on_b = ids::global(1, 2, Pid(42));
-    assert_eq!(r.control(ControlRequest::Restart { pid: on_b }).await, ControlReply::Ok);
+    assert_eq!(
+        r.control(ControlRequest::Restart { pid: on_b }).await,
+        ControlReply::Ok
+    );
     let kill = ControlRequest::Kill {
         pid: ids::global(2, 1, Pid(7)),
         reason: "kill".into(),
@@ -240,7 +264,11 @@ async fn a_pid_of_an_earlier_run_or_a_node_row_is_refused_not_sent() {
         panic!("a stale pid was sent");
     };
     assert!(why.contains("earlier run of node b"), "{why}");
-    let ControlReply::Error(why) = r.control(ControlRequest::Restart { pid: ids::node_row(0) }).await
+    let ControlReply::Error(why) = r
+        .control(ControlRequest::Restart {
+            pid: ids::node_row(0),
+        })
+        .await
     else {
         panic!("a node row was sent");
     };
@@ -253,7 +281,10 @@ async fn a_pid_of_an_earlier_run_or_a_node_row_is_refused_not_sent() {
 #[tokio::test]
 async fn a_new_interval_goes_to_every_node() {
     let (r, sent) = router(3);
-    assert_eq!(r.control(ControlRequest::SetInterval { ms: 500 }).await, ControlReply::Ok);
+    assert_eq!(
+        r.control(ControlRequest::SetInterval { ms: 500 }).await,
+        ControlReply::Ok
+    );
     let to: Vec<usize> = sent.lock().unwrap().iter().map(|(k, _)| *k).collect();
     assert_eq!(to, [0, 1, 2]);
 }
@@ -282,5 +313,9 @@ async fn a_fleet_of_unreachable_nodes_says_so_and_keeps_retrying_each() {
             _ => {}
         }
     }
-    assert!(f.describe().starts_with("2 nodes · 0 up · down: "), "{}", f.describe());
+    assert!(
+        f.describe().starts_with("2 nodes · 0 up · down: "),
+        "{}",
+        f.describe()
+    );
 }
