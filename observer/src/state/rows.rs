@@ -3,7 +3,7 @@
 
 use crate::source::fleet::ids;
 use crate::source::fleet::status::FleetView;
-use crate::vocab::Column;
+use crate::vocab::{Column, SortKey};
 use beamline_wire::{Pid, ProcessSample, ProcessTable};
 use std::collections::HashSet;
 
@@ -128,16 +128,17 @@ impl Rows {
     ) -> Rows {
         let ps = &m.processes;
         let keep = matcher(filter, fleet);
-        let mut idx: Vec<u32> = (0..ps.len() as u32)
-            .filter(|i| !ids::is_node_row(ps[*i as usize].id) && keep(&ps[*i as usize]))
+        // Each row's key read once, then sorted side by side (see `SortKey`).
+        let mut keyed: Vec<(SortKey, Pid, u32)> = (ps.iter().zip(0u32..))
+            .filter(|(p, _)| !ids::is_node_row(p.id) && keep(p))
+            .map(|(p, i)| (col.sort_key(p), p.id, i))
             .collect();
-        idx.sort_by(|a, b| {
-            let (pa, pb) = (&ps[*a as usize], &ps[*b as usize]);
-            let o = col.cmp(pa, pb);
+        keyed.sort_unstable_by(|a, b| {
+            let o = a.0.cmp(&b.0);
             let o = if desc { o.reverse() } else { o };
-            o.then(pa.id.cmp(&pb.id))
+            o.then(a.1.cmp(&b.1))
         });
-        Rows::Table(idx)
+        Rows::Table(keyed.into_iter().map(|(_, _, i)| i).collect())
     }
 
     /// The supervision tree from `parent` edges, depth first, children in start order (`order`

@@ -182,8 +182,9 @@ impl Merger {
         for r in rows {
             self.add(r);
         }
-        let changed: Vec<ProcessSample> = std::mem::take(&mut self.changed).into_values().collect();
-        let removed: Vec<Pid> = std::mem::take(&mut self.removed).into_iter().collect();
+        // Drained, not taken: the maps keep their room for the next interval's changes.
+        let changed: Vec<ProcessSample> = self.changed.drain().map(|(_, p)| p).collect();
+        let removed: Vec<Pid> = self.removed.drain().collect();
         let system = self.totals();
         match self.seq {
             None => {
