@@ -194,15 +194,15 @@ impl Source for FleetSource {
     }
 }
 
-/// The fleet's own handshake: one incarnation for the whole session (a node's restart is that
-/// node's business, see [`ids`]).
-fn welcome(nodes: usize, interval_ms: u64) -> Welcome {
+/// The fleet's own handshake, named `fleet`: one incarnation for the whole session (a node's
+/// restart is that node's business, see [`ids`]).
+fn welcome(interval_ms: u64) -> Welcome {
     let unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
     Welcome {
         version: beamline_wire::PROTOCOL_VERSION,
-        node: format!("{nodes} nodes"),
+        node: "fleet".into(),
         os_pid: std::process::id(),
         incarnation: 1,
         started_unix_ms: unix_ms,
@@ -222,10 +222,9 @@ async fn merge_loop(
 ) {
     let start = Instant::now();
     let now = || start.elapsed().as_millis() as u64;
-    let n = router.controls.len();
     let mut interval = DEFAULT_INTERVAL_MS;
     let hello = [
-        SourceEvent::Msg(ServerMsg::Welcome(welcome(n, interval))),
+        SourceEvent::Msg(ServerMsg::Welcome(welcome(interval))),
         SourceEvent::Conn(ConnState::Connecting),
     ];
     for ev in hello {
