@@ -72,6 +72,19 @@ pub struct Args {
     /// Stop cleanly after this many seconds.
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
+
+    /// The runtime's node name: what observers show in their header and JSON, and what an
+    /// observer watching several nodes calls this one unless told otherwise.
+    #[arg(long, value_name = "NAME", default_value = "demo", value_parser = node_name)]
+    pub node_name: String,
+}
+
+/// A node name: not empty, no whitespace or control characters (it is shown in one cell).
+fn node_name(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a node name is one word without spaces, e.g. --node-name a".into());
+    }
+    Ok(s.to_string())
 }
 
 /// The `--list` text: one line per scenario.
@@ -113,7 +126,7 @@ pub async fn run(args: Args) -> ExitCode {
     // The demo decides where it is observed; BEAMLINE_OBSERVE and BEAMLINE_METRICS must not
     // open second endpoints.
     let rt = Runtime::builder()
-        .node("demo")
+        .node(args.node_name.clone())
         .observe_from_env(false)
         .metrics_from_env(false)
         .build();

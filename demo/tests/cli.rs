@@ -38,6 +38,7 @@ fn bad_arguments_print_usage_and_exit_2() {
         &["--bogus"][..],
         &["--scenario", "nope"],
         &["--duration", "soon"],
+        &["--node-name", "a b"],
         &["--list", "--serve"],
     ] {
         let out = demo().args(args).output().unwrap();

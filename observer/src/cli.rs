@@ -6,8 +6,9 @@ use crate::headless::{self, HeadlessOptions};
 use crate::json::{Selection, parse_sort};
 use crate::model::diagnosis::Thresholds;
 use crate::source::attach::{DEFAULT_ADDR, TlsTrust, Trust};
+use crate::source::fleet::{self, NodeSpec};
 use crate::source::replay::Speed;
-use crate::source::{Addr, AttachSource, Recorded, ReplaySource, Source, Trouble};
+use crate::source::{Addr, AttachSource, FleetSource, Recorded, ReplaySource, Source, Trouble};
 use crate::trace_json;
 use crate::vocab::Column;
 use clap::{ArgGroup, Parser};
@@ -20,8 +21,14 @@ use std::path::PathBuf;
 pub struct Cli {
     /// Runtime endpoint: host:port, tls://host:port (with --tls-ca, --tls-pin or --tls-cert) or
     /// unix:/path (the address BEAMLINE_OBSERVE listens on).
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_ADDR, conflicts_with = "replay")]
-    pub attach: Addr,
+    /// Give it several times to watch several nodes at once. Default: 127.0.0.1:7420.
+    #[arg(long, value_name = "ADDR", conflicts_with = "replay")]
+    pub attach: Vec<Addr>,
+
+    /// Watch the nodes listed in FILE: one address a line, optionally followed by name=NAME and
+    /// token=TOKEN; '#' starts a comment (see the README's "One observer, many nodes").
+    #[arg(long, value_name = "FILE", conflicts_with = "replay", value_parser = fleet::spec::read)]
+    pub nodes: Option<fleet::spec::NodeList>,
 
     /// Shared token. Without it, a loopback address's token is read from the runtime's cookie
     /// file when this user can read it ($XDG_RUNTIME_DIR/beamline or ~/.beamline).
@@ -132,15 +139,22 @@ impl Cli {
             (_, _, Some(cert)) => Some(Trust::Cert(cert.clone())),
             _ => None,
         };
-        match (&self.attach, trust) {
-            (Addr::Tls(_), None) => Err(format!(
-                "{}: a tls:// address needs --tls-ca FILE, --tls-pin SHA256 or --tls-cert FILE",
-                self.attach
+        let listed = self.nodes.iter().flat_map(|l| l.0.iter().map(|n| &n.addr));
+        let tls = self
+            .attach
+            .iter()
+            .chain(listed)
+            .find(|a| matches!(a, Addr::Tls(_)));
+        match (tls, trust) {
+            (Some(addr), None) => Err(format!(
+                "{addr}: a tls:// address needs --tls-ca FILE, --tls-pin SHA256 or --tls-cert FILE"
             )),
-            (Addr::Tls(_), Some(t)) => TlsTrust::load(&t).map(Some),
-            (_, Some(_)) if self.replay.is_none() => Err(format!(
+            (Some(_), Some(t)) => TlsTrust::load(&t).map(Some),
+            (None, Some(_)) if self.replay.is_none() => Err(format!(
                 "{}: --tls-ca, --tls-pin and --tls-cert apply to tls://host:port addresses only",
                 self.attach
+                    .first()
+                    .map_or_else(|| DEFAULT_ADDR.to_string(), |a| a.to_string())
             )),
             _ => Ok(None),
         }
@@ -171,7 +185,29 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         return dispatch(src, &cli, thresholds).await;
     }
     let tls = cli.tls_trust()?;
-    let src = AttachSource::spawn_tls(cli.attach.clone(), cli.token.clone(), tls);
+    let mut specs = cli.nodes.clone().map(|l| l.0).unwrap_or_default();
+    specs.extend(cli.attach.iter().cloned().map(NodeSpec::at));
+    if specs.len() > fleet::ids::MAX_NODES {
+        return Err(format!(
+            "{} nodes given; one observer watches at most {}",
+            specs.len(),
+            fleet::ids::MAX_NODES
+        ));
+    }
+    let one = match specs.as_slice() {
+        [] => Some(DEFAULT_ADDR.parse::<Addr>()?),
+        // One --attach: the plain source, so one runtime looks exactly as before.
+        [one] if cli.nodes.is_none() => Some(one.addr.clone()),
+        _ => None,
+    };
+    let Some(addr) = one else {
+        if cli.dump.is_some() || cli.trace.is_some() {
+            return Err("--dump and --trace take one --attach address".into());
+        }
+        let src = FleetSource::spawn(specs, cli.token.clone(), tls);
+        return dispatch(src, &cli, thresholds).await;
+    };
+    let src = AttachSource::spawn_tls(addr, cli.token.clone(), tls);
     if let Some(path) = &cli.dump {
         let done = crate::source::dump::dump(src, path).await?;
         eprintln!(

@@ -5,7 +5,9 @@
 
 use crate::model::Model;
 use crate::model::diagnosis::Alert;
-use crate::state::rows::matches;
+use crate::source::fleet::ids;
+use crate::source::fleet::status::FleetView;
+use crate::state::rows::matcher;
 use crate::vocab::Column;
 use beamline_wire::{ProcessSample, ProcessTable};
 use serde::Serialize;
@@ -28,13 +30,19 @@ pub struct Selection {
 
 impl Selection {
     /// The processes of `m` to list, in order.
-    pub fn pick<'a>(&self, m: &'a ProcessTable) -> Vec<&'a ProcessSample> {
+    /// A fleet's node rows are never listed; `node:NAME` picks the processes of matching nodes.
+    pub fn pick<'a>(
+        &self,
+        m: &'a ProcessTable,
+        fleet: Option<&FleetView>,
+    ) -> Vec<&'a ProcessSample> {
         let needle = self.filter.as_deref().unwrap_or("").to_lowercase();
+        let hit = matcher(&needle, fleet);
         let mut chosen: Vec<&ProcessSample> = m
             .processes
             .iter()
             .map(Arc::as_ref)
-            .filter(|p| matches(p, &needle))
+            .filter(|p| !ids::is_node_row(p.id) && hit(p))
             .collect();
         let sort = match (self.sort, self.top) {
             (Some(c), _) => c,
@@ -61,7 +69,7 @@ impl Selection {
 }
 
 /// The `--sort` field names: the JSON keys of the process columns.
-pub const SORT_FIELDS: [(&str, Column); 10] = [
+pub const SORT_FIELDS: [(&str, Column); 11] = [
     ("id", Column::Pid),
     ("name", Column::Name),
     ("status", Column::Status),
@@ -72,6 +80,7 @@ pub const SORT_FIELDS: [(&str, Column); 10] = [
     ("busy", Column::Busy),
     ("state_bytes", Column::State),
     ("restarts", Column::Restarts),
+    ("node", Column::Node),
 ];
 
 /// Parse a `--sort` value: one of [`SORT_FIELDS`].
@@ -109,6 +118,26 @@ pub struct JsonSample {
     pub alerts: Vec<JsonAlert>,
     /// Alerts that cleared in the last five minutes, most recently resolved first.
     pub resolved: Vec<JsonAlert>,
+    /// Watching several nodes: each node, in the order given; absent for one runtime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<JsonNode>>,
+}
+
+/// One node of a fleet.
+#[derive(Clone, Debug, Serialize)]
+pub struct JsonNode {
+    /// What the observer calls it (the `node` field of its processes and alerts).
+    pub name: String,
+    /// Its endpoint.
+    pub addr: String,
+    /// `up`, `connecting` or `down`.
+    pub state: &'static str,
+    /// Why it is down, or null.
+    pub reason: Option<String>,
+    /// The runtime's incarnation, once it said.
+    pub incarnation: Option<u64>,
+    /// Its live processes, when up.
+    pub processes: Option<u64>,
 }
 
 /// Runtime-wide figures.
@@ -169,6 +198,10 @@ pub struct JsonProcess {
     /// (absent in replays, and for processes past the first 64 listed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_type: Option<Vec<JsonType>>,
+    /// Watching several nodes: the node it runs on (its `id` and pids are that node's own);
+    /// absent for one runtime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// Messages of one type (for enums, one variant) handled by a process since it started.
@@ -228,6 +261,10 @@ pub struct JsonAlert {
     pub severity_log: Vec<JsonSeverityChange>,
     /// When the condition cleared, milliseconds since runtime start; null while active.
     pub resolved_at_ms: Option<u64>,
+    /// Watching several nodes: the node of its culprit (its pids are that node's own); absent
+    /// for one runtime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// An alert's severity from `at_ms` on.
@@ -258,7 +295,25 @@ impl From<&ProcessSample> for JsonProcess {
             state_bytes: p.state_bytes,
             restarts: p.restarts,
             by_type: None,
+            node: None,
         }
+    }
+}
+
+impl JsonProcess {
+    /// `p` as a fleet's node knows it: its own pids, and the node's name.
+    fn on_node(p: &ProcessSample, fleet: Option<&FleetView>) -> Self {
+        let mut j = JsonProcess::from(p);
+        if let Some(f) = fleet {
+            j.node = f.name_of(p.id).map(str::to_string);
+            j.id = ids::local(p.id).0;
+            j.parent = p
+                .parent
+                .filter(|pp| !ids::is_node_row(*pp))
+                .map(|pp| ids::local(pp).0);
+            j.waiting_on = p.status.waiting_on().map(|pp| ids::local(pp).0);
+        }
+        j
     }
 }
 
@@ -280,7 +335,24 @@ impl From<&Alert> for JsonAlert {
                 })
                 .collect(),
             resolved_at_ms: a.resolved_at_ms,
+            node: None,
         }
+    }
+}
+
+impl JsonAlert {
+    /// `a` naming its node, with that node's own pids.
+    fn on_node(a: &Alert, fleet: Option<&FleetView>) -> Self {
+        let mut j = JsonAlert::from(a);
+        if let Some(f) = fleet {
+            j.node = a
+                .processes
+                .first()
+                .and_then(|p| f.name_of(*p))
+                .map(str::to_string);
+            j.processes = a.processes.iter().map(|p| ids::local(*p).0).collect();
+        }
+        j
     }
 }
 
@@ -288,6 +360,7 @@ impl JsonSample {
     /// The line for moment `m` of `model`, listing the processes `selection` picks.
     pub fn new(model: &Model, m: &ProcessTable, source_missed: u64, selection: &Selection) -> Self {
         let s = &m.system;
+        let fleet = model.fleet.as_deref();
         JsonSample {
             seq: m.seq.unwrap_or_default(),
             at_ms: m.at_ms,
@@ -306,12 +379,30 @@ impl JsonSample {
                 missed_updates: s.missed_updates,
             },
             processes: selection
-                .pick(m)
+                .pick(m, fleet)
                 .into_iter()
-                .map(JsonProcess::from)
+                .map(|p| JsonProcess::on_node(p, fleet))
                 .collect(),
-            alerts: model.alerts.iter().map(JsonAlert::from).collect(),
-            resolved: model.resolved.iter().map(JsonAlert::from).collect(),
+            alerts: model
+                .alerts
+                .iter()
+                .map(|a| JsonAlert::on_node(a, fleet))
+                .collect(),
+            resolved: (model.resolved.iter())
+                .map(|a| JsonAlert::on_node(a, fleet))
+                .collect(),
+            nodes: fleet.map(|f| {
+                (f.nodes.iter())
+                    .map(|n| JsonNode {
+                        name: n.name.clone(),
+                        addr: n.addr.clone(),
+                        state: n.state_word(),
+                        reason: n.trouble().map(str::to_string),
+                        incarnation: n.incarnation,
+                        processes: n.system.as_ref().map(|s| s.processes),
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -333,14 +424,14 @@ mod tests {
                 sort: Some(col),
                 ..Selection::default()
             }
-            .pick(&m);
+            .pick(&m, None);
             for n in [0, 1, 10, 1999, 2000, 5000] {
                 let top = Selection {
                     top: Some(n),
                     sort: Some(col),
                     ..Selection::default()
                 }
-                .pick(&m);
+                .pick(&m, None);
                 let ids = |v: &[&ProcessSample]| v.iter().map(|p| p.id).collect::<Vec<_>>();
                 assert_eq!(ids(&top), ids(&all[..n.min(all.len())]), "{name} top {n}");
             }
@@ -350,13 +441,13 @@ mod tests {
             sort: Some(Column::Busy),
             ..Selection::default()
         }
-        .pick(&m);
+        .pick(&m, None);
         assert!(busiest.windows(2).all(|w| w[0].busy >= w[1].busy));
         let biggest_mailbox = Selection {
             top: Some(1),
             ..Selection::default()
         }
-        .pick(&m);
+        .pick(&m, None);
         let max = m.processes.iter().map(|p| p.mailbox_len).max();
         assert_eq!(biggest_mailbox.first().map(|p| p.mailbox_len), max);
     }
@@ -368,7 +459,7 @@ mod tests {
             filter: Some("WORKER_7".into()),
             ..Selection::default()
         };
-        let names: Vec<_> = sel.pick(&m).iter().map(|p| p.name.clone()).collect();
+        let names: Vec<_> = sel.pick(&m, None).iter().map(|p| p.name.clone()).collect();
         assert!(!names.is_empty());
         assert!(
             names
@@ -379,8 +470,8 @@ mod tests {
             top: Some(2),
             ..sel
         };
-        assert_eq!(sel.pick(&m).len(), 2);
-        assert!(Selection::default().pick(&m).len() == m.processes.len());
+        assert_eq!(sel.pick(&m, None).len(), 2);
+        assert!(Selection::default().pick(&m, None).len() == m.processes.len());
     }
 
     #[test]

@@ -76,11 +76,12 @@ pub fn tab_at(area: Rect, x: u16) -> Option<ViewId> {
 pub const WIDE: u16 = 100;
 
 /// The process table's columns and their widths at `width` columns of terminal: NAME takes
-/// what the others leave. One space separates columns.
-pub fn process_columns(width: u16) -> Vec<(Column, u16)> {
+/// what the others leave. One space separates columns. With `nodes` (watching several), NODE
+/// comes first.
+pub fn process_columns(width: u16, nodes: bool) -> Vec<(Column, u16)> {
     let wide = width >= WIDE;
-    let cols: Vec<Column> = Column::ALL
-        .into_iter()
+    let cols: Vec<Column> = (nodes.then_some(Column::Node).into_iter())
+        .chain(Column::ALL)
         .filter(|c| wide || !matches!(c, Column::Peak | Column::Out))
         .collect();
     let fixed = |c: Column| -> u16 {
@@ -93,6 +94,8 @@ pub fn process_columns(width: u16) -> Vec<(Column, u16)> {
             Column::Restarts if wide => 9,
             Column::Restarts => 4,
             Column::Busy => 5,
+            Column::Node if wide => 10,
+            Column::Node => 6,
             _ => 6,
         }
     };
@@ -104,9 +107,9 @@ pub fn process_columns(width: u16) -> Vec<(Column, u16)> {
 }
 
 /// The process table's column title at `x` (for clicks on the header).
-pub fn column_at(width: u16, x: u16) -> Option<Column> {
+pub fn column_at(width: u16, nodes: bool, x: u16) -> Option<Column> {
     let mut left = 0u16;
-    for (c, w) in process_columns(width) {
+    for (c, w) in process_columns(width, nodes) {
         if x >= left && x < left + w + 1 {
             return Some(c);
         }

@@ -22,6 +22,7 @@ pub mod prepare;
 pub mod pressure;
 pub mod worker;
 
+use crate::source::fleet::status::FleetView;
 use crate::source::{ConnState, SourceEvent, Trouble};
 use beamline_wire::{ProcessTable, ServerMsg, Welcome};
 use diagnosis::{Alert, Diagnoser, Thresholds};
@@ -65,6 +66,8 @@ pub struct Model {
     pub welcome: Option<Welcome>,
     /// The last trouble the source told (a recording that stopped, a damaged replay).
     pub trouble: Option<Trouble>,
+    /// The nodes, when watching several ([`crate::source::fleet`]); `None` for one runtime.
+    pub fleet: Option<Arc<FleetView>>,
     /// Recent moments, oldest first, with their cost units and the alerts raised at each.
     moments: VecDeque<(Arc<ProcessTable>, usize, Arc<Vec<Alert>>)>,
     cost: usize,
@@ -91,6 +94,7 @@ impl Model {
             conn: ConnState::Connecting,
             welcome: None,
             trouble: None,
+            fleet: None,
             moments: VecDeque::new(),
             cost: 0,
             history: History::default(),
@@ -145,6 +149,10 @@ impl Model {
             }
             SourceEvent::Trouble(t) => {
                 self.trouble = Some(t);
+                Change::Link
+            }
+            SourceEvent::Nodes(f) => {
+                self.fleet = Some(f);
                 Change::Link
             }
             SourceEvent::Msg(ServerMsg::Welcome(w)) => {
@@ -221,6 +229,7 @@ impl Model {
             events: self.events.clone(),
             diagnoser: Diagnoser::new(self.thresholds().clone()),
             preparer: Preparer::default(),
+            fleet: self.fleet.clone(),
         }
     }
 

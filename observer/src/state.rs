@@ -740,6 +740,17 @@ impl State {
             .collect()
     }
 
+    /// How many processes moment `m` lists, leaving out a fleet's node rows.
+    pub fn process_count(&self, m: &ProcessTable) -> u64 {
+        let rows = self.model.fleet.as_ref().map_or(0, |f| f.nodes.len());
+        m.processes.len().saturating_sub(rows) as u64
+    }
+
+    /// Whether the observer watches more than one node (the process table then has NODE).
+    pub fn several_nodes(&self) -> bool {
+        self.model.fleet.as_ref().is_some_and(|f| f.nodes.len() > 1)
+    }
+
     /// Recompute the rows of the current list view for the shown moment and keep the selection
     /// on the same process.
     fn refresh(&mut self) {
@@ -802,6 +813,7 @@ impl State {
             needle: self.query.needle(),
             sort: self.query.sort,
             desc: self.query.descending(),
+            fleet: self.model.fleet.clone(),
         }
     }
 
@@ -871,7 +883,7 @@ impl State {
         }
         if self.nav.view == ViewId::Processes
             && row == a.body.y + 1
-            && let Some(c) = layout::column_at(a.body.width, column)
+            && let Some(c) = layout::column_at(a.body.width, self.several_nodes(), column)
         {
             return self.handle(Action::Sort(c));
         }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod fmt;
 pub mod header;
 pub mod memory;
+pub mod nodes;
 pub mod overlay;
 pub mod processes;
 pub mod system;

@@ -18,6 +18,19 @@ struct Line {
     processes: Vec<Process>,
     alerts: Vec<Alert>,
     resolved: Vec<Alert>,
+    nodes: Option<Vec<Node>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Node {
+    name: String,
+    addr: String,
+    state: String,
+    reason: Option<String>,
+    incarnation: Option<u64>,
+    processes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +68,7 @@ struct Process {
     restarts: u32,
     #[serde(default)]
     by_type: Option<Vec<TypeLine>>,
+    node: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +96,7 @@ struct Alert {
     id: u64,
     severity_log: Vec<SeverityChange>,
     resolved_at_ms: Option<u64>,
+    node: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +153,52 @@ fn once_prints_one_snapshot_with_stable_keys() {
     );
     assert_eq!(types[0].count, 400);
     assert_eq!(types[0].handle_us_mean, 2.0);
+}
+
+#[test]
+fn once_over_two_nodes_names_each_process_and_alert_and_lists_the_nodes() {
+    let (a, b) = (
+        FakeRuntime::start(Fake::default()),
+        FakeRuntime::start(Fake::default()),
+    );
+    let (a, b) = (a.addr.to_string(), b.addr.to_string());
+    let out = observer(&["--attach", &a, "--attach", &b, "--json", "--once"]);
+    assert!(out.status.success(), "{out:?}");
+    let l = lines(&out.stdout);
+    let s = &l[0];
+    let nodes = s.nodes.as_ref().expect("a nodes list with several nodes");
+    assert_eq!(nodes.len(), 2);
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n.state == "up" && n.processes == Some(11))
+    );
+    // Both fakes call themselves "demo": the observer tells them apart by address.
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let told_apart =
+        |first: &str, second: &str, addr: &str| first == "demo" && second == format!("demo@{addr}");
+    assert!(
+        told_apart(names[0], names[1], &b) || told_apart(names[1], names[0], &a),
+        "{names:?}"
+    );
+    assert_eq!(s.processes.len(), 22, "every process of both, no node rows");
+    for name in nodes.iter().map(|n| &n.name) {
+        let mine: Vec<&Process> = s
+            .processes
+            .iter()
+            .filter(|p| p.node.as_ref() == Some(name))
+            .collect();
+        assert_eq!(mine.len(), 11, "{name}");
+        let root = mine.iter().find(|p| p.id == 1).unwrap();
+        assert_eq!(
+            root.parent, None,
+            "a node's own pids, its roots without parent"
+        );
+    }
+    assert!(s.alerts.iter().all(|a| a.node.is_some()));
+    let one = observer(&["--attach", &a, "--json", "--once"]);
+    let one = &lines(&one.stdout)[0];
+    assert!(one.nodes.is_none() && one.processes.iter().all(|p| p.node.is_none()));
 }
 
 #[test]

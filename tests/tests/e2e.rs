@@ -8,6 +8,7 @@ mod cli;
 mod cross_crate;
 mod endpoint_fuzz;
 mod flight;
+mod fleet;
 mod guarantees;
 mod hostile;
 mod observer;

@@ -61,6 +61,27 @@ impl AttachSource {
     }
 }
 
+impl AttachSource {
+    /// What [`Source::control`] does, as a handle that outlives a borrow: a fleet keeps one per
+    /// node while a task of its own reads the node's events.
+    pub fn controller(&self) -> impl Fn(ControlRequest) -> ControlFuture + Send + Sync + 'static {
+        let requests = self.requests.clone();
+        move |request| send(requests.clone(), request)
+    }
+}
+
+/// Hand `request` to the connection task and wait for the runtime's reply.
+fn send(requests: mpsc::Sender<Request>, request: ControlRequest) -> ControlFuture {
+    Box::pin(async move {
+        let (tx, rx) = oneshot::channel();
+        if requests.send((request, tx)).await.is_err() {
+            return ControlReply::Error("not connected".into());
+        }
+        rx.await
+            .unwrap_or_else(|_| ControlReply::Error("connection lost before the reply".into()))
+    })
+}
+
 impl Drop for AttachSource {
     fn drop(&mut self) {
         self.task.abort();
@@ -78,15 +99,7 @@ impl Source for AttachSource {
     }
 
     fn control(&self, request: ControlRequest) -> ControlFuture {
-        let requests = self.requests.clone();
-        Box::pin(async move {
-            let (tx, rx) = oneshot::channel();
-            if requests.send((request, tx)).await.is_err() {
-                return ControlReply::Error("not connected".into());
-            }
-            rx.await
-                .unwrap_or_else(|_| ControlReply::Error("connection lost before the reply".into()))
-        })
+        send(self.requests.clone(), request)
     }
 
     fn describe(&self) -> String {

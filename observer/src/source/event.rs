@@ -43,6 +43,9 @@ pub enum SourceEvent {
     Reset,
     /// Something the user must hear about that does not stop observing.
     Trouble(Trouble),
+    /// A fleet's nodes as they stand, sent before each merged sample (only a
+    /// [`crate::source::FleetSource`] sends it; see [`crate::source::fleet`]).
+    Nodes(std::sync::Arc<crate::source::fleet::status::FleetView>),
 }
 
 /// Trouble on the observer's side, told once: the TUI keeps it on screen, headless modes end

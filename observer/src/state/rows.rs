@@ -1,7 +1,9 @@
 //! The order of rows in the list views, computed once per sample (or per sort, filter or
 //! collapse change) as indices into the moment, so drawing only touches the visible rows.
 
-use crate::vocab::Column;
+use crate::source::fleet::ids;
+use crate::source::fleet::status::FleetView;
+use crate::vocab::{Column, SortKey};
 use beamline_wire::{Pid, ProcessSample, ProcessTable};
 use std::collections::HashSet;
 
@@ -43,6 +45,21 @@ pub fn matches(p: &ProcessSample, filter: &str) -> bool {
         || p.id.to_string().contains(filter)
         || p.behaviour.to_lowercase().contains(filter)
         || has_key(p, filter)
+}
+
+/// [`matches`] for many processes, also knowing the nodes of a fleet: `node:NAME` keeps the
+/// processes (and rows) of the nodes whose name contains NAME.
+pub fn matcher<'a>(
+    filter: &'a str,
+    fleet: Option<&FleetView>,
+) -> impl Fn(&ProcessSample) -> bool + 'a {
+    let nodes = filter
+        .strip_prefix("node:")
+        .map(|name| fleet.map(|f| f.matching(name.trim())).unwrap_or_default());
+    move |p| match &nodes {
+        Some(on) => ids::node_of(p.id).is_some_and(|k| on.get(k).copied().unwrap_or(false)),
+        None => matches(p, filter),
+    }
 }
 
 /// Whether one of `p`'s shown registered keys contains `needle` (lower case).
@@ -101,28 +118,39 @@ impl Rows {
     }
 
     /// The flat table: filtered, then sorted by `col`, biggest first if `desc` (ties by pid).
-    pub fn table(m: &ProcessTable, col: Column, desc: bool, filter: &str) -> Rows {
+    /// A fleet's node rows belong to the tree only.
+    pub fn table(
+        m: &ProcessTable,
+        col: Column,
+        desc: bool,
+        filter: &str,
+        fleet: Option<&FleetView>,
+    ) -> Rows {
         let ps = &m.processes;
-        let mut idx: Vec<u32> = (0..ps.len() as u32)
-            .filter(|i| matches(&ps[*i as usize], filter))
+        let keep = matcher(filter, fleet);
+        // Each row's key read once, then sorted side by side (see `SortKey`).
+        let mut keyed: Vec<(SortKey, Pid, u32)> = (ps.iter().zip(0u32..))
+            .filter(|(p, _)| !ids::is_node_row(p.id) && keep(p))
+            .map(|(p, i)| (col.sort_key(p), p.id, i))
             .collect();
-        idx.sort_by(|a, b| {
-            let (pa, pb) = (&ps[*a as usize], &ps[*b as usize]);
-            let o = col.cmp(pa, pb);
+        keyed.sort_unstable_by(|a, b| {
+            let o = a.0.cmp(&b.0);
             let o = if desc { o.reverse() } else { o };
-            o.then(pa.id.cmp(&pb.id))
+            o.then(a.1.cmp(&b.1))
         });
-        Rows::Table(idx)
+        Rows::Table(keyed.into_iter().map(|(_, _, i)| i).collect())
     }
 
     /// The supervision tree from `parent` edges, depth first, children in start order (`order`
     /// gives each process its place: a restarted child keeps its slot's; ties by pid).
     /// Processes whose parent is not reported (or that sit in a parent cycle) become roots. With
-    /// a filter, shows matches and their ancestors, fully expanded.
+    /// a filter, shows matches and their ancestors, fully expanded. A fleet's processes sit
+    /// under their node's row.
     pub fn tree(
         m: &ProcessTable,
         collapsed: &HashSet<Pid>,
         filter: &str,
+        fleet: Option<&FleetView>,
         order: &dyn Fn(&ProcessSample) -> Pid,
     ) -> Rows {
         let ps = &m.processes;
@@ -140,7 +168,7 @@ impl Rows {
             kids[start[i] as usize..start[i + 1] as usize]
                 .sort_by_key(|k| (order(&ps[*k as usize]), ps[*k as usize].id));
         }
-        let keep = (!filter.is_empty()).then(|| kept(m, &parent, filter));
+        let keep = (!filter.is_empty()).then(|| kept(m, &parent, &matcher(filter, fleet)));
         let shown = |i: usize| keep.as_ref().is_none_or(|k| k[i]);
         let mut rows = Vec::new();
         let mut seen = vec![false; n];
@@ -212,11 +240,15 @@ fn children(parent: &[Option<usize>]) -> (Vec<u32>, Vec<u32>) {
 }
 
 /// Which rows a filter keeps: the matches and their ancestors.
-fn kept(m: &ProcessTable, parent: &[Option<usize>], filter: &str) -> Vec<bool> {
+fn kept(
+    m: &ProcessTable,
+    parent: &[Option<usize>],
+    hit: &dyn Fn(&ProcessSample) -> bool,
+) -> Vec<bool> {
     let n = parent.len();
     let mut keep = vec![false; n];
     for (i, p) in m.processes.iter().enumerate() {
-        if !matches(p, filter) {
+        if !hit(p) {
             continue;
         }
         let mut at = Some(i);
@@ -295,7 +327,7 @@ mod tests {
     #[test]
     fn tree_is_depth_first_with_children_by_pid() {
         let m = sample_tree();
-        let rows = Rows::tree(&m, &HashSet::new(), "", &|p| p.id);
+        let rows = Rows::tree(&m, &HashSet::new(), "", None, &|p| p.id);
         assert_eq!(
             tree_pids(&m, &rows),
             [(1, 0), (2, 1), (3, 2), (4, 2), (5, 1), (6, 0)]
@@ -305,19 +337,19 @@ mod tests {
     #[test]
     fn collapsing_hides_descendants_only() {
         let m = sample_tree();
-        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "", &|p| p.id);
+        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "", None, &|p| p.id);
         assert_eq!(tree_pids(&m, &rows), [(1, 0), (2, 1), (5, 1), (6, 0)]);
         let Rows::Tree(r) = &rows else { panic!() };
         assert!(r[1].collapsed);
         assert_eq!(r[1].children, 2);
-        let all = Rows::tree(&m, &parents(&m), "", &|p| p.id);
+        let all = Rows::tree(&m, &parents(&m), "", None, &|p| p.id);
         assert_eq!(tree_pids(&m, &all), [(1, 0), (6, 0)]);
     }
 
     #[test]
     fn filter_keeps_matches_and_their_ancestors() {
         let m = sample_tree();
-        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "w2", &|p| p.id);
+        let rows = Rows::tree(&m, &HashSet::from([Pid(2)]), "w2", None, &|p| p.id);
         assert_eq!(tree_pids(&m, &rows), [(1, 0), (2, 1), (4, 2)]);
     }
 
@@ -328,7 +360,7 @@ mod tests {
             (2, Some(1), "b", 0),
             (3, None, "c", 0),
         ]);
-        let rows = Rows::tree(&m, &HashSet::new(), "", &|p| p.id);
+        let rows = Rows::tree(&m, &HashSet::new(), "", None, &|p| p.id);
         let mut got: Vec<u64> = tree_pids(&m, &rows).iter().map(|r| r.0).collect();
         got.sort();
         assert_eq!(got, [1, 2, 3]);
@@ -340,19 +372,22 @@ mod tests {
         let ids =
             |r: &Rows| -> Vec<u64> { (0..r.len()).map(|i| r.pid_at(&m, i).unwrap().0).collect() };
         assert_eq!(
-            ids(&Rows::table(&m, Column::Mailbox, true, "")),
+            ids(&Rows::table(&m, Column::Mailbox, true, "", None)),
             [5, 3, 4, 1, 2, 6]
         );
         assert_eq!(
-            ids(&Rows::table(&m, Column::Mailbox, false, "")),
+            ids(&Rows::table(&m, Column::Mailbox, false, "", None)),
             [1, 2, 6, 4, 3, 5]
         );
         assert_eq!(
-            ids(&Rows::table(&m, Column::Name, false, "")),
+            ids(&Rows::table(&m, Column::Name, false, "", None)),
             [5, 6, 1, 3, 4, 2]
         );
-        assert_eq!(ids(&Rows::table(&m, Column::Pid, false, "w")), [2, 3, 4]);
-        let r = Rows::table(&m, Column::Pid, false, "");
+        assert_eq!(
+            ids(&Rows::table(&m, Column::Pid, false, "w", None)),
+            [2, 3, 4]
+        );
+        let r = Rows::table(&m, Column::Pid, false, "", None);
         assert_eq!(r.position(&m, Pid(4)), Some(3));
     }
 }

@@ -31,6 +31,8 @@ pub struct Spec {
     pub sort: Column,
     /// Biggest first.
     pub desc: bool,
+    /// The nodes, when watching several (node rows in the tree, the `node:` filter).
+    pub fleet: Option<Arc<crate::source::fleet::FleetView>>,
 }
 
 impl Spec {
@@ -43,9 +45,13 @@ impl Spec {
     pub fn rows(&self, m: &ProcessTable, events: &Events) -> Rows {
         match self.view {
             ViewId::Tree => {
-                Rows::tree(m, &self.collapsed, &self.needle, &|p| events.start_order(p))
+                Rows::tree(m, &self.collapsed, &self.needle, self.fleet.as_deref(), &|p| {
+                    events.start_order(p)
+                })
             }
-            ViewId::Processes => Rows::table(m, self.sort, self.desc, &self.needle),
+            ViewId::Processes => {
+                Rows::table(m, self.sort, self.desc, &self.needle, self.fleet.as_deref())
+            }
             _ => Rows::default(),
         }
     }

@@ -36,11 +36,18 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     }
     let m = state.shown();
     let pos = &state.nav().alerts;
+    // Watching several nodes, each alert names its culprit's node: `name@node`.
+    let fleet = state.model().fleet.as_deref();
     let who = |pids: &[beamline_wire::Pid]| -> String {
         pids.first()
             .map(|pid| {
-                m.and_then(|m| m.get(*pid))
-                    .map_or_else(|| pid.to_string(), |p| p.label())
+                let label = m
+                    .and_then(|m| m.get(*pid))
+                    .map_or_else(|| pid.to_string(), |p| p.label());
+                match fleet.and_then(|f| f.name_of(*pid)) {
+                    Some(node) => format!("{label}@{node}"),
+                    None => label,
+                }
             })
             .unwrap_or_default()
     };

@@ -28,13 +28,17 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         gone(state, d.pid, area, buf);
         return;
     };
-    let title = format!(
+    let mut title = format!(
         " Detail {} {} · {} · {} ",
         p.id,
         p.name.as_deref().unwrap_or(""),
         p.kind.as_str(),
         p.behaviour
     );
+    // Watching several nodes: which one, since its actions go there.
+    if let Some(node) = state.model().fleet.as_ref().and_then(|f| f.name_of(p.id)) {
+        title.push_str(&format!("· on {node} "));
+    }
     let block = title_block(state, title);
     let inner = block.inner(area);
     block.render(area, buf);

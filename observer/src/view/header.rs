@@ -116,7 +116,7 @@ fn line2(state: &State) -> Line<'static> {
         let sys = &s.system;
         let mut totals = format!(
             "{} procs · {} msg/s",
-            fmt::count(s.processes.len() as u64),
+            fmt::count(state.process_count(s)),
             fmt::si(sys.msgs_per_s),
         );
         if !narrow {
@@ -182,8 +182,12 @@ fn line2(state: &State) -> Line<'static> {
         }
     } else if let Some(a) = state.alerts().first() {
         l2.push(sep());
+        // Watching several nodes: which one.
+        let on = (a.processes.first())
+            .and_then(|p| m.fleet.as_ref()?.name_of(*p).map(|n| format!(" on {n}")))
+            .unwrap_or_default();
         l2.push(Span::styled(
-            format!("▲ {}: {}", a.kind.as_str(), a.message),
+            format!("▲ {}{on}: {}", a.kind.as_str(), a.message),
             t.bad(),
         ));
     } else if let ConnState::Retrying { reason, .. } | ConnState::Failed(reason) = &m.conn {

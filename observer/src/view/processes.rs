@@ -27,7 +27,8 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let page = crate::layout::list_rows(area);
     let culprits = culprits(state);
     let leaking = cells::leaking(state);
-    let cols = crate::layout::process_columns(area.width);
+    let fleet = state.model().fleet.as_deref();
+    let cols = crate::layout::process_columns(area.width, state.several_nodes());
     let wide = area.width >= crate::layout::WIDE;
     let body: Vec<Row> = rows
         .iter()
@@ -39,6 +40,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             let marks = Marks {
                 culprit: culprits.contains(&p.id),
                 leaking: leaking.contains(&p.id),
+                node: fleet.and_then(|f| f.name_of(p.id)),
             };
             let row = Row::new(cols.iter().map(|(c, _)| cell(*c, p, marks, th, t)));
             cells::highlight(row, i == pos.cursor, t)
@@ -58,7 +60,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let mut title = format!(
         " Processes {} of {} ",
         fmt::count(rows.len() as u64),
-        fmt::count(m.processes.len() as u64)
+        fmt::count(state.process_count(m))
     );
     if !q.filter.text.is_empty() {
         title.push_str(&format!("· filter \"{}\" ", q.filter.text));
@@ -70,11 +72,12 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
-/// What alerts say about a row's process.
+/// What alerts say about a row's process, and the node it runs on.
 #[derive(Clone, Copy)]
-struct Marks {
+struct Marks<'a> {
     culprit: bool,
     leaking: bool,
+    node: Option<&'a str>,
 }
 
 /// One cell of a process's row; a culprit's name is marked, a growing state highlighted.
@@ -102,5 +105,6 @@ fn cell(c: Column, p: &ProcessSample, marks: Marks, th: &Thresholds, t: &Theme) 
         Column::Busy => right(fmt::percent(p.busy)),
         Column::State => Cell::from(cells::state_cell(p, marks.leaking, t)),
         Column::Restarts => Cell::from(restarts_cell(p, t)),
+        Column::Node => Cell::from(marks.node.unwrap_or("").to_string()),
     }
 }

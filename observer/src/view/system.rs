@@ -37,7 +37,7 @@ fn facts(state: &State) -> Vec<Line<'static>> {
         ])
     };
     let m = state.model();
-    let mut lines = Vec::new();
+    let mut lines = super::nodes::system_lines(state);
     if let Some(s) = state.shown() {
         let y = &s.system;
         lines.extend([

@@ -58,7 +58,9 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
             };
             let row = Row::new(vec![
                 Cell::from(name.clone()),
-                Cell::from(cells::status_cell(p, t)),
+                Cell::from(
+                    super::nodes::status_cell(state, p).unwrap_or_else(|| cells::status_cell(p, t)),
+                ),
                 Cell::from(cells::mailbox_cell(p, history, m.at_ms, th, t)),
                 Cell::from(rate),
                 Cell::from(Line::from(fmt::percent(p.busy)).right_aligned()),
@@ -81,7 +83,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     .style(t.heading());
     let title = format!(
         " Tree {} processes{} ",
-        fmt::count(m.processes.len() as u64),
+        fmt::count(state.process_count(m)),
         if state.query().filter.text.is_empty() {
             String::new()
         } else {

@@ -46,7 +46,7 @@ fn pids(s: &State) -> Vec<Pid> {
 }
 
 fn sorted_by(m: &ProcessTable, col: Column) -> Vec<Pid> {
-    let r = Rows::table(m, col, col.is_quantity(), "");
+    let r = Rows::table(m, col, col.is_quantity(), "", None);
     (0..r.len()).filter_map(|i| r.pid_at(m, i)).collect()
 }
 
