@@ -93,17 +93,16 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 if cell.traced.load(Relaxed) {
                     event = trace_received(&cell, event);
                 }
-                let flow = match event {
-                    // The hot path: a cast's callback awaited right here. (`ev @`: the event is
-                    // moved out whole in both arms; see `dispatch::cast`.)
-                    ev @ Event::Msg(Envelope::Cast(..)) if H::DIRECT_CASTS => {
-                        let outcome = cast(&mut core, ev).await;
-                        if cell.traced.load(Relaxed) {
-                            crate::trace::handled(&cell);
-                        }
-                        settle(&cell, outcome)
+                // The hot path: a cast's callback awaited right here (the event is moved out
+                // whole in both branches; see `dispatch::cast`).
+                let flow = if H::DIRECT_CASTS && matches!(event, Event::Msg(Envelope::Cast(..))) {
+                    let outcome = cast(&mut core, event).await;
+                    if cell.traced.load(Relaxed) {
+                        crate::trace::handled(&cell);
                     }
-                    ev => H::handle(&mut core, ev).await,
+                    settle(&cell, outcome)
+                } else {
+                    H::handle(&mut core, event).await
                 };
                 handled += 1;
                 match &flow {
