@@ -196,9 +196,12 @@ pub(crate) fn write_file(
     history: &VecDeque<Arc<Past>>,
 ) -> std::io::Result<(usize, u64)> {
     let to_io = |e: beamline_wire::record::RecordError| std::io::Error::other(e.to_string());
-    let mut rec = HistoryRecording::new();
-    let first = encode_entry(&rec.entry(ServerMsg::Welcome(welcome)).expect("a welcome"))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let first = encode_entry(
+        &HistoryRecording::new()
+            .entry(ServerMsg::Welcome(welcome.clone()))
+            .expect("a welcome"),
+    )
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
     // Newest first until the budget is spent; each tick's size as a delta (its snapshot form,
     // if it comes first, carries the same samples).
     let mut budget = max_bytes.saturating_sub((HEADER_LEN + first.len()) as u64);
@@ -215,21 +218,49 @@ pub(crate) fn write_file(
         budget -= size;
         from = i;
     }
+    // The estimate above ignores what renumbering adds (clock offsets, the first tick as a
+    // snapshot): encode for real and leave out the oldest tick until the whole file fits.
+    let (first, entries) = loop {
+        let (first, entries) = encode_from(welcome.clone(), history, from)?;
+        let total = (HEADER_LEN + first.len()) as u64
+            + entries.iter().map(|e| e.len() as u64).sum::<u64>();
+        if total <= max_bytes || from >= history.len() {
+            break (first, entries);
+        }
+        from += 1;
+    };
     let tmp = path.with_extension("partial");
     let file = std::fs::File::create(&tmp)?;
     let mut w = RecordWriter::new(std::io::BufWriter::new(file)).map_err(to_io)?;
     let mut bytes = (HEADER_LEN + first.len()) as u64;
     w.append_encoded(&first).map_err(to_io)?;
-    for past in history.iter().skip(from) {
-        let entry = rec.entry(ServerMsg::History(past.delta())).expect("a tick");
-        let enc = encode_entry(&entry).map_err(|e| std::io::Error::other(e.to_string()))?;
+    for enc in &entries {
         bytes += enc.len() as u64;
-        w.append_encoded(&enc).map_err(to_io)?;
+        w.append_encoded(enc).map_err(to_io)?;
     }
     w.flush().map_err(to_io)?;
     drop(w);
     std::fs::rename(&tmp, path)?;
     Ok((history.len() - from, bytes))
+}
+
+/// The welcome and the ticks of `history` from `from` on, renumbered and encoded as entries.
+fn encode_from(
+    welcome: Welcome,
+    history: &VecDeque<Arc<Past>>,
+    from: usize,
+) -> std::io::Result<(Vec<u8>, Vec<Vec<u8>>)> {
+    let enc = |e: &beamline_wire::record::RecordEntry| {
+        encode_entry(e).map_err(|e| std::io::Error::other(e.to_string()))
+    };
+    let mut rec = HistoryRecording::new();
+    let first = enc(&rec.entry(ServerMsg::Welcome(welcome)).expect("a welcome"))?;
+    let entries = history
+        .iter()
+        .skip(from)
+        .map(|past| enc(&rec.entry(ServerMsg::History(past.delta())).expect("a tick")))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    Ok((first, entries))
 }
 
 #[cfg(test)]
