@@ -182,7 +182,9 @@ impl FleetSource {
         let mut tasks = Vec::new();
         let mut controls: Vec<Control> = Vec::new();
         for (k, spec) in specs.into_iter().enumerate() {
-            let tls = matches!(spec.addr, Addr::Tls(_)).then(|| tls.clone()).flatten();
+            let tls = matches!(spec.addr, Addr::Tls(_))
+                .then(|| tls.clone())
+                .flatten();
             let mut src =
                 AttachSource::spawn_tls(spec.addr, spec.token.or_else(|| token.clone()), tls);
             controls.push(Arc::new(src.controller()));

@@ -44,11 +44,13 @@ impl Spec {
     /// The rows of `m` (`events` gives the tree its start order).
     pub fn rows(&self, m: &ProcessTable, events: &Events) -> Rows {
         match self.view {
-            ViewId::Tree => {
-                Rows::tree(m, &self.collapsed, &self.needle, self.fleet.as_deref(), &|p| {
-                    events.start_order(p)
-                })
-            }
+            ViewId::Tree => Rows::tree(
+                m,
+                &self.collapsed,
+                &self.needle,
+                self.fleet.as_deref(),
+                &|p| events.start_order(p),
+            ),
             ViewId::Processes => {
                 Rows::table(m, self.sort, self.desc, &self.needle, self.fleet.as_deref())
             }

@@ -11,8 +11,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 mod locks;
-mod trace;
 mod tls;
+mod trace;
 
 fn hello(version: u16, token: Option<&str>) -> ClientMsg {
     ClientMsg::Hello(Hello {

@@ -101,7 +101,9 @@ impl Merger {
             SourceEvent::Msg(ServerMsg::Delta(d)) => self.delta(k, d, now_ms),
             // A node's history and trace batches are not merged (see the README: the fleet shows
             // live samples; trace one node by attaching to it alone).
-            SourceEvent::Msg(ServerMsg::Reply { .. } | ServerMsg::History(_) | ServerMsg::Trace(_))
+            SourceEvent::Msg(
+                ServerMsg::Reply { .. } | ServerMsg::History(_) | ServerMsg::Trace(_),
+            )
             | SourceEvent::Reset
             | SourceEvent::Trouble(_)
             | SourceEvent::Nodes(_) => {}

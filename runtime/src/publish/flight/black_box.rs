@@ -222,8 +222,8 @@ pub(crate) fn write_file(
     // snapshot): encode for real and leave out the oldest tick until the whole file fits.
     let (first, entries) = loop {
         let (first, entries) = encode_from(welcome.clone(), history, from)?;
-        let total = (HEADER_LEN + first.len()) as u64
-            + entries.iter().map(|e| e.len() as u64).sum::<u64>();
+        let total =
+            (HEADER_LEN + first.len()) as u64 + entries.iter().map(|e| e.len() as u64).sum::<u64>();
         if total <= max_bytes || from >= history.len() {
             break (first, entries);
         }
