@@ -135,11 +135,14 @@ impl Stats {
     }
 
     /// The longest per-message time since the last call, and start a new interval (the sampler,
-    /// once per tick).
+    /// once per tick). While a batch is in progress the figure is kept, not reset: a busy
+    /// process's batch of up to 128 slow messages can span several intervals, and its handle
+    /// time is known only when the batch ends, so an interval inside it shows the last batch's
+    /// figure rather than zero.
     pub(crate) fn take_max_handle_ns(&self) -> u64 {
         let max = self.max_handle_ns.load(Relaxed);
-        if max == 0 {
-            return 0;
+        if max == 0 || self.batch_start_ns.load(Relaxed) != 0 {
+            return max;
         }
         self.max_handle_ns.swap(0, Relaxed)
     }

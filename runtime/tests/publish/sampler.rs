@@ -50,6 +50,27 @@ async fn rates_busy_peak_and_handle_times_over_one_interval() {
     assert!(changed(&d, w.pid()).is_none(), "{d:?}");
 }
 
+/// A busy process handles up to 128 messages back to back, and a batch's handle time is known
+/// when it ends: an interval that falls inside a long batch shows the last batch's figure, not
+/// zero.
+#[tokio::test(start_paused = true)]
+async fn a_long_batch_keeps_the_last_max_handle_time_instead_of_zero() {
+    let rt = runtime(1000);
+    let w = rt.start::<Worker>(()).await.unwrap();
+    let mut obs = rt.observe();
+    sample(&mut obs).await;
+    for _ in 0..300 {
+        w.cast(Work::Busy(Duration::from_millis(40))).await.unwrap();
+    }
+    // The first batch (128 × 40 ms) ends after 5.12 s; the second runs until 10.24 s.
+    let mut maxes = Vec::new();
+    for _ in 0..9 {
+        let d = sample(&mut obs).await;
+        maxes.push(changed(&d, w.pid()).map_or(-1.0, |p| p.max_handle_us));
+    }
+    assert_eq!(&maxes[5..], &[40_000.0; 4], "{maxes:?}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_callback_in_progress_counts_as_busy_and_shows_its_status() {
     let rt = runtime(1000);
