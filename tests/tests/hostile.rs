@@ -101,6 +101,53 @@ async fn oversized_frames_are_refused_and_only_their_connection_closes() {
     assert_eq!(counter.call(()).await, Ok(2));
 }
 
+/// Most a loopback socket buffers on the sending side here (`net.ipv4.tcp_wmem`'s maximum).
+const LOOPBACK_SEND_BUFFER: usize = 4 << 20;
+
+/// What an observer that reads has seen: its first snapshot (all its frames) and the samples
+/// since.
+#[derive(Clone, Debug, Default)]
+struct Reading {
+    /// The snapshot's `at_ms` (its frames share it), processes it says there are, processes
+    /// its frames carried, and their encoded bytes.
+    snapshot: Option<(u64, u64, usize, usize)>,
+    /// A later tick came: the snapshot is whole.
+    snapshot_done: bool,
+    samples: u64,
+    closed: bool,
+}
+
+/// Read an observer's stream to its end, telling `seen` as it goes.
+async fn keep_reading(mut s: TcpStream, seen: tokio::sync::watch::Sender<Reading>) {
+    loop {
+        let msg = read(&mut s).await;
+        let bytes = msg.as_ref().map_or(0, |m| frame::encode(m).unwrap().len());
+        seen.send_modify(|r| match &msg {
+            None => r.closed = true,
+            Some(ServerMsg::Snapshot(snap)) if r.snapshot.is_none() => {
+                let (at, procs) = (snap.at_ms, snap.system.processes);
+                r.snapshot = Some((at, procs, snap.processes.len(), bytes));
+                r.samples += 1;
+            }
+            Some(ServerMsg::Delta(d)) => {
+                match r.snapshot.as_mut() {
+                    Some((at, _, carried, b)) if *at == d.at_ms && !r.snapshot_done => {
+                        *carried += d.changed.len();
+                        *b += bytes;
+                    }
+                    _ => r.snapshot_done = true,
+                }
+                r.samples += 1;
+            }
+            Some(ServerMsg::Snapshot(_)) => r.samples += 1,
+            Some(_) => {}
+        });
+        if msg.is_none() {
+            return;
+        }
+    }
+}
+
 /// A client that connects, says hello and never reads: its socket fills, and after the write
 /// timeout the endpoint drops it, while an observer that reads carries on.
 #[test]
@@ -113,9 +160,11 @@ fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
     let (logs, _guard) = LogCapture::install();
     tokio.block_on(async {
         let rt = runtime(100);
-        // Enough processes that a snapshot is several MB: more than the socket buffers hold.
+        // Enough processes that a snapshot is several times what the socket buffers hold (idle
+        // samples are compact: about 60 B each); checked below on the observer that reads.
+        let count = 200_000;
         let mut procs = Vec::new();
-        for _ in 0..30_000 {
+        for _ in 0..count {
             procs.push(rt.start::<Counter>(()).await.unwrap());
         }
         let timeout = Duration::from_millis(500);
@@ -125,12 +174,36 @@ fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
         let sock = tokio::net::TcpSocket::new_v4().unwrap();
         sock.set_recv_buffer_size(4096).unwrap();
         let mut stuck = sock.connect(addr).await.unwrap();
+        let stuck_peer = format!("peer={}", stuck.local_addr().unwrap());
         let since = Instant::now();
         frame::write(&mut stuck, &hello()).await.unwrap();
-        let mut good = attach(addr).await;
+        let (tx, mut seen) = tokio::sync::watch::channel(Reading::default());
+        let reader = tokio::spawn(keep_reading(attach(addr).await, tx));
+
+        // The observer that reads gets the whole snapshot, and it is far more than the
+        // stuck client's socket buffers hold (else that client is never found out).
+        let r = tokio::time::timeout(
+            Duration::from_secs(60),
+            seen.wait_for(|r| r.snapshot_done || r.closed),
+        )
+        .await
+        .expect("no whole snapshot within 60 s")
+        .unwrap()
+        .clone();
+        assert!(!r.closed, "a well-behaved observer was disconnected: {r:?}");
+        let (_, procs_said, carried, bytes) = r.snapshot.unwrap();
+        assert_eq!(procs_said, count as u64, "{r:?}");
+        assert_eq!(carried, count, "the snapshot was cut short: {r:?}");
+        assert!(
+            bytes > 2 * LOOPBACK_SEND_BUFFER,
+            "a snapshot of {bytes} B fits in the socket buffers: raise the process count"
+        );
 
         let line = logs
-            .wait_for(&["could not keep up", "dropped"], Duration::from_secs(60))
+            .wait_for(
+                &["could not keep up", "dropped", &stuck_peer],
+                Duration::from_secs(60),
+            )
             .await;
         assert!(
             since.elapsed() >= timeout,
@@ -153,16 +226,31 @@ fn a_client_that_never_reads_is_dropped_after_the_write_timeout() {
         .await
         .expect("the stuck connection was not closed");
         assert!(
-            total < 64 << 20,
+            total < 2 * LOOPBACK_SEND_BUFFER,
             "{total} bytes were queued for a client that never read"
         );
 
-        // The reader never noticed.
-        for _ in 0..3 {
-            next_sample(&mut good).await;
-        }
+        // The reader never noticed: fresh samples keep coming, and only the stuck client was
+        // dropped.
+        let after = seen.borrow().samples;
+        let r = tokio::time::timeout(
+            Duration::from_secs(5),
+            seen.wait_for(|r| r.samples >= after + 3 || r.closed),
+        )
+        .await
+        .expect("no sample within 5 s")
+        .unwrap()
+        .clone();
+        assert!(!r.closed, "a well-behaved observer was disconnected: {r:?}");
+        let drops = logs
+            .lines()
+            .into_iter()
+            .filter(|l| l.contains("could not keep up"))
+            .collect::<Vec<_>>();
+        assert_eq!(drops.len(), 1, "{drops:#?}");
         procs[0].cast(1).await.unwrap();
         assert_eq!(procs[0].call(()).await, Ok(1));
+        reader.abort();
     });
 }
 
