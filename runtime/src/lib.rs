@@ -82,7 +82,7 @@ pub use handle::{DEFAULT_CALL_TIMEOUT, ProcessRef, ReplyTo, ServerRef};
 pub use info::ProcessInfo;
 pub use key_registry::Registry;
 pub use mailbox::{Mailbox, Overflow};
-pub use msg_types::VariantNames;
+pub use msg_types::table::VariantNames;
 pub use observe::Observation;
 pub use process::{Down, MonitorRef};
 pub use registry::Name;

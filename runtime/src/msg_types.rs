@@ -21,147 +21,34 @@
 //! `max_handle_us`: the clock is read per batch, not per message). The table has
 //! [`SLOTS`] slots; more types count together as `other`.
 
+pub(crate) mod table;
+
+pub(crate) use table::{TypeTable, variant_of};
+
 use crate::handle::Envelope;
 use crate::mailbox::Rx;
-use crate::peek::Peekable;
 use crate::process::ProcessCell;
 use crate::server::GenServer;
-use crate::stats::bump;
-use beamline_wire::{MsgKind, TypeCount, TypeCounts};
-use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Weak};
+use beamline_wire::{MsgKind, TypeCounts};
+use std::sync::Arc;
+use table::Peekable;
 
-/// Distinct types (kind and variant) a process counts apart; the rest count as `other`.
-pub const SLOTS: usize = 16;
-
-/// The names of a server's message variants, in declaration order, for
-/// [`crate::GenServer::MESSAGE_VARIANTS`]. Empty lists (the default) mean "number them".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VariantNames {
-    /// Variants of `GenServer::Call`.
-    pub call: &'static [&'static str],
-    /// Variants of `GenServer::Cast`.
-    pub cast: &'static [&'static str],
-    /// Variants of `GenServer::Info`.
-    pub info: &'static [&'static str],
-}
-
-impl VariantNames {
-    /// No names: variants are numbered.
-    pub const NONE: VariantNames = VariantNames {
-        call: &[],
-        cast: &[],
-        info: &[],
-    };
-}
-
-/// One type's counters. Written by the process only (load+store), read by observers.
-#[derive(Default)]
-struct Slot {
-    /// `kind << 24 | variant` plus one; 0 while the slot is free.
-    key: AtomicU32,
-    /// The low bits of `count` when the last batch ended: the difference is this type's share
-    /// of the batch in progress (kept in the padding beside `key`).
-    charged: AtomicU32,
-    count: AtomicU64,
-    busy_ns: AtomicU64,
-    max_ns: AtomicU64,
-}
-
-/// A process's table: [`SLOTS`] types and `other`, and how to name them.
-pub(crate) struct TypeTable {
-    slots: [Slot; SLOTS + 1],
-    /// Slots taken so far, one bit each (`other` not included).
-    used: AtomicU32,
-    /// The short names of `Call`, `Cast` and `Info`.
-    types: [&'static str; 3],
-    variants: VariantNames,
-    /// How big each kind's message is inline.
-    sizes: [u64; 3],
-    /// The mailbox, for the queue peek (weak: queued messages may hold handles to this cell).
-    pub(crate) queue: Weak<dyn Peekable>,
-}
-
-/// Where a key's slot is looked for first.
-#[inline(always)]
-fn home(key: u32) -> usize {
-    ((key >> 24).wrapping_mul(5) ^ key) as usize % SLOTS
-}
-
-/// The index of `kind` in per-kind arrays.
-fn kind_index(kind: MsgKind) -> usize {
-    match kind {
-        MsgKind::Call => 0,
-        MsgKind::Cast => 1,
-        MsgKind::Info => 2,
-    }
-}
-
-fn kind_of(i: u32) -> MsgKind {
-    match i {
-        0 => MsgKind::Call,
-        1 => MsgKind::Cast,
-        _ => MsgKind::Info,
-    }
-}
-
-/// `a::b::Cmd<x::Y>` → `Cmd<Y>`: the last path segment of every path in a type name.
-pub(crate) fn short_name(full: &str) -> String {
-    let mut out = String::with_capacity(full.len());
-    let mut word = String::new();
-    for c in full.chars() {
-        // `{{closure}}` is a path segment too (types declared inside a function).
-        if c.is_alphanumeric() || matches!(c, '_' | ':' | '{' | '}') {
-            word.push(c);
-        } else {
-            out.push_str(word.rsplit("::").next().unwrap_or(""));
-            word.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(word.rsplit("::").next().unwrap_or(""));
-    out
-}
-
-/// Keeps the value `Discriminant::hash` writes: the variant's number.
-struct Capture(u64);
-
-impl Hasher for Capture {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.0 = i.into();
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.0 = i.into();
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.0 = i.into();
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = i;
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.0 = i as u64;
-    }
-}
-
-/// The variant number of an enum value (declaration order for enums without explicit
-/// discriminants; 0 for anything that is not an enum). Read through `Discriminant`'s `Hash`,
-/// which writes the discriminant's value: should std ever hash it otherwise, variants would
-/// still count apart, only their numbers would lose meaning.
-#[inline]
-pub(crate) fn variant_of<T>(value: &T) -> u32 {
-    let mut h = Capture(0);
-    std::mem::discriminant(value).hash(&mut h);
-    (h.0 & 0x00FF_FFFF) as u32
+/// A table for server `S`'s messages, peeking at `queue`.
+fn new_table<S: GenServer>(queue: std::sync::Weak<dyn Peekable>) -> TypeTable {
+    TypeTable::with(
+        [
+            std::any::type_name::<S::Call>(),
+            std::any::type_name::<S::Cast>(),
+            std::any::type_name::<S::Info>(),
+        ],
+        S::MESSAGE_VARIANTS,
+        [
+            std::mem::size_of::<S::Call>() as u64,
+            std::mem::size_of::<S::Cast>() as u64,
+            std::mem::size_of::<S::Info>() as u64,
+        ],
+        queue,
+    )
 }
 
 /// The kind and variant of a queued message.
@@ -174,153 +61,13 @@ pub(crate) fn key_of<S: GenServer>(env: &Envelope<S>) -> (MsgKind, u32) {
     }
 }
 
-impl TypeTable {
-    fn new<S: GenServer>(queue: Weak<dyn Peekable>) -> Self {
-        TypeTable {
-            queue,
-            slots: Default::default(),
-            used: AtomicU32::new(0),
-            types: [
-                std::any::type_name::<S::Call>(),
-                std::any::type_name::<S::Cast>(),
-                std::any::type_name::<S::Info>(),
-            ],
-            variants: S::MESSAGE_VARIANTS,
-            sizes: [
-                std::mem::size_of::<S::Call>() as u64,
-                std::mem::size_of::<S::Cast>() as u64,
-                std::mem::size_of::<S::Info>() as u64,
-            ],
-        }
-    }
-
-    /// Count one message (the process, before its callback): its slot is found by its key
-    /// (open addressing: a process with a few types nearly always hits its key's home slot,
-    /// one index and one compare), then one counter goes up.
-    #[inline(always)]
-    fn note(&self, kind: MsgKind, variant: u32) {
-        let key = ((kind_index(kind) as u32) << 24 | variant) + 1;
-        let home = &self.slots[home(key)];
-        if home.key.load(Relaxed) == key {
-            bump(&home.count, 1);
-            return;
-        }
-        self.note_slow(key);
-    }
-
-    /// [`TypeTable::note`] away from the home slot: probe on, claim a free slot, or count the
-    /// message as `other` once all [`SLOTS`] are taken.
-    #[inline(never)]
-    fn note_slow(&self, key: u32) {
-        let start = home(key);
-        let mut slot = SLOTS;
-        for step in 0..SLOTS {
-            let i = (start + step) % SLOTS;
-            let k = self.slots[i].key.load(Relaxed);
-            if k == key {
-                slot = i;
-                break;
-            }
-            if k == 0 {
-                // Only the process writes keys, so a free slot stays free until it does.
-                self.slots[i].key.store(key, Relaxed);
-                let used = self.used.load(Relaxed);
-                self.used.store(used | 1 << i, Relaxed);
-                slot = i;
-                break;
-            }
-        }
-        bump(&self.slots[slot].count, 1);
-    }
-
-    /// A batch ended, `per` ns per event: charge each type for its messages in the batch (what
-    /// its count gained since the last batch ended).
-    #[inline]
-    fn end_batch(&self, per: u64) {
-        // Slots taken, plus `other`.
-        let mut taken = self.used.load(Relaxed) | 1 << SLOTS;
-        while taken != 0 {
-            let i = taken.trailing_zeros() as usize;
-            taken &= taken - 1;
-            let s = &self.slots[i];
-            let low = s.count.load(Relaxed) as u32;
-            let n = low.wrapping_sub(s.charged.load(Relaxed));
-            if n == 0 {
-                continue;
-            }
-            s.charged.store(low, Relaxed);
-            bump(&s.busy_ns, per * u64::from(n));
-            if per > s.max_ns.load(Relaxed) {
-                s.max_ns.store(per, Relaxed);
-            }
-        }
-    }
-
-    /// Whether a variant of the type of `kind` other than `variant` was seen.
-    fn other_variant_seen(&self, kind: u32, variant: u32) -> bool {
-        self.slots[..SLOTS]
-            .iter()
-            .any(|s| match s.key.load(Relaxed) {
-                0 => false,
-                k => (k - 1) >> 24 == kind && (k - 1) & 0x00FF_FFFF != variant,
-            })
-    }
-
-    /// The name of a message of `kind` and `variant`, as the observer shows it.
-    pub(crate) fn name(&self, kind: MsgKind, variant: u32) -> String {
-        let k = kind_index(kind);
-        let names = match kind {
-            MsgKind::Call => self.variants.call,
-            MsgKind::Cast => self.variants.cast,
-            MsgKind::Info => self.variants.info,
-        };
-        let ty = short_name(self.types[k]);
-        match names.get(variant as usize) {
-            Some(v) => format!("{ty}::{v}"),
-            None if self.other_variant_seen(k as u32, variant) => format!("{ty}#{variant}"),
-            None => ty,
-        }
-    }
-
-    /// The inline size of a message of `kind`.
-    pub(crate) fn size(&self, kind: MsgKind) -> u64 {
-        self.sizes[kind_index(kind)]
-    }
-
-    /// What the table says now.
-    pub(crate) fn read(&self) -> Vec<TypeCount> {
-        let mut out = Vec::new();
-        for (i, s) in self.slots.iter().enumerate() {
-            let count = s.count.load(Relaxed);
-            let key = s.key.load(Relaxed);
-            if count == 0 || (key == 0 && i < SLOTS) {
-                continue;
-            }
-            let (name, kind) = if i == SLOTS {
-                ("other".to_string(), MsgKind::Info)
-            } else {
-                let kind = kind_of((key - 1) >> 24);
-                (self.name(kind, (key - 1) & 0x00FF_FFFF), kind)
-            };
-            out.push(TypeCount {
-                name,
-                kind,
-                count,
-                busy_ns: s.busy_ns.load(Relaxed),
-                max_ns: s.max_ns.load(Relaxed),
-            });
-        }
-        out
-    }
-}
-
 /// Count a message taken from `S`'s mailbox (the process, before its callback; allocates the
 /// table on the first).
 #[inline(always)]
 pub(crate) fn note<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, env: &Envelope<S>) {
     let table = cell.msg_types.get_or_init(|| {
         let queue: Arc<dyn Peekable> = rx.queue().clone();
-        Box::new(TypeTable::new::<S>(Arc::downgrade(&queue)))
+        Box::new(new_table::<S>(Arc::downgrade(&queue)))
     });
     let (kind, variant) = key_of(env);
     table.note(kind, variant);
@@ -346,6 +93,7 @@ pub(crate) fn read(cell: &ProcessCell) -> TypeCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use table::short_name;
 
     #[allow(dead_code)]
     enum Cmd {

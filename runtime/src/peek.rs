@@ -9,11 +9,12 @@
 //! its own (not behind the lock) and are only counted, as `in_batch`.
 
 use crate::handle::Envelope;
+pub(crate) use crate::msg_types::table::{Copied, Peekable};
 use crate::msg_types::{TypeTable, key_of};
 use crate::process::ProcessCell;
 use crate::queue::Queue;
 use crate::server::GenServer;
-use beamline_wire::{MAX_PEEK, MsgKind, QueuePeek, QueuedMessage};
+use beamline_wire::{MAX_PEEK, QueuePeek, QueuedMessage};
 use std::collections::VecDeque;
 
 /// Rendered message texts are cut to this many bytes.
@@ -21,22 +22,6 @@ pub(crate) const MAX_TEXT: usize = 256;
 
 /// How far past the first `n` the peek looks for a stamped message to bound their ages.
 const LOOK_AHEAD: usize = 64;
-
-/// One queued message as copied under the lock.
-pub(crate) struct Copied {
-    kind: MsgKind,
-    variant: u32,
-    /// Enqueue time, ns (0: not stamped).
-    stamp: u64,
-    text: Option<String>,
-}
-
-/// A mailbox seen without its message type: what the cell keeps to peek at it.
-pub(crate) trait Peekable: Send + Sync {
-    /// The first `n` messages and the queue's length, copied under the lock, plus the stamp
-    /// of the first stamped message behind them (within [`LOOK_AHEAD`]), 0 if none.
-    fn copy_head(&self, n: usize) -> (Vec<Copied>, u64, u64);
-}
 
 impl<S: GenServer> Peekable for Queue<Envelope<S>> {
     fn copy_head(&self, n: usize) -> (Vec<Copied>, u64, u64) {

@@ -166,7 +166,7 @@ pub struct ProcessCell {
     /// on the first registration (see `key_registry/shown.rs`).
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
     /// Messages by type (`msg_types.rs`), allocated by the process on its first message.
-    pub(crate) msg_types: OnceLock<Box<crate::msg_types::TypeTable>>,
+    pub(crate) msg_types: OnceLock<Box<crate::msg_types::table::TypeTable>>,
     /// The `beamline.process` span its message spans follow from (feature `otlp`, only when
     /// `Builder::message_spans` is on; one pointer otherwise).
     #[cfg(feature = "otlp")]

@@ -1,0 +1,296 @@
+//! The per-type counters' plain table: no `GenServer`, no `ProcessCell`, so that the process
+//! cell can hold one without pulling the API core into its imports (see ARCHITECTURE.md,
+//! "Imports between files"). Filling it from a server's messages is `msg_types.rs`'s job.
+
+use crate::stats::bump;
+use beamline_wire::{MsgKind, TypeCount};
+use std::hash::{Hash, Hasher};
+use std::sync::Weak;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+
+/// Slots per process; more types count together as `other`.
+pub const SLOTS: usize = 16;
+
+/// The names of a server's message variants, in declaration order, for
+/// [`crate::GenServer::MESSAGE_VARIANTS`]. Empty lists (the default) mean "number them".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VariantNames {
+    /// Variants of `GenServer::Call`.
+    pub call: &'static [&'static str],
+    /// Variants of `GenServer::Cast`.
+    pub cast: &'static [&'static str],
+    /// Variants of `GenServer::Info`.
+    pub info: &'static [&'static str],
+}
+
+impl VariantNames {
+    /// No names: variants are numbered.
+    pub const NONE: VariantNames = VariantNames {
+        call: &[],
+        cast: &[],
+        info: &[],
+    };
+}
+
+/// One type's counters. Written by the process only (load+store), read by observers.
+#[derive(Default)]
+struct Slot {
+    /// `kind << 24 | variant` plus one; 0 while the slot is free.
+    key: AtomicU32,
+    /// The low bits of `count` when the last batch ended: the difference is this type's share
+    /// of the batch in progress (kept in the padding beside `key`).
+    charged: AtomicU32,
+    count: AtomicU64,
+    busy_ns: AtomicU64,
+    max_ns: AtomicU64,
+}
+
+/// A process's table: [`SLOTS`] types and `other`, and how to name them.
+pub(crate) struct TypeTable {
+    slots: [Slot; SLOTS + 1],
+    /// Slots taken so far, one bit each (`other` not included).
+    used: AtomicU32,
+    /// The short names of `Call`, `Cast` and `Info`.
+    types: [&'static str; 3],
+    variants: VariantNames,
+    /// How big each kind's message is inline.
+    sizes: [u64; 3],
+    /// The mailbox, for the queue peek (weak: queued messages may hold handles to this cell).
+    pub(crate) queue: Weak<dyn Peekable>,
+}
+
+/// Where a key's slot is looked for first.
+#[inline(always)]
+fn home(key: u32) -> usize {
+    ((key >> 24).wrapping_mul(5) ^ key) as usize % SLOTS
+}
+
+/// The index of `kind` in per-kind arrays.
+fn kind_index(kind: MsgKind) -> usize {
+    match kind {
+        MsgKind::Call => 0,
+        MsgKind::Cast => 1,
+        MsgKind::Info => 2,
+    }
+}
+
+fn kind_of(i: u32) -> MsgKind {
+    match i {
+        0 => MsgKind::Call,
+        1 => MsgKind::Cast,
+        _ => MsgKind::Info,
+    }
+}
+
+/// `a::b::Cmd<x::Y>` → `Cmd<Y>`: the last path segment of every path in a type name.
+pub(crate) fn short_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut word = String::new();
+    for c in full.chars() {
+        // `{{closure}}` is a path segment too (types declared inside a function).
+        if c.is_alphanumeric() || matches!(c, '_' | ':' | '{' | '}') {
+            word.push(c);
+        } else {
+            out.push_str(word.rsplit("::").next().unwrap_or(""));
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(word.rsplit("::").next().unwrap_or(""));
+    out
+}
+
+/// Keeps the value `Discriminant::hash` writes: the variant's number.
+struct Capture(u64);
+
+impl Hasher for Capture {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = i.into();
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.0 = i.into();
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = i.into();
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.0 = i as u64;
+    }
+}
+
+/// The variant number of an enum value (declaration order for enums without explicit
+/// discriminants; 0 for anything that is not an enum). Read through `Discriminant`'s `Hash`,
+/// which writes the discriminant's value: should std ever hash it otherwise, variants would
+/// still count apart, only their numbers would lose meaning.
+#[inline]
+pub(crate) fn variant_of<T>(value: &T) -> u32 {
+    let mut h = Capture(0);
+    std::mem::discriminant(value).hash(&mut h);
+    (h.0 & 0x00FF_FFFF) as u32
+}
+
+impl TypeTable {
+    /// A table for a server whose message types have these short names, variant names and
+    /// inline sizes (call, cast, info).
+    pub(crate) fn with(
+        types: [&'static str; 3],
+        variants: VariantNames,
+        sizes: [u64; 3],
+        queue: Weak<dyn Peekable>,
+    ) -> Self {
+        TypeTable {
+            queue,
+            slots: Default::default(),
+            used: AtomicU32::new(0),
+            types,
+            variants,
+            sizes,
+        }
+    }
+
+    /// Count one message (the process, before its callback): its slot is found by its key
+    /// (open addressing: a process with a few types nearly always hits its key's home slot,
+    /// one index and one compare), then one counter goes up.
+    #[inline(always)]
+    pub(crate) fn note(&self, kind: MsgKind, variant: u32) {
+        let key = ((kind_index(kind) as u32) << 24 | variant) + 1;
+        let home = &self.slots[home(key)];
+        if home.key.load(Relaxed) == key {
+            bump(&home.count, 1);
+            return;
+        }
+        self.note_slow(key);
+    }
+
+    /// [`TypeTable::note`] away from the home slot: probe on, claim a free slot, or count the
+    /// message as `other` once all [`SLOTS`] are taken.
+    #[inline(never)]
+    fn note_slow(&self, key: u32) {
+        let start = home(key);
+        let mut slot = SLOTS;
+        for step in 0..SLOTS {
+            let i = (start + step) % SLOTS;
+            let k = self.slots[i].key.load(Relaxed);
+            if k == key {
+                slot = i;
+                break;
+            }
+            if k == 0 {
+                // Only the process writes keys, so a free slot stays free until it does.
+                self.slots[i].key.store(key, Relaxed);
+                let used = self.used.load(Relaxed);
+                self.used.store(used | 1 << i, Relaxed);
+                slot = i;
+                break;
+            }
+        }
+        bump(&self.slots[slot].count, 1);
+    }
+
+    /// A batch ended, `per` ns per event: charge each type for its messages in the batch (what
+    /// its count gained since the last batch ended).
+    #[inline]
+    pub(crate) fn end_batch(&self, per: u64) {
+        // Slots taken, plus `other`.
+        let mut taken = self.used.load(Relaxed) | 1 << SLOTS;
+        while taken != 0 {
+            let i = taken.trailing_zeros() as usize;
+            taken &= taken - 1;
+            let s = &self.slots[i];
+            let low = s.count.load(Relaxed) as u32;
+            let n = low.wrapping_sub(s.charged.load(Relaxed));
+            if n == 0 {
+                continue;
+            }
+            s.charged.store(low, Relaxed);
+            bump(&s.busy_ns, per * u64::from(n));
+            if per > s.max_ns.load(Relaxed) {
+                s.max_ns.store(per, Relaxed);
+            }
+        }
+    }
+
+    /// Whether a variant of the type of `kind` other than `variant` was seen.
+    fn other_variant_seen(&self, kind: u32, variant: u32) -> bool {
+        self.slots[..SLOTS]
+            .iter()
+            .any(|s| match s.key.load(Relaxed) {
+                0 => false,
+                k => (k - 1) >> 24 == kind && (k - 1) & 0x00FF_FFFF != variant,
+            })
+    }
+
+    /// The name of a message of `kind` and `variant`, as the observer shows it.
+    pub(crate) fn name(&self, kind: MsgKind, variant: u32) -> String {
+        let k = kind_index(kind);
+        let names = match kind {
+            MsgKind::Call => self.variants.call,
+            MsgKind::Cast => self.variants.cast,
+            MsgKind::Info => self.variants.info,
+        };
+        let ty = short_name(self.types[k]);
+        match names.get(variant as usize) {
+            Some(v) => format!("{ty}::{v}"),
+            None if self.other_variant_seen(k as u32, variant) => format!("{ty}#{variant}"),
+            None => ty,
+        }
+    }
+
+    /// The inline size of a message of `kind`.
+    pub(crate) fn size(&self, kind: MsgKind) -> u64 {
+        self.sizes[kind_index(kind)]
+    }
+
+    /// What the table says now.
+    pub(crate) fn read(&self) -> Vec<TypeCount> {
+        let mut out = Vec::new();
+        for (i, s) in self.slots.iter().enumerate() {
+            let count = s.count.load(Relaxed);
+            let key = s.key.load(Relaxed);
+            if count == 0 || (key == 0 && i < SLOTS) {
+                continue;
+            }
+            let (name, kind) = if i == SLOTS {
+                ("other".to_string(), MsgKind::Info)
+            } else {
+                let kind = kind_of((key - 1) >> 24);
+                (self.name(kind, (key - 1) & 0x00FF_FFFF), kind)
+            };
+            out.push(TypeCount {
+                name,
+                kind,
+                count,
+                busy_ns: s.busy_ns.load(Relaxed),
+                max_ns: s.max_ns.load(Relaxed),
+            });
+        }
+        out
+    }
+}
+
+/// One queued message as copied under the lock.
+pub(crate) struct Copied {
+    pub(crate) kind: MsgKind,
+    pub(crate) variant: u32,
+    /// Enqueue time, ns (0: not stamped).
+    pub(crate) stamp: u64,
+    pub(crate) text: Option<String>,
+}
+
+/// A mailbox seen without its message type: what the cell keeps to peek at it.
+pub(crate) trait Peekable: Send + Sync {
+    /// The first `n` messages and the queue's length, copied under the lock, plus the stamp
+    /// of the first stamped message behind them (within the peek's look-ahead), 0 if none.
+    fn copy_head(&self, n: usize) -> (Vec<Copied>, u64, u64);
+}
