@@ -106,15 +106,16 @@ impl Router {
     /// Messages by type for the pids on the first one's node (the observer asks for the
     /// process it shows), asked with that node's pids and answered with the fleet's.
     fn message_types(&self, pids: &[Pid]) -> ControlFuture {
-        let Some((k, _)) = pids.first().and_then(|p| self.route(*p).ok()) else {
+        let routed: Vec<(Pid, usize, Pid)> = (pids.iter())
+            .filter_map(|p| self.route(*p).ok().map(|(k, local)| (*p, k, local)))
+            .collect();
+        let Some(&(first, k, _)) = routed.first() else {
             return Box::pin(async { ControlReply::MessageTypes(Vec::new()) });
         };
-        let generation = ids::generation(pids[0]);
-        let local: Vec<Pid> = pids
-            .iter()
-            .filter_map(|p| self.route(*p).ok())
-            .filter(|(j, _)| *j == k)
-            .map(|(_, l)| l)
+        let generation = ids::generation(first);
+        let local: Vec<Pid> = (routed.into_iter())
+            .filter(|(_, j, _)| *j == k)
+            .map(|(_, _, l)| l)
             .collect();
         let reply = (self.controls[k])(ControlRequest::MessageTypes { pids: local });
         Box::pin(async move {
