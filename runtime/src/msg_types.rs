@@ -14,12 +14,17 @@
 //! stable Rust lacks.)
 //!
 //! **Cost.** The table is allocated by the process on its first message (about 600 B; never for
-//! a process that receives nothing). Per message: the variant's number, its slot by open
-//! addressing (a process with a few types nearly always finds its key in the home slot) and one
-//! plain load+store counter; per batch,
-//! the batch's time is shared among the types it handled (what each count gained) (the same batch mean as
-//! `max_handle_us`: the clock is read per batch, not per message). The table has
-//! [`SLOTS`] slots; more types count together as `other`.
+//! a process that receives nothing). Per message: the variant's number, one compare with the
+//! key of the run of messages of one type in progress ([`Run`], kept in the process's own
+//! `Core`) and a plain increment; no atomic, no `OnceLock`. A run is added to the table (its
+//! slot found by open addressing: a process with a few types nearly always finds its key in the
+//! home slot) and to the per-kind `handled_*` counters when a message of another type comes,
+//! when the batch ends and when the process finishes, so readers see counts as of the last
+//! batch boundary, exact there. A process that alternates types message by message pays the
+//! table update per message, as before runs. Per batch, the batch's time is shared among the
+//! types it handled (what each count gained) (the same batch mean as `max_handle_us`: the clock
+//! is read per batch, not per message). The table has [`SLOTS`] slots; more types count together
+//! as `other`.
 
 pub(crate) mod table;
 
@@ -29,6 +34,7 @@ use crate::handle::Envelope;
 use crate::mailbox::Rx;
 use crate::process::ProcessCell;
 use crate::server::GenServer;
+use crate::stats::bump;
 use beamline_wire::{MsgKind, TypeCounts};
 use std::sync::Arc;
 use table::Peekable;
@@ -61,16 +67,70 @@ pub(crate) fn key_of<S: GenServer>(env: &Envelope<S>) -> (MsgKind, u32) {
     }
 }
 
-/// Count a message taken from `S`'s mailbox (the process, before its callback; allocates the
-/// table on the first).
+/// Messages of one type that the process took in a row and has not yet added to its table:
+/// per message the loop only compares the message's key with `key` and counts on; the run goes
+/// into the table (and into the per-kind `handled_*` counters) when a message of another type
+/// comes, when the batch ends and when the process finishes. Kept in the process's `Core`.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Run {
+    /// The table's key of the messages counted (see [`TypeTable::note_n`]); 0 before any.
+    key: u32,
+    /// How many were taken since the run was last added (at most one batch's worth).
+    n: u32,
+}
+
+/// The table's key of a queued message: its kind and variant.
 #[inline(always)]
-pub(crate) fn note<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, env: &Envelope<S>) {
+pub(crate) fn key<S: GenServer>(env: &Envelope<S>) -> u32 {
+    let (kind, variant) = key_of(env);
+    table::key(kind, variant)
+}
+
+/// The table's key of a cast.
+#[inline(always)]
+pub(crate) fn cast_key<M>(msg: &M) -> u32 {
+    table::key(MsgKind::Cast, variant_of(msg))
+}
+
+/// Count a message taken from `S`'s mailbox, whose [`key`] is `key` (the process, before its
+/// callback): one more in the current run, or the run is added to the table and a new one
+/// starts.
+#[inline(always)]
+pub(crate) fn note<S: GenServer>(
+    cell: &ProcessCell,
+    rx: &Rx<Envelope<S>>,
+    run: &mut Run,
+    key: u32,
+) {
+    if run.key == key {
+        run.n += 1;
+        return;
+    }
+    flush(cell, rx, run);
+    *run = Run { key, n: 1 };
+}
+
+/// Add the run to the table (allocated on the first message) and to the per-kind handled
+/// counters; the run restarts at 0 with the same key (the next batch often continues it).
+#[inline(never)]
+pub(crate) fn flush<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, run: &mut Run) {
+    let n = run.n;
+    if n == 0 {
+        return;
+    }
+    run.n = 0;
     let table = cell.msg_types.get_or_init(|| {
         let queue: Arc<dyn Peekable> = rx.queue().clone();
         Box::new(new_table::<S>(Arc::downgrade(&queue)))
     });
-    let (kind, variant) = key_of(env);
-    table.note(kind, variant);
+    let kind = table.note_n(run.key, n);
+    let stats = &cell.stats;
+    let handled = match kind {
+        MsgKind::Call => &stats.handled_call,
+        MsgKind::Cast => &stats.handled_cast,
+        MsgKind::Info => &stats.handled_info,
+    };
+    bump(handled, u64::from(n));
 }
 
 /// A batch ended after `per` ns per event (the process, at the batch's end).

@@ -9,8 +9,10 @@
 //!   dropped.
 //! - **Bounded**: events wait in a ring of [`limits::RING`]; beyond, the oldest are dropped and
 //!   counted in the next batch.
-//! - **Costs nothing untraced**: the send and receive paths read one relaxed atomic
-//!   (`Registry::active`, or the process's own `traced` flag) and call in here only when set.
+//! - **Costs nothing untraced**: a send reads one relaxed atomic (`Registry::active`), a process
+//!   its own `traced` flag once per batch of up to 128 messages, and they call in here only when
+//!   set. So a trace switched on while its process is in the middle of a batch starts with the
+//!   process's next batch (at most 128 messages later).
 //! - **Text only by consent**: a message's text comes from the receiving type's
 //!   [`crate::GenServer::format_message`] hook, `None` by default; the hook redacts.
 

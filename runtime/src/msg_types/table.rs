@@ -65,7 +65,14 @@ fn home(key: u32) -> usize {
     ((key >> 24).wrapping_mul(5) ^ key) as usize % SLOTS
 }
 
+/// A message's key in the table: `kind << 24 | variant`, plus one (0 marks a free slot).
+#[inline(always)]
+pub(crate) fn key(kind: MsgKind, variant: u32) -> u32 {
+    ((kind_index(kind) as u32) << 24 | variant) + 1
+}
+
 /// The index of `kind` in per-kind arrays.
+#[inline(always)]
 fn kind_index(kind: MsgKind) -> usize {
     match kind {
         MsgKind::Call => 0,
@@ -159,24 +166,25 @@ impl TypeTable {
         }
     }
 
-    /// Count one message (the process, before its callback): its slot is found by its key
-    /// (open addressing: a process with a few types nearly always hits its key's home slot,
-    /// one index and one compare), then one counter goes up.
-    #[inline(always)]
-    pub(crate) fn note(&self, kind: MsgKind, variant: u32) {
-        let key = ((kind_index(kind) as u32) << 24 | variant) + 1;
+    /// Count `n` messages of `key` (see [`key`]; the process, for a run of messages of one
+    /// type, `msg_types::flush`): the slot is found by open addressing (a process with a few
+    /// types nearly always hits its key's home slot, one index and one compare), then one
+    /// counter goes up. Returns the messages' kind.
+    #[inline]
+    pub(crate) fn note_n(&self, key: u32, n: u32) -> MsgKind {
         let home = &self.slots[home(key)];
         if home.key.load(Relaxed) == key {
-            bump(&home.count, 1);
-            return;
+            bump(&home.count, u64::from(n));
+        } else {
+            self.note_slow(key, n);
         }
-        self.note_slow(key);
+        kind_of((key - 1) >> 24)
     }
 
     /// [`TypeTable::note`] away from the home slot: probe on, claim a free slot, or count the
     /// message as `other` once all [`SLOTS`] are taken.
     #[inline(never)]
-    fn note_slow(&self, key: u32) {
+    fn note_slow(&self, key: u32, n: u32) {
         let start = home(key);
         let mut slot = SLOTS;
         for step in 0..SLOTS {
@@ -195,7 +203,7 @@ impl TypeTable {
                 break;
             }
         }
-        bump(&self.slots[slot].count, 1);
+        bump(&self.slots[slot].count, u64::from(n));
     }
 
     /// A batch ended, `per` ns per event: charge each type for its messages in the batch (what

@@ -22,6 +22,8 @@ pub(super) struct Core<S: GenServer> {
     pub(super) ctx: Ctx<S>,
     /// The reply handle of a call whose callback panicked, held until the exit is recorded.
     pub(super) dying_reply: Option<oneshot::Sender<S::Reply>>,
+    /// Messages of one type taken in a row, not yet in the per-type table (`msg_types.rs`).
+    pub(super) run: crate::msg_types::Run,
 }
 
 impl<S: GenServer> Core<S> {
@@ -34,6 +36,7 @@ impl<S: GenServer> Core<S> {
             finished: false,
             ctx,
             dying_reply: None,
+            run: Default::default(),
         }
     }
 
@@ -44,6 +47,10 @@ impl<S: GenServer> Core<S> {
             return;
         }
         self.finished = true;
+        // A batch cut short (an aborted task) still adds up what it handled.
+        if self.cell.shared.instrument {
+            crate::msg_types::flush(&self.cell, &self.rx, &mut self.run);
+        }
         // Close first and count what is really queued, holding it until the exit is recorded
         // (so callers whose requests are dropped see why). Reading the mailbox length instead
         // raced with senders between their count and their push: such a message was counted

@@ -12,7 +12,7 @@ use crate::server::{CallReply, GenServer, Info, Next};
 use crate::stats::{StatusCode, bump};
 use crate::trace;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::oneshot;
 
 /// What the loop waited for.
@@ -43,21 +43,13 @@ pub(super) fn cast<S: GenServer>(
     event: Event<S>,
 ) -> Guarded<impl Future<Output = Next> + '_> {
     let cell = &core.cell;
-    if cell.shared.instrument
-        && let Event::Msg(env) = &event
-    {
-        crate::msg_types::note(cell, &core.rx, env);
-    }
     let Event::Msg(Envelope::Cast(msg, stamp)) = event else {
         unreachable!("only casts are handed to `cast`")
     };
     if cell.shared.instrument {
-        taken(
-            cell,
-            StatusCode::HandlingCast,
-            &cell.stats.handled_cast,
-            stamp,
-        );
+        let key = crate::msg_types::cast_key(&msg);
+        crate::msg_types::note(cell, &core.rx, &mut core.run, key);
+        taken(cell, StatusCode::HandlingCast, stamp);
     }
     let state = core.state.as_mut().expect("state is set after init");
     guarded(state.handle_cast(msg, &mut core.ctx))
@@ -95,17 +87,13 @@ pub(super) fn handle<S: GenServer>(
                 let state = core.state.as_mut().expect("state is set after init");
                 let ctx = &mut core.ctx;
                 if instrument {
-                    crate::msg_types::note(cell, &core.rx, &env);
+                    let key = crate::msg_types::key(&env);
+                    crate::msg_types::note(cell, &core.rx, &mut core.run, key);
                 }
                 match env {
                     Envelope::Call(msg, reply, stamp) => {
                         if instrument {
-                            taken(
-                                cell,
-                                StatusCode::HandlingCall,
-                                &cell.stats.handled_call,
-                                stamp,
-                            );
+                            taken(cell, StatusCode::HandlingCall, stamp);
                         }
                         ctx.reply = Some(reply);
                         let r = guarded(state.handle_call(msg, ctx)).await;
@@ -125,23 +113,13 @@ pub(super) fn handle<S: GenServer>(
                     }
                     Envelope::Cast(msg, stamp) => {
                         if instrument {
-                            taken(
-                                cell,
-                                StatusCode::HandlingCast,
-                                &cell.stats.handled_cast,
-                                stamp,
-                            );
+                            taken(cell, StatusCode::HandlingCast, stamp);
                         }
                         guarded(state.handle_cast(msg, ctx)).await
                     }
                     Envelope::Info(msg, stamp) => {
                         if instrument {
-                            taken(
-                                cell,
-                                StatusCode::HandlingInfo,
-                                &cell.stats.handled_info,
-                                stamp,
-                            );
+                            taken(cell, StatusCode::HandlingInfo, stamp);
                         }
                         guarded(state.handle_info(Info::Msg(msg), ctx)).await
                     }
@@ -157,10 +135,6 @@ pub(super) fn handle<S: GenServer>(
                 Err(reason) => return Flow::Die(reason),
             },
         };
-        // The traced process's callback returned (a no-op unless a message was noted).
-        if core.cell.traced.load(Relaxed) {
-            trace::handled(&core.cell);
-        }
         settle(&core.cell, outcome)
     }
 }
@@ -250,14 +224,13 @@ fn system<S: GenServer>(
 }
 
 /// Count a message taken from the mailbox (the receiving side's per-message accounting, when
-/// instrumented): taken out, what the process is now doing, the message's wait (if it was
-/// stamped) and its kind.
+/// instrumented): taken out, what the process is now doing and the message's wait (if it was
+/// stamped). Its kind and type are counted by `msg_types::note`, added up per run of one type.
 #[inline(always)]
-fn taken(cell: &ProcessCell, status: StatusCode, handled: &AtomicU64, stamp: u64) {
+fn taken(cell: &ProcessCell, status: StatusCode, stamp: u64) {
     bump(&cell.stats.dequeued, 1);
     cell.stats.status.store(status as u8, Relaxed);
     waited(cell, stamp);
-    bump(handled, 1);
 }
 
 /// Record the mailbox wait of a stamped message.

@@ -84,26 +84,27 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 continue;
             }
             let start = if instrument { begin_batch(&cell) } else { 0 };
+            // A message trace (`trace.rs`) is looked for once per batch: one relaxed load while
+            // untraced. A trace switched on during a batch starts with the next one.
+            let traced = cell.traced.load(Relaxed);
             // Handle what is already queued back to back (system messages first), up to BATCH,
             // until a callback asks for something other than the default next step.
             let mut handled = 0u32;
             let flow = loop {
-                // A message trace (`trace.rs`): one relaxed load here and one after the callback
-                // while untraced.
-                if cell.traced.load(Relaxed) {
+                if traced {
                     event = trace_received(&cell, event);
                 }
                 // The hot path: a cast's callback awaited right here (the event is moved out
                 // whole in both branches; see `dispatch::cast`).
                 let flow = if H::DIRECT_CASTS && matches!(event, Event::Msg(Envelope::Cast(..))) {
-                    let outcome = cast(&mut core, event).await;
-                    if cell.traced.load(Relaxed) {
-                        crate::trace::handled(&cell);
-                    }
-                    settle(&cell, outcome)
+                    settle(&cell, cast(&mut core, event).await)
                 } else {
                     H::handle(&mut core, event).await
                 };
+                // The traced process's callback returned (a no-op unless a message was noted).
+                if traced {
+                    crate::trace::handled(&cell);
+                }
                 handled += 1;
                 match &flow {
                     Flow::Continue(n) if carries_on(n) && handled < BATCH => {}
@@ -120,6 +121,7 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 }
             };
             if instrument {
+                crate::msg_types::flush(&cell, &core.rx, &mut core.run);
                 end_batch(&cell, start, handled);
             }
             // Only what the next round needs stays live across these awaits (a stop leaves the
