@@ -106,26 +106,50 @@ pub(crate) fn note<S: GenServer>(
         run.n += 1;
         return;
     }
-    flush(cell, rx, run);
+    switch(cell, rx, run, key);
+}
+
+/// A message of another type than the run's (or the process's first message): the run goes
+/// into the table, allocated here on the first message (the queue peek reaches the mailbox
+/// through it while that message's callback runs), and a run of `key` starts, its slot taken
+/// at once (names tell variants apart by the keys seen).
+#[inline(never)]
+fn switch<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, run: &mut Run, key: u32) {
+    let table = table(cell, rx);
+    add(cell, table, run);
+    table.note_n(key, 0);
     *run = Run { key, n: 1 };
 }
 
-/// Add the run to the table (allocated on the first message) and to the per-kind handled
-/// counters; the run restarts at 0 with the same key (the next batch often continues it).
-#[inline(never)]
+/// The process's table, allocated on its first message.
+#[inline]
+fn table<'a, S: GenServer>(cell: &'a ProcessCell, rx: &Rx<Envelope<S>>) -> &'a TypeTable {
+    cell.msg_types.get_or_init(|| {
+        let queue: Arc<dyn Peekable> = rx.queue().clone();
+        Box::new(new_table::<S>(Arc::downgrade(&queue)))
+    })
+}
+
+/// Add the run to the table and to the per-kind handled counters (the process, at a batch's
+/// end and when it finishes); the run restarts at 0 with the same key, which the next batch
+/// often continues.
+#[inline]
 pub(crate) fn flush<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, run: &mut Run) {
+    if run.n != 0 {
+        add(cell, table(cell, rx), run);
+    }
+}
+
+/// [`flush`] into `table`.
+#[inline]
+fn add(cell: &ProcessCell, table: &TypeTable, run: &mut Run) {
     let n = run.n;
     if n == 0 {
         return;
     }
     run.n = 0;
-    let table = cell.msg_types.get_or_init(|| {
-        let queue: Arc<dyn Peekable> = rx.queue().clone();
-        Box::new(new_table::<S>(Arc::downgrade(&queue)))
-    });
-    let kind = table.note_n(run.key, n);
     let stats = &cell.stats;
-    let handled = match kind {
+    let handled = match table.note_n(run.key, n) {
         MsgKind::Call => &stats.handled_call,
         MsgKind::Cast => &stats.handled_cast,
         MsgKind::Info => &stats.handled_info,

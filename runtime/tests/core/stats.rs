@@ -127,3 +127,22 @@ async fn time_blocked_in_a_call_is_not_busy_time() {
         "the callee was busy"
     );
 }
+
+/// Counts by kind (and by type) are added up per run of one message type and published when
+/// the batch ends; a process killed in the middle of a batch (its task aborted) still adds
+/// what it took before the kill.
+#[tokio::test(start_paused = true)]
+async fn a_process_killed_in_the_middle_of_a_batch_keeps_its_counts() {
+    let rt = Runtime::new();
+    let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    // Both queued before the process runs, so it takes them in one batch.
+    p.try_cast(Cast::Sleep(Duration::ZERO)).unwrap();
+    p.try_cast(Cast::Sleep(Duration::from_secs(10))).unwrap();
+    settle().await;
+    let info = p.info();
+    assert_eq!(info.mailbox_len, 0, "taken out one by one");
+    assert_eq!(info.handled_casts, 0, "published at the batch's end");
+    p.process().exit(beamline::ExitReason::Killed);
+    p.process().wait().await;
+    assert_eq!(p.info().handled_casts, 2);
+}

@@ -105,6 +105,44 @@ async fn messages_are_counted_per_type_with_their_handle_time() {
     assert_eq!(types.len(), 4);
 }
 
+/// Messages of one type taken in a row are added to the table as a run: interleaved types in
+/// one batch, and a run that the next batch continues, still count exactly, and so do the
+/// counts by kind.
+#[tokio::test(start_paused = true)]
+async fn runs_of_one_type_count_exactly_when_types_interleave() {
+    let rt = runtime(1000);
+    let obs = rt.observe();
+    let ledger = rt.start::<Ledger>(()).await.unwrap();
+    // Queued before the process runs: one batch of Plain, Plain, Block, Plain, Block, Block.
+    for n in [
+        Note::Plain(1),
+        Note::Plain(2),
+        Note::Block(Duration::ZERO),
+        Note::Plain(3),
+        Note::Block(Duration::ZERO),
+        Note::Block(Duration::ZERO),
+    ] {
+        ledger.try_cast(n).unwrap();
+    }
+    ledger.call(Cmd::Fast).await.unwrap();
+    // A batch of its own, continuing the last run's type.
+    ledger.call(Cmd::Fast).await.unwrap();
+    let ControlReply::MessageTypes(all) = obs
+        .control(ControlRequest::MessageTypes {
+            pids: vec![ledger.pid()],
+        })
+        .await
+    else {
+        panic!()
+    };
+    let types = &all[0].types;
+    assert_eq!(count(types, "Note#1").count, 3);
+    assert_eq!(count(types, "Note#0").count, 3);
+    assert_eq!(count(types, "Cmd::Fast").count, 2);
+    let info = ledger.info();
+    assert_eq!((info.handled_casts, info.handled_calls), (6, 2));
+}
+
 /// More types than the table's slots count together as `other`; a non-enum is one type.
 #[tokio::test(start_paused = true)]
 async fn types_past_the_table_count_as_other() {
