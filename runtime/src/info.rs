@@ -35,7 +35,9 @@ pub struct ProcessInfo {
     pub mailbox_capacity: Option<u64>,
     /// Messages that arrived in its mailbox.
     pub received: u64,
-    /// Calls handled.
+    /// Calls handled. This and the two counts below are added up by the process at the end of
+    /// each batch of up to 128 messages (counting them one by one cost every message), so while
+    /// it works through a batch they lag by the messages of that batch.
     pub handled_calls: u64,
     /// Casts handled.
     pub handled_casts: u64,
