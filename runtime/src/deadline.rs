@@ -90,6 +90,14 @@ impl Deadlines {
     }
 }
 
+#[cfg(test)]
+impl Deadlines {
+    /// Whether a watchdog runs (some call was registered and it has not yet seen them all go).
+    pub(crate) fn watching(&self) -> bool {
+        self.lock().next_look.is_some()
+    }
+}
+
 impl Registration<'_> {
     /// Whether the deadline has passed; otherwise keep `cx`'s waker for when it does.
     pub(crate) fn overdue(&self, cx: &Context<'_>) -> bool {

@@ -438,8 +438,17 @@ pub(crate) fn seen<S: GenServer>(msg: &Message<'_, S>) -> Seen {
     }
 }
 
-/// Wait for a call's reply for at most `timeout`. Only a call still unanswered at its first poll
-/// joins the runtime's deadlines (see [`crate::deadline`]); `Err(())` once it is overdue.
+/// Wait for a call's reply for at most `timeout`; `Err(())` once it is overdue.
+///
+/// The deadline is read from the clock when the wait starts, but it joins the runtime's
+/// deadlines (see [`crate::deadline`]) only if the reply is still missing at the second poll.
+/// At the first (right after the request was queued, so never answered yet) the caller wakes
+/// itself: the scheduler puts it behind the callee, which the request just woke, so in most
+/// calls the callee has replied by the time the caller runs again, and the reply's own wake-up
+/// finds the caller already scheduled (no extra poll). That spares a registration and its
+/// removal (two locks, a slab entry and a waker clone: about 190 instructions) on every call
+/// answered within one pass of the scheduler; a call still unanswered then is registered with
+/// its original deadline, so timeouts are as exact as before.
 async fn reply_within<R>(
     deadlines: &Arc<Deadlines>,
     mut reply: oneshot::Receiver<R>,
@@ -447,6 +456,7 @@ async fn reply_within<R>(
 ) -> Result<Result<R, oneshot::error::RecvError>, ()> {
     // A timeout too large for the clock (`Duration::MAX`) means no deadline at all.
     let deadline = tokio::time::Instant::now().checked_add(timeout);
+    let mut polled = false;
     let mut waiting = None;
     std::future::poll_fn(|cx| {
         if let Poll::Ready(r) = Pin::new(&mut reply).poll(cx) {
@@ -456,6 +466,10 @@ async fn reply_within<R>(
             return Poll::Pending;
         };
         match &waiting {
+            None if !polled => {
+                polled = true;
+                cx.waker().wake_by_ref();
+            }
             None => waiting = Some(deadlines.register(deadline, cx)),
             Some(w) if w.overdue(cx) => return Poll::Ready(Err(())),
             Some(_) => {}
@@ -487,5 +501,46 @@ impl<R> ReplyTo<R> {
 impl<R> fmt::Debug for ReplyTo<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ReplyTo")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CallError, CallReply, Ctx, GenServer, InitError, Runtime};
+    use std::time::Duration;
+
+    /// Answers at once, or after sleeping for as many milliseconds as it is asked.
+    struct Echo;
+    impl GenServer for Echo {
+        type Args = ();
+        type Call = u64;
+        type Cast = ();
+        type Info = ();
+        type Reply = u64;
+        async fn init(_: (), _: &mut Ctx<Self>) -> Result<Self, InitError> {
+            Ok(Echo)
+        }
+        async fn handle_call(&mut self, ms: u64, _: &mut Ctx<Self>) -> CallReply<u64> {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            CallReply::reply(ms)
+        }
+    }
+
+    /// A call answered within one pass of the scheduler never joins the runtime's deadlines (no
+    /// lock, no watchdog: the point of registering at the second poll); one still unanswered
+    /// then does, with the deadline read when it started, so it times out exactly on time.
+    #[tokio::test(start_paused = true)]
+    async fn only_a_call_unanswered_at_its_second_poll_registers_its_deadline() {
+        let rt = Runtime::new();
+        let p = rt.start::<Echo>(()).await.unwrap();
+        assert_eq!(p.call(0).await, Ok(0));
+        assert!(
+            !p.cell.shared.deadlines.watching(),
+            "an answered call started the watchdog"
+        );
+        let start = tokio::time::Instant::now();
+        let late = p.call_timeout(50, Duration::from_millis(20)).await;
+        assert_eq!(late, Err(CallError::Timeout(Duration::from_millis(20))));
+        assert_eq!(start.elapsed(), Duration::from_millis(20));
     }
 }
