@@ -460,15 +460,17 @@ pub(crate) fn seen<S: GenServer>(msg: &Message<'_, S>) -> Seen {
 
 /// Wait for a call's reply for at most `timeout`; `Err(())` once it is overdue.
 ///
-/// The deadline is read from the clock when the wait starts, but it joins the runtime's
-/// deadlines (see [`crate::deadline`]) only if the reply is still missing at the second poll.
-/// At the first (right after the request was queued, so never answered yet) the caller wakes
-/// itself: the scheduler puts it behind the callee, which the request just woke, so in most
-/// calls the callee has replied by the time the caller runs again, and the reply's own wake-up
-/// finds the caller already scheduled (no extra poll). That spares a registration and its
-/// removal (two locks, a slab entry and a waker clone: about 190 instructions) on every call
-/// answered within one pass of the scheduler; a call still unanswered then is registered with
-/// its original deadline, so timeouts are as exact as before.
+/// The deadline is read from the clock when the wait starts, but on a current-thread runtime
+/// it joins the runtime's deadlines (see [`crate::deadline`]) only if the reply is still
+/// missing at the second poll. At the first (right after the request was queued, so never
+/// answered yet) the caller wakes itself: the scheduler puts it behind the callee, which the
+/// request just woke, so in most calls the callee has replied by the time the caller runs
+/// again, and the reply's own wake-up finds the caller already scheduled (no extra poll). That
+/// spares a registration and its removal (two locks, a slab entry and a waker clone: about 190
+/// instructions) on every call answered within one pass of the scheduler; a call still
+/// unanswered then is registered with its original deadline, so timeouts are as exact as
+/// before. On a multi-thread runtime a call registers at its first poll
+/// ([`Deadlines::defer_first`] says why).
 async fn reply_within<R>(
     deadlines: &Arc<Deadlines>,
     mut reply: oneshot::Receiver<R>,
@@ -482,7 +484,7 @@ async fn reply_within<R>(
             return Poll::Ready(Ok(r));
         }
         match &waiting {
-            None if !polled => {
+            None if !polled && deadlines.defer_first() => {
                 polled = true;
                 cx.waker().wake_by_ref();
             }
