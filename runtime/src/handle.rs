@@ -289,7 +289,7 @@ impl<S: GenServer> ServerRef<S> {
     /// safety).
     ///
     /// (Not an `async fn`: it returns `call_timeout`'s future itself rather than a state machine
-    /// around it, about 17 instructions per call.)
+    /// around it: about 14 instructions per call.)
     pub fn call(
         &self,
         msg: S::Call,
