@@ -9,8 +9,10 @@
 //! paused test clock sees timeouts at exactly their deadline.
 
 use slab::Slab;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
+use tokio::runtime::RuntimeFlavor;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -23,7 +25,13 @@ pub(crate) struct Deadlines {
     inner: Mutex<Inner>,
     /// Tells the watchdog that a call with an earlier deadline than it sleeps for arrived.
     replan: Notify,
+    /// The flavor of the tokio runtime the calls wait on, learnt at the first call that waits:
+    /// 0 until then, [`CURRENT_THREAD`] or [`OTHER`]. See [`Deadlines::defer_first`].
+    flavor: AtomicU8,
 }
+
+const CURRENT_THREAD: u8 = 1;
+const OTHER: u8 = 2;
 
 #[derive(Default)]
 struct Inner {
@@ -50,6 +58,29 @@ pub(crate) struct Registration<'a> {
 impl Deadlines {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether a waiting call should let the scheduler run once before it registers (the
+    /// caller wakes itself and is polled again behind the callee; see `reply_within` in
+    /// `handle.rs`). Only on a current-thread runtime: there the self-wake costs what the
+    /// reply's wake-up then saves. On a multi-thread one a task that wakes itself goes to the
+    /// back of its worker's queue and tokio wakes a parked worker to steal it (a system call per
+    /// call), so there a call registers at once, as it always did. Learnt once per runtime
+    /// (a Beamline runtime is normally driven by one tokio runtime; if not, only this choice of
+    /// path is affected, never a timeout).
+    #[inline]
+    pub(crate) fn defer_first(&self) -> bool {
+        match self.flavor.load(Relaxed) {
+            CURRENT_THREAD => true,
+            OTHER => false,
+            _ => {
+                let current = tokio::runtime::Handle::try_current()
+                    .is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread);
+                self.flavor
+                    .store(if current { CURRENT_THREAD } else { OTHER }, Relaxed);
+                current
+            }
+        }
     }
 
     /// Wait for `deadline` on behalf of the task in `cx`; starts the watchdog if needed.
@@ -87,6 +118,14 @@ impl Deadlines {
             deadlines: self,
             key,
         }
+    }
+}
+
+#[cfg(test)]
+impl Deadlines {
+    /// Whether a watchdog runs (some call was registered and it has not yet seen them all go).
+    pub(crate) fn watching(&self) -> bool {
+        self.lock().next_look.is_some()
     }
 }
 
@@ -226,6 +265,24 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_millis(10));
         long.await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(5));
+    }
+
+    /// Calls skip their first registration only where that is cheaper: on a current-thread
+    /// runtime, not on a multi-thread one (where the self-wake would wake a parked worker).
+    #[test]
+    fn only_a_current_thread_runtime_defers_registration() {
+        let ct = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let d = Deadlines::default();
+        assert!(ct.block_on(async { d.defer_first() }));
+        assert!(d.defer_first(), "learnt once, kept");
+        let mt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let d = Deadlines::default();
+        assert!(!mt.block_on(async { d.defer_first() }));
     }
 
     /// A watchdog dropped before it ever ran (its tokio runtime shut down) does not leave the

@@ -27,17 +27,23 @@ impl WaitEdge {
             return None;
         }
         let me = current::with(|c| c.clone()).filter(|me| me.pid != on.pid)?;
+        Some(WaitEdge::from(me, on))
+    }
+
+    /// [`Self::on`] for a caller that already looked itself up (a call does, for its
+    /// calling-self check: one task-local lookup instead of two). `me` is not `on`.
+    pub(crate) fn from(me: Arc<ProcessCell>, on: &ProcessCell) -> WaitEdge {
         let prev = me.stats.status.load(Relaxed);
         let prev_since = me.stats.status_since_ns.load(Relaxed);
         me.stats.waiting_on.store(on.pid.0, Relaxed);
         let since = me.now_ns();
         me.stats.set_status(StatusCode::Waiting, since);
-        Some(WaitEdge {
+        WaitEdge {
             me,
             prev,
             prev_since,
             since,
-        })
+        }
     }
 
     /// Point the edge at another process (waiting on several, now on this one), keeping its
