@@ -23,6 +23,7 @@ pub(crate) mod dirty;
 pub mod flight;
 pub(crate) mod frames;
 pub(crate) mod hub;
+pub(crate) mod prev;
 pub mod interval;
 pub mod logs;
 pub mod observe;

@@ -90,6 +90,9 @@ pub(crate) struct Hub {
     /// Subscriptions that take encoded frames (endpoint connections): while there are any, the
     /// sampler encodes each tick's deltas once for all of them.
     pub(crate) wire_subscribers: AtomicUsize,
+    /// Processes the sampler has read (visited) since it started, for tests.
+    #[cfg(test)]
+    pub(crate) reads: AtomicU64,
 }
 
 impl Hub {
@@ -103,6 +106,8 @@ impl Hub {
             missed_total: AtomicU64::new(0),
             asks: Asks::default(),
             wire_subscribers: AtomicUsize::new(0),
+            #[cfg(test)]
+            reads: AtomicU64::new(0),
         });
         (hub, tx)
     }

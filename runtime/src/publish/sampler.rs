@@ -21,6 +21,7 @@
 
 use super::frames::{self, Deferred, Found, Header, Rates, Tick};
 use super::hub::{Hub, Publish};
+use super::prev::ShardedMap;
 use super::slice::Slicer;
 use super::stream;
 use super::to_wire::{self, Base};
@@ -68,7 +69,7 @@ struct Sampler {
     hub: Arc<Hub>,
     /// The only sender: dropping the sampler ends every subscription's stream.
     tx: broadcast::Sender<Arc<Tick>>,
-    prev: HashMap<u64, Prev>,
+    prev: ShardedMap<Prev>,
     tick_no: u64,
     /// Last sequence number published.
     seq: u64,
@@ -92,7 +93,7 @@ impl Sampler {
             publish,
             hub,
             tx,
-            prev: HashMap::new(),
+            prev: ShardedMap::default(),
             tick_no: 0,
             seq: 0,
             last_ns: 0,
@@ -157,7 +158,10 @@ impl Sampler {
         let cost = std::time::Instant::now();
         let now = self.publish.shared.now_ns();
         self.tick_no += 1;
-        let full = want_snapshot || !self.primed;
+        // Once primed, the dirty list says which processes changed, so a snapshot needs no
+        // second reading of every process: the tick reads what changed (as any tick does) and
+        // the snapshot lists the table's processes, read once, as its frames are built.
+        let full = !self.primed;
         let mut scan = Scan {
             prev: std::mem::take(&mut self.prev),
             monitors: self.publish.task_monitors.current(),
@@ -172,13 +176,9 @@ impl Sampler {
                 removed: Vec::new(),
                 deferred: Vec::new(),
                 deferred_sizes: Vec::new(),
-                snapshot: want_snapshot.then(|| {
-                    let rates = if self.primed {
-                        Rates::Zero
-                    } else {
-                        Rates::Lifetime
-                    };
+                snapshot: (want_snapshot && full).then(|| {
                     let cells = Vec::new();
+                    let rates = Rates::Lifetime;
                     (Deferred { cells, rates }, Vec::new())
                 }),
             },
@@ -196,7 +196,11 @@ impl Sampler {
         self.release_reported_exits(&scan.found.removed);
         if full {
             scan.drop_unseen();
+        } else if want_snapshot {
+            scan.found.snapshot = Some(self.list_all(&mut scan).await);
         }
+        #[cfg(test)]
+        self.hub.reads.fetch_add(scan.remembered as u64, Relaxed);
         self.prev = std::mem::take(&mut scan.prev);
         self.revisit = std::mem::take(&mut scan.revisit);
         self.primed = true;
@@ -226,8 +230,9 @@ impl Sampler {
         drop(shared.dirty.drain());
         shared.sampling.store(true, Relaxed);
         self.revisit.clear();
+        // The map of previous readings is not reserved whole: it grows a shard at a time
+        // (`prev.rs`). The snapshot's lists are plain vectors: reserving them only maps pages.
         let want = shared.table.live.load(Relaxed) + 16;
-        scan.prev.reserve(want.saturating_sub(scan.prev.len()));
         if let Some((d, sizes)) = scan.found.snapshot.as_mut() {
             d.cells.reserve(want);
             sizes.reserve(want);
@@ -248,6 +253,29 @@ impl Sampler {
                 scan.slicer.step().await;
             }
         }
+    }
+
+    /// A primed tick's snapshot: every process the table holds, to be read when its frame is
+    /// built, but those whose sample this tick built (the snapshot takes those from `built`,
+    /// with their rates). Reads no counters: one pointer copy and a size estimate each.
+    async fn list_all(&self, scan: &mut Scan) -> (Deferred, Vec<u32>) {
+        let table = &self.publish.shared.table;
+        let want = table.live.load(Relaxed) + 16;
+        let (mut cells, mut sizes) = (Vec::with_capacity(want), Vec::with_capacity(want));
+        let any_built = !scan.found.built.is_empty();
+        let mut shard = Vec::new();
+        for i in 0..table.shard_count() {
+            table.copy_shard(i, &mut shard);
+            for cell in shard.drain(..) {
+                if !(any_built && scan.built_now(&cell)) {
+                    sizes.push(size(&cell));
+                    cells.push(cell);
+                }
+                scan.slicer.step().await;
+            }
+        }
+        let rates = Rates::Zero;
+        (Deferred { cells, rates }, sizes)
     }
 
     /// Read the processes on the dirty list, then those kept for a second look, each once
@@ -325,7 +353,7 @@ impl Sampler {
 
 /// One tick's walk over processes: what it remembers, and what it found.
 struct Scan {
-    prev: HashMap<u64, Prev>,
+    prev: ShardedMap<Prev>,
     monitors: Option<HashMap<u64, TaskMonitor>>,
     now: u64,
     last_ns: u64,
@@ -347,9 +375,18 @@ impl Scan {
     /// Whether this tick already read `cell`.
     fn visited(&self, cell: &ProcessCell) -> bool {
         self.prev
-            .get(&cell.pid.0)
+            .get(cell.pid.0)
             .is_some_and(|p| p.seen == self.tick_no)
             || self.gone.contains(&cell.pid.0)
+    }
+
+    /// Whether this tick built `cell`'s sample (it moved; see `visit`).
+    fn built_now(&self, cell: &ProcessCell) -> bool {
+        self.build
+            && self
+                .prev
+                .get(cell.pid.0)
+                .is_some_and(|p| p.seen == self.tick_no && p.active)
     }
 
     /// Read one process and note what it shows. A process whose counters moved gets its sample
@@ -359,9 +396,9 @@ impl Scan {
     fn visit(&mut self, cell: &Arc<ProcessCell>, was_dirty: bool) {
         let pid = cell.pid.0;
         let exited = cell.has_exited();
-        let before = self.prev.get(&pid);
+        let before = self.prev.get(pid);
         if exited && before.is_some_and(|p| p.exit_reported) {
-            self.prev.remove(&pid);
+            self.prev.remove(pid);
             self.gone.insert(pid);
             self.found.removed.push(cell.pid);
             return;
@@ -423,7 +460,7 @@ impl Scan {
         self.prev.retain(|pid, p| {
             let seen = p.seen == tick_no;
             if !seen {
-                removed.push(Pid(*pid));
+                removed.push(Pid(pid));
             }
             seen
         });
@@ -450,4 +487,63 @@ fn measure_now(cell: &ProcessCell) {
 /// most once per interval and never per message.
 fn request_state_measure(cell: &ProcessCell) {
     cell.stats.measure_requested.store(true, Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Runtime;
+    use crate::publish::observe::Observation;
+    use beamline_wire::ServerMsg;
+    use std::collections::HashSet;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    /// Every process of the snapshot that starts at `first` (its frames), each once.
+    async fn snapshot_pids(obs: &mut Observation) -> HashSet<u64> {
+        let (mut pids, mut at, mut want) = (HashSet::new(), None, usize::MAX);
+        while pids.len() < want {
+            match obs.recv().await.expect("stream goes on") {
+                ServerMsg::Snapshot(s) if at.is_none() => {
+                    at = Some(s.at_ms);
+                    want = s.system.processes as usize;
+                    for p in s.processes {
+                        assert!(pids.insert(p.id.0), "{:?} twice", p.id);
+                    }
+                }
+                ServerMsg::Delta(d) if at == Some(d.at_ms) => {
+                    for p in d.changed {
+                        assert!(pids.insert(p.id.0), "{:?} twice", p.id);
+                    }
+                }
+                ServerMsg::Delta(_) | ServerMsg::History(_) if at.is_none() => {}
+                m => panic!("unexpected {m:?}"),
+            }
+        }
+        pids
+    }
+
+    /// Once the sampler is primed, a new subscriber's snapshot reads only the processes that
+    /// changed at its tick (each process is read once more as its frame is built): before, it
+    /// read every process twice (a full scan, then the frames). Every process is in the
+    /// snapshot once, a moving one with the sample built at the tick.
+    #[tokio::test(start_paused = true)]
+    async fn a_primed_snapshot_reads_only_what_changed() {
+        const N: usize = 3_000;
+        let rt = Runtime::builder().observe_from_env(false).build();
+        let mut agents = Vec::new();
+        for i in 0..N {
+            agents.push(crate::Agent::start(&rt, i as u64).await.unwrap());
+        }
+        let mut first = Observation::new(&rt.publish, false);
+        assert_eq!(snapshot_pids(&mut first).await.len(), N);
+        let hub = rt.publish.hub.get().expect("sampler started").clone();
+        let before = hub.reads.load(Relaxed);
+        for a in agents.iter().take(10) {
+            a.update(|v| *v += 1).await.unwrap();
+        }
+        let mut second = Observation::new(&rt.publish, false);
+        let pids = snapshot_pids(&mut second).await;
+        assert_eq!(pids.len(), N, "every process once");
+        let read = hub.reads.load(Relaxed) - before;
+        assert!(read < N as u64 / 10, "the snapshot's tick read {read} processes");
+    }
 }
