@@ -459,12 +459,11 @@ mod polls {
     use std::collections::HashMap;
     use std::panic::Location;
     use std::sync::Mutex;
-    use std::time::Instant;
 
     type Ran = Vec<(&'static Location<'static>, u32, u64, u64)>;
 
     thread_local! {
-        static START: Cell<Option<Instant>> = const { Cell::new(None) };
+        static START: Cell<Option<u64>> = const { Cell::new(None) };
         static ACC: RefCell<HashMap<&'static Location<'static>, (u32, u64, u64)>> =
             RefCell::new(HashMap::new());
     }
@@ -480,10 +479,11 @@ mod polls {
                 b
             }
         };
-        b.on_before_task_poll(|_| START.set(Some(Instant::now())))
+        // Thread CPU time, not wall-clock: a loaded machine deschedules the thread mid-poll.
+        b.on_before_task_poll(|_| START.set(Some(super::thread_cpu_us())))
             .on_after_task_poll(|meta| {
                 let Some(t) = START.take() else { return };
-                let ns = t.elapsed().as_nanos() as u64;
+                let ns = super::thread_cpu_us().saturating_sub(t) * 1000;
                 ACC.with_borrow_mut(|a| {
                     let e = a.entry(meta.spawned_at()).or_default();
                     e.0 += 1;

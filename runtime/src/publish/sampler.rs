@@ -82,6 +82,8 @@ struct Sampler {
     /// (their rates must fall back to zero), dirty (to catch changes racing with the read) or
     /// just reported as exited (to be removed).
     revisit: Vec<Arc<ProcessCell>>,
+    /// The ticks published last, at most one more than the hub's ring holds (see `retire`).
+    held: std::collections::VecDeque<Arc<Tick>>,
 }
 
 impl Sampler {
@@ -100,6 +102,7 @@ impl Sampler {
             runtime,
             primed: false,
             revisit: Vec::new(),
+            held: std::collections::VecDeque::new(),
         }
     }
 
@@ -129,7 +132,30 @@ impl Sampler {
             last = Some(Instant::now());
             let snapshot = self.hub.take_snapshot_request();
             let tick = self.tick(snapshot).await;
-            let _ = self.tx.send(Arc::new(tick));
+            let tick = Arc::new(tick);
+            let _ = self.tx.send(tick.clone());
+            self.retire(tick);
+        }
+    }
+
+    /// Keep a hold on the ticks the hub's ring holds, so that the one leaving it is freed here,
+    /// on a blocking thread, once nobody else holds it: freeing a tick (its samples, its encoded
+    /// frames of megabytes) on the worker took up to 6 ms at 100,000 processes, most of it the
+    /// allocator consolidating its free lists (issue 15). With no subscriber (the flight
+    /// recorder alone keeps the sampler ticking) the ring keeps nothing, and neither does this.
+    fn retire(&mut self, tick: Arc<Tick>) {
+        self.held.push_back(tick);
+        let keep = if self.tx.receiver_count() == 0 {
+            0
+        } else {
+            TICK_BACKLOG + 1
+        };
+        while self.held.len() > keep {
+            let old = self.held.pop_front();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || drop(old))),
+                Err(_) => drop(old),
+            }
         }
     }
 
@@ -146,6 +172,10 @@ impl Sampler {
             rt.spawn_blocking(move || drop(prev));
         }
         frames::drop_elsewhere(std::mem::take(&mut self.revisit));
+        let held = std::mem::take(&mut self.held);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            drop(rt.spawn_blocking(move || drop(held)));
+        }
         self.last_ns = 0;
         self.primed = false;
         self.publish.flight.clear();
@@ -544,6 +574,9 @@ mod tests {
         let pids = snapshot_pids(&mut second).await;
         assert_eq!(pids.len(), N, "every process once");
         let read = hub.reads.load(Relaxed) - before;
-        assert!(read < N as u64 / 10, "the snapshot's tick read {read} processes");
+        assert!(
+            read < N as u64 / 10,
+            "the snapshot's tick read {read} processes"
+        );
     }
 }

@@ -24,11 +24,13 @@ pub(crate) async fn tick(publish: &Publish, tick: &Tick, now: u64) {
     let h = &tick.header;
     // The state a tick leaves is that of its last sequence number.
     let seq = h.first_seq + tick.len().saturating_sub(1) as u64;
-    flight.record(
-        (seq, h.at_ms, h.interval_ms, &h.system),
-        tick.built.iter().chain(&read),
-        &tick.removed,
-    );
+    flight
+        .record_sliced(
+            (seq, h.at_ms, h.interval_ms, &h.system),
+            tick.built.iter().chain(&read).collect(),
+            &tick.removed,
+        )
+        .await;
     if let Some(armed) = &flight.black_box
         && let Some(why) = tick
             .built
@@ -43,4 +45,6 @@ pub(crate) async fn tick(publish: &Publish, tick: &Tick, now: u64) {
             why,
         );
     }
+    // Tens of thousands of samples, each with its strings: freed off the worker.
+    super::super::frames::drop_elsewhere(read);
 }
