@@ -193,22 +193,46 @@ impl FlightRecorder {
         let mut fut = std::pin::pin!(fut);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         while fut.as_mut().poll(&mut cx).is_pending() {}
+        self.trim_now();
+    }
+
+    /// Drop ticks past the window and thin to the point budget, now: the sampler runs this on
+    /// a blocking thread when [`FlightRecorder::record_sliced`] says it is due (thinning a
+    /// full budget merges up to 125,000 points and prunes as many metas: 4-19 ms on a worker at
+    /// 1,000,000 processes, issue 15). Meanwhile the lock is held: a subscriber arriving then
+    /// waits for it to take the history.
+    pub(crate) fn trim_now(&self) {
+        let mut t = self.lock();
+        self.trim(&mut t);
+    }
+
+    /// Whether [`FlightRecorder::trim_now`] has work to do.
+    fn trim_due(&self, t: &Ticks) -> bool {
+        let newest = t.ticks.back().map_or(0, |p| p.at_ms);
+        let window = self.config.window.as_millis() as u64;
+        t.ticks
+            .front()
+            .is_some_and(|p| p.at_ms.saturating_add(window) < newest)
+            || t.dropped >= PRUNE_EVERY
+            || t.metas.len() > t.points + self.per_tick()
+            || t.points > self.config.max_points
     }
 
     /// Note one tick, a slice at a time (the sampler's side): `chosen` samples (built at tick
     /// time, or read for the recorder), the pids removed; `seq` and the header fields are the
     /// tick's. The points are made [`RECORD_SLICE`] at a time, each batch under a short lock,
     /// yielding between batches: made in one go, a tick of 31,250 changes held a worker for
-    /// about 16 ms (issue 15).
+    /// about 16 ms (issue 15). Returns whether a trim is due ([`FlightRecorder::trim_now`]),
+    /// which it leaves to the caller.
     pub(crate) async fn record_sliced(
         &self,
         header: (u64, u64, u64, &SystemSample),
         mut chosen: Vec<&ProcessSample>,
         removed: &[Pid],
-    ) {
+    ) -> bool {
         // Nothing changed: the tick would tell nothing the next one does not.
         if !self.config.enabled || (chosen.is_empty() && removed.is_empty()) {
-            return;
+            return false;
         }
         let (seq, at_ms, interval_ms, system) = header;
         let per_tick = self.per_tick();
@@ -236,7 +260,7 @@ impl FlightRecorder {
             changed: points,
             removed: removed.to_vec(),
         }));
-        self.trim(&mut t);
+        self.trim_due(&t)
     }
 
     /// Drop ticks past the window, then thin until within the point budget.

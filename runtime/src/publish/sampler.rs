@@ -245,7 +245,13 @@ impl Sampler {
         };
         let (tick, used) = frames::tick(header, scan.found).await;
         self.seq += used;
-        super::flight::feed::tick(&self.publish, &tick, now).await;
+        if super::flight::feed::tick(&self.publish, &tick, now).await {
+            let publish = self.publish.clone();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || publish.flight.trim_now())),
+                Err(_) => publish.flight.trim_now(),
+            }
+        }
         if self.hub.wire_subscribers.load(Relaxed) > 0 {
             tick.set_encoded_deltas(stream::encode_deltas(&tick, &self.publish).await);
         }

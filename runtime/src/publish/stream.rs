@@ -202,7 +202,7 @@ mod tests {
                 }
             }
         });
-        flight
+        let _trim = flight
             .record_sliced(
                 (7, 1_000, 1_000, &system),
                 samples.iter().collect(),
