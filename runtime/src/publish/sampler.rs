@@ -470,16 +470,21 @@ impl Scan {
             sizes.push(size(cell));
             d.cells.push(cell.clone());
         }
+        // Rates nobody was shown need not fall back to zero: the first scan with no snapshot
+        // (the flight recorder alone started the sampler, as an endpoint does) publishes no
+        // sample, so the next tick need not read and send every process that ever handled a
+        // message (a million at a million processes).
+        let active = moved && (self.build || self.found.snapshot.is_some());
         let prev = Prev {
             base: r.base,
             sig: r.sig,
-            active: moved,
+            active,
             exit_reported: exited,
             seen: self.tick_no,
         };
         self.prev.insert(pid, prev);
         self.remembered += 1;
-        if was_dirty || moved || exited {
+        if was_dirty || active || exited {
             self.revisit.push(cell.clone());
         }
     }
@@ -555,6 +560,33 @@ mod tests {
             }
         }
         pids
+    }
+
+    /// Started by the flight recorder with nobody subscribed (as an endpoint starts it), the
+    /// first scan reads every process and publishes none of them, so the ticks after it read
+    /// only what changed: before, every process that ever handled a message was read and sent
+    /// again at the second tick, its rates "falling back to zero" from rates nobody was shown.
+    #[tokio::test(start_paused = true)]
+    async fn a_first_scan_nobody_saw_is_not_read_again() {
+        const N: usize = 2_000;
+        let rt = Runtime::builder().observe_from_env(false).build();
+        let mut agents = Vec::new();
+        for i in 0..N {
+            let a = crate::Agent::start(&rt, i as u64).await.unwrap();
+            a.update(|v| *v += 1).await.unwrap();
+            agents.push(a);
+        }
+        let _keep = crate::publish::flight::keep::keep(&rt.publish).expect("recorder on");
+        let hub = rt.publish.hub.get().expect("sampler started").clone();
+        for _ in 0..3 {
+            tokio::time::sleep(rt.interval()).await;
+        }
+        let read = hub.reads.load(Relaxed);
+        assert!(
+            read >= N as u64,
+            "the first scan reads every process: {read}"
+        );
+        assert!(read < N as u64 + N as u64 / 10, "read again: {read}");
     }
 
     /// Once the sampler is primed, a new subscriber's snapshot reads only the processes that
