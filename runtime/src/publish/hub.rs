@@ -93,6 +93,9 @@ pub(crate) struct Hub {
     /// Processes the sampler has read (visited) since it started, for tests.
     #[cfg(test)]
     pub(crate) reads: AtomicU64,
+    /// Yields of the first scan between batches of measure requests, for tests.
+    #[cfg(test)]
+    pub(crate) measure_yields: AtomicU64,
 }
 
 impl Hub {
@@ -108,6 +111,8 @@ impl Hub {
             wire_subscribers: AtomicUsize::new(0),
             #[cfg(test)]
             reads: AtomicU64::new(0),
+            #[cfg(test)]
+            measure_yields: AtomicU64::new(0),
         });
         (hub, tx)
     }

@@ -274,14 +274,23 @@ impl Sampler {
             sizes.reserve(want);
         }
         let mut cells = Vec::new();
+        let mut measured = 0usize;
         for i in 0..shared.table.shard_count() {
             shared.table.copy_shard(i, &mut cells);
             // Each pointer is dropped as its process is visited, inside the slices: dropping
             // a shard's worth at once (15,000 at a million processes, a cache miss each) would
             // be one long poll.
             for cell in cells.drain(..) {
-                if !self.primed {
-                    measure_now(&cell);
+                if !self.primed && measure_now(&cell) {
+                    measured += 1;
+                    if measured % MEASURE_BATCH == 0 {
+                        // Each request wakes its process: let the woken ones run before
+                        // waking more, so that a task woken meanwhile (a timer's) waits
+                        // behind at most a batch of them, not a slice's 1,024.
+                        tokio::task::yield_now().await;
+                        #[cfg(test)]
+                        self.hub.measure_yields.fetch_add(1, Relaxed);
+                    }
                 }
                 let was_dirty = cell.stats.dirty.swap(false, Relaxed);
                 scan.visit(&cell, was_dirty);
@@ -513,15 +522,21 @@ fn size(cell: &ProcessCell) -> u32 {
     to_wire::approx_size(cell).min(u32::MAX as usize) as u32
 }
 
+/// Measure requests the first scan sends between two yields (see `scan_all`).
+const MEASURE_BATCH: usize = 64;
+
 /// Publishing starts: a process that handled messages since it was last measured may hold a
 /// state of another size than the one known (measured at spawn, or when the last observer
 /// left), so ask it to measure now, on its own task, without waiting for its next message.
-fn measure_now(cell: &ProcessCell) {
+/// Whether it asked (and so woke the process).
+fn measure_now(cell: &ProcessCell) -> bool {
     if !cell.has_exited() && cell.stats.handled() > 0 {
         let _ = cell
             .sys
             .push(crate::process::Sys::Measure, None, false, None);
+        return true;
     }
+    false
 }
 
 /// Ask a process to measure its state: it does so on its own task after its next batch, so at
@@ -587,6 +602,13 @@ mod tests {
             "the first scan reads every process: {read}"
         );
         assert!(read < N as u64 + N as u64 / 10, "read again: {read}");
+        // Every process handled a message, so the first scan asked each to measure its state
+        // (waking it), and yielded after every batch of them.
+        let yields = hub.measure_yields.load(Relaxed);
+        assert!(
+            yields >= (N / super::MEASURE_BATCH) as u64,
+            "the first scan woke {N} processes with {yields} yields"
+        );
     }
 
     /// Once the sampler is primed, a new subscriber's snapshot reads only the processes that
