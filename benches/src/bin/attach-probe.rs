@@ -25,6 +25,10 @@
 //! is attached, so the sampler is already running; `quiet` is the noise floor: 3 s of the same
 //! sleeps with nobody attaching.
 //!
+//! Built with `RUSTFLAGS="--cfg tokio_unstable"` (in a target directory of its own), it also
+//! prints to stderr, at each measurement's end, the task polls behind its worst stall (see
+//! `polls` at the end of this file): which task held the worker, how often, how long.
+//!
 //! usage: attach-probe <n> <ct|mt>
 
 use beamline::wire::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, frame};

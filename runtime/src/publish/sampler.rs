@@ -283,7 +283,7 @@ impl Sampler {
             for cell in cells.drain(..) {
                 if !self.primed && measure_now(&cell) {
                     measured += 1;
-                    if measured % MEASURE_BATCH == 0 {
+                    if measured.is_multiple_of(MEASURE_BATCH) {
                         // Each request wakes its process: let the woken ones run before
                         // waking more, so that a task woken meanwhile (a timer's) waits
                         // behind at most a batch of them, not a slice's 1,024.

@@ -189,7 +189,7 @@ mod tests {
     async fn a_past_tick_is_recorded_and_encoded_in_slices() {
         let flight = FlightRecorder::new(FlightConfig::default(), None);
         let samples: Vec<ProcessSample> = (1..=5_000)
-            .map(|i| crate::publish::frames::tests::sample(i))
+            .map(crate::publish::frames::tests::sample)
             .collect();
         let system = SystemSample::default();
         let ran = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
