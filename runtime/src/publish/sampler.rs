@@ -327,13 +327,18 @@ impl Sampler {
     /// (the lists may repeat a process; nothing here sorts them, which would hold the worker
     /// for a long time on a big list).
     async fn scan_changed(&mut self, scan: &mut Scan) {
-        let dirty = self.publish.shared.dirty.drain();
-        for cell in &dirty {
-            cell.stats.dirty.store(false, Relaxed);
-            if !scan.visited(cell) {
-                scan.visit(cell, true);
+        let list = &self.publish.shared.dirty;
+        for i in 0..list.shard_count() {
+            let dirty = list.take_shard(i);
+            for cell in &dirty {
+                cell.stats.dirty.store(false, Relaxed);
+                if !scan.visited(cell) {
+                    scan.visit(cell, true);
+                }
+                scan.slicer.step().await;
             }
-            scan.slicer.step().await;
+            frames::drop_elsewhere(dirty);
+            tokio::task::yield_now().await;
         }
         let again = std::mem::take(&mut self.revisit);
         for cell in &again {
@@ -342,7 +347,6 @@ impl Sampler {
             }
             scan.slicer.step().await;
         }
-        frames::drop_elsewhere(dirty);
         frames::drop_elsewhere(again);
     }
 
