@@ -26,6 +26,7 @@ pub(crate) mod hub;
 pub mod interval;
 pub mod logs;
 pub mod observe;
+pub(crate) mod prev;
 pub mod record;
 pub mod sampler;
 pub(crate) mod slice;

@@ -15,9 +15,11 @@ use std::sync::{Arc, Mutex};
 pub(crate) const MAX_RETAINED_EXITED: usize = 10_000;
 
 /// Shards of the table. Many, so that a shard stays small: the sampler copies one shard's
-/// pointers under its lock in one go (at 1,000,000 processes, 3,900 of them: a fraction of a
-/// millisecond, where 64 shards meant 15,600 and over a millisecond of one poll; issue 15).
-const TABLE_SHARDS: usize = 256;
+/// pointers under its lock in one go, an `Arc` count (a cache miss) each. At 1,000,000
+/// processes 256 shards meant 3,900 a shard, 1.7 ms of one poll and up to 9 ms on a loaded
+/// machine (issue 15); 4,096 mean about 250. An empty shard costs its lock and an empty map
+/// (about 230 KB per runtime in all).
+const TABLE_SHARDS: usize = 4096;
 
 /// The table's hash for pids: one multiply and a fold instead of SipHash, whose resistance to
 /// chosen keys is not needed (the runtime picks pids) and which cost ~100 instructions a spawn.
@@ -147,14 +149,14 @@ mod tests {
     use super::*;
     use std::hash::Hasher;
 
-    /// Pids in one table shard are 64 apart; their hashes must still spread over the low bits
-    /// the map indexes buckets by, or every spawn would probe a long chain.
+    /// Pids in one table shard are [`TABLE_SHARDS`] apart; their hashes must still spread over
+    /// the low bits the map indexes buckets by, or every spawn would probe a long chain.
     #[test]
     fn pids_one_shard_apart_spread_over_buckets() {
         let buckets: std::collections::HashSet<u64> = (0..1024u64)
             .map(|j| {
                 let mut h = PidHasher::default();
-                h.write_u64(7 + 64 * j);
+                h.write_u64(7 + TABLE_SHARDS as u64 * j);
                 h.finish() & 1023
             })
             .collect();

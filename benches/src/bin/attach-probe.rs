@@ -25,6 +25,10 @@
 //! is attached, so the sampler is already running; `quiet` is the noise floor: 3 s of the same
 //! sleeps with nobody attaching.
 //!
+//! Built with `RUSTFLAGS="--cfg tokio_unstable"` (in a target directory of its own), it also
+//! prints to stderr, at each measurement's end, the task polls behind its worst stall (see
+//! `polls` at the end of this file): which task held the worker, how often, how long.
+//!
 //! usage: attach-probe <n> <ct|mt>
 
 use beamline::wire::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, frame};
@@ -56,7 +60,10 @@ fn main() {
         std::process::exit(2);
     };
     let rss = RssWatch::start();
+    #[cfg(not(tokio_unstable))]
     let tokio_rt = flavor.runtime();
+    #[cfg(tokio_unstable)]
+    let tokio_rt = polls::runtime(flavor);
     beamline_benches::flavor::run(&tokio_rt, async move {
         let bl = Beamline::new(true);
         let idle = idle_processes(&bl.rt, n).await;
@@ -197,11 +204,19 @@ impl Stall {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     let over = t.elapsed().saturating_sub(Duration::from_millis(1));
                     worst.fetch_max(over.as_micros() as u64, Relaxed);
+                    #[cfg(tokio_unstable)]
+                    let ran = polls::take();
                     if std::thread::current().id() == thread {
                         // Beyond the 1 ms the sleep lends to other tasks: the part of the
                         // overshoot that was work on this worker, not the machine's load.
                         let spent = thread_cpu_us().saturating_sub(cpu);
-                        worst_cpu.fetch_max(spent.saturating_sub(1000), Relaxed);
+                        let over = spent.saturating_sub(1000);
+                        let before = worst_cpu.fetch_max(over, Relaxed);
+                        #[cfg(tokio_unstable)]
+                        if over > before {
+                            polls::keep_worst(ran);
+                        }
+                        let _ = before;
                     }
                 }
             });
@@ -214,6 +229,8 @@ impl Stall {
 
     /// The worst overshoot since the last reset, and the worst CPU time spent meanwhile.
     fn reset(&self) -> (u64, u64) {
+        #[cfg(tokio_unstable)]
+        polls::print_worst();
         (
             self.worst_us.swap(0, Relaxed),
             self.worst_cpu_us.swap(0, Relaxed),
@@ -432,4 +449,74 @@ fn process_cpu_us() -> u64 {
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
+/// Built with `RUSTFLAGS="--cfg tokio_unstable"` (in a target directory of its own), the probe
+/// also says what ran on the worker during the sleep with the most CPU over: every task poll,
+/// grouped by where the task was spawned (count, total and longest poll), printed to stderr at
+/// each reset. This tells a long poll (one slice that is too long) from queueing (many short
+/// polls woken at once).
+#[cfg(tokio_unstable)]
+mod polls {
+    use super::Flavor;
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+    use std::panic::Location;
+    use std::sync::Mutex;
+
+    type Ran = Vec<(&'static Location<'static>, u32, u64, u64)>;
+
+    thread_local! {
+        static START: Cell<Option<u64>> = const { Cell::new(None) };
+        static ACC: RefCell<HashMap<&'static Location<'static>, (u32, u64, u64)>> =
+            RefCell::new(HashMap::new());
+    }
+    static WORST: Mutex<Ran> = Mutex::new(Vec::new());
+
+    /// The flavor's runtime, with poll hooks.
+    pub fn runtime(flavor: Flavor) -> tokio::runtime::Runtime {
+        let mut b = match flavor {
+            Flavor::Current => tokio::runtime::Builder::new_current_thread(),
+            Flavor::Multi => {
+                let mut b = tokio::runtime::Builder::new_multi_thread();
+                b.worker_threads(2);
+                b
+            }
+        };
+        // Thread CPU time, not wall-clock: a loaded machine deschedules the thread mid-poll.
+        b.on_before_task_poll(|_| START.set(Some(super::thread_cpu_us())))
+            .on_after_task_poll(|meta| {
+                let Some(t) = START.take() else { return };
+                let ns = super::thread_cpu_us().saturating_sub(t) * 1000;
+                ACC.with_borrow_mut(|a| {
+                    let e = a.entry(meta.spawned_at()).or_default();
+                    e.0 += 1;
+                    e.1 += ns;
+                    e.2 = e.2.max(ns);
+                });
+            });
+        b.enable_all().build().expect("tokio runtime")
+    }
+
+    /// The polls on this thread since the last call.
+    pub fn take() -> Ran {
+        ACC.with_borrow_mut(|a| a.drain().map(|(l, (n, t, m))| (l, n, t, m)).collect())
+    }
+
+    pub fn keep_worst(mut ran: Ran) {
+        ran.sort_by_key(|r| std::cmp::Reverse(r.2));
+        *WORST.lock().expect("worst") = ran;
+    }
+
+    pub fn print_worst() {
+        let ran = std::mem::take(&mut *WORST.lock().expect("worst"));
+        for (l, n, t, m) in ran.iter().take(6) {
+            eprintln!(
+                "  polls from {l}: {n}, total {} us, longest {} us",
+                t / 1000,
+                m / 1000
+            );
+        }
+        eprintln!("--");
+    }
 }

@@ -310,4 +310,4 @@ pub(crate) fn approx_size(p: &ProcessSample) -> usize {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -90,6 +90,12 @@ pub(crate) struct Hub {
     /// Subscriptions that take encoded frames (endpoint connections): while there are any, the
     /// sampler encodes each tick's deltas once for all of them.
     pub(crate) wire_subscribers: AtomicUsize,
+    /// Processes the sampler has read (visited) since it started, for tests.
+    #[cfg(test)]
+    pub(crate) reads: AtomicU64,
+    /// Yields of the first scan between batches of measure requests, for tests.
+    #[cfg(test)]
+    pub(crate) measure_yields: AtomicU64,
 }
 
 impl Hub {
@@ -103,6 +109,10 @@ impl Hub {
             missed_total: AtomicU64::new(0),
             asks: Asks::default(),
             wire_subscribers: AtomicUsize::new(0),
+            #[cfg(test)]
+            reads: AtomicU64::new(0),
+            #[cfg(test)]
+            measure_yields: AtomicU64::new(0),
         });
         (hub, tx)
     }

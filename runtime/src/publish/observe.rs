@@ -157,9 +157,11 @@ impl Observation {
             let encoded = frame::encode(&ServerMsg::Welcome(w));
             return Some(encoded.map(Encoded::from).map_err(|e| e.to_string()));
         }
-        if let Some(h) = self.next_history() {
-            let encoded = frame::encode(&h);
-            return Some(encoded.map(Encoded::from).map_err(|e| e.to_string()));
+        if let Some(past) = self.history.front().cloned() {
+            // Taken off the list once encoded: a cancelled call starts this tick again.
+            let encoded = super::stream::encode_history(&past).await;
+            self.history.pop_front();
+            return Some(encoded);
         }
         if !self.on_wire {
             self.on_wire = true;

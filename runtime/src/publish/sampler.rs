@@ -21,6 +21,7 @@
 
 use super::frames::{self, Deferred, Found, Header, Rates, Tick};
 use super::hub::{Hub, Publish};
+use super::prev::ShardedMap;
 use super::slice::Slicer;
 use super::stream;
 use super::to_wire::{self, Base};
@@ -68,7 +69,7 @@ struct Sampler {
     hub: Arc<Hub>,
     /// The only sender: dropping the sampler ends every subscription's stream.
     tx: broadcast::Sender<Arc<Tick>>,
-    prev: HashMap<u64, Prev>,
+    prev: ShardedMap<Prev>,
     tick_no: u64,
     /// Last sequence number published.
     seq: u64,
@@ -81,6 +82,8 @@ struct Sampler {
     /// (their rates must fall back to zero), dirty (to catch changes racing with the read) or
     /// just reported as exited (to be removed).
     revisit: Vec<Arc<ProcessCell>>,
+    /// The ticks published last, at most one more than the hub's ring holds (see `retire`).
+    held: std::collections::VecDeque<Arc<Tick>>,
 }
 
 impl Sampler {
@@ -92,13 +95,14 @@ impl Sampler {
             publish,
             hub,
             tx,
-            prev: HashMap::new(),
+            prev: ShardedMap::default(),
             tick_no: 0,
             seq: 0,
             last_ns: 0,
             runtime,
             primed: false,
             revisit: Vec::new(),
+            held: std::collections::VecDeque::new(),
         }
     }
 
@@ -128,7 +132,30 @@ impl Sampler {
             last = Some(Instant::now());
             let snapshot = self.hub.take_snapshot_request();
             let tick = self.tick(snapshot).await;
-            let _ = self.tx.send(Arc::new(tick));
+            let tick = Arc::new(tick);
+            let _ = self.tx.send(tick.clone());
+            self.retire(tick);
+        }
+    }
+
+    /// Keep a hold on the ticks the hub's ring holds, so that the one leaving it is freed here,
+    /// on a blocking thread, once nobody else holds it: freeing a tick (its samples, its encoded
+    /// frames of megabytes) on the worker took up to 6 ms at 100,000 processes, most of it the
+    /// allocator consolidating its free lists (issue 15). With no subscriber (the flight
+    /// recorder alone keeps the sampler ticking) the ring keeps nothing, and neither does this.
+    fn retire(&mut self, tick: Arc<Tick>) {
+        self.held.push_back(tick);
+        let keep = if self.tx.receiver_count() == 0 {
+            0
+        } else {
+            TICK_BACKLOG + 1
+        };
+        while self.held.len() > keep {
+            let old = self.held.pop_front();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || drop(old))),
+                Err(_) => drop(old),
+            }
         }
     }
 
@@ -145,6 +172,10 @@ impl Sampler {
             rt.spawn_blocking(move || drop(prev));
         }
         frames::drop_elsewhere(std::mem::take(&mut self.revisit));
+        let held = std::mem::take(&mut self.held);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            drop(rt.spawn_blocking(move || drop(held)));
+        }
         self.last_ns = 0;
         self.primed = false;
         self.publish.flight.clear();
@@ -157,7 +188,10 @@ impl Sampler {
         let cost = std::time::Instant::now();
         let now = self.publish.shared.now_ns();
         self.tick_no += 1;
-        let full = want_snapshot || !self.primed;
+        // Once primed, the dirty list says which processes changed, so a snapshot needs no
+        // second reading of every process: the tick reads what changed (as any tick does) and
+        // the snapshot lists the table's processes, read once, as its frames are built.
+        let full = !self.primed;
         let mut scan = Scan {
             prev: std::mem::take(&mut self.prev),
             monitors: self.publish.task_monitors.current(),
@@ -172,13 +206,9 @@ impl Sampler {
                 removed: Vec::new(),
                 deferred: Vec::new(),
                 deferred_sizes: Vec::new(),
-                snapshot: want_snapshot.then(|| {
-                    let rates = if self.primed {
-                        Rates::Zero
-                    } else {
-                        Rates::Lifetime
-                    };
+                snapshot: (want_snapshot && full).then(|| {
                     let cells = Vec::new();
+                    let rates = Rates::Lifetime;
                     (Deferred { cells, rates }, Vec::new())
                 }),
             },
@@ -196,7 +226,11 @@ impl Sampler {
         self.release_reported_exits(&scan.found.removed);
         if full {
             scan.drop_unseen();
+        } else if want_snapshot {
+            scan.found.snapshot = Some(self.list_all(&mut scan).await);
         }
+        #[cfg(test)]
+        self.hub.reads.fetch_add(scan.remembered as u64, Relaxed);
         self.prev = std::mem::take(&mut scan.prev);
         self.revisit = std::mem::take(&mut scan.revisit);
         self.primed = true;
@@ -211,7 +245,13 @@ impl Sampler {
         };
         let (tick, used) = frames::tick(header, scan.found).await;
         self.seq += used;
-        super::flight::feed::tick(&self.publish, &tick, now).await;
+        if super::flight::feed::tick(&self.publish, &tick, now).await {
+            let publish = self.publish.clone();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(move || publish.flight.trim_now())),
+                Err(_) => publish.flight.trim_now(),
+            }
+        }
         if self.hub.wire_subscribers.load(Relaxed) > 0 {
             tick.set_encoded_deltas(stream::encode_deltas(&tick, &self.publish).await);
         }
@@ -226,21 +266,31 @@ impl Sampler {
         drop(shared.dirty.drain());
         shared.sampling.store(true, Relaxed);
         self.revisit.clear();
+        // The map of previous readings is not reserved whole: it grows a shard at a time
+        // (`prev.rs`). The snapshot's lists are plain vectors: reserving them only maps pages.
         let want = shared.table.live.load(Relaxed) + 16;
-        scan.prev.reserve(want.saturating_sub(scan.prev.len()));
         if let Some((d, sizes)) = scan.found.snapshot.as_mut() {
             d.cells.reserve(want);
             sizes.reserve(want);
         }
         let mut cells = Vec::new();
+        let mut measured = 0usize;
         for i in 0..shared.table.shard_count() {
             shared.table.copy_shard(i, &mut cells);
             // Each pointer is dropped as its process is visited, inside the slices: dropping
             // a shard's worth at once (15,000 at a million processes, a cache miss each) would
             // be one long poll.
             for cell in cells.drain(..) {
-                if !self.primed {
-                    measure_now(&cell);
+                if !self.primed && measure_now(&cell) {
+                    measured += 1;
+                    if measured.is_multiple_of(MEASURE_BATCH) {
+                        // Each request wakes its process: let the woken ones run before
+                        // waking more, so that a task woken meanwhile (a timer's) waits
+                        // behind at most a batch of them, not a slice's 1,024.
+                        tokio::task::yield_now().await;
+                        #[cfg(test)]
+                        self.hub.measure_yields.fetch_add(1, Relaxed);
+                    }
                 }
                 let was_dirty = cell.stats.dirty.swap(false, Relaxed);
                 scan.visit(&cell, was_dirty);
@@ -250,17 +300,45 @@ impl Sampler {
         }
     }
 
+    /// A primed tick's snapshot: every process the table holds, to be read when its frame is
+    /// built, but those whose sample this tick built (the snapshot takes those from `built`,
+    /// with their rates). Reads no counters: one pointer copy and a size estimate each.
+    async fn list_all(&self, scan: &mut Scan) -> (Deferred, Vec<u32>) {
+        let table = &self.publish.shared.table;
+        let want = table.live.load(Relaxed) + 16;
+        let (mut cells, mut sizes) = (Vec::with_capacity(want), Vec::with_capacity(want));
+        let any_built = !scan.found.built.is_empty();
+        let mut shard = Vec::new();
+        for i in 0..table.shard_count() {
+            table.copy_shard(i, &mut shard);
+            for cell in shard.drain(..) {
+                if !(any_built && scan.built_now(&cell)) {
+                    sizes.push(size(&cell));
+                    cells.push(cell);
+                }
+                scan.slicer.step().await;
+            }
+        }
+        let rates = Rates::Zero;
+        (Deferred { cells, rates }, sizes)
+    }
+
     /// Read the processes on the dirty list, then those kept for a second look, each once
     /// (the lists may repeat a process; nothing here sorts them, which would hold the worker
     /// for a long time on a big list).
     async fn scan_changed(&mut self, scan: &mut Scan) {
-        let dirty = self.publish.shared.dirty.drain();
-        for cell in &dirty {
-            cell.stats.dirty.store(false, Relaxed);
-            if !scan.visited(cell) {
-                scan.visit(cell, true);
+        let list = &self.publish.shared.dirty;
+        for i in 0..list.shard_count() {
+            let dirty = list.take_shard(i);
+            for cell in &dirty {
+                cell.stats.dirty.store(false, Relaxed);
+                if !scan.visited(cell) {
+                    scan.visit(cell, true);
+                }
+                scan.slicer.step().await;
             }
-            scan.slicer.step().await;
+            frames::drop_elsewhere(dirty);
+            tokio::task::yield_now().await;
         }
         let again = std::mem::take(&mut self.revisit);
         for cell in &again {
@@ -269,7 +347,6 @@ impl Sampler {
             }
             scan.slicer.step().await;
         }
-        frames::drop_elsewhere(dirty);
         frames::drop_elsewhere(again);
     }
 
@@ -325,7 +402,7 @@ impl Sampler {
 
 /// One tick's walk over processes: what it remembers, and what it found.
 struct Scan {
-    prev: HashMap<u64, Prev>,
+    prev: ShardedMap<Prev>,
     monitors: Option<HashMap<u64, TaskMonitor>>,
     now: u64,
     last_ns: u64,
@@ -347,9 +424,18 @@ impl Scan {
     /// Whether this tick already read `cell`.
     fn visited(&self, cell: &ProcessCell) -> bool {
         self.prev
-            .get(&cell.pid.0)
+            .get(cell.pid.0)
             .is_some_and(|p| p.seen == self.tick_no)
             || self.gone.contains(&cell.pid.0)
+    }
+
+    /// Whether this tick built `cell`'s sample (it moved; see `visit`).
+    fn built_now(&self, cell: &ProcessCell) -> bool {
+        self.build
+            && self
+                .prev
+                .get(cell.pid.0)
+                .is_some_and(|p| p.seen == self.tick_no && p.active)
     }
 
     /// Read one process and note what it shows. A process whose counters moved gets its sample
@@ -359,9 +445,9 @@ impl Scan {
     fn visit(&mut self, cell: &Arc<ProcessCell>, was_dirty: bool) {
         let pid = cell.pid.0;
         let exited = cell.has_exited();
-        let before = self.prev.get(&pid);
+        let before = self.prev.get(pid);
         if exited && before.is_some_and(|p| p.exit_reported) {
-            self.prev.remove(&pid);
+            self.prev.remove(pid);
             self.gone.insert(pid);
             self.found.removed.push(cell.pid);
             return;
@@ -397,16 +483,21 @@ impl Scan {
             sizes.push(size(cell));
             d.cells.push(cell.clone());
         }
+        // Rates nobody was shown need not fall back to zero: the first scan with no snapshot
+        // (the flight recorder alone started the sampler, as an endpoint does) publishes no
+        // sample, so the next tick need not read and send every process that ever handled a
+        // message (a million at a million processes).
+        let active = moved && (self.build || self.found.snapshot.is_some());
         let prev = Prev {
             base: r.base,
             sig: r.sig,
-            active: moved,
+            active,
             exit_reported: exited,
             seen: self.tick_no,
         };
         self.prev.insert(pid, prev);
         self.remembered += 1;
-        if was_dirty || moved || exited {
+        if was_dirty || active || exited {
             self.revisit.push(cell.clone());
         }
     }
@@ -423,7 +514,7 @@ impl Scan {
         self.prev.retain(|pid, p| {
             let seen = p.seen == tick_no;
             if !seen {
-                removed.push(Pid(*pid));
+                removed.push(Pid(pid));
             }
             seen
         });
@@ -435,19 +526,121 @@ fn size(cell: &ProcessCell) -> u32 {
     to_wire::approx_size(cell).min(u32::MAX as usize) as u32
 }
 
+/// Measure requests the first scan sends between two yields (see `scan_all`).
+const MEASURE_BATCH: usize = 64;
+
 /// Publishing starts: a process that handled messages since it was last measured may hold a
 /// state of another size than the one known (measured at spawn, or when the last observer
 /// left), so ask it to measure now, on its own task, without waiting for its next message.
-fn measure_now(cell: &ProcessCell) {
+/// Whether it asked (and so woke the process).
+fn measure_now(cell: &ProcessCell) -> bool {
     if !cell.has_exited() && cell.stats.handled() > 0 {
         let _ = cell
             .sys
             .push(crate::process::Sys::Measure, None, false, None);
+        return true;
     }
+    false
 }
 
 /// Ask a process to measure its state: it does so on its own task after its next batch, so at
 /// most once per interval and never per message.
 fn request_state_measure(cell: &ProcessCell) {
     cell.stats.measure_requested.store(true, Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Runtime;
+    use crate::publish::observe::Observation;
+    use beamline_wire::ServerMsg;
+    use std::collections::HashSet;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    /// Every process of the snapshot that starts at `first` (its frames), each once.
+    async fn snapshot_pids(obs: &mut Observation) -> HashSet<u64> {
+        let (mut pids, mut at, mut want) = (HashSet::new(), None, usize::MAX);
+        while pids.len() < want {
+            match obs.recv().await.expect("stream goes on") {
+                ServerMsg::Snapshot(s) if at.is_none() => {
+                    at = Some(s.at_ms);
+                    want = s.system.processes as usize;
+                    for p in s.processes {
+                        assert!(pids.insert(p.id.0), "{:?} twice", p.id);
+                    }
+                }
+                ServerMsg::Delta(d) if at == Some(d.at_ms) => {
+                    for p in d.changed {
+                        assert!(pids.insert(p.id.0), "{:?} twice", p.id);
+                    }
+                }
+                ServerMsg::Delta(_) | ServerMsg::History(_) if at.is_none() => {}
+                m => panic!("unexpected {m:?}"),
+            }
+        }
+        pids
+    }
+
+    /// Started by the flight recorder with nobody subscribed (as an endpoint starts it), the
+    /// first scan reads every process and publishes none of them, so the ticks after it read
+    /// only what changed: before, every process that ever handled a message was read and sent
+    /// again at the second tick, its rates "falling back to zero" from rates nobody was shown.
+    #[tokio::test(start_paused = true)]
+    async fn a_first_scan_nobody_saw_is_not_read_again() {
+        const N: usize = 2_000;
+        let rt = Runtime::builder().observe_from_env(false).build();
+        let mut agents = Vec::new();
+        for i in 0..N {
+            let a = crate::Agent::start(&rt, i as u64).await.unwrap();
+            a.update(|v| *v += 1).await.unwrap();
+            agents.push(a);
+        }
+        let _keep = crate::publish::flight::keep::keep(&rt.publish).expect("recorder on");
+        let hub = rt.publish.hub.get().expect("sampler started").clone();
+        for _ in 0..3 {
+            tokio::time::sleep(rt.interval()).await;
+        }
+        let read = hub.reads.load(Relaxed);
+        assert!(
+            read >= N as u64,
+            "the first scan reads every process: {read}"
+        );
+        assert!(read < N as u64 + N as u64 / 10, "read again: {read}");
+        // Every process handled a message, so the first scan asked each to measure its state
+        // (waking it), and yielded after every batch of them.
+        let yields = hub.measure_yields.load(Relaxed);
+        assert!(
+            yields >= (N / super::MEASURE_BATCH) as u64,
+            "the first scan woke {N} processes with {yields} yields"
+        );
+    }
+
+    /// Once the sampler is primed, a new subscriber's snapshot reads only the processes that
+    /// changed at its tick (each process is read once more as its frame is built): before, it
+    /// read every process twice (a full scan, then the frames). Every process is in the
+    /// snapshot once, a moving one with the sample built at the tick.
+    #[tokio::test(start_paused = true)]
+    async fn a_primed_snapshot_reads_only_what_changed() {
+        const N: usize = 3_000;
+        let rt = Runtime::builder().observe_from_env(false).build();
+        let mut agents = Vec::new();
+        for i in 0..N {
+            agents.push(crate::Agent::start(&rt, i as u64).await.unwrap());
+        }
+        let mut first = Observation::new(&rt.publish, false);
+        assert_eq!(snapshot_pids(&mut first).await.len(), N);
+        let hub = rt.publish.hub.get().expect("sampler started").clone();
+        let before = hub.reads.load(Relaxed);
+        for a in agents.iter().take(10) {
+            a.update(|v| *v += 1).await.unwrap();
+        }
+        let mut second = Observation::new(&rt.publish, false);
+        let pids = snapshot_pids(&mut second).await;
+        assert_eq!(pids.len(), N, "every process once");
+        let read = hub.reads.load(Relaxed) - before;
+        assert!(
+            read < N as u64 / 10,
+            "the snapshot's tick read {read} processes"
+        );
+    }
 }

@@ -6,11 +6,12 @@
 //! Memory while a snapshot is sent is one frame per subscriber (at most [`super::CHUNK_PROCESSES`]
 //! samples), not the whole snapshot.
 
+use super::flight::Past;
 use super::frames::{Content, Encoded, Tick};
 use super::hub::Publish;
 use super::slice::Slicer;
 use super::to_wire;
-use beamline_wire::{ProcessSample, ServerMsg, frame};
+use beamline_wire::{Delta, ProcessSample, ServerMsg, frame};
 
 /// A frame, as a subscriber takes it.
 pub(crate) enum Out {
@@ -132,6 +133,36 @@ fn encode_into(buf: &mut Vec<u8>, s: &ProcessSample) -> Result<(), String> {
     Ok(())
 }
 
+/// One of the flight recorder's past ticks as an encoded `ServerMsg::History` frame, a sample
+/// at a time: each point is made into its sample and encoded, then dropped, yielding between
+/// slices. Made whole (`Past::delta`, then `frame::encode`), a tick of 31,250 points held a
+/// worker for about 40 ms (issue 15). The bytes are those of `frame::encode` (tested).
+pub(crate) async fn encode_history(past: &Past) -> Result<Encoded, String> {
+    let empty = ServerMsg::History(Delta {
+        seq: past.seq,
+        at_ms: past.at_ms,
+        interval_ms: past.interval_ms,
+        system: past.system.clone(),
+        changed: Vec::new(),
+        removed: past.removed.clone(),
+    });
+    // Postcard writes the delta's fields back to back: everything up to `changed` (an empty
+    // list is its length, one zero byte), then `removed`.
+    let mut buf = frame::encode(&empty).map_err(|e| e.to_string())?;
+    let tail = postcard::to_stdvec(&past.removed).map_err(|e| e.to_string())?;
+    buf.truncate(buf.len() - tail.len() - 1);
+    buf = postcard::to_extend(&past.changed.len(), buf).map_err(|e| e.to_string())?;
+    let mut slicer = Slicer::new();
+    for p in &past.changed {
+        encode_into(&mut buf, &p.sample())?;
+        slicer.step().await;
+    }
+    buf.extend_from_slice(&tail);
+    let len = (buf.len() - 4) as u32;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    Ok(Encoded::new(buf))
+}
+
 /// Build every delta frame of a tick, encoded (the sampler does this once for all connections).
 pub(crate) async fn encode_deltas(tick: &Tick, publish: &Publish) -> Result<Vec<Encoded>, String> {
     let mut out = Vec::with_capacity(tick.len());
@@ -142,4 +173,57 @@ pub(crate) async fn encode_deltas(tick: &Tick, publish: &Publish) -> Result<Vec<
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::flight::{FlightConfig, FlightRecorder};
+    use beamline_wire::{Pid, SystemSample};
+    use std::sync::atomic::Ordering::Relaxed;
+
+    /// Recording a tick of 5,000 changes and encoding it as a `History` frame both yield (a
+    /// ticker task runs between their slices), and the frame encoded a sample at a time is byte
+    /// for byte the whole message's encoding.
+    #[tokio::test]
+    async fn a_past_tick_is_recorded_and_encoded_in_slices() {
+        let flight = FlightRecorder::new(FlightConfig::default(), None);
+        let samples: Vec<ProcessSample> = (1..=5_000)
+            .map(crate::publish::frames::tests::sample)
+            .collect();
+        let system = SystemSample::default();
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let ticker = tokio::spawn({
+            let ran = ran.clone();
+            async move {
+                loop {
+                    ran.fetch_add(1, Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        let _trim = flight
+            .record_sliced(
+                (7, 1_000, 1_000, &system),
+                samples.iter().collect(),
+                &[Pid(9)],
+            )
+            .await;
+        let recording = ran.load(Relaxed);
+        assert!(
+            recording >= 10,
+            "recording 5,000 points yields every 256: {recording}"
+        );
+        let past = flight.history().pop_front().expect("recorded");
+        assert_eq!(past.changed.len(), 5_000);
+        let whole = frame::encode(&ServerMsg::History(past.delta())).unwrap();
+        let sliced = encode_history(&past).await.unwrap();
+        ticker.abort();
+        assert_eq!(*sliced, whole);
+        let encoding = ran.load(Relaxed) - recording;
+        assert!(
+            encoding >= 4,
+            "5,000 samples yield at least every 1,024: {encoding}"
+        );
+    }
 }

@@ -7,11 +7,12 @@ use super::super::hub::Publish;
 use super::super::slice::Slicer;
 use super::super::to_wire;
 
-/// Record `tick` (made at `now`, runtime nanoseconds) in the runtime's flight recorder.
-pub(crate) async fn tick(publish: &Publish, tick: &Tick, now: u64) {
+/// Record `tick` (made at `now`, runtime nanoseconds) in the runtime's flight recorder; whether
+/// a trim is due, left to the caller to run off the worker (`FlightRecorder::trim_now`).
+pub(crate) async fn tick(publish: &Publish, tick: &Tick, now: u64) -> bool {
     let flight = &publish.flight;
     if !flight.enabled() {
-        return;
+        return false;
     }
     let d = &tick.deltas.deferred;
     let room = flight.per_tick().saturating_sub(tick.built.len());
@@ -24,11 +25,13 @@ pub(crate) async fn tick(publish: &Publish, tick: &Tick, now: u64) {
     let h = &tick.header;
     // The state a tick leaves is that of its last sequence number.
     let seq = h.first_seq + tick.len().saturating_sub(1) as u64;
-    flight.record(
-        (seq, h.at_ms, h.interval_ms, &h.system),
-        tick.built.iter().chain(&read),
-        &tick.removed,
-    );
+    let trim = flight
+        .record_sliced(
+            (seq, h.at_ms, h.interval_ms, &h.system),
+            tick.built.iter().chain(&read).collect(),
+            &tick.removed,
+        )
+        .await;
     if let Some(armed) = &flight.black_box
         && let Some(why) = tick
             .built
@@ -43,4 +46,7 @@ pub(crate) async fn tick(publish: &Publish, tick: &Tick, now: u64) {
             why,
         );
     }
+    // Tens of thousands of samples, each with its strings: freed off the worker.
+    super::super::frames::drop_elsewhere(read);
+    trim
 }
