@@ -279,6 +279,42 @@ impl TypeTable {
     }
 }
 
+/// What [`TypeTable::hottest`] remembers between two readings: each slot's count.
+pub(crate) type Counts = [u64; SLOTS + 1];
+
+impl TypeTable {
+    /// The name of the type whose count gained the most since `last` (the sampler's previous
+    /// reading, updated here), `None` when no count moved. Ties go to the type with more busy
+    /// time in total, then to the lower slot. Read side only: the sampler calls it once per
+    /// sampled process, so its cost is per sample, never per message.
+    pub(crate) fn hottest(&self, last: &mut Counts) -> Option<String> {
+        let mut best: Option<(u64, u64, usize)> = None;
+        let mut taken = self.used.load(Relaxed) | 1 << SLOTS;
+        while taken != 0 {
+            let i = taken.trailing_zeros() as usize;
+            taken &= taken - 1;
+            let s = &self.slots[i];
+            let count = s.count.load(Relaxed);
+            let gained = count.saturating_sub(last[i]);
+            last[i] = count;
+            if gained == 0 {
+                continue;
+            }
+            // Busy time is not remembered per slot: of two equal gains, the larger total wins.
+            let busy = s.busy_ns.load(Relaxed);
+            if best.is_none_or(|(g, b, _)| (gained, busy) > (g, b)) {
+                best = Some((gained, busy, i));
+            }
+        }
+        let (_, _, i) = best?;
+        if i == SLOTS {
+            return Some("other".to_string());
+        }
+        let key = self.slots[i].key.load(Relaxed) - 1;
+        Some(self.name(kind_of(key >> 24), key & 0x00FF_FFFF))
+    }
+}
+
 /// One queued message as copied under the lock.
 pub(crate) struct Copied {
     pub(crate) kind: MsgKind,

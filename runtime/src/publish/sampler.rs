@@ -24,6 +24,7 @@ use super::hub::{Hub, Publish};
 use super::slice::Slicer;
 use super::stream;
 use super::to_wire::{self, Base};
+use crate::msg_types::table::{Counts, SLOTS};
 use crate::process::ProcessCell;
 use beamline_wire::{Pid, SystemSample};
 use std::collections::HashMap;
@@ -61,6 +62,9 @@ struct Prev {
     exit_reported: bool,
     /// The tick that last saw it; entries not seen by a full scan are removed.
     seen: u64,
+    /// Its per-type counts at the last reading, for its hottest type (only for a process
+    /// that has a type table: 8 bytes otherwise).
+    types: Option<Box<Counts>>,
 }
 
 struct Sampler {
@@ -187,6 +191,7 @@ impl Sampler {
             slicer: Slicer::new(),
             remembered: 0,
             gone: Default::default(),
+            publish: self.publish.clone(),
         };
         if full {
             self.scan_all(&mut scan).await;
@@ -341,6 +346,8 @@ struct Scan {
     remembered: usize,
     /// Pids this tick reported removed (so that a list naming one twice does not revive it).
     gone: std::collections::HashSet<u64>,
+    /// Where hot types are named.
+    publish: Arc<Publish>,
 }
 
 impl Scan {
@@ -371,6 +378,13 @@ impl Scan {
         }
         let monitor = self.monitors.as_ref().and_then(|m| m.get(&pid));
         let r = to_wire::take_reading(cell, self.now, monitor);
+        // Read every visit, so that the next gain starts from here.
+        let mut types = self.prev.get_mut(&pid).and_then(|p| p.types.take());
+        let hot = cell
+            .msg_types
+            .get()
+            .and_then(|t| t.hottest(types.get_or_insert_with(|| Box::new([0; SLOTS + 1]))));
+        let before = self.prev.get(&pid);
         let from = match before {
             None if self.last_ns == 0 => cell.meta.spawned_ns,
             _ => self.last_ns,
@@ -383,7 +397,8 @@ impl Scan {
         if self.build && is_changed {
             if moved {
                 let dt_ns = self.now.saturating_sub(from).max(1_000_000);
-                let s = to_wire::sample(cell, &r, &old, dt_ns);
+                let mut s = to_wire::sample(cell, &r, &old, dt_ns);
+                s.hot_type = hot.and_then(|name| self.publish.type_names.intern(name));
                 self.found.built.push(s);
                 in_built = true;
             } else {
@@ -403,6 +418,7 @@ impl Scan {
             active: moved,
             exit_reported: exited,
             seen: self.tick_no,
+            types,
         };
         self.prev.insert(pid, prev);
         self.remembered += 1;
