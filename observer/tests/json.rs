@@ -66,6 +66,7 @@ struct Process {
     busy: f64,
     state_bytes: u64,
     restarts: u32,
+    hot_type: Option<String>,
     #[serde(default)]
     by_type: Option<Vec<TypeLine>>,
     node: Option<String>,

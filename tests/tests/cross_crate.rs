@@ -58,6 +58,7 @@ struct Proc {
     busy: f64,
     state_bytes: u64,
     restarts: u32,
+    hot_type: Option<String>,
     #[serde(default)]
     by_type: Option<Vec<serde_json::Value>>,
 }
