@@ -143,3 +143,44 @@ fn observer_reads_the_demo_tree_over_a_unix_socket() {
     );
     check_tree(&demo.addr);
 }
+
+/// "What is this bottleneck doing?" from a script (issue 19): in the demo's `bottleneck`
+/// scenario, `--json --once` names the ledger's hottest message type, the one call it serves.
+#[test]
+fn json_once_names_the_bottleneck_s_hot_type() {
+    let demo = Demo::serve(
+        "127.0.0.1:0",
+        &["--scenario", "bottleneck", "--duration", "60"],
+    );
+    // The sampler ticks while the endpoint serves, so a busy process's sample is built at tick
+    // time with its hot type; give the scenario a tick or two to get going.
+    let mut last = String::new();
+    for _ in 0..20 {
+        let out = run(
+            OBSERVER,
+            &[
+                "--attach",
+                &demo.addr,
+                "--json",
+                "--once",
+                "--filter",
+                "bottleneck/ledger",
+            ],
+            Duration::from_secs(60),
+        );
+        assert!(out.status.success(), "{out:?}");
+        let s: Sample = serde_json::from_slice(&out.stdout).unwrap();
+        let ledger = s
+            .processes
+            .iter()
+            .find(|p| p.name.as_deref() == Some("bottleneck/ledger"))
+            .expect("the ledger");
+        if let Some(t) = &ledger.hot_type {
+            assert_eq!(t, "Post");
+            return;
+        }
+        last = String::from_utf8_lossy(&out.stdout).into_owned();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("the ledger never had a hot type: {last}");
+}
