@@ -279,8 +279,9 @@ impl TypeTable {
     }
 }
 
-/// What [`TypeTable::hottest`] remembers between two readings: each slot's count.
-pub(crate) type Counts = [u64; SLOTS + 1];
+/// What [`TypeTable::hottest`] remembers between two readings: the low 32 bits of each slot's
+/// count (68 bytes; what a type gains in one interval stays far below 2^32).
+pub(crate) type Counts = [u32; SLOTS + 1];
 
 impl TypeTable {
     /// The name of the type whose count gained the most since `last` (the sampler's previous
@@ -294,8 +295,8 @@ impl TypeTable {
             let i = taken.trailing_zeros() as usize;
             taken &= taken - 1;
             let s = &self.slots[i];
-            let count = s.count.load(Relaxed);
-            let gained = count.saturating_sub(last[i]);
+            let count = s.count.load(Relaxed) as u32;
+            let gained = u64::from(count.wrapping_sub(last[i]));
             last[i] = count;
             if gained == 0 {
                 continue;

@@ -12,8 +12,8 @@
 //!   that changed status, or whose rates were non-zero last time (so they drop to zero);
 //! - a delta carries only those samples, plus the pids removed since.
 //!
-//! Memory caps (documented in `docs/PUBLISHING.md`): one [`Prev`] (about 140 bytes with its
-//! hash-map slot) per process sampled; [`TICK_BACKLOG`] ticks kept for subscribers; samples cut
+//! Memory caps (documented in `docs/PUBLISHING.md`): one [`Prev`] (about 150 bytes with its
+//! hash-map slot, plus 68 for a process that has a per-type table) per process sampled; [`TICK_BACKLOG`] ticks kept for subscribers; samples cut
 //! as `to_wire.rs` says; frames split as `frames.rs` says.
 //!
 //! The sampler starts lazily, on the first subscription, and goes idle (dropping its working set
@@ -62,8 +62,8 @@ struct Prev {
     exit_reported: bool,
     /// The tick that last saw it; entries not seen by a full scan are removed.
     seen: u64,
-    /// Its per-type counts at the last reading, for its hottest type (only for a process
-    /// that has a type table: 8 bytes otherwise).
+    /// Its per-type counts at the last reading, for its hottest type (68 bytes, only for a
+    /// process that has a type table: 8 bytes otherwise).
     types: Option<Box<Counts>>,
 }
 
