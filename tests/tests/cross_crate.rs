@@ -184,3 +184,60 @@ fn json_once_names_the_bottleneck_s_hot_type() {
     }
     panic!("the ledger never had a hot type: {last}");
 }
+
+/// Embedded mode (issue 19): the in-process subscription's type names and hot types reach the
+/// observer's model, which names each busy process's hottest type.
+#[tokio::test(start_paused = true)]
+async fn an_embedded_observer_names_hot_types() {
+    use beamline::{CallReply, Ctx, GenServer, InitError};
+    use beamline_observer::model::Model;
+    use beamline_observer::source::SourceEvent;
+
+    struct Counter;
+    enum Op {
+        Bump,
+        #[allow(dead_code)]
+        Read,
+    }
+    impl GenServer for Counter {
+        type Args = ();
+        type Call = Op;
+        type Reply = ();
+        type Cast = ();
+        type Info = ();
+        const MESSAGE_VARIANTS: beamline::VariantNames = beamline::VariantNames {
+            call: &["Bump", "Read"],
+            ..beamline::VariantNames::NONE
+        };
+        async fn init(_: (), _: &mut Ctx<Self>) -> Result<Self, InitError> {
+            Ok(Counter)
+        }
+        async fn handle_call(&mut self, _: Op, _: &mut Ctx<Self>) -> CallReply<()> {
+            CallReply::reply(())
+        }
+    }
+
+    let rt = crate::support::runtime(1000);
+    let mut obs = rt.observe();
+    let counter = rt.start::<Counter>(()).await.unwrap();
+    let mut model = Model::new(Default::default());
+    for _ in 0..5 {
+        counter.call(Op::Bump).await.unwrap();
+        let mut samples = 0;
+        while samples < 1 {
+            let m = obs.recv().await.expect("stream");
+            samples += matches!(
+                m,
+                beamline::wire::ServerMsg::Snapshot(_) | beamline::wire::ServerMsg::Delta(_)
+            ) as u32;
+            model.apply(SourceEvent::Msg(m));
+        }
+        let table = model.latest().expect("a table");
+        let p = table.get(counter.pid()).expect("the counter");
+        if let Some(name) = beamline_observer::type_names::hot_type(p) {
+            assert_eq!(name, "Op::Bump");
+            return;
+        }
+    }
+    panic!("the counter never had a hot type");
+}
