@@ -284,11 +284,11 @@ impl TypeTable {
 pub(crate) type Counts = [u32; SLOTS + 1];
 
 impl TypeTable {
-    /// The name of the type whose count gained the most since `last` (the sampler's previous
+    /// The slot of the type whose count gained the most since `last` (the sampler's previous
     /// reading, updated here), `None` when no count moved. Ties go to the type with more busy
     /// time in total, then to the lower slot. Read side only: the sampler calls it once per
     /// sampled process, so its cost is per sample, never per message.
-    pub(crate) fn hottest(&self, last: &mut Counts) -> Option<String> {
+    pub(crate) fn hottest(&self, last: &mut Counts) -> Option<usize> {
         let mut best: Option<(u64, u64, usize)> = None;
         let mut taken = self.used.load(Relaxed) | 1 << SLOTS;
         while taken != 0 {
@@ -307,12 +307,23 @@ impl TypeTable {
                 best = Some((gained, busy, i));
             }
         }
-        let (_, _, i) = best?;
-        if i == SLOTS {
-            return Some("other".to_string());
+        best.map(|(_, _, i)| i)
+    }
+
+    /// The slots taken so far, one bit each: a new one may rename a type already seen (`Cmd`
+    /// becomes `Cmd#0` once a second variant arrives), so a name kept for a slot is good while
+    /// this stays the same.
+    pub(crate) fn taken(&self) -> u32 {
+        self.used.load(Relaxed)
+    }
+
+    /// The name of the type counted in `slot` (from [`TypeTable::hottest`]), as `read` names it.
+    pub(crate) fn slot_name(&self, slot: usize) -> String {
+        if slot >= SLOTS {
+            return "other".to_string();
         }
-        let key = self.slots[i].key.load(Relaxed) - 1;
-        Some(self.name(kind_of(key >> 24), key & 0x00FF_FFFF))
+        let key = self.slots[slot].key.load(Relaxed).saturating_sub(1);
+        self.name(kind_of(key >> 24), key & 0x00FF_FFFF)
     }
 }
 
