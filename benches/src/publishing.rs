@@ -77,6 +77,11 @@ pub struct Stream {
     pub delta_changed: Vec<u64>,
     /// `sample_cost_us` reported by each delta (the runtime's own timing of a tick).
     pub cost_us: Vec<u64>,
+    /// `snapshot_bytes` and `delta_bytes` as a protocol-3 client gets them: samples without
+    /// their hot type, the bytes from before issue 19's hot types, to measure what they cost.
+    pub snapshot_bytes_v3: u64,
+    /// See `snapshot_bytes_v3`.
+    pub delta_bytes_v3: Vec<u64>,
 }
 
 /// Subscribe to `rt` and read `ticks` delta ticks after the first snapshot. Frames are encoded
@@ -92,23 +97,30 @@ pub async fn watch(rt: &Runtime, ticks: usize) -> Stream {
     while out.delta_bytes.len() < ticks {
         let Some(msg) = obs.recv().await else { break };
         let bytes = frame::encode(&msg).expect("frame encodes").len() as u64;
+        let v3 = beamline::wire::as_protocol(3, || frame::encode(&msg))
+            .expect("frame encodes")
+            .len() as u64;
         match msg {
             ServerMsg::Snapshot(s) if snapshot_at.is_none() => {
                 snapshot_at = Some(s.at_ms);
                 out.snapshot_bytes += bytes;
+                out.snapshot_bytes_v3 += v3;
                 out.snapshot_processes += s.processes.len() as u64;
             }
             ServerMsg::Delta(d) if snapshot_at == Some(d.at_ms) => {
                 out.snapshot_bytes += bytes;
+                out.snapshot_bytes_v3 += v3;
                 out.snapshot_processes += d.changed.len() as u64;
             }
             ServerMsg::Delta(d) if snapshot_at.is_some() => {
                 if last_tick == Some(d.at_ms) {
                     *out.delta_bytes.last_mut().expect("a tick") += bytes;
+                    *out.delta_bytes_v3.last_mut().expect("a tick") += v3;
                     *out.delta_changed.last_mut().expect("a tick") += d.changed.len() as u64;
                 } else {
                     last_tick = Some(d.at_ms);
                     out.delta_bytes.push(bytes);
+                    out.delta_bytes_v3.push(v3);
                     out.delta_changed.push(d.changed.len() as u64);
                     out.cost_us.push(d.system.sample_cost_us);
                 }

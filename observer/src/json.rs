@@ -69,7 +69,7 @@ impl Selection {
 }
 
 /// The `--sort` field names: the JSON keys of the process columns.
-pub const SORT_FIELDS: [(&str, Column); 11] = [
+pub const SORT_FIELDS: [(&str, Column); 12] = [
     ("id", Column::Pid),
     ("name", Column::Name),
     ("status", Column::Status),
@@ -81,6 +81,7 @@ pub const SORT_FIELDS: [(&str, Column); 11] = [
     ("state_bytes", Column::State),
     ("restarts", Column::Restarts),
     ("node", Column::Node),
+    ("hot_type", Column::Type),
 ];
 
 /// Parse a `--sort` value: one of [`SORT_FIELDS`].
@@ -194,6 +195,9 @@ pub struct JsonProcess {
     pub state_bytes: u64,
     /// Restarts of its child slot.
     pub restarts: u32,
+    /// The message type it handled most of over the last interval (`Cmd::Deposit`, named as in
+    /// `by_type`), or null when it handled nothing.
+    pub hot_type: Option<String>,
     /// Its messages by type since it started, read from a live runtime right after the sample
     /// (absent in replays, and for processes past the first 64 listed).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -294,6 +298,7 @@ impl From<&ProcessSample> for JsonProcess {
             busy: p.busy,
             state_bytes: p.state_bytes,
             restarts: p.restarts,
+            hot_type: crate::type_names::hot_type(p).map(str::to_string),
             by_type: None,
             node: None,
         }

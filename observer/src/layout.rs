@@ -80,9 +80,13 @@ pub const WIDE: u16 = 100;
 /// comes first.
 pub fn process_columns(width: u16, nodes: bool) -> Vec<(Column, u16)> {
     let wide = width >= WIDE;
+    // TYPE (the hottest message type) right after STATUS, first to go when narrow.
     let cols: Vec<Column> = (nodes.then_some(Column::Node).into_iter())
-        .chain(Column::ALL)
-        .filter(|c| wide || !matches!(c, Column::Peak | Column::Out))
+        .chain(Column::ALL.into_iter().flat_map(|c| match c {
+            Column::Status => vec![c, Column::Type],
+            c => vec![c],
+        }))
+        .filter(|c| wide || !matches!(c, Column::Peak | Column::Out | Column::Type))
         .collect();
     let fixed = |c: Column| -> u16 {
         match c {
@@ -96,6 +100,8 @@ pub fn process_columns(width: u16, nodes: bool) -> Vec<(Column, u16)> {
             Column::Busy => 5,
             Column::Node if wide => 10,
             Column::Node => 6,
+            // `Cmd::Withdraw` and the like; longer names are cut.
+            Column::Type => 16,
             _ => 6,
         }
     };

@@ -16,7 +16,8 @@
 //! - [`model`]: moments shared between live and paused display, bounded history, mailbox
 //!   pressure and the diagnosis (one file per detector).
 //! - [`source`]: attach (TCP/Unix, reconnecting), replay, embedded, and recording.
-//! - [`vocab`]: the small types everyone names (views, columns, filter, confirmation).
+//! - [`vocab`]: the small types everyone names (views, columns, filter, confirmation);
+//!   [`type_names`]: the names of samples' hot types, one numbering for the whole observer.
 //!
 //! Embedding in an application built on `beamline` (feature `runtime`; the demo does this):
 //!
@@ -39,6 +40,7 @@ pub mod source;
 pub mod state;
 pub mod theme;
 pub mod trace_json;
+pub mod type_names;
 pub mod view;
 pub mod vocab;
 

@@ -177,6 +177,8 @@ impl Model {
             ev @ SourceEvent::Msg(ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) => self.apply(ev),
             // Replies go to whoever asked; trace batches to the state's trace (`state/trace.rs`).
             SourceEvent::Msg(ServerMsg::Reply { .. } | ServerMsg::Trace(_)) => Change::Nothing,
+            // Learnt by the preparer (`prepare.rs`), which numbers hot types the observer's way.
+            SourceEvent::Msg(ServerMsg::TypeNames(_)) => Change::Nothing,
             ev @ SourceEvent::Msg(ServerMsg::History(_)) => self.apply(ev),
         }
     }

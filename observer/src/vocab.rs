@@ -1,7 +1,8 @@
 //! The small types every layer names: which screen, which column, the filter being typed and the
-//! question awaiting a yes. A leaf: it imports nothing of the observer, so input, state and views
-//! can all use it without importing each other.
+//! question awaiting a yes. A leaf: it imports nothing of the observer but the leaf
+//! [`crate::type_names`], so input, state and views can all use it without importing each other.
 
+use crate::type_names;
 use beamline_wire::{ControlRequest, Pid, ProcessSample};
 use std::cmp::Ordering;
 
@@ -92,6 +93,9 @@ pub enum Column {
     /// The node a process runs on: shown first when watching several nodes, ordered as the
     /// nodes were given.
     Node,
+    /// The message type it handled most of over the last interval (issue 19): shown on wide
+    /// screens only, ordered by name.
+    Type,
 }
 
 impl Column {
@@ -123,6 +127,7 @@ impl Column {
             Column::State => "STATE",
             Column::Restarts => "RESTARTS",
             Column::Node => "NODE",
+            Column::Type => "TYPE",
         }
     }
 
@@ -149,13 +154,14 @@ impl Column {
             Column::State => 't',
             Column::Restarts => 's',
             Column::Node => 'd',
+            Column::Type => 'y',
         }
     }
 
     /// The column sorted by `c`, if any.
     pub fn from_key(c: char) -> Option<Column> {
         (Column::ALL.into_iter())
-            .chain([Column::Node])
+            .chain([Column::Node, Column::Type])
             .find(|col| col.key() == c)
     }
 
@@ -164,7 +170,7 @@ impl Column {
     pub fn is_quantity(self) -> bool {
         !matches!(
             self,
-            Column::Pid | Column::Name | Column::Status | Column::Node
+            Column::Pid | Column::Name | Column::Status | Column::Node | Column::Type
         )
     }
 
@@ -184,6 +190,11 @@ impl Column {
             Column::Restarts => a.restarts.cmp(&b.restarts),
             // A fleet's pids carry their node's number in the top byte (`source::fleet::ids`).
             Column::Node => (a.id.0 >> 56).cmp(&(b.id.0 >> 56)),
+            // Named types first, by name; then the processes that handled nothing.
+            Column::Type => {
+                let k = |p| (type_names::hot_type(p).is_none(), type_names::hot_type(p));
+                k(a).cmp(&k(b))
+            }
         }
     }
 }
@@ -221,6 +232,10 @@ impl Column {
             Column::State => n(p.state_bytes),
             Column::Restarts => n(u64::from(p.restarts)),
             Column::Node => n(p.id.0 >> 56),
+            Column::Type => {
+                let name = type_names::hot_type(p);
+                SortKey::Text(name.is_none(), name.unwrap_or(""))
+            }
         }
     }
 }
@@ -286,7 +301,12 @@ mod tests {
         let mut ps = snap.processes;
         ps[0].in_per_s = -1.5;
         ps[1].busy = f64::NAN;
-        for c in Column::ALL.into_iter().chain([Column::Node]) {
+        let deposit = crate::type_names::intern("Cmd::Deposit");
+        let balance = crate::type_names::intern("Cmd::Balance");
+        for (i, p) in ps.iter_mut().enumerate() {
+            p.hot_type = [deposit, balance, None][i % 3];
+        }
+        for c in Column::ALL.into_iter().chain([Column::Node, Column::Type]) {
             for a in &ps {
                 for b in ps.iter().step_by(7) {
                     assert_eq!(c.sort_key(a).cmp(&c.sort_key(b)), c.cmp(a, b), "{c:?}");

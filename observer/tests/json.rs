@@ -66,6 +66,7 @@ struct Process {
     busy: f64,
     state_bytes: u64,
     restarts: u32,
+    hot_type: Option<String>,
     #[serde(default)]
     by_type: Option<Vec<TypeLine>>,
     node: Option<String>,
@@ -139,8 +140,10 @@ fn once_prints_one_snapshot_with_stable_keys() {
     assert!((0.0..=1.0).contains(&stage3.busy));
     let stage4 = s.processes.iter().find(|p| p.id == 10).unwrap();
     assert_eq!(stage4.waiting_on, Some(5));
+    assert_eq!(stage3.hot_type.as_deref(), Some("Batch::Append"));
     let unnamed = s.processes.iter().find(|p| p.id == 11).unwrap();
     assert_eq!(unnamed.name, None);
+    assert_eq!(unnamed.hot_type, None, "null when it handled nothing");
     assert!(
         unnamed.by_type.is_none(),
         "absent when the runtime has none"
@@ -157,9 +160,13 @@ fn once_prints_one_snapshot_with_stable_keys() {
 
 #[test]
 fn once_over_two_nodes_names_each_process_and_alert_and_lists_the_nodes() {
+    // Type ids are per node: the second numbers its names the other way round.
     let (a, b) = (
         FakeRuntime::start(Fake::default()),
-        FakeRuntime::start(Fake::default()),
+        FakeRuntime::start(Fake {
+            type_names: vec!["Batch::Flush".into(), "Batch::Append".into()],
+            ..Fake::default()
+        }),
     );
     let (a, b) = (a.addr.to_string(), b.addr.to_string());
     let out = observer(&["--attach", &a, "--attach", &b, "--json", "--once"]);
@@ -189,6 +196,8 @@ fn once_over_two_nodes_names_each_process_and_alert_and_lists_the_nodes() {
             .filter(|p| p.node.as_ref() == Some(name))
             .collect();
         assert_eq!(mine.len(), 11, "{name}");
+        let stage3 = mine.iter().find(|p| p.id == 9).unwrap();
+        assert_eq!(stage3.hot_type.as_deref(), Some("Batch::Append"), "{name}");
         let root = mine.iter().find(|p| p.id == 1).unwrap();
         assert_eq!(
             root.parent, None,

@@ -22,6 +22,8 @@ pub struct Fake {
     pub period: Duration,
     /// Close each connection after this many deltas (the runtime going away).
     pub close_after: Option<u64>,
+    /// The type names it sends (ids in this order); `stage_3`'s hot type is `Batch::Append`.
+    pub type_names: Vec<String>,
 }
 
 impl Default for Fake {
@@ -30,6 +32,7 @@ impl Default for Fake {
             token: None,
             period: Duration::from_millis(100),
             close_after: None,
+            type_names: vec!["Batch::Append".into(), "Batch::Flush".into()],
         }
     }
 }
@@ -89,7 +92,20 @@ async fn serve(sock: tokio::net::TcpStream, cfg: Fake) {
     if frame::write(&mut wr, &w).await.is_err() {
         return;
     }
-    if frame::write(&mut wr, &ServerMsg::Snapshot(fixture::small(0)))
+    // Protocol 4: the names before the snapshot whose `stage_3` (pid 9) refers to one.
+    let names = ServerMsg::TypeNames(beamline_wire::TypeNames {
+        first: 0,
+        names: cfg.type_names.clone(),
+    });
+    if frame::write(&mut wr, &names).await.is_err() {
+        return;
+    }
+    let hot = cfg.type_names.iter().position(|n| n == "Batch::Append");
+    let mut snap = fixture::small(0);
+    for p in snap.processes.iter_mut().filter(|p| p.id.0 == 9) {
+        p.hot_type = hot.map(|i| i as u32);
+    }
+    if frame::write(&mut wr, &ServerMsg::Snapshot(snap))
         .await
         .is_err()
     {

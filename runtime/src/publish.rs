@@ -5,6 +5,7 @@
 //! | a process that changed goes on the dirty list | `publish/dirty.rs` |
 //! | once per interval the sampler reads the dirty processes | `publish/sampler.rs` |
 //! | ... turning counters into wire samples | `publish/to_wire.rs` |
+//! | ... naming each one's hottest message type by a small id | `publish/type_names.rs` |
 //! | ... cut into frames, encoded once for every connection | `publish/frames.rs` |
 //! | the tick goes into the hub's ring | `publish/hub.rs` |
 //! | a subscription takes it from there | `publish/observe.rs` |
@@ -33,4 +34,5 @@ pub(crate) mod slice;
 pub(crate) mod stream;
 pub(crate) mod task_monitors;
 pub(crate) mod to_wire;
+pub(crate) mod type_names;
 pub(crate) mod welcome;

@@ -58,6 +58,7 @@ struct Proc {
     busy: f64,
     state_bytes: u64,
     restarts: u32,
+    hot_type: Option<String>,
     #[serde(default)]
     by_type: Option<Vec<serde_json::Value>>,
 }
@@ -141,4 +142,102 @@ fn observer_reads_the_demo_tree_over_a_unix_socket() {
         &["--duration", "60"],
     );
     check_tree(&demo.addr);
+}
+
+/// "What is this bottleneck doing?" from a script (issue 19): in the demo's `bottleneck`
+/// scenario, `--json --once` names the ledger's hottest message type, the one call it serves.
+#[test]
+fn json_once_names_the_bottleneck_s_hot_type() {
+    let demo = Demo::serve(
+        "127.0.0.1:0",
+        &["--scenario", "bottleneck", "--duration", "60"],
+    );
+    // The sampler ticks while the endpoint serves, so a busy process's sample is built at tick
+    // time with its hot type; give the scenario a tick or two to get going.
+    let mut last = String::new();
+    for _ in 0..20 {
+        let out = run(
+            OBSERVER,
+            &[
+                "--attach",
+                &demo.addr,
+                "--json",
+                "--once",
+                "--filter",
+                "bottleneck/ledger",
+            ],
+            Duration::from_secs(60),
+        );
+        assert!(out.status.success(), "{out:?}");
+        let s: Sample = serde_json::from_slice(&out.stdout).unwrap();
+        let ledger = s
+            .processes
+            .iter()
+            .find(|p| p.name.as_deref() == Some("bottleneck/ledger"))
+            .expect("the ledger");
+        if let Some(t) = &ledger.hot_type {
+            assert_eq!(t, "Post");
+            return;
+        }
+        last = String::from_utf8_lossy(&out.stdout).into_owned();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("the ledger never had a hot type: {last}");
+}
+
+/// Embedded mode (issue 19): the in-process subscription's type names and hot types reach the
+/// observer's model, which names each busy process's hottest type.
+#[tokio::test(start_paused = true)]
+async fn an_embedded_observer_names_hot_types() {
+    use beamline::{CallReply, Ctx, GenServer, InitError};
+    use beamline_observer::model::Model;
+    use beamline_observer::source::SourceEvent;
+
+    struct Counter;
+    enum Op {
+        Bump,
+        #[allow(dead_code)]
+        Read,
+    }
+    impl GenServer for Counter {
+        type Args = ();
+        type Call = Op;
+        type Reply = ();
+        type Cast = ();
+        type Info = ();
+        const MESSAGE_VARIANTS: beamline::VariantNames = beamline::VariantNames {
+            call: &["Bump", "Read"],
+            ..beamline::VariantNames::NONE
+        };
+        async fn init(_: (), _: &mut Ctx<Self>) -> Result<Self, InitError> {
+            Ok(Counter)
+        }
+        async fn handle_call(&mut self, _: Op, _: &mut Ctx<Self>) -> CallReply<()> {
+            CallReply::reply(())
+        }
+    }
+
+    let rt = crate::support::runtime(1000);
+    let mut obs = rt.observe();
+    let counter = rt.start::<Counter>(()).await.unwrap();
+    let mut model = Model::new(Default::default());
+    for _ in 0..5 {
+        counter.call(Op::Bump).await.unwrap();
+        let mut samples = 0;
+        while samples < 1 {
+            let m = obs.recv().await.expect("stream");
+            samples += matches!(
+                m,
+                beamline::wire::ServerMsg::Snapshot(_) | beamline::wire::ServerMsg::Delta(_)
+            ) as u32;
+            model.apply(SourceEvent::Msg(m));
+        }
+        let table = model.latest().expect("a table");
+        let p = table.get(counter.pid()).expect("the counter");
+        if let Some(name) = beamline_observer::type_names::hot_type(p) {
+            assert_eq!(name, "Op::Bump");
+            return;
+        }
+    }
+    panic!("the counter never had a hot type");
 }

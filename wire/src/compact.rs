@@ -15,6 +15,42 @@ thread_local! {
     static FIXED_FLOATS: Cell<bool> = const { Cell::new(false) };
 }
 
+thread_local! {
+    /// Set while writing for, or reading data of, protocol version 3 or older, whose samples
+    /// end at `self_calls_refused` (no [`crate::ProcessSample::hot_type`]).
+    static NO_HOT_TYPE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` writing and reading samples as protocol `version` does: without their
+/// `hot_type` below version 4. The runtime encodes a version-3 client's frames inside it, and
+/// recordings made before record format 4 are read inside it.
+pub fn as_protocol<R>(version: u16, f: impl FnOnce() -> R) -> R {
+    let before = NO_HOT_TYPE.with(|c| c.replace(version < 4));
+    let out = f();
+    NO_HOT_TYPE.with(|c| c.set(before));
+    out
+}
+
+/// A sample's hot type (protocol version 4): left out of the bytes entirely inside
+/// [`as_protocol`] for an older version, so those bytes are the old version's, bit for bit.
+pub(crate) mod hot_type {
+    use super::*;
+
+    /// Whether the field is left out (serde's `skip_serializing_if`).
+    pub(crate) fn skipped(_: &Option<u32>) -> bool {
+        NO_HOT_TYPE.with(Cell::get)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        if NO_HOT_TYPE.with(Cell::get) {
+            // Not in the bytes: read nothing.
+            Ok(None)
+        } else {
+            Option::<u32>::deserialize(d)
+        }
+    }
+}
+
 /// Run `f` reading floats as written before protocol version 3 (plain eight bytes).
 pub(crate) fn with_fixed_floats<R>(f: impl FnOnce() -> R) -> R {
     let before = FIXED_FLOATS.with(|c| c.replace(true));

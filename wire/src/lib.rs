@@ -23,12 +23,13 @@ pub mod sample;
 pub mod table;
 pub mod trace;
 
+pub use compact::as_protocol;
 pub use frame::{FrameError, MAX_FRAME_LEN};
 pub use pid::Pid;
 pub use protocol::{
-    ClientMsg, ControlReply, ControlRequest, Delta, Hello, MAX_PEEK, MAX_TYPE_PIDS,
+    ClientMsg, ControlReply, ControlRequest, Delta, Hello, MAX_PEEK, MAX_TYPE_NAMES, MAX_TYPE_PIDS,
     MIN_CLIENT_VERSION, PROTOCOL_VERSION, QueuePeek, QueuedMessage, Role, ServerMsg, Snapshot,
-    TypeCount, TypeCounts, Welcome,
+    TypeCount, TypeCounts, TypeNames, Welcome,
 };
 pub use sample::{
     MsgKind, ProcessKind, ProcessSample, RegisteredKeys, RestartType, Status, SupervisorInfo,

@@ -23,10 +23,14 @@ use serde::{Deserialize, Serialize};
 /// one byte each when they are zero, as most are (`compact.rs`), added [`ServerMsg::History`],
 /// the per-type counters and the queue peek ([`ControlRequest::MessageTypes`],
 /// [`ControlRequest::PeekQueue`]) and the message trace
-/// ([`ControlRequest::TraceStart`], [`ServerMsg::Trace`]).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// ([`ControlRequest::TraceStart`], [`ServerMsg::Trace`]). Version 4 added each process's
+/// hottest message type ([`crate::ProcessSample::hot_type`], one byte when it has none) and
+/// the names it refers to ([`ServerMsg::TypeNames`]); a version-3 client gets neither, its
+/// samples encoded without the field ([`crate::as_protocol`]).
+pub const PROTOCOL_VERSION: u16 = 4;
 
-/// The oldest client version a runtime serves. Version 3 changed how a sample is encoded, so an
+/// The oldest client version a runtime serves (a client is answered in its own version).
+/// Version 3 changed how a sample is encoded, so an
 /// older observer could not read it: it is refused with a message naming both versions.
 pub const MIN_CLIENT_VERSION: u16 = 3;
 
@@ -193,6 +197,23 @@ pub enum ControlRequest {
 /// The most pids one [`ControlRequest::MessageTypes`] answers for.
 pub const MAX_TYPE_PIDS: usize = 64;
 
+/// The most type names a runtime hands out in [`ServerMsg::TypeNames`] over its life: a
+/// program has a bounded number of message types and variants, so this is a guard, not a
+/// limit one meets; past it, processes whose hottest type has no id yet show none.
+pub const MAX_TYPE_NAMES: usize = 4096;
+
+/// Names of message types, for [`crate::ProcessSample::hot_type`] (protocol version 4): the
+/// list of a runtime is append-only, and each connection is sent the names it has not seen,
+/// before the first sample that refers to them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeNames {
+    /// The id of `names[0]`: the number of names sent before on this connection.
+    pub first: u32,
+    /// Names as [`TypeCount::name`] gives them (`Cmd::Deposit`, `Cmd#2`, `other`), ids
+    /// `first`, `first + 1`, ...
+    pub names: Vec<String>,
+}
+
 /// The most messages one [`ControlRequest::PeekQueue`] returns.
 pub const MAX_PEEK: u32 = 32;
 
@@ -325,4 +346,7 @@ pub enum ServerMsg {
     History(Delta),
     /// Events of a trace this connection started.
     Trace(TraceBatch),
+    /// Message type names not yet sent on this connection (protocol version 4), sent before
+    /// the samples whose `hot_type` refers to them. Never sent to a version-3 client.
+    TypeNames(TypeNames),
 }

@@ -1,13 +1,15 @@
 //! Recordings: a stream of [`ServerMsg`]s written to a file with the time each arrived, so the
 //! observer can replay a session later, pause it, step and seek.
 //!
-//! Layout (versions 2 and 3): the 8-byte magic `BEAMREC\0`, a big-endian `u16` format version, the
-//! four bytes `FF FF FF FF` (version 2, [`V2_MARKER`]) or `FF FF FF FE` (version 3,
-//! [`V3_MARKER`]), then entries, each a big-endian `u32` body length, a big-endian `u32` CRC-32 of the length's four
+//! Layout (versions 2 to 4): the 8-byte magic `BEAMREC\0`, a big-endian `u16` format version, the
+//! four bytes `FF FF FF FF` (version 2, [`V2_MARKER`]), `FF FF FF FE` (version 3,
+//! [`V3_MARKER`]) or `FF FF FF FD` (version 4, [`V4_MARKER`]), then entries, each a big-endian `u32` body length, a big-endian `u32` CRC-32 of the length's four
 //! bytes and the body, and the body: one [`RecordEntry`] in postcard. The checksum is what lets a
 //! reader tell a damaged entry from a good one: CRC-32 catches every error within 32
 //! consecutive bits, so any one flipped byte is found. Version 3 has version 2's layout with
-//! entries in protocol version 3 (compact rates); version 2 files and version 1 files (entries
+//! entries in protocol version 3 (compact rates), version 4 entries in protocol version 4
+//! (samples end in their hot type, [`crate::ServerMsg::TypeNames`] may appear); version 3
+//! files, version 2 files and version 1 files (entries
 //! as plain [`crate::frame`]s, no checksum), whose samples carry plain eight-byte floats, are
 //! still read.
 //!
@@ -16,7 +18,7 @@
 //! good part.
 
 use crate::ServerMsg;
-use crate::compact::with_fixed_floats;
+use crate::compact::{as_protocol, with_fixed_floats};
 use crate::frame::{self, FrameError, MAX_FRAME_LEN};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -25,7 +27,7 @@ use std::io::{Read, Write};
 /// Identifies a Beamline recording.
 pub const MAGIC: &[u8; 8] = b"BEAMREC\0";
 /// The version this build writes. Bumped when the layout or [`RecordEntry`] changes.
-pub const RECORD_VERSION: u16 = 3;
+pub const RECORD_VERSION: u16 = 4;
 /// The oldest version this build still reads.
 pub const OLDEST_READABLE: u16 = 1;
 /// After the version in a version 2 header. Read as a version 1 entry it would announce 4 GiB,
@@ -36,9 +38,12 @@ pub const V2_MARKER: [u8; 4] = [0xff; 4];
 /// version byte damaged from 3 into 2 (same layout, but floats read the old way) is found at
 /// once as well.
 pub const V3_MARKER: [u8; 4] = [0xff, 0xff, 0xff, 0xfe];
+/// After the version in a version 4 header, different from the older markers so that a
+/// damaged version byte is found at once.
+pub const V4_MARKER: [u8; 4] = [0xff, 0xff, 0xff, 0xfd];
 /// Magic plus version: the whole header of version 1.
 pub const V1_HEADER_LEN: usize = MAGIC.len() + 2;
-/// Magic, version and marker: the whole header of versions 2 and 3.
+/// Magic, version and marker: the whole header of versions 2 to 4.
 pub const HEADER_LEN: usize = V1_HEADER_LEN + V2_MARKER.len();
 /// Length and checksum in front of each version 2 or 3 entry.
 pub const ENTRY_HEADER_LEN: usize = 8;
@@ -181,7 +186,7 @@ impl<W: Write> RecordWriter<W> {
     pub fn new(mut out: W) -> Result<Self, RecordError> {
         out.write_all(MAGIC)?;
         out.write_all(&RECORD_VERSION.to_be_bytes())?;
-        out.write_all(&V3_MARKER)?;
+        out.write_all(&V4_MARKER)?;
         Ok(RecordWriter { out })
     }
 
@@ -269,12 +274,21 @@ pub fn parse(bytes: &[u8]) -> Result<Recording, RecordError> {
     }
     let version = u16::from_be_bytes([bytes[8], bytes[9]]);
     let (step, start): (Step, usize) = match version {
-        1 => (|b| with_fixed_floats(|| step_v1(b)), V1_HEADER_LEN),
-        2 | 3 if bytes.len() < HEADER_LEN => return Err(truncated(HEADER_LEN)),
+        // Before format 4, samples have no hot type.
+        1 => (
+            |b| as_protocol(3, || with_fixed_floats(|| step_v1(b))),
+            V1_HEADER_LEN,
+        ),
+        2..=4 if bytes.len() < HEADER_LEN => return Err(truncated(HEADER_LEN)),
         2 if bytes[V1_HEADER_LEN..HEADER_LEN] != V2_MARKER => return Err(RecordError::BadMagic),
         3 if bytes[V1_HEADER_LEN..HEADER_LEN] != V3_MARKER => return Err(RecordError::BadMagic),
-        2 => (|b| with_fixed_floats(|| step_v2(b)), HEADER_LEN),
-        3 => (step_v2, HEADER_LEN),
+        4 if bytes[V1_HEADER_LEN..HEADER_LEN] != V4_MARKER => return Err(RecordError::BadMagic),
+        2 => (
+            |b| as_protocol(3, || with_fixed_floats(|| step_v2(b))),
+            HEADER_LEN,
+        ),
+        3 => (|b| as_protocol(3, || step_v2(b)), HEADER_LEN),
+        4 => (step_v2, HEADER_LEN),
         found => return Err(RecordError::Version { found }),
     };
     let mut entries: Vec<RecordEntry> = Vec::new();

@@ -251,6 +251,17 @@ pub struct ProcessSample {
     /// such a call blocks until its timeout): a bug the observer's banner and event log name.
     #[serde(default)]
     pub self_calls_refused: u64,
+    /// The message type it handled most of over the interval (protocol version 4): an index
+    /// into the type names this connection was sent in [`crate::ServerMsg::TypeNames`] (ids
+    /// are per runtime). `None` when it handled no message in the interval or its sample was
+    /// not built at tick time. Not in the bytes at all for a version-3 peer
+    /// ([`crate::as_protocol`]).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::compact::hot_type::skipped",
+        deserialize_with = "crate::compact::hot_type::deserialize"
+    )]
+    pub hot_type: Option<u32>,
 }
 
 /// A process's registered keys as the observer shows them: rendered with `Debug` and capped, so
@@ -310,6 +321,7 @@ impl ProcessSample {
             task: None,
             keys: None,
             self_calls_refused: 0,
+            hot_type: None,
         }
     }
 

@@ -65,6 +65,7 @@ fn every_field_distinct() -> ProcessSample {
             more: 47,
         }),
         self_calls_refused: 48,
+        hot_type: Some(49),
     }
 }
 
@@ -103,11 +104,11 @@ fn a_process_sample_encodes_to_its_golden_bytes() {
     assert_golden(
         &every_field_distinct(),
         concat!(
-            "000000950101016e010201016301016203020104050601070100000000000020",
+            "000000970101016e010201016301016203020104050601070100000000000020",
             "4001000000000000224001000000000000244001000000000000264001000000",
             "00000028400d0e0f01000000000000e03f010000000000003040010000000000",
             "0031400100000000000032401301140101650115011600011701017318191a1b",
-            "28010000000000003c400000000000003d401e0101016b2f30",
+            "28010000000000003c400000000000003d401e0101016b2f300131",
         ),
     );
 }
@@ -125,12 +126,12 @@ fn a_delta_encodes_to_its_golden_bytes() {
     assert_golden(
         &delta,
         concat!(
-            "000000b7032b2c2d1f20210000000000004140232425000000000000d03f2627",
+            "000000b9032b2c2d1f20210000000000004140232425000000000000d03f2627",
             "28292a010101016e010201016301016203020104050601070100000000000020",
             "4001000000000000224001000000000000244001000000000000264001000000",
             "00000028400d0e0f01000000000000e03f010000000000003040010000000000",
             "0031400100000000000032401301140101650115011600011701017318191a1b",
-            "28010000000000003c400000000000003d401e0101016b2f30012e",
+            "28010000000000003c400000000000003d401e0101016b2f300131012e",
         ),
     );
 }
@@ -142,8 +143,8 @@ fn an_idle_sample_encodes_to_its_golden_bytes() {
     assert_golden(
         &idle,
         concat!(
-            "0000002501000000000162000100000000000000000000000000000000000000",
-            "000000000000000000"
+            "0000002601000000000162000100000000000000000000000000000000000000",
+            "00000000000000000000"
         ),
     );
 }
@@ -198,7 +199,93 @@ fn a_version_2_recording_still_reads() {
     let ServerMsg::Snapshot(s) = &rec.entries[0].msg else {
         panic!("{:?}", rec.entries)
     };
-    assert_eq!(s.processes, [every_field_distinct()]);
+    let before_hot_types = ProcessSample {
+        hot_type: None,
+        ..every_field_distinct()
+    };
+    assert_eq!(s.processes, [before_hot_types]);
+}
+
+/// The bytes protocol version 3 gave [`every_field_distinct`]: no hot type.
+const VERSION_3_SAMPLE: &str = concat!(
+    "000000950101016e010201016301016203020104050601070100000000000020",
+    "4001000000000000224001000000000000244001000000000000264001000000",
+    "00000028400d0e0f01000000000000e03f010000000000003040010000000000",
+    "0031400100000000000032401301140101650115011600011701017318191a1b",
+    "28010000000000003c400000000000003d401e0101016b2f30",
+);
+
+/// A version-3 client is sent exactly the bytes version 3 wrote (the runtime encodes its
+/// frames inside `as_protocol(3, ..)`), and they read back with no hot type.
+#[test]
+fn a_version_3_peer_gets_and_reads_version_3_bytes() {
+    let bytes = beamline_wire::as_protocol(3, || frame::encode(&every_field_distinct())).unwrap();
+    assert_eq!(hex(&bytes), VERSION_3_SAMPLE);
+    let back: ProcessSample = beamline_wire::as_protocol(3, || frame::decode(&bytes, usize::MAX))
+        .unwrap()
+        .unwrap()
+        .0;
+    assert_eq!(back.hot_type, None);
+    assert_eq!(
+        back,
+        ProcessSample {
+            hot_type: None,
+            ..every_field_distinct()
+        }
+    );
+    // Outside it, the version 4 bytes again.
+    assert_ne!(
+        hex(&frame::encode(&every_field_distinct()).unwrap()),
+        VERSION_3_SAMPLE
+    );
+}
+
+/// A recording made with protocol version 3 (record format 3) still replays: its samples end
+/// without a hot type.
+#[test]
+fn a_version_3_recording_still_reads() {
+    use beamline_wire::Snapshot;
+    use beamline_wire::record::{self, RecordEntry, V3_MARKER};
+    let entry = RecordEntry {
+        offset_ms: 5,
+        msg: ServerMsg::Snapshot(Snapshot {
+            seq: 1,
+            at_ms: 2,
+            interval_ms: 3,
+            system: system(),
+            processes: vec![every_field_distinct(), every_field_distinct()],
+        }),
+    };
+    let body = beamline_wire::as_protocol(3, || postcard::to_stdvec(&entry)).unwrap();
+    let mut file = record::MAGIC.to_vec();
+    file.extend_from_slice(&3u16.to_be_bytes());
+    file.extend_from_slice(&V3_MARKER);
+    let len = (body.len() as u32).to_be_bytes();
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&len);
+    crc.update(&body);
+    file.extend_from_slice(&len);
+    file.extend_from_slice(&crc.finalize().to_be_bytes());
+    file.extend_from_slice(&body);
+    let rec = record::parse(&file).unwrap();
+    assert_eq!((rec.version, rec.damage), (3, None));
+    let ServerMsg::Snapshot(s) = &rec.entries[0].msg else {
+        panic!("{:?}", rec.entries)
+    };
+    let old = ProcessSample {
+        hot_type: None,
+        ..every_field_distinct()
+    };
+    assert_eq!(s.processes, [old.clone(), old]);
+}
+
+#[test]
+fn type_names_encode_to_their_golden_bytes() {
+    let names = ServerMsg::TypeNames(beamline_wire::TypeNames {
+        first: 2,
+        names: vec!["Cmd::Deposit".into()],
+    });
+    assert_golden(&names, "000000100702010c436d643a3a4465706f736974");
 }
 
 #[test]

@@ -241,6 +241,8 @@ fn publish(n: usize) -> serde_json::Value {
         "snapshot_bytes": out.snapshot_bytes,
         "snapshot_processes": out.snapshot_processes,
         "delta_bytes": median(&out.delta_bytes[SKIP..]),
+        "snapshot_bytes_v3": out.snapshot_bytes_v3,
+        "delta_bytes_v3": median(&out.delta_bytes_v3[SKIP..]),
         "delta_changed": median(&out.delta_changed[SKIP..]),
     })
 }

@@ -7,6 +7,7 @@ use beamline_wire::{ProcessTable, ServerMsg};
 use std::sync::Arc;
 
 use crate::source::SourceEvent;
+use crate::type_names::TypeIds;
 
 /// A source event with the expensive part done.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,19 +36,26 @@ pub struct Preparer {
     incarnation: Option<u64>,
     /// The newest table was built from history (the next history tick applies to it).
     in_history: bool,
+    /// The connection's hot type ids in the observer's numbering (`type_names.rs`).
+    types: TypeIds,
 }
 
 impl Preparer {
     /// Do the expensive part of `ev`: build the table a snapshot or delta describes.
     pub fn prepare(&mut self, ev: SourceEvent) -> Prepared {
         match ev {
-            SourceEvent::Msg(ServerMsg::Snapshot(s)) => {
+            SourceEvent::Msg(ServerMsg::Snapshot(mut s)) => {
+                s.processes.iter_mut().for_each(|p| self.types.translate(p));
                 let owned = s.processes.len();
                 self.in_history = false;
                 self.keep(ProcessTable::from_snapshot(s), owned)
             }
-            SourceEvent::Msg(ServerMsg::History(d)) => self.past(d),
-            SourceEvent::Msg(ServerMsg::Delta(d)) => {
+            SourceEvent::Msg(ServerMsg::History(mut d)) => {
+                d.changed.iter_mut().for_each(|p| self.types.translate(p));
+                self.past(d)
+            }
+            SourceEvent::Msg(ServerMsg::Delta(mut d)) => {
+                d.changed.iter_mut().for_each(|p| self.types.translate(p));
                 let owned = d.changed.len();
                 match self.latest.as_ref().map(|l| l.successor(d)) {
                     Some(Ok(t)) => self.keep(t, owned),
@@ -58,7 +66,13 @@ impl Preparer {
                 self.latest = None;
                 Prepared::Event(ev)
             }
+            SourceEvent::Msg(ServerMsg::TypeNames(ref t)) => {
+                self.types.learn(t);
+                Prepared::Event(ev)
+            }
             SourceEvent::Msg(ServerMsg::Welcome(ref w)) => {
+                // A new connection numbers its types from 0 again.
+                self.types.clear();
                 if self.incarnation.is_some_and(|i| i != w.incarnation) {
                     self.latest = None;
                 }

@@ -302,6 +302,11 @@ async fn merge_loop(
             }
             _ = tokio::time::sleep_until(next_flush) => {
                 interval = lock(&router.shared).interval_ms.unwrap_or(interval);
+                if let Some(names) = merger.new_names()
+                    && out.send(SourceEvent::Msg(names)).await.is_err()
+                {
+                    return;
+                }
                 let msg = merger.flush(now(), interval);
                 let view = Arc::new(merger.view());
                 if out.send(SourceEvent::Nodes(view)).await.is_err()

@@ -217,12 +217,20 @@ impl ReplaySource {
                 .rposition(|e| matches!(e.msg, ServerMsg::Snapshot(_)))
                 .unwrap_or(0);
             self.queued.push_back(SourceEvent::Reset);
-            if let Some(w) = self.entries[..snap]
+            let welcome = self.entries[..snap]
                 .iter()
-                .rposition(|e| matches!(e.msg, ServerMsg::Welcome(_)))
-            {
+                .rposition(|e| matches!(e.msg, ServerMsg::Welcome(_)));
+            if let Some(w) = welcome {
                 self.queued
                     .push_back(SourceEvent::Msg(self.entries[w].msg.clone()));
+            }
+            // And the type names that connection sent before the snapshot: its samples' hot
+            // types are numbered by them.
+            let names = self.entries[welcome.map_or(0, |w| w + 1)..snap]
+                .iter()
+                .filter(|e| matches!(e.msg, ServerMsg::TypeNames(_)));
+            for e in names {
+                self.queued.push_back(SourceEvent::Msg(e.msg.clone()));
             }
             snap
         } else {

@@ -33,10 +33,15 @@ pub enum Rows {
 }
 
 /// Whether `p` matches a lower-cased filter: by name, pid, behaviour or registered key; a
-/// filter starting `key:` matches registered keys only.
+/// filter starting `key:` matches registered keys only, one starting `type:` the name of the
+/// message type it handled most of over the last interval.
 pub fn matches(p: &ProcessSample, filter: &str) -> bool {
     if let Some(key) = filter.strip_prefix("key:") {
         return has_key(p, key.trim());
+    }
+    if let Some(ty) = filter.strip_prefix("type:") {
+        return crate::type_names::hot_type(p)
+            .is_some_and(|n| n.to_lowercase().contains(ty.trim()));
     }
     filter.is_empty()
         || p.name

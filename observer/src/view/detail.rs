@@ -213,6 +213,10 @@ fn load(p: &ProcessSample) -> Vec<(&'static str, String)> {
             ),
         ),
     ]
+    .into_iter()
+    // What it handled most of over the last interval (the TYPE column).
+    .chain(crate::type_names::hot_type(p).map(|n| ("hot type", n.to_string())))
+    .collect()
 }
 
 /// Who talks to it, from its message trace (`t`): the top senders of what it received and the

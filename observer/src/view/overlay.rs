@@ -39,7 +39,7 @@ pub fn help(state: &State, area: Rect, buf: &mut Buffer) {
         ("", sort(&Column::ALL[4..8])),
         (
             "",
-            format!("{} · d node · r reverse", sort(&Column::ALL[8..])),
+            format!("{} · y type · d node · r reverse", sort(&Column::ALL[8..])),
         ),
         ("c C E", "tree: fold · fold all · expand all (←/→)".into()),
         ("Space", "pause: everything as of one sample".into()),

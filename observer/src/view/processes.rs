@@ -106,5 +106,116 @@ fn cell(c: Column, p: &ProcessSample, marks: Marks, th: &Thresholds, t: &Theme) 
         Column::State => Cell::from(cells::state_cell(p, marks.leaking, t)),
         Column::Restarts => Cell::from(restarts_cell(p, t)),
         Column::Node => Cell::from(marks.node.unwrap_or("").to_string()),
+        Column::Type => match crate::type_names::hot_type(p) {
+            Some(name) => Cell::from(Line::styled(name.to_string(), t.text())),
+            None => Cell::from(Line::styled("-", t.dim())),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fixture;
+    use crate::input::Action;
+    use crate::model::Model;
+    use crate::model::diagnosis::Thresholds;
+    use crate::source::{ConnState, SourceEvent};
+    use crate::state::{Rows, Settings, State};
+    use crate::theme::Theme;
+    use crate::vocab::{Column, ViewId};
+    use beamline_wire::{ServerMsg, TypeNames};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+
+    /// The small fixture's Processes view, `width` columns wide, after a runtime named two
+    /// types (its ids 0 and 1) and gave the stages and accounts a hot type.
+    fn state(width: u16) -> State {
+        let mut model = Model::new(Thresholds::default());
+        model.apply(SourceEvent::Conn(ConnState::Connected));
+        model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
+        model.apply(SourceEvent::Msg(ServerMsg::TypeNames(TypeNames {
+            first: 0,
+            names: vec!["Batch::Push".into(), "Cmd::Deposit".into()],
+        })));
+        let mut snap = fixture::small(3);
+        for p in &mut snap.processes {
+            let name = p.name.clone().unwrap_or_default();
+            p.hot_type = if name.starts_with("stage") {
+                Some(0)
+            } else if name.starts_with("account") {
+                Some(1)
+            } else {
+                None
+            };
+        }
+        model.apply(SourceEvent::Msg(ServerMsg::Snapshot(snap)));
+        let settings = Settings {
+            target: "127.0.0.1:7420".into(),
+            theme: Theme::new(false),
+            replay: false,
+            interval_ms: None,
+        };
+        let mut s = State::new(model, settings, Rect::new(0, 0, width, 24));
+        s.handle(Action::View(ViewId::Processes));
+        s
+    }
+
+    fn screen(state: &State) -> TestBackend {
+        let size = state.size();
+        let mut t = Terminal::new(TestBackend::new(size.width, size.height)).unwrap();
+        t.draw(|f| crate::view::draw(state, f)).unwrap();
+        t.backend().clone()
+    }
+
+    fn names(s: &State) -> Vec<String> {
+        let (Some(m), Rows::Table(rows)) = (s.shown(), s.rows()) else {
+            panic!("no table")
+        };
+        rows.iter()
+            .map(|i| m.processes[*i as usize].label())
+            .collect()
+    }
+
+    /// At 80 columns the TYPE column is the first to go: the rest fits as before.
+    #[test]
+    fn hot_types_at_80_columns() {
+        insta::assert_snapshot!(screen(&state(80)));
+    }
+
+    /// At 160 columns TYPE sits after STATUS, `-` for processes that handled nothing.
+    #[test]
+    fn hot_types_at_160_columns() {
+        insta::assert_snapshot!(screen(&state(160)));
+    }
+
+    /// Detail names the hot type of the process it shows.
+    #[test]
+    fn detail_shows_the_hot_type() {
+        let mut s = state(120);
+        s.handle(Action::Open);
+        let b = screen(&s);
+        let text: String = b.buffer().content().iter().map(|c| c.symbol()).collect();
+        assert!(text.contains("stage_3"), "{text}");
+        assert!(text.contains("hot type"), "{text}");
+        assert!(text.contains("Batch::Push"), "{text}");
+    }
+
+    /// `y` sorts by the type's name (processes without one last), `type:` filters by it.
+    #[test]
+    fn sorted_and_filtered_by_hot_type() {
+        let mut s = state(160);
+        s.handle(Action::Sort(Column::Type));
+        let sorted = names(&s);
+        assert!(sorted[0].starts_with("stage"), "{sorted:?}");
+        assert!(sorted[4].starts_with("account"), "{sorted:?}");
+        assert!(!sorted[6].starts_with("stage") && !sorted[6].starts_with("account"));
+        s.handle(Action::FilterStart);
+        for c in "type:deposit".chars() {
+            s.handle(Action::FilterInput(c));
+        }
+        let kept = names(&s);
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(kept.iter().all(|n| n.starts_with("account")), "{kept:?}");
     }
 }

@@ -237,6 +237,7 @@ where
 {
     let wt = settings.write_timeout;
     let mut obs = Observation::new(&rt.publish, false);
+    obs.set_protocol(who.version);
     if who.version < 3 {
         // A version-2 observer cannot decode `ServerMsg::History`.
         obs.skip_history();

@@ -287,6 +287,54 @@ impl TypeTable {
     }
 }
 
+/// What [`TypeTable::hottest`] remembers between two readings: the low 32 bits of each slot's
+/// count (68 bytes; what a type gains in one interval stays far below 2^32).
+pub(crate) type Counts = [u32; SLOTS + 1];
+
+impl TypeTable {
+    /// The slot of the type whose count gained the most since `last` (the sampler's previous
+    /// reading, updated here), `None` when no count moved. Ties go to the type with more busy
+    /// time in total, then to the lower slot. Read side only: the sampler calls it once per
+    /// sampled process, so its cost is per sample, never per message.
+    pub(crate) fn hottest(&self, last: &mut Counts) -> Option<usize> {
+        let mut best: Option<(u64, u64, usize)> = None;
+        let mut taken = self.used.load(Relaxed) | 1 << SLOTS;
+        while taken != 0 {
+            let i = taken.trailing_zeros() as usize;
+            taken &= taken - 1;
+            let s = &self.slots[i];
+            let count = s.count.load(Relaxed) as u32;
+            let gained = u64::from(count.wrapping_sub(last[i]));
+            last[i] = count;
+            if gained == 0 {
+                continue;
+            }
+            // Busy time is not remembered per slot: of two equal gains, the larger total wins.
+            let busy = s.busy_ns.load(Relaxed);
+            if best.is_none_or(|(g, b, _)| (gained, busy) > (g, b)) {
+                best = Some((gained, busy, i));
+            }
+        }
+        best.map(|(_, _, i)| i)
+    }
+
+    /// The slots taken so far, one bit each: a new one may rename a type already seen (`Cmd`
+    /// becomes `Cmd#0` once a second variant arrives), so a name kept for a slot is good while
+    /// this stays the same.
+    pub(crate) fn taken(&self) -> u32 {
+        self.used.load(Relaxed)
+    }
+
+    /// The name of the type counted in `slot` (from [`TypeTable::hottest`]), as `read` names it.
+    pub(crate) fn slot_name(&self, slot: usize) -> String {
+        if slot >= SLOTS {
+            return "other".to_string();
+        }
+        let key = self.slots[slot].key.load(Relaxed).saturating_sub(1);
+        self.name(kind_of(key >> 24), key & 0x00FF_FFFF)
+    }
+}
+
 /// One queued message as copied under the lock.
 pub(crate) struct Copied {
     pub(crate) kind: MsgKind,

@@ -26,6 +26,8 @@ pub(crate) struct Publish {
     pub(crate) hub: OnceLock<Arc<Hub>>,
     /// The last minutes of samples, for subscribers that come later (`flight.rs`).
     pub(crate) flight: super::flight::FlightRecorder,
+    /// The names samples' hot types refer to (`type_names.rs`).
+    pub(crate) type_names: super::type_names::TypeNames,
 }
 
 impl Publish {
@@ -40,6 +42,7 @@ impl Publish {
             task_monitors: TaskMonitors::new(task_metrics),
             hub: OnceLock::new(),
             flight: super::flight::FlightRecorder::new(flight, black_box),
+            type_names: Default::default(),
         }
     }
 

@@ -24,7 +24,8 @@ pub use super::control::{OBSERVER_PID, RENDER_TIMEOUT};
 /// recorder's past ticks as [`ServerMsg::History`] (none on a runtime that was not observed or
 /// serving before), then a [`ServerMsg::Snapshot`], then one [`ServerMsg::Delta`] per sampling
 /// interval, with
-/// [`ServerMsg::Trace`] batches in between for the message traces it started.
+/// [`ServerMsg::Trace`] batches in between for the message traces it started, and
+/// [`ServerMsg::TypeNames`] before the first frame whose samples name a type not named before.
 ///
 /// Created by [`crate::Runtime::observe`]. Dropping it unsubscribes; once nobody subscribes the
 /// sampler goes idle.
@@ -47,6 +48,11 @@ pub struct Observation {
     history: VecDeque<Arc<Past>>,
     /// Message traces this subscription started; their batches come between samples.
     traces: Arc<Owned>,
+    /// The protocol version of the client it serves: below 4, no type names and samples
+    /// encoded without their hot type.
+    protocol: u16,
+    /// Type names sent so far (`publish/type_names.rs`).
+    names_sent: usize,
 }
 
 /// Where a subscription is in a tick: its deltas or its snapshot, the next frame, and that
@@ -60,10 +66,17 @@ struct Pending {
 
 impl Pending {
     /// Frame `next`, encoded or as a message: the delta frames the sampler encoded for every
-    /// connection, or built here a slice at a time (always so for a snapshot).
-    async fn produce(&mut self, encoded: bool, publish: &Publish) -> Result<Out, String> {
+    /// connection, or built here a slice at a time (always so for a snapshot, and for a
+    /// client of an older protocol, whose bytes differ).
+    async fn produce(
+        &mut self,
+        encoded: bool,
+        protocol: u16,
+        publish: &Publish,
+    ) -> Result<Out, String> {
         if encoded
             && !self.snapshot
+            && protocol == beamline_wire::PROTOCOL_VERSION
             && let Some(all) = self.tick.encoded_deltas()
         {
             return all
@@ -71,7 +84,8 @@ impl Pending {
                 .map_err(str::to_string);
         }
         if self.build.as_ref().is_none_or(|b| b.encoded() != encoded) {
-            self.build = Some(Build::new(&self.tick, self.next, self.snapshot, encoded));
+            let build = Build::new(&self.tick, self.next, self.snapshot, encoded);
+            self.build = Some(build.for_protocol(protocol));
         }
         let build = self.build.as_mut().expect("just set");
         build.run(&self.tick, publish).await
@@ -106,7 +120,32 @@ impl Observation {
             on_wire: false,
             history: publish.flight.history(),
             traces: Arc::default(),
+            protocol: beamline_wire::PROTOCOL_VERSION,
+            names_sent: 0,
         }
+    }
+
+    /// Serve a client of protocol `version` (an endpoint connection, after the handshake):
+    /// below 4 it gets no [`ServerMsg::TypeNames`] and samples without their hot type.
+    pub(crate) fn set_protocol(&mut self, version: u16) {
+        self.protocol = version;
+    }
+
+    /// The type names not yet sent, if the client knows the message and any are new: sent
+    /// before a frame, so every id a frame holds was named first (ids are given before a tick
+    /// is published, and never taken back).
+    fn new_names(&mut self) -> Option<ServerMsg> {
+        let names = &self.publish.type_names;
+        if self.protocol < 4 || names.len() <= self.names_sent {
+            return None;
+        }
+        let first = self.names_sent as u32;
+        let names = names.since(self.names_sent);
+        self.names_sent += names.len();
+        Some(ServerMsg::TypeNames(beamline_wire::TypeNames {
+            first,
+            names,
+        }))
     }
 
     /// Send no history (a client that cannot decode it).
@@ -177,9 +216,14 @@ impl Observation {
     /// stream has ended.
     async fn next_frame(&mut self, encoded: bool) -> Option<Result<Out, String>> {
         loop {
+            if self.pending.as_ref().is_some_and(|p| p.next < p.tick.len())
+                && let Some(names) = self.new_names()
+            {
+                return Some(msg_out(names, encoded));
+            }
             if let Some(p) = self.pending.as_mut() {
                 if p.next < p.tick.len() {
-                    let out = p.produce(encoded, &self.publish).await;
+                    let out = p.produce(encoded, self.protocol, &self.publish).await;
                     p.next += 1;
                     p.build = None;
                     return Some(out);
@@ -284,7 +328,11 @@ impl Drop for Observation {
 
 /// A trace batch as the next message, or encoded as a frame.
 fn trace_out(batch: beamline_wire::trace::TraceBatch, encoded: bool) -> Result<Out, String> {
-    let msg = ServerMsg::Trace(batch);
+    msg_out(ServerMsg::Trace(batch), encoded)
+}
+
+/// A message made here (not a tick's frame), as it is or encoded.
+fn msg_out(msg: ServerMsg, encoded: bool) -> Result<Out, String> {
     if !encoded {
         return Ok(Out::Msg(msg));
     }

@@ -12,9 +12,10 @@
 //!   that changed status, or whose rates were non-zero last time (so they drop to zero);
 //! - a delta carries only those samples, plus the pids removed since.
 //!
-//! Memory caps (documented in `docs/PUBLISHING.md`): one [`Prev`] (about 140 bytes with its
-//! hash-map slot) per process sampled; [`TICK_BACKLOG`] ticks kept for subscribers; samples cut
-//! as `to_wire.rs` says; frames split as `frames.rs` says.
+//! Memory caps (documented in `docs/PUBLISHING.md`): one [`Prev`] (about 150 bytes with its
+//! hash-map slot, plus 80 for a process that has a per-type table) per process sampled;
+//! [`TICK_BACKLOG`] ticks kept for subscribers; samples cut as `to_wire.rs` says; frames split
+//! as `frames.rs` says.
 //!
 //! The sampler starts lazily, on the first subscription, and goes idle (dropping its working set
 //! and turning dirty tracking off) while nobody subscribes, so an unobserved runtime pays nothing.
@@ -25,6 +26,8 @@ use super::prev::ShardedMap;
 use super::slice::Slicer;
 use super::stream;
 use super::to_wire::{self, Base};
+use super::type_names::TypeNames;
+use crate::msg_types::table::{Counts, TypeTable};
 use crate::process::ProcessCell;
 use beamline_wire::{Pid, SystemSample};
 use std::collections::HashMap;
@@ -62,6 +65,34 @@ struct Prev {
     exit_reported: bool,
     /// The tick that last saw it; entries not seen by a full scan are removed.
     seen: u64,
+    /// What it needs for its hottest type (80 bytes, only for a process that has a type
+    /// table: 8 bytes otherwise).
+    types: Option<Box<TypeMemory>>,
+}
+
+/// A process's per-type counts at the last reading, and the id its hottest type was last given,
+/// so that a process busy with the same type tick after tick is not named again.
+#[derive(Default)]
+struct TypeMemory {
+    counts: Counts,
+    /// Slot, the table's taken slots then, and the id.
+    named: Option<(usize, u32, u32)>,
+}
+
+impl TypeMemory {
+    /// The id of the type in `slot` of `table`, named and interned only when it is not the one
+    /// named last time (or a new slot may have renamed it).
+    fn id(&mut self, table: &TypeTable, slot: usize, names: &TypeNames) -> Option<u32> {
+        let taken = table.taken();
+        if let Some((s, t, id)) = self.named
+            && (s, t) == (slot, taken)
+        {
+            return Some(id);
+        }
+        let id = names.intern(table.slot_name(slot))?;
+        self.named = Some((slot, taken, id));
+        Some(id)
+    }
 }
 
 struct Sampler {
@@ -217,6 +248,7 @@ impl Sampler {
             slicer: Slicer::new(),
             remembered: 0,
             gone: Default::default(),
+            publish: self.publish.clone(),
         };
         if full {
             self.scan_all(&mut scan).await;
@@ -418,6 +450,8 @@ struct Scan {
     remembered: usize,
     /// Pids this tick reported removed (so that a list naming one twice does not revive it).
     gone: std::collections::HashSet<u64>,
+    /// Where hot types are named.
+    publish: Arc<Publish>,
 }
 
 impl Scan {
@@ -457,6 +491,11 @@ impl Scan {
         }
         let monitor = self.monitors.as_ref().and_then(|m| m.get(&pid));
         let r = to_wire::take_reading(cell, self.now, monitor);
+        // Read every visit, so that the next gain starts from here.
+        let mut types = self.prev.get_mut(&pid).and_then(|p| p.types.take());
+        let table = cell.msg_types.get().map(|t| &**t);
+        let hot = table.and_then(|t| t.hottest(&mut types.get_or_insert_default().counts));
+        let before = self.prev.get(&pid);
         let from = match before {
             None if self.last_ns == 0 => cell.meta.spawned_ns,
             _ => self.last_ns,
@@ -469,7 +508,10 @@ impl Scan {
         if self.build && is_changed {
             if moved {
                 let dt_ns = self.now.saturating_sub(from).max(1_000_000);
-                let s = to_wire::sample(cell, &r, &old, dt_ns);
+                let mut s = to_wire::sample(cell, &r, &old, dt_ns);
+                if let (Some(slot), Some(table), Some(memory)) = (hot, table, types.as_mut()) {
+                    s.hot_type = memory.id(table, slot, &self.publish.type_names);
+                }
                 self.found.built.push(s);
                 in_built = true;
             } else {
@@ -494,6 +536,7 @@ impl Scan {
             active,
             exit_reported: exited,
             seen: self.tick_no,
+            types,
         };
         self.prev.insert(pid, prev);
         self.remembered += 1;

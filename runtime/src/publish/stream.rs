@@ -28,6 +28,8 @@ pub(crate) struct Build {
     /// Samples done so far.
     done: usize,
     into: Into,
+    /// The protocol version its bytes are for (samples lose their hot type below 4).
+    protocol: u16,
 }
 
 enum Into {
@@ -54,7 +56,14 @@ impl Build {
             snapshot,
             done: 0,
             into,
+            protocol: beamline_wire::PROTOCOL_VERSION,
         }
+    }
+
+    /// The same build, its bytes for a client of protocol `version`.
+    pub(crate) fn for_protocol(mut self, version: u16) -> Build {
+        self.protocol = version;
+        self
     }
 
     /// Whether it builds encoded bytes.
@@ -90,7 +99,7 @@ impl Build {
 
     fn push(&mut self, s: &ProcessSample) -> Result<(), String> {
         match &mut self.into {
-            Into::Bytes { buf, .. } => encode_into(buf, s)?,
+            Into::Bytes { buf, .. } => encode_into(buf, s, self.protocol)?,
             Into::Msg(v) => v.push(s.clone()),
         }
         self.done += 1;
@@ -99,7 +108,7 @@ impl Build {
 
     fn push_owned(&mut self, s: ProcessSample) -> Result<(), String> {
         match &mut self.into {
-            Into::Bytes { buf, .. } => encode_into(buf, &s)?,
+            Into::Bytes { buf, .. } => encode_into(buf, &s, self.protocol)?,
             Into::Msg(v) => v.push(s),
         }
         self.done += 1;
@@ -119,9 +128,11 @@ impl Build {
     }
 }
 
-/// Append one sample's encoding, refusing to grow a frame past the wire's limit.
-fn encode_into(buf: &mut Vec<u8>, s: &ProcessSample) -> Result<(), String> {
-    let out = postcard::to_extend(s, std::mem::take(buf)).map_err(|e| e.to_string())?;
+/// Append one sample's encoding in protocol `version`, refusing to grow a frame past the
+/// wire's limit.
+fn encode_into(buf: &mut Vec<u8>, s: &ProcessSample, version: u16) -> Result<(), String> {
+    let out = beamline_wire::as_protocol(version, || postcard::to_extend(s, std::mem::take(buf)))
+        .map_err(|e| e.to_string())?;
     *buf = out;
     if buf.len() - 4 > frame::MAX_FRAME_LEN {
         return Err(format!(

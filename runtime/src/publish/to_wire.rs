@@ -263,6 +263,8 @@ pub(crate) fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) ->
         task: task_metrics(b, old),
         keys: crate::key_registry::shown::of(&cell.keys, cell.has_exited()),
         self_calls_refused: s.self_calls_refused.load(Relaxed),
+        // Set by the sampler, which remembers the per-type counts between readings.
+        hot_type: None,
     }
 }
 

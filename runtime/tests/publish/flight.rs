@@ -59,6 +59,8 @@ async fn history_then_snapshot(
         match obs.recv().await.expect("stream ended") {
             ServerMsg::Welcome(_) => {}
             ServerMsg::History(d) => past.push(d),
+            // The names the snapshot's hot types refer to (protocol 4).
+            ServerMsg::TypeNames(_) => {}
             ServerMsg::Snapshot(s) => return (past, s),
             other => panic!("before the snapshot: {other:?}"),
         }

@@ -10,6 +10,7 @@ mod channel;
 mod control;
 mod endpoint;
 mod flight;
+mod hot_type;
 mod look_inside;
 mod record;
 mod sampler;

@@ -18,6 +18,8 @@ pub struct HistoryRecording {
     seq: u64,
     /// Whether a snapshot was written (every later tick is then a delta).
     started: bool,
+    /// Offset of the last entry: a message without a sample time takes it.
+    last_offset_ms: u64,
 }
 
 impl HistoryRecording {
@@ -36,6 +38,8 @@ impl HistoryRecording {
     pub fn entry(&mut self, msg: ServerMsg) -> Option<RecordEntry> {
         let msg = match msg {
             w @ ServerMsg::Welcome(_) => w,
+            // The names the snapshot's hot types refer to.
+            n @ ServerMsg::TypeNames(_) => n,
             ServerMsg::History(d) => self.tick(d),
             ServerMsg::Snapshot(mut s) => {
                 self.seq = s.seq.max(self.seq + 1);
@@ -56,8 +60,9 @@ impl HistoryRecording {
                 self.first_at_ms = Some(at);
                 0
             }
-            (None, _) => 0,
+            (None, _) => self.last_offset_ms,
         };
+        self.last_offset_ms = offset_ms;
         Some(RecordEntry { offset_ms, msg })
     }
 

@@ -17,7 +17,7 @@ fn entries() -> Vec<RecordEntry> {
         .collect()
 }
 
-/// A version 3 file and the byte offset where each entry starts (plus the end).
+/// A version 4 file and the byte offset where each entry starts (plus the end).
 fn file() -> (Vec<u8>, Vec<usize>) {
     let mut w = RecordWriter::new(Vec::new()).unwrap();
     let mut bounds = vec![HEADER_LEN];
@@ -37,11 +37,11 @@ fn damage(bytes: &[u8]) -> (Vec<RecordEntry>, Damage) {
 fn round_trip_with_header_and_checksums() {
     let (bytes, bounds) = file();
     assert_eq!(&bytes[..8], MAGIC);
-    assert_eq!(&bytes[8..10], &[0, 3]);
-    assert_eq!(&bytes[10..14], &V3_MARKER);
+    assert_eq!(&bytes[8..10], &[0, 4]);
+    assert_eq!(&bytes[10..14], &V4_MARKER);
     assert_eq!(*bounds.last().unwrap(), bytes.len());
     let rec = read(&bytes[..]).unwrap();
-    assert_eq!(rec.version, 3);
+    assert_eq!(rec.version, 4);
     assert_eq!(rec.entries, entries());
     assert_eq!(rec.damage, None);
     assert_eq!(read_all(&bytes[..]).unwrap(), entries());
@@ -93,7 +93,7 @@ fn foreign_files_and_other_versions_are_clear_errors() {
     bytes.extend_from_slice(&99u16.to_be_bytes());
     assert_eq!(
         parse(&bytes).unwrap_err().to_string(),
-        "recording format version 99 is not supported (this build reads versions 1 to 3)"
+        "recording format version 99 is not supported (this build reads versions 1 to 4)"
     );
 }
 
@@ -195,7 +195,7 @@ fn a_version_damaged_into_1_is_found_at_once() {
         (
             V1_HEADER_LEN as u64,
             &DamageKind::TooLong {
-                announced: u32::MAX as usize - 1
+                announced: u32::MAX as usize - 2
             }
         )
     );

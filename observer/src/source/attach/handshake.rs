@@ -133,5 +133,6 @@ fn msg_name(m: &ServerMsg) -> &'static str {
         ServerMsg::Reply { .. } => "Reply",
         ServerMsg::History(_) => "History",
         ServerMsg::Trace(_) => "Trace",
+        ServerMsg::TypeNames(_) => "TypeNames",
     }
 }

@@ -7,8 +7,10 @@ use super::ids;
 use super::spec::NodeSpec;
 use super::status::{FleetView, Link, NodeView};
 use crate::source::event::{ConnState, SourceEvent};
+use crate::type_names::{self, TypeIds};
 use beamline_wire::{
-    Delta, Pid, ProcessKind, ProcessSample, ServerMsg, Snapshot, Status, SystemSample, Welcome,
+    Delta, Pid, ProcessKind, ProcessSample, ServerMsg, Snapshot, Status, SystemSample, TypeNames,
+    Welcome,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -22,6 +24,8 @@ struct Node {
     present: HashSet<Pid>,
     /// Whether a snapshot of its current connection arrived.
     sampled: bool,
+    /// Its connection's hot type ids in the fleet's numbering (type ids are per node).
+    types: TypeIds,
 }
 
 /// The merged table's pending changes and every node's state.
@@ -37,6 +41,10 @@ pub struct Merger {
     /// Where each pid sits in `changed`.
     slot: HashMap<Pid, usize>,
     removed: HashSet<Pid>,
+    /// Type names the fleet's stream has named so far (its own numbering: each node's ids
+    /// are turned into the observer's as they arrive), and how many of them went out.
+    names: Vec<String>,
+    names_sent: usize,
 }
 
 impl Merger {
@@ -56,6 +64,7 @@ impl Merger {
                 given: s.name.clone(),
                 present: HashSet::new(),
                 sampled: false,
+                types: TypeIds::default(),
             })
             .collect();
         Merger {
@@ -64,6 +73,8 @@ impl Merger {
             changed: Vec::new(),
             slot: HashMap::new(),
             removed: HashSet::new(),
+            names: Vec::new(),
+            names_sent: 0,
         }
     }
 
@@ -97,6 +108,7 @@ impl Merger {
             }
             // Samples before a handshake cannot be placed in a run.
             SourceEvent::Msg(ServerMsg::Snapshot(_) | ServerMsg::Delta(_)) if generation == 0 => {}
+            SourceEvent::Msg(ServerMsg::TypeNames(t)) => self.nodes[k].types.learn(&t),
             SourceEvent::Msg(ServerMsg::Snapshot(s)) => self.snapshot(k, s, now_ms),
             SourceEvent::Msg(ServerMsg::Delta(d)) => self.delta(k, d, now_ms),
             // A node's history and trace batches are not merged (see the README: the fleet shows
@@ -112,7 +124,9 @@ impl Merger {
     }
 
     /// A handshake: a new incarnation starts a new run, whose pids never meet the old ones.
+    /// A new connection numbers its types from 0 again.
     fn welcome(&mut self, k: usize, w: &Welcome) {
+        self.nodes[k].types.clear();
         if self.nodes[k].view.incarnation != Some(w.incarnation) {
             self.drop_processes(k);
             let v = &mut self.nodes[k].view;
@@ -137,6 +151,7 @@ impl Merger {
         let mut now = HashSet::with_capacity(s.processes.len());
         for mut p in s.processes {
             ids::translate(&mut p, k, generation, offset);
+            self.nodes[k].types.translate(&mut p);
             now.insert(p.id);
             self.add(p);
         }
@@ -159,6 +174,7 @@ impl Merger {
         }
         for mut p in d.changed {
             ids::translate(&mut p, k, generation, offset);
+            self.nodes[k].types.translate(&mut p);
             self.nodes[k].present.insert(p.id);
             self.add(p);
         }
@@ -191,6 +207,29 @@ impl Merger {
         for pid in std::mem::take(&mut self.nodes[k].present) {
             self.remove(pid);
         }
+    }
+
+    /// The type names the merged samples of the next [`Merger::flush`] may refer to that the
+    /// fleet's stream has not named yet: sent before it. Samples leave the merger in the
+    /// observer's numbering ([`crate::type_names`]), so the fleet names ids as they are: it
+    /// lists every name up to the highest id in use.
+    pub fn new_names(&mut self) -> Option<ServerMsg> {
+        let top = (self.changed.iter().flatten())
+            .filter_map(|p| p.hot_type)
+            .max()
+            .map_or(0, |id| id as usize + 1);
+        while self.names.len() < top {
+            let id = self.names.len() as u32;
+            self.names
+                .push(type_names::name(id).unwrap_or_default().to_string());
+        }
+        if self.names.len() <= self.names_sent {
+            return None;
+        }
+        let first = self.names_sent as u32;
+        let names = self.names[self.names_sent..].to_vec();
+        self.names_sent = self.names.len();
+        Some(ServerMsg::TypeNames(TypeNames { first, names }))
     }
 
     /// The merged sample for what arrived since the last one, stamped `now_ms`: a snapshot the

@@ -106,6 +106,41 @@ async fn seeking_back_resets_to_the_previous_snapshot() {
     assert_eq!(Instant::now() - before, Duration::from_millis(500));
 }
 
+/// Seeking back past the type names a connection sent replays them after its `Welcome`, so
+/// the snapshot's hot types are still named (a new `Welcome` starts a new numbering).
+#[tokio::test(start_paused = true)]
+async fn seeking_back_replays_the_type_names_before_the_snapshot() {
+    let names = ServerMsg::TypeNames(beamline_wire::TypeNames {
+        first: 0,
+        names: vec!["Cmd::Deposit".into()],
+    });
+    let welcome = ServerMsg::Welcome(crate::fixture::welcome(1));
+    let msgs = [
+        welcome.clone(),
+        names.clone(),
+        snap(0),
+        delta(1),
+        delta(2),
+        delta(3),
+    ];
+    let entries = (msgs.into_iter().enumerate())
+        .map(|(i, msg)| RecordEntry {
+            offset_ms: i as u64 * 1000,
+            msg,
+        })
+        .collect();
+    let mut r = ReplaySource::from_entries("t".into(), entries);
+    r.next().await;
+    for _ in 0..6 {
+        r.next().await;
+    }
+    r.playback(Playback::Seek(-2500));
+    assert_eq!(r.next().await, Some(SourceEvent::Reset));
+    assert_eq!(r.next().await, Some(SourceEvent::Msg(welcome)));
+    assert_eq!(r.next().await, Some(SourceEvent::Msg(names)));
+    assert_eq!(seq(r.next().await), 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn plays_at_4x_16x_and_as_fast_as_possible() {
     for (speed, gap_ms) in [(Speed::X4, 250), (Speed::X16, 63), (Speed::Max, 0)] {
