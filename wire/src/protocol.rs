@@ -23,8 +23,10 @@ use serde::{Deserialize, Serialize};
 /// one byte each when they are zero, as most are (`compact.rs`), added [`ServerMsg::History`],
 /// the per-type counters and the queue peek ([`ControlRequest::MessageTypes`],
 /// [`ControlRequest::PeekQueue`]) and the message trace
-/// ([`ControlRequest::TraceStart`], [`ServerMsg::Trace`]).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// ([`ControlRequest::TraceStart`], [`ServerMsg::Trace`]). Version 4 added the sampled talkers
+/// at the end of [`TypeCounts`] (a version-3 client is answered without them, see
+/// [`crate::older`]).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The oldest client version a runtime serves. Version 3 changed how a sample is encoded, so an
 /// older observer could not read it: it is refused with a message naming both versions.
@@ -206,6 +208,33 @@ pub struct TypeCounts {
     pub at_ms: u64,
     /// One entry per type seen, in no particular order; at most 16 types, then `other`.
     pub types: Vec<TypeCount>,
+    /// Who sent to this process over the last `talk_window_ms`, most first (at most
+    /// [`MAX_TALKERS`]), from about one message in `talk_every` (version 4; a version-3
+    /// client is sent the fields above only).
+    pub senders: Vec<Talker>,
+    /// Whom this process sent to over the same window, most first (version 4).
+    pub receivers: Vec<Talker>,
+    /// How far back `senders` and `receivers` reach, milliseconds (0 when nothing was seen).
+    pub talk_window_ms: u64,
+    /// One sent message in this many is noted (the runtime's sampling rate): a talker's
+    /// messages over the window are about `sampled * talk_every`.
+    pub talk_every: u32,
+}
+
+/// The most entries in [`TypeCounts::senders`] and [`TypeCounts::receivers`].
+pub const MAX_TALKERS: usize = 8;
+
+/// One party of a process's sampled traffic ([`TypeCounts::senders`], [`TypeCounts::receivers`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Talker {
+    /// The other process; `None` for messages sent from outside any process (plain tasks,
+    /// `main`, timers' own tasks).
+    pub pid: Option<Pid>,
+    /// Messages noted in the window (an estimate: one message in `talk_every` is noted, and a
+    /// talker that took a full table's last slot may be counted a little high).
+    pub sampled: u64,
+    /// Its part of all the messages noted in the window, 0 to 1 (the rest: other talkers).
+    pub share: f32,
 }
 
 /// Messages of one type (for enums, one variant) handled by one process.
