@@ -60,6 +60,10 @@ struct Proc {
     restarts: u32,
     #[serde(default)]
     by_type: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    senders: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    receivers: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]

@@ -88,7 +88,11 @@ mod tests {
         })
         .unwrap();
         assert_eq!(&v4[..4], &((v4.len() - 4) as u32).to_be_bytes());
-        assert_eq!(&bytes[4..], &v4[4..v4.len() - 4], "the body without the last four bytes");
+        assert_eq!(
+            &bytes[4..],
+            &v4[4..v4.len() - 4],
+            "the body without the last four bytes"
+        );
         assert_eq!(&v4[v4.len() - 4..], &[0, 0, 0, 0]);
     }
 
