@@ -202,10 +202,44 @@ pub struct JsonProcess {
     /// (absent in replays, and for processes past the first 64 listed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_type: Option<Vec<JsonType>>,
+    /// Its top senders over the last 5 to 10 s, sampled (one message in about 32), most first;
+    /// present with `by_type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub senders: Option<Vec<JsonTalker>>,
+    /// Whom it sent to most over the same window, sampled likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receivers: Option<Vec<JsonTalker>>,
     /// Watching several nodes: the node it runs on (its `id` and pids are that node's own);
     /// absent for one runtime.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+}
+
+/// One of a process's top senders or receivers, as the runtime sampled them.
+#[derive(Clone, Debug, Serialize)]
+pub struct JsonTalker {
+    /// The other process's id (that node's own, as `id`); `null` for senders outside any process.
+    pub pid: Option<u64>,
+    /// Messages noted in the window.
+    pub sampled: u64,
+    /// Estimated messages per second over the window.
+    pub per_s: f64,
+    /// Its part of all the messages noted, 0..1.
+    pub share: f64,
+}
+
+impl JsonTalker {
+    fn list(c: &beamline_wire::TypeCounts, talkers: &[beamline_wire::Talker]) -> Vec<Self> {
+        let secs = (c.talk_window_ms as f64 / 1000.0).max(0.001);
+        (talkers.iter())
+            .map(|t| JsonTalker {
+                pid: t.pid.map(|p| ids::local(p).0),
+                sampled: t.sampled,
+                per_s: t.sampled as f64 * f64::from(c.talk_every) / secs,
+                share: f64::from(t.share),
+            })
+            .collect()
+    }
 }
 
 /// Messages of one type (for enums, one variant) handled by a process since it started.
@@ -233,6 +267,8 @@ impl JsonSample {
             let Some(p) = self.processes.iter_mut().find(|p| p.id == c.pid.0) else {
                 continue;
             };
+            p.senders = Some(JsonTalker::list(&c, &c.senders));
+            p.receivers = Some(JsonTalker::list(&c, &c.receivers));
             let types = c.types.into_iter().map(|t| JsonType {
                 type_name: t.name,
                 kind: t.kind.as_str(),
@@ -300,6 +336,8 @@ impl From<&ProcessSample> for JsonProcess {
             restarts: p.restarts,
             hot_type: crate::type_names::hot_type(p).map(str::to_string),
             by_type: None,
+            senders: None,
+            receivers: None,
             node: None,
         }
     }

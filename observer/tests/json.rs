@@ -69,7 +69,20 @@ struct Process {
     hot_type: Option<String>,
     #[serde(default)]
     by_type: Option<Vec<TypeLine>>,
+    #[serde(default)]
+    senders: Option<Vec<TalkerLine>>,
+    #[serde(default)]
+    receivers: Option<Vec<TalkerLine>>,
     node: Option<String>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct TalkerLine {
+    pid: Option<u64>,
+    sampled: u64,
+    per_s: f64,
+    share: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +169,27 @@ fn once_prints_one_snapshot_with_stable_keys() {
     );
     assert_eq!(types[0].count, 400);
     assert_eq!(types[0].handle_us_mean, 2.0);
+    // Who talks to it (sampled): 30 noted of one in 32 over 8 s is 120/s.
+    let talker = |pid, sampled, per_s, share| TalkerLine {
+        pid,
+        sampled,
+        per_s,
+        share,
+    };
+    assert_eq!(
+        stage3.senders.as_deref(),
+        Some(
+            &[
+                talker(Some(8), 30, 120.0, 0.75),
+                talker(None, 10, 40.0, 0.25)
+            ][..]
+        )
+    );
+    assert_eq!(
+        stage3.receivers.as_deref(),
+        Some(&[talker(Some(10), 40, 160.0, 1.0)][..])
+    );
+    assert!(unnamed.senders.is_none() && unnamed.receivers.is_none());
 }
 
 #[test]

@@ -198,9 +198,15 @@ pub fn observer(args: &[&str]) -> Output {
 }
 
 /// Per-type counters the fake runtime reports: `stage_3` (pid 9) has handled casts of two
-/// variants; other processes nothing (no entry).
+/// variants, mostly from pid 8 and some from outside any process, and sent to pid 10 (8 s
+/// window, one in 32 sampled); other processes nothing (no entry).
 fn types(pids: &[beamline_wire::Pid]) -> Vec<beamline_wire::TypeCounts> {
-    use beamline_wire::{MsgKind, TypeCount, TypeCounts};
+    use beamline_wire::{MsgKind, Pid, Talker, TypeCount, TypeCounts};
+    let talker = |pid: Option<u64>, sampled, share| Talker {
+        pid: pid.map(Pid),
+        sampled,
+        share,
+    };
     let t = |name: &str, count, busy_ns| TypeCount {
         name: name.into(),
         kind: MsgKind::Cast,
@@ -216,6 +222,10 @@ fn types(pids: &[beamline_wire::Pid]) -> Vec<beamline_wire::TypeCounts> {
                 t("Batch::Append", 400, 800_000),
                 t("Batch::Flush", 4, 4_000),
             ],
+            senders: vec![talker(Some(8), 30, 0.75), talker(None, 10, 0.25)],
+            receivers: vec![talker(Some(10), 40, 1.0)],
+            talk_window_ms: 8_000,
+            talk_every: 32,
         })
         .collect()
 }

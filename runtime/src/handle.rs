@@ -234,7 +234,9 @@ impl<S: GenServer> ServerRef<S> {
         // A plain read: which message gets stamped need not be exact, only about 1 in 32.
         let n = self.cell.stats.enqueued.load(Relaxed) + 1;
         if n.is_multiple_of(WAIT_SAMPLE_EVERY) {
-            self.cell.now_ns()
+            let now = self.cell.now_ns();
+            crate::talkers::note(&self.cell, now);
+            now
         } else {
             0
         }

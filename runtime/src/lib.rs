@@ -64,6 +64,7 @@ mod queue;
 mod spawn;
 mod stats;
 mod table;
+mod talkers;
 mod wait_edge;
 
 pub use publish::flight::FlightConfig;

@@ -167,10 +167,15 @@ pub(crate) fn end_batch(cell: &ProcessCell, per: u64) {
 
 /// The counters of `cell`, for [`beamline_wire::ControlRequest::MessageTypes`].
 pub(crate) fn read(cell: &ProcessCell) -> TypeCounts {
+    let (senders, receivers, talk_window_ms, talk_every) = crate::talkers::read(cell);
     TypeCounts {
         pid: cell.pid,
         at_ms: cell.now_ns() / 1_000_000,
         types: cell.msg_types.get().map(|t| t.read()).unwrap_or_default(),
+        senders,
+        receivers,
+        talk_window_ms,
+        talk_every,
     }
 }
 

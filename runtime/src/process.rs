@@ -167,6 +167,8 @@ pub struct ProcessCell {
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
     /// Messages by type (`msg_types.rs`), allocated by the process on its first message.
     pub(crate) msg_types: OnceLock<Box<crate::msg_types::table::TypeTable>>,
+    /// Its top senders and receivers (`talkers.rs`): one pointer until its first sampled message.
+    pub(crate) talkers: crate::talkers::table::TalkersSlot,
     /// The `beamline.process` span its message spans follow from (feature `otlp`, only when
     /// `Builder::message_spans` is on; one pointer otherwise).
     #[cfg(feature = "otlp")]

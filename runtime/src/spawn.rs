@@ -217,6 +217,7 @@ fn new_cell<S: GenServer>(
         logs: Mutex::new(None),
         keys: Default::default(),
         msg_types: OnceLock::new(),
+        talkers: Default::default(),
         #[cfg(feature = "otlp")]
         span: Default::default(),
     })

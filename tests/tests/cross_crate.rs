@@ -61,6 +61,10 @@ struct Proc {
     hot_type: Option<String>,
     #[serde(default)]
     by_type: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    senders: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    receivers: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]

@@ -16,6 +16,7 @@
 mod compact;
 pub mod cookie;
 pub mod frame;
+pub mod older;
 pub mod pid;
 pub mod protocol;
 pub mod record;
@@ -27,9 +28,9 @@ pub use compact::as_protocol;
 pub use frame::{FrameError, MAX_FRAME_LEN};
 pub use pid::Pid;
 pub use protocol::{
-    ClientMsg, ControlReply, ControlRequest, Delta, Hello, MAX_PEEK, MAX_TYPE_NAMES, MAX_TYPE_PIDS,
-    MIN_CLIENT_VERSION, PROTOCOL_VERSION, QueuePeek, QueuedMessage, Role, ServerMsg, Snapshot,
-    TypeCount, TypeCounts, TypeNames, Welcome,
+    ClientMsg, ControlReply, ControlRequest, Delta, Hello, MAX_PEEK, MAX_TALKERS, MAX_TYPE_NAMES,
+    MAX_TYPE_PIDS, MIN_CLIENT_VERSION, PROTOCOL_VERSION, QueuePeek, QueuedMessage, Role, ServerMsg,
+    Snapshot, Talker, TypeCount, TypeCounts, TypeNames, Welcome,
 };
 pub use sample::{
     MsgKind, ProcessKind, ProcessSample, RegisteredKeys, RestartType, Status, SupervisorInfo,

@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 /// [`ControlRequest::PeekQueue`]) and the message trace
 /// ([`ControlRequest::TraceStart`], [`ServerMsg::Trace`]). Version 4 added each process's
 /// hottest message type ([`crate::ProcessSample::hot_type`], one byte when it has none) and
-/// the names it refers to ([`ServerMsg::TypeNames`]); a version-3 client gets neither, its
-/// samples encoded without the field ([`crate::as_protocol`]).
+/// the names it refers to ([`ServerMsg::TypeNames`]), and the sampled talkers at the end of
+/// [`TypeCounts`]; a version-3 client gets none of them, its samples encoded without the field
+/// ([`crate::as_protocol`]) and its `TypeCounts` in version 3's layout ([`crate::older`]).
 pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The oldest client version a runtime serves (a client is answered in its own version).
@@ -227,6 +228,33 @@ pub struct TypeCounts {
     pub at_ms: u64,
     /// One entry per type seen, in no particular order; at most 16 types, then `other`.
     pub types: Vec<TypeCount>,
+    /// Who sent to this process over the last `talk_window_ms`, most first (at most
+    /// [`MAX_TALKERS`]), from about one message in `talk_every` (version 4; a version-3
+    /// client is sent the fields above only).
+    pub senders: Vec<Talker>,
+    /// Whom this process sent to over the same window, most first (version 4).
+    pub receivers: Vec<Talker>,
+    /// How far back `senders` and `receivers` reach, milliseconds (0 when nothing was seen).
+    pub talk_window_ms: u64,
+    /// One sent message in this many is noted (the runtime's sampling rate): a talker's
+    /// messages over the window are about `sampled * talk_every`.
+    pub talk_every: u32,
+}
+
+/// The most entries in [`TypeCounts::senders`] and [`TypeCounts::receivers`].
+pub const MAX_TALKERS: usize = 8;
+
+/// One party of a process's sampled traffic ([`TypeCounts::senders`], [`TypeCounts::receivers`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Talker {
+    /// The other process; `None` for messages sent from outside any process (plain tasks,
+    /// `main`, timers' own tasks).
+    pub pid: Option<Pid>,
+    /// Messages noted in the window (an estimate: one message in `talk_every` is noted, and a
+    /// talker that took a full table's last slot may be counted a little high).
+    pub sampled: u64,
+    /// Its part of all the messages noted in the window, 0 to 1 (the rest: other talkers).
+    pub share: f32,
 }
 
 /// Messages of one type (for enums, one variant) handled by one process.

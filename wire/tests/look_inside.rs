@@ -1,10 +1,10 @@
-//! The issue 19 additions to the protocol (version 3) survive a frame round trip, and their
+//! The issue 19 additions to the protocol (versions 3 and 4) survive a frame round trip, and their
 //! variant numbers sit after every older one (postcard is positional: older variants keep
 //! their bytes).
 
 use beamline_wire::{
     ClientMsg, ControlReply, ControlRequest, MsgKind, Pid, QueuePeek, QueuedMessage, Role,
-    ServerMsg, TypeCount, TypeCounts, frame,
+    ServerMsg, Talker, TypeCount, TypeCounts, frame,
 };
 
 fn round_trip<T>(msg: &T) -> T
@@ -38,6 +38,18 @@ fn message_types_and_queue_peek_round_trip() {
             busy_ns: 800_000,
             max_ns: 3_000,
         }],
+        senders: vec![Talker {
+            pid: Some(Pid(4)),
+            sampled: 12,
+            share: 0.75,
+        }],
+        receivers: vec![Talker {
+            pid: None,
+            sampled: 1,
+            share: 1.0,
+        }],
+        talk_window_ms: 7_500,
+        talk_every: 32,
     }]);
     let queue = ControlReply::Queue(QueuePeek {
         at_ms: 1_300,

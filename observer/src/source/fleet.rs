@@ -123,6 +123,10 @@ impl Router {
                 ControlReply::MessageTypes(mut counts) => {
                     for c in &mut counts {
                         c.pid = ids::global(k, generation, c.pid);
+                        // Talkers on the same node, in the fleet's pids too.
+                        for t in c.senders.iter_mut().chain(&mut c.receivers) {
+                            t.pid = t.pid.map(|p| ids::global(k, generation, p));
+                        }
                     }
                     ControlReply::MessageTypes(counts)
                 }

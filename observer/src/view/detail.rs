@@ -1,8 +1,9 @@
 //! One process in depth: what it is doing and waiting on, where it sits, its history as charts,
-//! its exits, links and monitors, its messages by type and queue (`inside.rs`), recent log
-//! lines and (if it opted in) its state with its size over time.
+//! its exits, links and monitors, who talks to it (`talk.rs`), its messages by type and queue
+//! (`inside.rs`), recent log lines and (if it opted in) its state with its size over time.
 
 pub mod inside;
+pub mod talk;
 
 use super::chart::{self, Scale, Series};
 use super::chrome::title_block;
@@ -155,6 +156,11 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
     chain.push(p.label());
     let mut lines = vec![row("status", status), row("path", chain.join(" › "))];
     lines.extend(load(p).into_iter().map(|(k, v)| row(k, v)));
+    lines.extend(
+        talk::rows(state, m, p.id)
+            .into_iter()
+            .map(|(k, v)| row(k, v)),
+    );
     lines.extend(talkers(state, p.id).into_iter().map(|(k, v)| row(k, v)));
     lines.extend(life(m, p).into_iter().map(|(k, v)| row(k, v)));
     lines

@@ -243,6 +243,7 @@ where
         obs.skip_history();
     }
     let peer = who.peer.clone();
+    let version = who.version;
     // Requests are read on their own task: a frame read is not cancel safe, so it must not sit
     // in the select below. Replies (or the reason to close) come back through a bounded channel.
     let (tx, mut replies) =
@@ -256,7 +257,8 @@ where
                 None => break,
             },
             r = replies.recv() => match r {
-                Some(Ok((id, reply))) => frame::encode(&ServerMsg::Reply { id, reply })
+                // In the client's own version (a version-3 client gets no talkers).
+                Some(Ok((id, reply))) => beamline_wire::older::encode_reply(id, reply, version)
                     .map(Into::into)
                     .map_err(|e| e.to_string()),
                 Some(Err(why)) => {

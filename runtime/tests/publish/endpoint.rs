@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 mod locks;
+mod older;
 mod tls;
 mod trace;
 

@@ -319,3 +319,59 @@ async fn a_fleet_of_unreachable_nodes_says_so_and_keeps_retrying_each() {
         f.describe()
     );
 }
+
+/// Messages by type through the fleet: the talkers' pids come back in the fleet's pids, on the
+/// node of the process asked about; an outside sender stays outside.
+#[tokio::test]
+async fn talkers_come_back_in_the_fleets_pids() {
+    use beamline_wire::{Talker, TypeCounts};
+    let talker = |pid: Option<Pid>| Talker {
+        pid,
+        sampled: 3,
+        share: 0.5,
+    };
+    let controls: Vec<Control> = (0..2)
+        .map(|_| {
+            Arc::new(move |req| {
+                let ControlRequest::MessageTypes { pids } = req else {
+                    return Box::pin(async { ControlReply::Ok }) as ControlFuture;
+                };
+                let counts = (pids.into_iter())
+                    .map(|pid| TypeCounts {
+                        pid,
+                        at_ms: 0,
+                        types: vec![],
+                        senders: vec![talker(Some(Pid(5))), talker(None)],
+                        receivers: vec![talker(Some(Pid(6)))],
+                        talk_window_ms: 5_000,
+                        talk_every: 32,
+                    })
+                    .collect();
+                Box::pin(async { ControlReply::MessageTypes(counts) }) as ControlFuture
+            }) as Control
+        })
+        .collect();
+    let mut m = Merger::new(&specs(&["a", "b"]));
+    for k in 0..2 {
+        m.on_event(k, SourceEvent::Conn(ConnState::Connected), 0);
+        m.on_event(k, welcome(1), 0);
+    }
+    let r = Router::new(controls, m.view());
+    let on_b = ids::global(1, 1, Pid(42));
+    let ControlReply::MessageTypes(counts) = r
+        .control(ControlRequest::MessageTypes { pids: vec![on_b] })
+        .await
+    else {
+        panic!("no counts");
+    };
+    assert_eq!(counts[0].pid, on_b);
+    let pids = |t: &[Talker]| t.iter().map(|t| t.pid).collect::<Vec<_>>();
+    assert_eq!(
+        pids(&counts[0].senders),
+        [Some(ids::global(1, 1, Pid(5))), None]
+    );
+    assert_eq!(
+        pids(&counts[0].receivers),
+        [Some(ids::global(1, 1, Pid(6)))]
+    );
+}

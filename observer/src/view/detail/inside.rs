@@ -259,7 +259,7 @@ mod tests {
     use crate::view::tests::state_with;
     use crate::vocab::ViewId;
     use beamline_wire::{
-        ControlReply, ControlRequest, MsgKind, Pid, QueuedMessage, TypeCount, TypeCounts,
+        ControlReply, ControlRequest, MsgKind, Pid, QueuedMessage, Talker, TypeCount, TypeCounts,
     };
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -280,6 +280,25 @@ mod tests {
                 t("Batch::Flush", MsgKind::Cast, 10, 600),
                 t("Query", MsgKind::Call, 50, 20),
             ],
+            senders: vec![
+                Talker {
+                    pid: Some(Pid(8)),
+                    sampled: 40 * scale,
+                    share: 0.8,
+                },
+                Talker {
+                    pid: None,
+                    sampled: 10 * scale,
+                    share: 0.2,
+                },
+            ],
+            receivers: vec![Talker {
+                pid: Some(Pid(10)),
+                sampled: 25 * scale,
+                share: 1.0,
+            }],
+            talk_window_ms: 8_000,
+            talk_every: 32,
         }
     }
 
