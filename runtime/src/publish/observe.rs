@@ -198,7 +198,7 @@ impl Observation {
         }
         if let Some(past) = self.history.front().cloned() {
             // Taken off the list once encoded: a cancelled call starts this tick again.
-            let encoded = super::stream::encode_history(&past).await;
+            let encoded = super::stream::encode_history(&past, self.protocol).await;
             self.history.pop_front();
             return Some(encoded);
         }

@@ -41,6 +41,10 @@ impl<V> ShardedMap<V> {
         self.shards.get(shard(pid))?.get(&pid)
     }
 
+    pub(crate) fn get_mut(&mut self, pid: u64) -> Option<&mut V> {
+        self.shards.get_mut(shard(pid))?.get_mut(&pid)
+    }
+
     pub(crate) fn insert(&mut self, pid: u64, v: V) {
         if self.shards.is_empty() {
             self.shards = (0..SHARDS).map(|_| HashMap::new()).collect();

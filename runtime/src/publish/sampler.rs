@@ -492,10 +492,10 @@ impl Scan {
         let monitor = self.monitors.as_ref().and_then(|m| m.get(&pid));
         let r = to_wire::take_reading(cell, self.now, monitor);
         // Read every visit, so that the next gain starts from here.
-        let mut types = self.prev.get_mut(&pid).and_then(|p| p.types.take());
+        let mut types = self.prev.get_mut(pid).and_then(|p| p.types.take());
         let table = cell.msg_types.get().map(|t| &**t);
         let hot = table.and_then(|t| t.hottest(&mut types.get_or_insert_default().counts));
-        let before = self.prev.get(&pid);
+        let before = self.prev.get(pid);
         let from = match before {
             None if self.last_ns == 0 => cell.meta.spawned_ns,
             _ => self.last_ns,

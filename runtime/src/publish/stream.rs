@@ -147,8 +147,9 @@ fn encode_into(buf: &mut Vec<u8>, s: &ProcessSample, version: u16) -> Result<(),
 /// One of the flight recorder's past ticks as an encoded `ServerMsg::History` frame, a sample
 /// at a time: each point is made into its sample and encoded, then dropped, yielding between
 /// slices. Made whole (`Past::delta`, then `frame::encode`), a tick of 31,250 points held a
-/// worker for about 40 ms (issue 15). The bytes are those of `frame::encode` (tested).
-pub(crate) async fn encode_history(past: &Past) -> Result<Encoded, String> {
+/// worker for about 40 ms (issue 15). The bytes are those of `frame::encode` (tested), each
+/// sample in the client's protocol `version`.
+pub(crate) async fn encode_history(past: &Past, version: u16) -> Result<Encoded, String> {
     let empty = ServerMsg::History(Delta {
         seq: past.seq,
         at_ms: past.at_ms,
@@ -165,7 +166,7 @@ pub(crate) async fn encode_history(past: &Past) -> Result<Encoded, String> {
     buf = postcard::to_extend(&past.changed.len(), buf).map_err(|e| e.to_string())?;
     let mut slicer = Slicer::new();
     for p in &past.changed {
-        encode_into(&mut buf, &p.sample())?;
+        encode_into(&mut buf, &p.sample(), version)?;
         slicer.step().await;
     }
     buf.extend_from_slice(&tail);
@@ -228,7 +229,9 @@ mod tests {
         let past = flight.history().pop_front().expect("recorded");
         assert_eq!(past.changed.len(), 5_000);
         let whole = frame::encode(&ServerMsg::History(past.delta())).unwrap();
-        let sliced = encode_history(&past).await.unwrap();
+        let sliced = encode_history(&past, beamline_wire::PROTOCOL_VERSION)
+            .await
+            .unwrap();
         ticker.abort();
         assert_eq!(*sliced, whole);
         let encoding = ran.load(Relaxed) - recording;
