@@ -494,7 +494,21 @@ impl Scan {
         // Read every visit, so that the next gain starts from here.
         let mut types = self.prev.get_mut(pid).and_then(|p| p.types.take());
         let table = cell.msg_types.get().map(|t| &**t);
-        let hot = table.and_then(|t| t.hottest(&mut types.get_or_insert_default().counts));
+        let mut hot = table.and_then(|t| t.hottest(&mut types.get_or_insert_default().counts));
+        // Counts land at a batch's end: a process in the middle of a long batch gained nothing
+        // yet this interval but is still busy with the type it was last named for.
+        if hot.is_none()
+            && cell
+                .stats
+                .batch_start_ns
+                .load(std::sync::atomic::Ordering::Relaxed)
+                != 0
+        {
+            hot = types
+                .as_ref()
+                .and_then(|m| m.named)
+                .map(|(slot, _, _)| slot);
+        }
         let before = self.prev.get(pid);
         let from = match before {
             None if self.last_ns == 0 => cell.meta.spawned_ns,
