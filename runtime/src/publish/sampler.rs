@@ -495,8 +495,8 @@ impl Scan {
         let mut types = self.prev.get_mut(pid).and_then(|p| p.types.take());
         let table = cell.msg_types.get().map(|t| &**t);
         let mut hot = table.and_then(|t| t.hottest(&mut types.get_or_insert_default().counts));
-        // Counts land at a batch's end: a process in the middle of a long batch gained nothing
-        // yet this interval but is still busy with the type it was last named for.
+        // Counts land every 8 messages and at a batch's end: a process in a batch of slow
+        // callbacks may gain nothing this interval yet still be busy with the type last named.
         if hot.is_none()
             && cell
                 .stats

@@ -175,3 +175,57 @@ async fn a_version_3_observer_gets_version_3_frames_and_no_type_names() {
     }
     assert_eq!(welcomed, [true, true]);
 }
+
+/// Casts that take 300 ms each, handled in one batch.
+struct Slow;
+
+impl GenServer for Slow {
+    type Args = ();
+    type Call = ();
+    type Reply = ();
+    type Cast = u64;
+    type Info = ();
+
+    async fn init(_: (), _: &mut Ctx<Self>) -> Result<Self, InitError> {
+        Ok(Slow)
+    }
+    async fn handle_call(&mut self, _: (), _: &mut Ctx<Self>) -> CallReply<()> {
+        CallReply::reply(())
+    }
+    async fn handle_cast(&mut self, _: u64, _: &mut Ctx<Self>) -> Next {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        Next::noreply()
+    }
+}
+
+/// A batch's counts land every 8 messages: a process whose callbacks are slow gains nothing in
+/// some intervals while it is still busy with the same type, and keeps its name in them instead
+/// of flickering to none.
+#[tokio::test(start_paused = true)]
+async fn a_process_in_the_middle_of_a_slow_batch_keeps_its_hot_type() {
+    let rt = runtime(1000);
+    let mut obs = rt.observe();
+    let slow = rt.start::<Slow>(()).await.unwrap();
+    let mut names = Vec::new();
+    next_sample(&mut obs, &mut names).await;
+    for i in 0..30 {
+        slow.try_cast(i).unwrap();
+    }
+    // 30 casts of 300 ms: one batch of 9 s; counts land at 2.4 s, 4.8 s and 7.2 s.
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        let d = next_sample(&mut obs, &mut names).await;
+        if changed(&d, slow.pid()).is_some() {
+            seen.push(hot(&d, slow.pid(), &names));
+        }
+    }
+    let first = seen.iter().position(Option::is_some).expect("named once");
+    assert!(
+        seen[first..].iter().all(|h| h.as_deref() == Some("u64")),
+        "kept while the batch runs: {seen:?}"
+    );
+    assert!(
+        seen.len() - first >= 4,
+        "several intervals after the first: {seen:?}"
+    );
+}
