@@ -36,8 +36,8 @@ pub struct ProcessInfo {
     /// Messages that arrived in its mailbox.
     pub received: u64,
     /// Calls handled. This and the two counts below are added up by the process at the end of
-    /// each batch of up to 128 messages (counting them one by one cost every message), so while
-    /// it works through a batch they lag by the messages of that batch.
+    /// each batch of up to 128 messages and every 8 messages within one (counting them one by one
+    /// cost every message), so while it works through a batch they lag by at most 7 messages.
     pub handled_calls: u64,
     /// Casts handled.
     pub handled_casts: u64,

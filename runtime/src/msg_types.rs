@@ -19,8 +19,8 @@
 //! `Core`) and a plain increment; no atomic, no `OnceLock`. A run is added to the table (its
 //! slot found by open addressing: a process with a few types nearly always finds its key in the
 //! home slot) and to the per-kind `handled_*` counters when a message of another type comes,
-//! when the batch ends and when the process finishes, so readers see counts as of the last
-//! batch boundary, exact there. A process that alternates types message by message pays the
+//! every 8 messages of a batch, when the batch ends and when the process finishes, so readers
+//! see counts at most 7 messages behind (a batch of slow callbacks still shows a rate). A process that alternates types message by message pays the
 //! table update per message, as before runs. Per batch, the batch's time is shared among the
 //! types it handled (what each count gained) (the same batch mean as `max_handle_us`: the clock
 //! is read per batch, not per message). The table has [`SLOTS`] slots; more types count together
@@ -70,7 +70,8 @@ pub(crate) fn key_of<S: GenServer>(env: &Envelope<S>) -> (MsgKind, u32) {
 /// Messages of one type that the process took in a row and has not yet added to its table:
 /// per message the loop only compares the message's key with `key` and counts on; the run goes
 /// into the table (and into the per-kind `handled_*` counters) when a message of another type
-/// comes, when the batch ends and when the process finishes. Kept in the process's `Core`.
+/// comes, every 8 messages, when the batch ends and when the process finishes. Kept in the
+/// process's `Core`.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct Run {
     /// The table's key of the messages counted (see [`TypeTable::note_n`]); 0 before any.
