@@ -9,7 +9,7 @@ use crate::deadline::Deadlines;
 use crate::mailbox::{Sent, Tx};
 use crate::process::{ProcessCell, Sys};
 use crate::server::Message;
-use crate::stats::{WAIT_SAMPLE_EVERY, bump};
+use crate::stats::bump;
 use crate::trace::{Seen, TraceKind, type_label};
 use crate::wait_edge::WaitEdge;
 use crate::{CallError, CastError, ExitReason, GenServer, ProcessInfo, current};
@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A message in a process's mailbox; `stamp` is the enqueue time for one message in
-/// [`WAIT_SAMPLE_EVERY`] (0 otherwise).
+/// [`WAIT_SAMPLE_EVERY`](crate::stats::WAIT_SAMPLE_EVERY) (0 otherwise).
 pub(crate) enum Envelope<S: GenServer> {
     Call(S::Call, oneshot::Sender<S::Reply>, u64),
     Cast(S::Cast, u64),
@@ -201,7 +201,7 @@ impl<S: GenServer> ServerRef<S> {
     }
 
     /// Count one outgoing message for the sender and mark the receiver changed; for about one
-    /// message in [`WAIT_SAMPLE_EVERY`], return a timestamp to measure its mailbox wait (0
+    /// message in [`WAIT_SAMPLE_EVERY`](crate::stats::WAIT_SAMPLE_EVERY), return a timestamp to measure its mailbox wait (0
     /// otherwise). The receiver's `enqueued` is counted by the mailbox itself, see [`Self::count`].
     // `always`: with the trace's branch added, the compiler stopped inlining it into `cast`,
     // which cost about 20 instructions per cast (callgrind, BENCHMARKS.md "Message trace").
@@ -232,8 +232,7 @@ impl<S: GenServer> ServerRef<S> {
         current::with(|me| bump(&me.stats.sent, 1));
         self.cell.mark_dirty();
         // A plain read: which message gets stamped need not be exact, only about 1 in 32.
-        let n = self.cell.stats.enqueued.load(Relaxed) + 1;
-        if n.is_multiple_of(WAIT_SAMPLE_EVERY) {
+        if crate::stats::sampled(self.cell.stats.enqueued.load(Relaxed)) {
             let now = self.cell.now_ns();
             crate::talkers::note(&self.cell, now);
             now

@@ -93,6 +93,20 @@ pub(crate) struct Stats {
 /// One message in this many is stamped with its enqueue time to estimate mailbox wait.
 pub(crate) const WAIT_SAMPLE_EVERY: u64 = 32;
 
+/// Whether the message a process's mailbox counts as its `queued`-th (from 0) is the sampled one
+/// of its block of [`WAIT_SAMPLE_EVERY`]: exactly one per block, at a place that changes from
+/// block to block. Always the 32nd aliased with periodic traffic: 16 callers taking turns put
+/// the same caller's message at every 32nd place, and the sampled senders named only it.
+#[inline(always)]
+pub(crate) fn sampled(queued: u64) -> bool {
+    let block = queued / WAIT_SAMPLE_EVERY;
+    let place =
+        block.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - WAIT_SAMPLE_EVERY.trailing_zeros());
+    // Block 0 samples its last message, as counting to 32 did: a process that got fewer than 32
+    // messages has nothing sampled.
+    queued % WAIT_SAMPLE_EVERY == WAIT_SAMPLE_EVERY - 1 - place
+}
+
 /// Increment a counter that only one task writes: cheaper than `fetch_add` (no locked
 /// instruction), and exact because there is a single writer.
 #[inline(always)]
@@ -189,6 +203,22 @@ impl Stats {
 
 #[cfg(test)]
 mod tests {
+    /// Exactly one message per block of 32 is sampled, and traffic that takes turns with a
+    /// period dividing 32 (16 callers) is sampled in every one of its places, not in one.
+    #[test]
+    fn one_message_per_block_is_sampled_at_a_place_that_moves() {
+        let picked: Vec<u64> = (0..32 * 64).filter(|&q| super::sampled(q)).collect();
+        assert_eq!(picked.len(), 64, "one per block");
+        for (b, q) in picked.iter().enumerate() {
+            assert_eq!(q / 32, b as u64, "in block {b}");
+        }
+        let callers: std::collections::HashSet<u64> = picked.iter().map(|q| q % 16).collect();
+        assert!(
+            callers.len() >= 12,
+            "16 callers taking turns: sampled {callers:?}"
+        );
+    }
+
     use super::*;
 
     #[test]
