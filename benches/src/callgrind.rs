@@ -2,9 +2,11 @@
 //! the machine's load, unlike every timing in the tables).
 //!
 //! `bench-scale profile <op> <peer> <n>` runs exactly `n` operations on a current-thread
-//! runtime; it is run once with `n` and once with zero, and the difference of the two totals
-//! divided by `n` is the cost of one operation: startup, the runtime's construction and the
-//! calls that bracket a cast run cancel out.
+//! runtime. Only the function `profiled` is counted (`--toggle-collect`): process startup and
+//! the one-time calibration of Beamline's clock (a spin of varying length) stay out. It is run
+//! once with `n` and once with zero, and the difference of the two totals divided by `n` is the
+//! cost of one operation: the runtime's construction and the calls that bracket a cast run
+//! cancel out.
 
 use crate::stats;
 use std::path::Path;
@@ -21,11 +23,15 @@ pub fn total_ir(text: &str) -> Option<u64> {
     })
 }
 
+/// The callgrind option that counts only `bench-scale`'s `profiled` function.
+pub const TOGGLE: &str = "--toggle-collect=bench_scale::profiled";
+
 /// Run `bench-scale profile <op> <peer> <n>` under callgrind, writing its output to `out`.
 fn run(bin: &Path, op: &str, peer: &str, n: u64, out: &Path) -> Result<u64, String> {
     let status = Command::new("valgrind")
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(TOGGLE)
         .arg(bin)
         .args(["profile", op, peer, &n.to_string()])
         .output()

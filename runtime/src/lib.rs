@@ -53,6 +53,7 @@ pub mod task;
 pub mod timer;
 pub mod trace;
 
+mod clock;
 mod current;
 mod deadline;
 mod msg_types;

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 
 /// State shared by everything in one runtime.
 pub(crate) struct Node<C> {
-    pub epoch: tokio::time::Instant,
+    /// Where `now_ns` reads its nanoseconds (`clock.rs`): the CPU's counter, or tokio's clock
+    /// when the runtime was built on a paused one.
+    pub clock: crate::clock::Clock,
     pub started_unix_ms: u64,
     pub incarnation: u64,
     pub node: String,
@@ -50,7 +52,7 @@ impl<C: Holder> Node<C> {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         Node {
-            epoch: tokio::time::Instant::now(),
+            clock: crate::clock::Clock::start(),
             started_unix_ms: started.as_millis() as u64,
             incarnation: started.as_nanos() as u64 ^ ((std::process::id() as u64) << 32),
             node,
@@ -79,6 +81,6 @@ impl<C> Node<C> {
     /// Nanoseconds since the runtime started, never 0 (0 means "not set" in the counters).
     #[inline]
     pub(crate) fn now_ns(&self) -> u64 {
-        self.epoch.elapsed().as_nanos() as u64 + 1
+        self.clock.now_ns()
     }
 }

@@ -2,7 +2,8 @@
 //! read from outside by the sampler without stopping or messaging the process.
 //!
 //! Nothing here locks, allocates or makes a system call. Timestamps are nanoseconds since the
-//! runtime's epoch, taken from tokio's clock so that tests with a paused clock see exact figures.
+//! runtime's start, read from `clock.rs` (the CPU's counter; tokio's clock when the runtime was built
+//! on a paused one, so that such tests see exact figures).
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 
