@@ -136,8 +136,41 @@ fn verdicts_decide_on_the_median_per_round_ratio() {
         Some(true)
     );
     assert_eq!(find("snapshot bytes per process").met, Some(false));
+    assert!(
+        find("cast ≤ 1.3×")
+            .measured
+            .contains("instructions cast ct 2.08×"),
+        "the instruction counts stand beside the timings"
+    );
     let table = beamline_benches::verdict::verdict_table(&vs);
     assert!(table.contains("| **missed** |") && table.contains("| not measured |"));
+}
+
+#[test]
+fn a_timed_median_within_the_target_is_not_met_when_the_instructions_are_not() {
+    let mut r = Results::default();
+    // A noisy floor: in time Beamline looks as fast as raw tokio in every round...
+    for (round, t) in [100.0, 110.0, 90.0].into_iter().enumerate() {
+        r.add("cast_1to1", "ct", "tokio", round, t);
+        r.add("cast_1to1", "ct", "beamline", round, t);
+    }
+    let find = |r: &Results| {
+        verdicts(r, &[])
+            .into_iter()
+            .find(|v| v.target.starts_with("cast ≤ 1.3×"))
+            .unwrap()
+    };
+    assert_eq!(find(&r).met, Some(true), "timings alone say met");
+    // ...but it executes 1.6x raw tokio's instructions per cast.
+    r.ir.insert(("cast".into(), "tokio".into()), 226.0);
+    r.ir.insert(("cast".into(), "beamline".into()), 370.0);
+    let v = find(&r);
+    assert_eq!(v.met, Some(false), "{}", v.measured);
+    assert!(
+        v.measured.contains("instructions cast ct 1.64×"),
+        "{}",
+        v.measured
+    );
 }
 
 #[test]
