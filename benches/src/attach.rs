@@ -25,6 +25,11 @@ use std::time::{Duration, Instant};
 pub const TICK: Duration = Duration::from_millis(1);
 /// How long the floor is measured before attaching.
 pub const BEFORE: Duration = Duration::from_millis(500);
+/// How long a served endpoint (or kameo's console) is left to settle before the measurement:
+/// the endpoint's first scan of every process (for its flight recorder) happens then, as it
+/// does at an application's start, not while the observer attaches.
+pub const SETTLE: Duration = Duration::from_millis(2000);
+
 /// How long the observer stays attached after its first snapshot.
 pub const AFTER: Duration = Duration::from_millis(1500);
 
@@ -196,20 +201,24 @@ pub struct Reader(Child);
 impl Reader {
     /// Start `bench-scale read` (this very executable) and wait, off the runtime, for its report.
     pub async fn start(kind: &str, addr: &str, n: u64) -> (Reader, ReadReport) {
-        let mut child = Command::new(std::env::current_exe().expect("own path"))
-            .args(["read", kind, addr, &n.to_string()])
-            .arg(AFTER.as_millis().to_string())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("reader starts");
-        let stdout = child.stdout.take().expect("piped");
+        let args = [kind.to_string(), addr.to_string(), n.to_string()];
         let (tx, rx) = tokio::sync::oneshot::channel();
+        // Started from a thread of its own: starting a process from a parent of gigabytes takes
+        // milliseconds, which would count as a stall of the runtime under test.
         std::thread::spawn(move || {
+            let mut child = Command::new(std::env::current_exe().expect("own path"))
+                .arg("read")
+                .args(&args)
+                .arg(AFTER.as_millis().to_string())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("reader starts");
+            let stdout = child.stdout.take().expect("piped");
             let mut line = String::new();
             let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
+            let _ = tx.send((child, line));
         });
-        let line = rx.await.expect("reader thread");
+        let (child, line) = rx.await.expect("reader thread");
         let report = serde_json::from_str(line.trim())
             .unwrap_or_else(|e| panic!("reader printed {line:?}: {e}"));
         (Reader(child), report)

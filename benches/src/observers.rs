@@ -29,9 +29,9 @@ pub async fn observe(rt: &Runtime, n: u64) -> Attached {
     }
 }
 
-/// Serve the endpoint on a fresh Unix socket and have a separate process read a complete
-/// snapshot of at least `n` processes from it.
-pub async fn endpoint(rt: &Runtime, n: u64) -> Attached {
+/// Serve the endpoint on a fresh Unix socket, as an application configured with one does from
+/// its start; returns the endpoint (it serves while held) and the socket's path.
+pub fn serve(rt: &Runtime) -> (beamline::endpoint::Endpoint, String) {
     let dir = std::env::temp_dir().join(format!("beamline-attach-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("observe.sock");
@@ -39,28 +39,29 @@ pub async fn endpoint(rt: &Runtime, n: u64) -> Attached {
     let endpoint = rt
         .serve(EndpointConfig::new(ObserveAddr::Unix(path.clone())))
         .expect("endpoint binds");
-    let got: Attached = Reader::start("beamline", path.to_str().expect("utf-8 path"), n)
-        .await
-        .into();
-    Attached {
-        keep: Box::new((got.keep, endpoint)),
-        ..got
-    }
+    (endpoint, path.to_str().expect("utf-8 path").to_string())
 }
 
-/// Serve kameo's console on a local port and have a separate process read one snapshot.
+/// Have a separate process connect to the endpoint at `path` and read a complete snapshot of
+/// at least `n` processes from it.
+pub async fn endpoint(path: &str, n: u64) -> Attached {
+    Reader::start("beamline", path, n).await.into()
+}
+
+/// Serve kameo's console on a local port (from the application's start, as the endpoint is).
 #[cfg(feature = "kameo-console")]
-pub async fn kameo_console(n: u64) -> Attached {
-    let console = kameo::console::serve("127.0.0.1:0")
+pub async fn kameo_console_serve() -> kameo::console::ConsoleHandle {
+    kameo::console::serve("127.0.0.1:0")
         .await
-        .expect("console binds");
-    let got: Attached = Reader::start("kameo", &console.local_addr().to_string(), n)
+        .expect("console binds")
+}
+
+/// Have a separate process read one snapshot of `n` actors from kameo's `console`.
+#[cfg(feature = "kameo-console")]
+pub async fn kameo_console(console: &kameo::console::ConsoleHandle, n: u64) -> Attached {
+    Reader::start("kameo", &console.local_addr().to_string(), n)
         .await
-        .into();
-    Attached {
-        keep: Box::new((got.keep, console)),
-        ..got
-    }
+        .into()
 }
 
 /// Counts the processes of the first snapshot: a `Snapshot` frame and the `Delta` frames of

@@ -267,14 +267,21 @@ fn attach(via: &str, fl: Flavor, n: u64) -> serde_json::Value {
             let endpoint = via == "endpoint";
             flavor::run(&rt, async move {
                 let idle = publishing::idle_processes(&b.rt, n as usize).await;
+                // An application configured with an endpoint serves it from its start, and the
+                // endpoint's sampler scans every process once then (for the flight recorder):
+                // serve first and let that settle, then measure an observer attaching.
+                let served = endpoint.then(|| observers::serve(&b.rt));
+                if served.is_some() {
+                    tokio::time::sleep(attach::SETTLE).await;
+                }
                 let f = attach::measure(n, || async {
-                    if endpoint {
-                        observers::endpoint(&b.rt, n).await
-                    } else {
-                        observers::observe(&b.rt, n).await
+                    match &served {
+                        Some((_, path)) => observers::endpoint(path, n).await,
+                        None => observers::observe(&b.rt, n).await,
                     }
                 })
                 .await;
+                drop(served);
                 std::mem::forget(idle);
                 f
             })
@@ -282,7 +289,11 @@ fn attach(via: &str, fl: Flavor, n: u64) -> serde_json::Value {
         #[cfg(feature = "kameo-console")]
         "kameo-console" => flavor::run(&rt, async move {
             let (_, idle) = workload::spawn(Kameo, n as usize).await;
-            let f = attach::measure(n, || observers::kameo_console(n)).await;
+            // Served from the start too, as the endpoint is.
+            let console = observers::kameo_console_serve().await;
+            tokio::time::sleep(attach::SETTLE).await;
+            let f = attach::measure(n, || observers::kameo_console(&console, n)).await;
+            drop(console);
             std::mem::forget(idle);
             f
         }),
