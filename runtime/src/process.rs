@@ -189,6 +189,23 @@ impl ProcessCell {
         self.shared.now_ns()
     }
 
+    /// A callback of this process returned `Pending` (`panic::Guarded`): if it is the first
+    /// await of the message being handled, that message's handling is timed from now
+    /// ([`crate::stats::Stats::since_is_stale`]). Not on the message path: only callbacks that
+    /// wait get here, and their wait costs far more.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn callback_pended(&self) {
+        let stats = &self.stats;
+        if self.shared.instrument
+            && stats.is_handling()
+            && stats.batch_start_ns.load(Relaxed) != 0
+            && stats.since_is_stale()
+        {
+            stats.status_since_ns.store(self.now_ns(), Relaxed);
+        }
+    }
+
     pub(crate) fn relations(&self) -> std::sync::MutexGuard<'_, Relations> {
         self.relations.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -83,7 +83,11 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 measure(&cell, core.state.as_ref().expect("state is set after init"));
                 continue;
             }
-            let start = if instrument { begin_batch(&cell) } else { 0 };
+            let start = if instrument {
+                begin_batch(&cell, matches!(event, Event::Msg(_)))
+            } else {
+                0
+            };
             // A message trace (`trace.rs`) is looked for once per batch: one relaxed load while
             // untraced. A trace switched on during a batch starts with the next one.
             let traced = cell.traced.load(Relaxed);
@@ -188,12 +192,19 @@ fn before_wait<S: GenServer>(core: &mut Core<S>, hibernate: bool) {
 }
 
 /// A batch starts: one clock read, the status's start, the mailbox length as a peak candidate.
+/// The start is its first message's (`message`: the batch begins with one from the mailbox,
+/// which counts as taken before its callback runs); later messages stamp their own when their
+/// callback first awaits ([`Stats::since_is_stale`](crate::stats::Stats::since_is_stale)).
 #[inline]
-fn begin_batch(cell: &ProcessCell) -> u64 {
+fn begin_batch(cell: &ProcessCell, message: bool) -> u64 {
     let stats = &cell.stats;
     let now = cell.now_ns();
     stats.batch_start_ns.store(now, Relaxed);
     stats.status_since_ns.store(now, Relaxed);
+    let taken = stats.dequeued.load(Relaxed) as u32;
+    stats
+        .since_msg
+        .store(taken.wrapping_add(message as u32), Relaxed);
     stats.note_peak();
     now
 }
