@@ -153,7 +153,8 @@ pub struct ProcessCell {
     pub(crate) exited: Notify,
     pub(crate) abort: OnceLock<AbortHandle>,
     pub(crate) trap_exit: AtomicBool,
-    /// Whether a message trace follows this process (`trace.rs`): read once per message.
+    /// Whether a message trace follows this process (`trace.rs`): read by the process once per
+    /// batch and every 8 messages within one.
     pub(crate) traced: AtomicBool,
     /// Boxed: only supervisors have it, and every process pays for the field's size.
     pub(crate) supervisor: Option<Box<SupervisorStats>>,

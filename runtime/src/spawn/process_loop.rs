@@ -88,9 +88,9 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
             } else {
                 0
             };
-            // A message trace (`trace.rs`) is looked for once per batch: one relaxed load while
-            // untraced. A trace switched on during a batch starts with the next one.
-            let traced = cell.traced.load(Relaxed);
+            // A message trace (`trace.rs`) is looked for once per batch (and every 8 messages
+            // within it, below): one relaxed load while untraced.
+            let mut traced = cell.traced.load(Relaxed);
             // Handle what is already queued back to back (system messages first), up to BATCH,
             // until a callback asks for something other than the default next step.
             let mut handled = 0u32;
@@ -113,8 +113,11 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 // Counts reach the shared counters every 8 messages within a batch too: a batch
                 // of slow callbacks (128 calls of 40 ms) would otherwise show no handled rate
                 // for seconds and then all of it at once.
+                // A trace switched on during the batch starts here too, not 128 messages (five
+                // seconds of 40 ms calls) later.
                 if instrument && handled.is_multiple_of(8) {
                     crate::msg_types::flush(&cell, &core.rx, &mut core.run);
+                    traced = cell.traced.load(Relaxed);
                 }
                 match &flow {
                     Flow::Continue(n) if carries_on(n) && handled < BATCH => {}
