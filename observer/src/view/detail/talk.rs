@@ -35,9 +35,9 @@ fn readings(state: &State) -> Option<&TypeReadings> {
 
 /// `ledger 1.2k/s 67% · outside 20/s 1% (sampled, 8.2s)`: name (or pid), estimated rate over
 /// the window, share of what was noted; in at most `width` characters, never cut mid-word.
-/// Where it does not fit (80 columns leave 33), it keeps as many talkers as it can and sheds,
-/// in this order: the window (`(sampled)`), the rates (`ledger 67%`), the note, talkers (`+N`
-/// says how many more), and last the start of a single name (`…ger 67%`).
+/// Where it does not fit (80 columns leave 33), it sheds, in this order: the window
+/// (`(sampled)`), talkers (`· +N` says how many more), the rates (`ledger 67%`), the note, and
+/// last the start of a single name (`…ger 67%`).
 pub fn line(m: &ProcessTable, c: &TypeCounts, talkers: &[Talker], width: usize) -> String {
     if talkers.is_empty() {
         return "none sampled".into();
@@ -64,13 +64,21 @@ pub fn line(m: &ProcessTable, c: &TypeCounts, talkers: &[Talker], width: usize) 
         s
     };
     let fits = |s: &String| s.chars().count() <= width;
-    for k in (1..=talkers.len().min(SHOWN)).rev() {
-        for (rate, note) in [
-            (true, window.as_str()),
-            (true, " (sampled)"),
-            (false, " (sampled)"),
-            (false, ""),
-        ] {
+    let most = talkers.len().min(SHOWN);
+    let tries = [
+        (true, window.as_str()),
+        (true, " (sampled)"),
+        (false, " (sampled)"),
+        (false, ""),
+    ];
+    // Rates and the note (they say what the figures are) before talkers: `a 5/s 50% · +2
+    // (sampled)` rather than `a 50% · b 30% · c 20%`; then talkers before the note.
+    for (i, &(rate, note)) in tries.iter().enumerate() {
+        for k in (1..=most).rev() {
+            // The window only with every talker shown: else `(sampled)` and one more talker.
+            if i == 0 && k < most {
+                break;
+            }
             let s = build(k, rate, note);
             if fits(&s) {
                 return s;
@@ -139,8 +147,8 @@ mod tests {
         assert_eq!(line(&m, &c, &[], 80), "none sampled");
     }
 
-    /// A row narrower than its talkers sheds the window, then the rates, then the note, then
-    /// talkers, and cuts a name at its start only when one alone does not fit: never mid-word
+    /// A row narrower than its talkers sheds the window, then talkers, the rates and the note,
+    /// and cuts a name at its start only when one alone does not fit: never mid-word
     /// at the end (80 columns cut `(sampled, 8.0s)` to `(sam`).
     #[test]
     fn a_narrow_row_sheds_detail_but_never_cuts_a_word() {
@@ -163,8 +171,8 @@ mod tests {
             "stage_2 1.0k/s 80% · outside 200/s 20% (sampled, 8.0s)"
         );
         assert_eq!(at(50), "stage_2 1.0k/s 80% · outside 200/s 20% (sampled)");
-        assert_eq!(at(40), "stage_2 80% · outside 20% (sampled)");
-        assert_eq!(at(33), "stage_2 80% · outside 20%");
+        assert_eq!(at(40), "stage_2 1.0k/s 80% · +1 (sampled)");
+        assert_eq!(at(30), "stage_2 80% · +1 (sampled)");
         assert_eq!(at(24), "stage_2 80% · +1");
         let c = counts(vec![talker(Some(21), 250, 1.0)]);
         assert_eq!(line(&m, &c, &c.senders, 12), "…erk-13 100%");
