@@ -83,11 +83,7 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 measure(&cell, core.state.as_ref().expect("state is set after init"));
                 continue;
             }
-            let start = if instrument {
-                begin_batch(&cell, matches!(event, Event::Msg(_)))
-            } else {
-                0
-            };
+            let start = if instrument { begin_batch(&cell) } else { 0 };
             // A message trace (`trace.rs`) is looked for once per batch (and every 8 messages
             // within it, below): one relaxed load while untraced.
             let mut traced = cell.traced.load(Relaxed);
@@ -195,19 +191,20 @@ fn before_wait<S: GenServer>(core: &mut Core<S>, hibernate: bool) {
 }
 
 /// A batch starts: one clock read, the status's start, the mailbox length as a peak candidate.
-/// The start is its first message's (`message`: the batch begins with one from the mailbox,
-/// which counts as taken before its callback runs); later messages stamp their own when their
-/// callback first awaits ([`Stats::since_is_stale`](crate::stats::Stats::since_is_stale)).
+/// The start holds until a message of the batch stamps its own, when its callback first
+/// awaits ([`Stats::since_is_stale`](crate::stats::Stats::since_is_stale)); the first message
+/// does too (at most its callback's code before the await later than this: cheaper than
+/// telling a first mailbox message from a timeout or system message here).
 #[inline]
-fn begin_batch(cell: &ProcessCell, message: bool) -> u64 {
+fn begin_batch(cell: &ProcessCell) -> u64 {
     let stats = &cell.stats;
     let now = cell.now_ns();
     stats.batch_start_ns.store(now, Relaxed);
     stats.status_since_ns.store(now, Relaxed);
-    let taken = stats.dequeued.load(Relaxed) as u32;
+    // No message of this batch has its start yet (the first is counted when taken).
     stats
         .since_msg
-        .store(taken.wrapping_add(message as u32), Relaxed);
+        .store(stats.dequeued.load(Relaxed) as u32, Relaxed);
     stats.note_peak();
     now
 }
