@@ -41,10 +41,21 @@ impl<F: Future> Future for Guarded<F> {
         IN_CALLBACK.set(was);
         match polled {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                pended();
+                Poll::Pending
+            }
             Err(payload) => Poll::Ready(Err(message(payload))),
         }
     }
+}
+
+/// A callback awaits: its process may time the message it handles from here (only the
+/// `Pending` path pays; see `Stats::since_is_stale`).
+#[cold]
+#[inline(never)]
+fn pended() {
+    crate::current::with(|me| me.callback_pended());
 }
 
 /// The text of a panic payload.

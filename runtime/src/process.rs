@@ -153,7 +153,8 @@ pub struct ProcessCell {
     pub(crate) exited: Notify,
     pub(crate) abort: OnceLock<AbortHandle>,
     pub(crate) trap_exit: AtomicBool,
-    /// Whether a message trace follows this process (`trace.rs`): read once per message.
+    /// Whether a message trace follows this process (`trace.rs`): read by the process once per
+    /// batch and every 8 messages within one.
     pub(crate) traced: AtomicBool,
     /// Boxed: only supervisors have it, and every process pays for the field's size.
     pub(crate) supervisor: Option<Box<SupervisorStats>>,
@@ -187,6 +188,23 @@ impl ProcessCell {
 
     pub(crate) fn now_ns(&self) -> u64 {
         self.shared.now_ns()
+    }
+
+    /// A callback of this process returned `Pending` (`panic::Guarded`): if it is the first
+    /// await of the message being handled, that message's handling is timed from now
+    /// ([`crate::stats::Stats::since_is_stale`]). Not on the message path: only callbacks that
+    /// wait get here, and their wait costs far more.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn callback_pended(&self) {
+        let stats = &self.stats;
+        if self.shared.instrument
+            && stats.is_handling()
+            && stats.batch_start_ns.load(Relaxed) != 0
+            && stats.since_is_stale()
+        {
+            stats.status_since_ns.store(self.now_ns(), Relaxed);
+        }
     }
 
     pub(crate) fn relations(&self) -> std::sync::MutexGuard<'_, Relations> {

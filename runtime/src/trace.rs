@@ -10,9 +10,11 @@
 //! - **Bounded**: events wait in a ring of [`limits::RING`]; beyond, the oldest are dropped and
 //!   counted in the next batch.
 //! - **Costs nothing untraced**: a send reads one relaxed atomic (`Registry::active`), a process
-//!   its own `traced` flag once per batch of up to 128 messages, and they call in here only when
-//!   set. So a trace switched on while its process is in the middle of a batch starts with the
-//!   process's next batch (at most 128 messages later).
+//!   its own `traced` flag once per batch of up to 128 messages and every 8 messages within
+//!   one, and they call in here only when set. So a trace switched on while its process is in
+//!   the middle of a batch starts at most 8 messages later. It notes only messages sent while
+//!   it runs (those carry their sender): messages already queued when it began, and replies
+//!   to them, are left out.
 //! - **Text only by consent**: a message's text comes from the receiving type's
 //!   [`crate::GenServer::format_message`] hook, `None` by default; the hook redacts.
 
@@ -285,12 +287,13 @@ pub(crate) fn received(
     let Some(session) = cell.shared.traces.get(cell.pid) else {
         return stamp;
     };
-    let (peer, stamp) = if stamp & FROM_BIT != 0 {
-        let pid = Pid(stamp & !FROM_BIT);
-        (cell.shared.table.get(pid), 0)
-    } else {
-        (None, stamp)
-    };
+    // A message queued before the trace began carries no sender (only a target seen traced
+    // at the send stamps one): left out, with its reply, rather than shown from `?`.
+    if stamp & FROM_BIT == 0 {
+        return stamp;
+    }
+    let peer = cell.shared.table.get(Pid(stamp & !FROM_BIT));
+    let stamp = 0;
     let mut ev = event(cell, Direction::In, seen, peer.as_deref());
     ev.text = text();
     session.begin(Handling {
@@ -317,14 +320,18 @@ pub(crate) fn handled(cell: &ProcessCell) {
     }
 }
 
-/// The traced process replies to the call it is handling.
+/// The traced process replies to the call it is handling: the event names the caller.
 #[cold]
 #[inline(never)]
 pub(crate) fn replied(cell: &ProcessCell, seen: Seen, text: impl FnOnce() -> Option<String>) {
     let Some(session) = cell.shared.traces.get(cell.pid) else {
         return;
     };
-    let (peer, peer_name) = session.handling_peer();
+    // Only the reply to a call the trace noted: its caller is that call's sender. (A reply in
+    // the batch the trace began in, to a call taken before, would name no one.)
+    let Some((peer, peer_name)) = session.handling_peer() else {
+        return;
+    };
     let mut ev = event(cell, Direction::Out, seen, None);
     ev.peer = peer;
     ev.peer_name = peer_name;

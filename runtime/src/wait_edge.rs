@@ -34,9 +34,19 @@ impl WaitEdge {
     /// calling-self check: one task-local lookup instead of two). `me` is not `on`.
     pub(crate) fn from(me: Arc<ProcessCell>, on: &ProcessCell) -> WaitEdge {
         let prev = me.stats.status.load(Relaxed);
-        let prev_since = me.stats.status_since_ns.load(Relaxed);
-        me.stats.waiting_on.store(on.pid.0, Relaxed);
         let since = me.now_ns();
+        // The status restored after the wait counts from the start of the message being
+        // handled: a call is its first await if nothing before it was (`since_is_stale`).
+        let stats = &me.stats;
+        let prev_since = if stats.is_handling()
+            && stats.batch_start_ns.load(Relaxed) != 0
+            && stats.since_is_stale()
+        {
+            since
+        } else {
+            stats.status_since_ns.load(Relaxed)
+        };
+        me.stats.waiting_on.store(on.pid.0, Relaxed);
         me.stats.set_status(StatusCode::Waiting, since);
         WaitEdge {
             me,

@@ -16,6 +16,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
+/// Width of the facts column's labels (`receivers` and a space).
+const LABEL: usize = 10;
+
 /// Render the Detail view.
 pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let (Some(m), Some(d)) = (state.shown(), state.fetches().detail.as_ref()) else {
@@ -52,7 +55,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         Layout::vertical([Constraint::Fill(1), Constraint::Length(bottom_h)]).areas(inner);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(top);
-    Paragraph::new(info(state, m, p)).render(left, buf);
+    Paragraph::new(info(state, m, p, left.width)).render(left, buf);
     // Messages by type and the queue above the charts, which keep at least 4 rows.
     let (types_h, queue_h) = inside::heights(d);
     let room = right.height.saturating_sub(4);
@@ -123,12 +126,12 @@ fn list(m: &ProcessTable, pids: &[Pid]) -> String {
     s
 }
 
-/// The facts column.
-fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>> {
+/// The facts column, `width` columns wide.
+fn info(state: &State, m: &ProcessTable, p: &ProcessSample, width: u16) -> Vec<Line<'static>> {
     let t = state.theme();
     let row = |k: &str, v: String| {
         Line::from(vec![
-            Span::styled(format!("{k:<10}"), t.heading()),
+            Span::styled(format!("{k:<LABEL$}"), t.heading()),
             Span::raw(v),
         ])
     };
@@ -157,7 +160,8 @@ fn info(state: &State, m: &ProcessTable, p: &ProcessSample) -> Vec<Line<'static>
     let mut lines = vec![row("status", status), row("path", chain.join(" › "))];
     lines.extend(load(p).into_iter().map(|(k, v)| row(k, v)));
     lines.extend(
-        talk::rows(state, m, p.id)
+        // Less the label and a space before the right-hand column.
+        talk::rows(state, m, p.id, (width as usize).saturating_sub(LABEL + 1))
             .into_iter()
             .map(|(k, v)| row(k, v)),
     );

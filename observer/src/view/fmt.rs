@@ -129,6 +129,18 @@ pub fn clip(s: &str, width: usize) -> String {
     out
 }
 
+/// `s` in at most `width` characters, cut at the start with `…` where too long: for names
+/// whose end tells them apart (`…ck/clerk-13` rather than `bottleneck/cle…`).
+pub fn clip_start(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let mut out = String::from('…');
+    out.extend(s.chars().skip(n + 1 - width.max(1)));
+    out
+}
+
 /// A runtime log line (`"   12345ms WARN  target: text"`) with its time since runtime start
 /// as a clock, `0:00:12.345`, like the header's uptime. Other lines are left as they are.
 pub fn log_line(line: &str) -> String {

@@ -14,6 +14,8 @@ use ratatui::widgets::{Paragraph, Widget};
 
 /// Column widths before the free-width text: time, direction, kind, type, bytes, peer, handle.
 const WIDTHS: [usize; 7] = [9, 4, 6, 14, 6, 16, 8];
+/// The PEER column's index in [`WIDTHS`].
+const PEER: usize = 5;
 
 /// Render the Trace view of `t` into `area`.
 pub fn render(state: &State, t: &TraceState, area: Rect, buf: &mut Buffer) {
@@ -98,7 +100,13 @@ fn row(state: &State, e: &TraceEvent, width: usize) -> Line<'static> {
         } else {
             th.text()
         };
-        spans.push(Span::styled(cell(c, w), style));
+        // A peer's name keeps its end, which tells `bottleneck/clerk-3` from `clerk-13`.
+        let text = if i == PEER {
+            format!("{:<w$}", fmt::clip_start(c, w - 1))
+        } else {
+            cell(c, w)
+        };
+        spans.push(Span::styled(text, style));
     }
     let used: usize = 1 + WIDTHS.iter().sum::<usize>();
     let text = e.text.as_deref().unwrap_or("");

@@ -68,6 +68,11 @@ fn events() -> Vec<TraceEvent> {
 
 /// Detail on stage_3, `t` pressed, the trace started and one batch received.
 fn traced(ended: Option<&str>) -> State {
+    traced_with(events(), ended)
+}
+
+/// [`traced`] with these events.
+fn traced_with(events: Vec<TraceEvent>, ended: Option<&str>) -> State {
     let mut s = state_with(30);
     s.handle(Action::View(ViewId::Processes));
     s.handle(Action::Open);
@@ -89,7 +94,7 @@ fn traced(ended: Option<&str>) -> State {
     s.apply(SourceEvent::Msg(ServerMsg::Trace(TraceBatch {
         trace: 1,
         pid: Pid(9),
-        events: events(),
+        events,
         dropped: 3,
         ended: ended.map(String::from),
     })));
@@ -112,6 +117,42 @@ fn trace_view_filtered_by_type_after_the_rate_limit_tripped() {
     }
     s.handle(Action::FilterApply);
     assert_eq!(s.view(), ViewId::Detail, "the filter stays on the trace");
+    insta::assert_snapshot!(screen(&s));
+}
+
+/// Calls from two clerks whose names differ only at the end, and the replies to them: each
+/// reply row names the clerk it goes to (the runtime sends it, `trace.rs`), and the PEER
+/// column keeps a name's end at 80 columns (`…eck/clerk-13`, not `bottleneck/cle…` twice).
+#[test]
+fn reply_rows_name_the_caller() {
+    let mut v = Vec::new();
+    for (i, (pid, name)) in [(21, "bottleneck/clerk-3"), (31, "bottleneck/clerk-13")]
+        .into_iter()
+        .enumerate()
+    {
+        let at_ms = 18_000 + 41 * i as u64;
+        let ev = |direction, kind, at_ms, handle_us| TraceEvent {
+            at_ms,
+            direction,
+            kind,
+            type_name: if kind == TraceKind::Reply {
+                "i64"
+            } else {
+                "Post"
+            }
+            .into(),
+            bytes: 8,
+            peer: Some(Pid(pid)),
+            peer_name: Some(name.into()),
+            handle_us,
+            text: None,
+        };
+        // As the runtime records them: the reply while the call is handled, the call when its
+        // callback returns.
+        v.push(ev(Direction::Out, TraceKind::Reply, at_ms + 41, None));
+        v.push(ev(Direction::In, TraceKind::Call, at_ms, Some(41_000)));
+    }
+    let s = traced_with(v, None);
     insta::assert_snapshot!(screen(&s));
 }
 

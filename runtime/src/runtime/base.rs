@@ -92,7 +92,8 @@ impl Runtime {
     /// Trace one process's messages (see [`crate::trace`] for the limits that keep it safe):
     /// `TraceSpec::default()` takes the defaults, 1000 events or 30 s. Read the events with
     /// [`Trace::next`]; dropping the handle stops the trace. A process busy with a batch of
-    /// messages when the trace starts is traced from its next batch (at most 128 messages on).
+    /// messages when the trace starts is traced at most 8 messages on; messages already queued
+    /// when it started (they carry no sender) are left out, with their replies.
     ///
     /// Errors: [`TraceTarget::All`] is refused, as are a process that is not running and one
     /// already traced.

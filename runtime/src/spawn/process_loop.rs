@@ -84,9 +84,9 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 continue;
             }
             let start = if instrument { begin_batch(&cell) } else { 0 };
-            // A message trace (`trace.rs`) is looked for once per batch: one relaxed load while
-            // untraced. A trace switched on during a batch starts with the next one.
-            let traced = cell.traced.load(Relaxed);
+            // A message trace (`trace.rs`) is looked for once per batch (and every 8 messages
+            // within it, below): one relaxed load while untraced.
+            let mut traced = cell.traced.load(Relaxed);
             // Handle what is already queued back to back (system messages first), up to BATCH,
             // until a callback asks for something other than the default next step.
             let mut handled = 0u32;
@@ -109,8 +109,11 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 // Counts reach the shared counters every 8 messages within a batch too: a batch
                 // of slow callbacks (128 calls of 40 ms) would otherwise show no handled rate
                 // for seconds and then all of it at once.
+                // A trace switched on during the batch starts here too, not 128 messages (five
+                // seconds of 40 ms calls) later.
                 if instrument && handled.is_multiple_of(8) {
                     crate::msg_types::flush(&cell, &core.rx, &mut core.run);
+                    traced = cell.traced.load(Relaxed);
                 }
                 match &flow {
                     Flow::Continue(n) if carries_on(n) && handled < BATCH => {}
@@ -188,12 +191,20 @@ fn before_wait<S: GenServer>(core: &mut Core<S>, hibernate: bool) {
 }
 
 /// A batch starts: one clock read, the status's start, the mailbox length as a peak candidate.
+/// The start holds until a message of the batch stamps its own, when its callback first
+/// awaits ([`Stats::since_is_stale`](crate::stats::Stats::since_is_stale)); the first message
+/// does too (at most its callback's code before the await later than this: cheaper than
+/// telling a first mailbox message from a timeout or system message here).
 #[inline]
 fn begin_batch(cell: &ProcessCell) -> u64 {
     let stats = &cell.stats;
     let now = cell.now_ns();
     stats.batch_start_ns.store(now, Relaxed);
     stats.status_since_ns.store(now, Relaxed);
+    // No message of this batch has its start yet (the first is counted when taken).
+    stats
+        .since_msg
+        .store(stats.dequeued.load(Relaxed) as u32, Relaxed);
     stats.note_peak();
     now
 }

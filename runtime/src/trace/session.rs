@@ -176,13 +176,12 @@ impl Session {
         self.lock().handling.take()
     }
 
-    /// The peer of the message being handled (the caller a reply goes to).
-    pub(crate) fn handling_peer(&self) -> (Option<Pid>, Option<String>) {
+    /// The peer of the message being handled (the caller a reply goes to); `None` when no
+    /// message is noted as being handled.
+    pub(crate) fn handling_peer(&self) -> Option<(Option<Pid>, Option<String>)> {
         let inner = self.lock();
-        match &inner.handling {
-            Some(h) => (h.event.peer, h.event.peer_name.clone()),
-            None => (None, None),
-        }
+        let h = inner.handling.as_ref()?;
+        Some((h.event.peer, h.event.peer_name.clone()))
     }
 
     /// What happened since the last drain; `None` when nothing did (the final batch, with

@@ -163,3 +163,80 @@ async fn a_batch_of_slow_callbacks_publishes_its_counts_as_it_goes() {
     assert!(info.mailbox_len > 0, "the batch is still running");
     assert_eq!(info.handled_casts, 8, "published after the 8th message");
 }
+
+/// Where `status` says since when it handles a message: that message's start, not its
+/// batch's. One batch: a 20 ms cast, then five calls of 40 ms queued while it runs. While in
+/// the third call, the status counts from its start at 100 ms, not from the batch's at 0 (it
+/// used to: Detail then said "handling call for 4.7s" of a process 20 ms into a 40 ms call).
+#[tokio::test(start_paused = true)]
+async fn handling_since_is_the_current_messages_start_within_a_batch() {
+    let rt = Runtime::new();
+    let p = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    p.try_cast(Cast::Sleep(Duration::from_millis(20))).unwrap();
+    settle().await;
+    let callers: Vec<_> = (0..5)
+        .map(|n| {
+            let p = p.clone();
+            tokio::spawn(async move { p.call(Call::Slow(Duration::from_millis(40), n)).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let info = p.info();
+    assert_eq!(info.mailbox_len, 2, "two calls still queued");
+    assert_eq!(info.handled_calls, 0, "one batch, still open");
+    // `since_ms` counts from the runtime's start: 0 here, on the paused clock.
+    assert_eq!(
+        info.status,
+        Status::Handling {
+            kind: MsgKind::Call,
+            since_ms: 100,
+        },
+        "the third call started at 100 ms"
+    );
+    for c in callers {
+        c.await.unwrap().unwrap();
+    }
+}
+
+/// Calls `slow` (which sleeps 40 ms), then sleeps 40 ms itself: 80 ms per cast.
+struct AskThenSleep(beamline::ServerRef<Probe>);
+
+impl beamline::GenServer for AskThenSleep {
+    type Args = beamline::ServerRef<Probe>;
+    type Call = ();
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+    async fn init(
+        slow: beamline::ServerRef<Probe>,
+        _: &mut beamline::Ctx<Self>,
+    ) -> Result<Self, beamline::InitError> {
+        Ok(AskThenSleep(slow))
+    }
+    async fn handle_cast(&mut self, (): (), _: &mut beamline::Ctx<Self>) -> beamline::Next {
+        let _ = self.0.call(Call::Slow(Duration::from_millis(40), 0)).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        beamline::Next::noreply()
+    }
+}
+
+/// A callback that first blocks in a call to another process: its status after the call
+/// counts from its own message's start (the wait edge stamps it), not from its batch's.
+#[tokio::test(start_paused = true)]
+async fn handling_since_survives_a_call_made_by_the_callback() {
+    let rt = Runtime::new();
+    let slow = rt.start::<Probe>(Args::new(&log())).await.unwrap();
+    let caller = rt.start::<AskThenSleep>(slow).await.unwrap();
+    for _ in 0..3 {
+        caller.try_cast(()).unwrap();
+    }
+    // The third cast started at 160 ms; its call returned at 200 ms; it sleeps until 240.
+    tokio::time::sleep(Duration::from_millis(220)).await;
+    assert_eq!(
+        caller.info().status,
+        Status::Handling {
+            kind: MsgKind::Cast,
+            since_ms: 160,
+        }
+    );
+}

@@ -122,17 +122,28 @@ async fn waiting_for_a_process_to_stop_is_an_edge() {
     assert_eq!(waiting_on(&owner.process()), None);
 }
 
-/// An agent's closures are synchronous, so the agent is held inside one on a real thread
-/// until the test has seen the edge.
+/// An agent's closures are synchronous, so the agent is held inside one until the test has
+/// seen the edge. The get is sent only once the agent is inside that closure: sent at the same
+/// time (two spawned tasks), it could reach the agent first under load, be answered at once,
+/// and the edge never shown while the test looked (it failed on its deadline). The
+/// closure blocks in `block_in_place`, which hands its worker's run queue and LIFO slot to
+/// another thread, so no task is stranded behind the held agent on a 2-worker runtime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_get_is_an_edge() {
     let rt = Runtime::new();
     let (owner, _) = owner(&rt, false).await;
     let agent = Agent::start(&rt, 5u32).await.unwrap();
     let (release, held) = std::sync::mpsc::channel::<()>();
+    let (entered, inside_update) = tokio::sync::oneshot::channel::<()>();
     let a2 = agent.clone();
-    let holding =
-        tokio::spawn(async move { a2.update(move |_| held.recv().expect("released")).await });
+    let holding = tokio::spawn(async move {
+        a2.update(move |_| {
+            entered.send(()).expect("the test waits for it");
+            tokio::task::block_in_place(|| held.recv().expect("released"));
+        })
+        .await
+    });
+    inside_update.await.expect("the agent runs the update");
     let (o2, a3) = (owner.clone(), agent.clone());
     let pending = tokio::spawn(async move {
         inside(&o2, move |_| async move {
@@ -140,7 +151,8 @@ async fn an_agent_get_is_an_edge() {
         })
         .await
     });
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // The edge is certain to appear now (the agent is held); the deadline only stops a hang.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while waiting_on(&owner.process()) != Some(agent.server().pid()) {
         assert!(std::time::Instant::now() < deadline, "the get never showed");
         tokio::task::yield_now().await;

@@ -330,6 +330,16 @@ mod tests {
 
     /// Detail on `stage_3` with two readings of its per-type counters and a queue peek.
     fn detail(w: u16, h: u16) -> crate::state::State {
+        detail_with(w, h, |_| {})
+    }
+
+    /// [`detail`] with its counters changed by `edit`.
+    fn detail_with(w: u16, h: u16, edit: impl Fn(&mut TypeCounts)) -> crate::state::State {
+        let counts = |at_ms, scale| {
+            let mut c = counts(at_ms, scale);
+            edit(&mut c);
+            c
+        };
         let mut s = state_with(30);
         s.handle(Action::Resize(w, h));
         s.handle(Action::View(ViewId::Processes));
@@ -364,6 +374,22 @@ mod tests {
     #[test]
     fn detail_shows_messages_by_type_and_the_queue_80x24() {
         insta::assert_snapshot!(screen(&detail(80, 24)));
+    }
+
+    /// Many talkers with long names at 80 columns: each row keeps whole entries and says how
+    /// many more (`· +5`), never a name or the note cut mid-word.
+    #[test]
+    fn detail_talkers_fit_80_columns() {
+        let s = detail_with(80, 24, |c| {
+            c.senders = (1..=6)
+                .map(|p| Talker {
+                    pid: Some(Pid(p)),
+                    sampled: 10 * (7 - p),
+                    share: (7 - p) as f32 / 21.0,
+                })
+                .collect();
+        });
+        insta::assert_snapshot!(screen(&s));
     }
 
     #[test]
