@@ -21,7 +21,7 @@
 //! - off loopback the connection is encrypted with TLS ([`EndpointConfig::tls`], `tls.rs`),
 //!   unless the application opts out with [`EndpointConfig::insecure_plaintext`].
 //!
-//! Files: [`addr`] (addresses), `listen` (binding and the accept loop), `admission` (slots),
+//! Files: `addr` (addresses), `listen` (binding and the accept loop), `admission` (slots),
 //! `auth` (the `Hello` check), `failures` (backoff and aggregated logs), `cookie`,
 //! `connection` (one client), `peer` (who is connected, and escaping what they send).
 //!

@@ -1,6 +1,6 @@
 //! Mailboxes: unbounded by default, or bounded with an overflow policy.
 //!
-//! Every shape is a [`Queue`] (a lock around a `VecDeque`, see [`crate::queue`]) with the
+//! Every shape is a `Queue` (a lock around a `VecDeque`, see `queue.rs`) with the
 //! capacity and policy checked under its lock, so an unbounded mailbox costs nothing until its
 //! first message, `DropOldest` can evict from the front, and `Wait` keeps its waiting senders in
 //! a line under the same lock: each message taken wakes one, and the exit's close wakes and

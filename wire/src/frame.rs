@@ -107,7 +107,7 @@ where
 /// Write one frame already made by [`encode`] (length prefix included) and flush it: a frame
 /// sent to many peers is encoded once and written to each.
 ///
-/// Cancel safety: as [`write`].
+/// Cancel safety: as [`write()`].
 pub async fn write_encoded<W>(writer: &mut W, frame: &[u8]) -> Result<(), FrameError>
 where
     W: AsyncWrite + Unpin,
@@ -127,7 +127,7 @@ pub const WRITE_PIECE: usize = 128 * 1024;
 /// many megabytes uses it so that no single write holds a worker for long; the bytes on the
 /// wire are those of [`write_encoded`].
 ///
-/// Cancel safety: as [`write`]. A timeout around it covers the whole frame.
+/// Cancel safety: as [`write()`]. A timeout around it covers the whole frame.
 pub async fn write_encoded_in_pieces<W>(
     writer: &mut W,
     frame: &[u8],

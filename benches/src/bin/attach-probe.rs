@@ -29,7 +29,7 @@
 //! prints to stderr, at each measurement's end, the task polls behind its worst stall (see
 //! `polls` at the end of this file): which task held the worker, how often, how long.
 //!
-//! usage: attach-probe <n> <ct|mt>
+//! usage: `attach-probe <n> <ct|mt>`
 
 use beamline::wire::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, frame};
 use beamline::{EndpointConfig, Runtime};

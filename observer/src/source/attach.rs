@@ -1,9 +1,9 @@
 //! Attach to a runtime's observe endpoint over TCP (`host:port`) or a Unix socket (`unix:/path`).
 //!
-//! One background task owns the connection ([`link`]): it does the [`handshake`], runs the
-//! [`session`] (forwards samples, matches control replies to their requests), and on a drop
-//! reconnects with capped exponential [`backoff`]. The UI side only reads a channel, which is
-//! what makes [`Source::next`] cancel safe. When something other than Beamline answers, [`sniff`]
+//! One background task owns the connection (`link`): it does the `handshake`, runs the
+//! `session` (forwards samples, matches control replies to their requests), and on a drop
+//! reconnects with capped exponential `backoff`. The UI side only reads a channel, which is
+//! what makes [`Source::next`] cancel safe. When something other than Beamline answers, `sniff`
 //! says what it was.
 
 mod addr;

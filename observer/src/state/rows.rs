@@ -52,7 +52,7 @@ pub fn matches(p: &ProcessSample, filter: &str) -> bool {
         || has_key(p, filter)
 }
 
-/// [`matches`] for many processes, also knowing the nodes of a fleet: `node:NAME` keeps the
+/// [`matches()`] for many processes, also knowing the nodes of a fleet: `node:NAME` keeps the
 /// processes (and rows) of the nodes whose name contains NAME.
 pub fn matcher<'a>(
     filter: &'a str,

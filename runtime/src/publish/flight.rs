@@ -4,7 +4,7 @@
 //!
 //! Fed by the sampler, once per tick, with what that tick found changed (the processes whose
 //! sample it built or deferred, and those removed); the cast path never touches it. It keeps
-//! each past tick as a list of compact [`point::Point`]s (the fields diagnosis reads; strings
+//! each past tick as a list of compact `point::Point`s (the fields diagnosis reads; strings
 //! shared per process), so a runtime of a million idle processes costs nothing here, and a
 //! busy one is capped:
 //!
@@ -18,7 +18,7 @@
 //! A new subscriber is handed the ticks (shared pointers, taken under a short lock) and sends
 //! them, one `ServerMsg::History` each, before its first snapshot (`observe.rs`). Kept only
 //! while publishing is on: the sampler forgets it all when it goes idle. An attach endpoint
-//! keeps the sampler ticking while it serves ([`FlightRecorder::keep`]) so that the history is
+//! keeps the sampler ticking while it serves (`FlightRecorder::keep`) so that the history is
 //! there before the first observer comes.
 
 pub mod black_box;

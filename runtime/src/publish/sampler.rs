@@ -1,5 +1,5 @@
 //! The sampler: once per interval it reads the processes that changed, turns them into wire
-//! [`ProcessSample`]s and publishes them as a [`beamline_wire::Delta`] (and, when a subscriber
+//! [`beamline_wire::ProcessSample`]s and publishes them as a [`beamline_wire::Delta`] (and, when a subscriber
 //! needs one, a full [`beamline_wire::Snapshot`]) to the hub.
 //!
 //! Cost follows change, not process count, on every side:
@@ -12,7 +12,7 @@
 //!   that changed status, or whose rates were non-zero last time (so they drop to zero);
 //! - a delta carries only those samples, plus the pids removed since.
 //!
-//! Memory caps (documented in `docs/PUBLISHING.md`): one [`Prev`] (about 150 bytes with its
+//! Memory caps (documented in `docs/PUBLISHING.md`): one `Prev` (about 150 bytes with its
 //! hash-map slot, plus 80 for a process that has a per-type table) per process sampled;
 //! [`TICK_BACKLOG`] ticks kept for subscribers; samples cut as `to_wire.rs` says; frames split
 //! as `frames.rs` says.

@@ -10,7 +10,7 @@ use beamline_wire::{Pid, ProcessTable, Talker, TypeCounts};
 const SHOWN: usize = 3;
 
 /// The Detail rows "senders" and "receivers" for `pid`, once its counters were read, each
-/// fitted to `width` characters (see [`line`]).
+/// fitted to `width` characters (see [`line()`]).
 pub fn rows(
     state: &State,
     m: &ProcessTable,
