@@ -10,7 +10,7 @@
 
 use crate::handle::Envelope;
 pub(crate) use crate::msg_types::table::{Copied, Peekable};
-use crate::msg_types::{TypeTable, key_of};
+use crate::msg_types::{MsgTypes, key_of};
 use crate::process::ProcessCell;
 use crate::queue::Queue;
 use crate::server::GenServer;
@@ -68,16 +68,7 @@ fn cut(mut s: String) -> String {
 pub(crate) fn peek(cell: &ProcessCell, n: u32) -> QueuePeek {
     let now = cell.now_ns();
     let at_ms = now / 1_000_000;
-    let Some(table) = cell.msg_types.get() else {
-        // No message was ever taken: the mailbox is not known yet, and nothing waits in it
-        // long (the process's loop takes messages as they come) unless it is stuck in `init`.
-        return QueuePeek {
-            at_ms,
-            in_batch: 0,
-            queued: cell.stats.mailbox_len(),
-            messages: Vec::new(),
-        };
-    };
+    let table = &cell.msg_types;
     let Some(queue) = table.queue.upgrade() else {
         return QueuePeek {
             at_ms,
@@ -94,7 +85,7 @@ pub(crate) fn peek(cell: &ProcessCell, n: u32) -> QueuePeek {
 }
 
 /// Name the copied messages and work out their ages, oldest first.
-fn name(table: &TypeTable, head: Vec<Copied>, behind: u64, now: u64) -> Vec<QueuedMessage> {
+fn name(table: &MsgTypes, head: Vec<Copied>, behind: u64, now: u64) -> Vec<QueuedMessage> {
     let age = |stamp: u64| now.saturating_sub(stamp) / 1_000;
     // Walk from the back: the nearest stamped message behind each one bounds its age.
     let mut bound = (behind != 0).then(|| age(behind));

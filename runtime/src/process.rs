@@ -165,8 +165,9 @@ pub struct ProcessCell {
     /// Keys it holds in key/value registries, rendered for the observer; one pointer, allocated
     /// on the first registration (see `key_registry/shown.rs`).
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
-    /// Messages by type (`msg_types.rs`), allocated by the process on its first message.
-    pub(crate) msg_types: OnceLock<Box<crate::msg_types::table::TypeTable>>,
+    /// Messages by type (`msg_types.rs`): the first type counted in place, a table allocated
+    /// only when a second type arrives.
+    pub(crate) msg_types: crate::msg_types::MsgTypes,
     /// Its top senders and receivers (`talkers.rs`): one pointer until its first sampled message.
     pub(crate) talkers: crate::talkers::table::TalkersSlot,
     /// The `beamline.process` span its message spans follow from (feature `otlp`, only when

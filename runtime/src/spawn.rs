@@ -13,7 +13,7 @@ use self::core::Core;
 use self::dispatch::measure;
 use crate::ctx::Ctx;
 use crate::handle::{Envelope, ProcessRef, ServerRef};
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, Rx};
 use crate::panic::guarded;
 use crate::process::{Meta, Place, ProcessCell, Relations, Shared, SlotInfo, Sys};
 use crate::registry::{Entry, Name};
@@ -136,7 +136,7 @@ pub(crate) async fn start<S: GenServer>(
     }
     let spawner = current::with(|c| c.clone());
     let (tx, rx) = opts.mailbox.channel::<Envelope<S>>();
-    let cell = new_cell::<S>(shared, &opts, spawner.as_ref().map(|c| c.pid));
+    let cell = new_cell::<S>(shared, &opts, spawner.as_ref().map(|c| c.pid), &rx);
     let handle = ServerRef {
         cell: cell.clone(),
         tx,
@@ -184,7 +184,9 @@ fn new_cell<S: GenServer>(
     shared: &Arc<Shared>,
     opts: &SpawnOpts,
     spawner: Option<Pid>,
+    rx: &Rx<Envelope<S>>,
 ) -> Arc<ProcessCell> {
+    let queue: Arc<dyn crate::msg_types::table::Peekable> = rx.queue().clone();
     let kind = opts.kind.unwrap_or(ProcessKind::Server);
     let placed = opts.name.is_some() || opts.child_id.is_some() || opts.slot.is_some();
     Arc::new(ProcessCell {
@@ -216,7 +218,7 @@ fn new_cell<S: GenServer>(
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
         logs: Mutex::new(None),
         keys: Default::default(),
-        msg_types: OnceLock::new(),
+        msg_types: crate::msg_types::new::<S>(Arc::downgrade(&queue)),
         talkers: Default::default(),
         #[cfg(feature = "otlp")]
         span: Default::default(),

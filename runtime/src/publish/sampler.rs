@@ -27,7 +27,7 @@ use super::slice::Slicer;
 use super::stream;
 use super::to_wire::{self, Base};
 use super::type_names::TypeNames;
-use crate::msg_types::table::{Counts, TypeTable};
+use crate::msg_types::table::{Counts, MsgTypes};
 use crate::process::ProcessCell;
 use beamline_wire::{Pid, SystemSample};
 use std::collections::HashMap;
@@ -82,7 +82,7 @@ struct TypeMemory {
 impl TypeMemory {
     /// The id of the type in `slot` of `table`, named and interned only when it is not the one
     /// named last time (or a new slot may have renamed it).
-    fn id(&mut self, table: &TypeTable, slot: usize, names: &TypeNames) -> Option<u32> {
+    fn id(&mut self, table: &MsgTypes, slot: usize, names: &TypeNames) -> Option<u32> {
         let taken = table.taken();
         if let Some((s, t, id)) = self.named
             && (s, t) == (slot, taken)
@@ -493,7 +493,7 @@ impl Scan {
         let r = to_wire::take_reading(cell, self.now, monitor);
         // Read every visit, so that the next gain starts from here.
         let mut types = self.prev.get_mut(pid).and_then(|p| p.types.take());
-        let table = cell.msg_types.get().map(|t| &**t);
+        let table = Some(&cell.msg_types).filter(|t| t.any());
         let mut hot = table.and_then(|t| t.hottest(&mut types.get_or_insert_default().counts));
         // Counts land every 8 messages and at a batch's end: a process in a batch of slow
         // callbacks may gain nothing this interval yet still be busy with the type last named.

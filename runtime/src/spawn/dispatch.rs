@@ -48,7 +48,7 @@ pub(super) fn cast<S: GenServer>(
     };
     if cell.shared.instrument {
         let key = crate::msg_types::cast_key(&msg);
-        crate::msg_types::note(cell, &core.rx, &mut core.run, key);
+        crate::msg_types::note(cell, &mut core.run, key);
         taken(cell, StatusCode::HandlingCast, stamp);
     }
     let state = core.state.as_mut().expect("state is set after init");
@@ -88,7 +88,7 @@ pub(super) fn handle<S: GenServer>(
                 let ctx = &mut core.ctx;
                 if instrument {
                     let key = crate::msg_types::key(&env);
-                    crate::msg_types::note(cell, &core.rx, &mut core.run, key);
+                    crate::msg_types::note(cell, &mut core.run, key);
                 }
                 match env {
                     Envelope::Call(msg, reply, stamp) => {

@@ -110,7 +110,7 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 // of slow callbacks (128 calls of 40 ms) would otherwise show no handled rate
                 // for seconds and then all of it at once.
                 if instrument && handled.is_multiple_of(8) {
-                    crate::msg_types::flush(&cell, &core.rx, &mut core.run);
+                    crate::msg_types::flush(&cell, &mut core.run);
                 }
                 match &flow {
                     Flow::Continue(n) if carries_on(n) && handled < BATCH => {}
@@ -127,7 +127,7 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 }
             };
             if instrument {
-                crate::msg_types::flush(&cell, &core.rx, &mut core.run);
+                crate::msg_types::flush(&cell, &mut core.run);
                 end_batch(&cell, start, handled);
             }
             // Only what the next round needs stays live across these awaits (a stop leaves the
