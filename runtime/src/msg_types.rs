@@ -13,18 +13,22 @@
 //! on `GenServer::Call`/`Cast`/`Info`, breaking every existing server, or specialization, which
 //! stable Rust lacks.)
 //!
-//! **Cost.** The table is allocated by the process on its first message (about 600 B; never for
-//! a process that receives nothing). Per message: the variant's number, one compare with the
+//! **Cost.** A process counts the first type it handles in a slot of its own, inside its cell
+//! ([`MsgTypes`], 56 B with the mailbox link the queue peek uses); the table for more types
+//! (about 520 B) is allocated only when a second type arrives, so a process that only ever
+//! handles one type (a pool's workers, per-request processes: most of a large system) never
+//! allocates one. How the types are named is one function pointer per process, shared with the
+//! behaviour's name (`Meta::server`). Per message: the variant's number, one compare with the
 //! key of the run of messages of one type in progress ([`Run`], kept in the process's own
 //! `Core`) and a plain increment; no atomic, no `OnceLock`. A run is added to the table (its
 //! slot found by open addressing: a process with a few types nearly always finds its key in the
-//! home slot) and to the per-kind `handled_*` counters when a message of another type comes,
+//! home slot; the first type is compared first) and to the per-kind `handled_*` counters when a message of another type comes,
 //! every 8 messages of a batch, when the batch ends and when the process finishes, so readers
 //! see counts at most 7 messages behind (a batch of slow callbacks still shows a rate). A process that alternates types message by message pays the
 //! table update per message, as before runs. Per batch, the batch's time is shared among the
 //! types it handled (what each count gained) (the same batch mean as `max_handle_us`: the clock
-//! is read per batch, not per message). The table has [`SLOTS`] slots; more types count together
-//! as `other`.
+//! is read per batch, not per message). [`SLOTS`] types are told apart (the first
+//! slot and 15 in the table); more count together as `other`.
 
 pub(crate) mod table;
 
@@ -37,9 +41,11 @@ use crate::stats::bump;
 use beamline_wire::{MsgKind, TypeCounts};
 use table::{Names, Peekable};
 
-/// How server `S`'s messages are named (kept in its cell as this function's pointer).
-fn names<S: GenServer>() -> Names {
+/// What server `S` is called and how its messages are named (kept in its cell as this
+/// function's pointer, `Meta::server`).
+pub(crate) fn names<S: GenServer>() -> Names {
     Names {
+        behaviour: std::any::type_name::<S>(),
         types: [
             std::any::type_name::<S::Call>(),
             std::any::type_name::<S::Cast>(),
@@ -54,9 +60,9 @@ fn names<S: GenServer>() -> Names {
     }
 }
 
-/// The counters of a new process of server `S` whose mailbox is `queue` (at spawn).
-pub(crate) fn new<S: GenServer>(queue: std::sync::Weak<dyn Peekable>) -> MsgTypes {
-    MsgTypes::new(names::<S>, queue)
+/// The counters of a new process whose mailbox is `queue` (at spawn).
+pub(crate) fn new(queue: std::sync::Weak<dyn Peekable>) -> MsgTypes {
+    MsgTypes::new(queue)
 }
 
 /// The kind and variant of a queued message.
@@ -156,7 +162,7 @@ pub(crate) fn read(cell: &ProcessCell) -> TypeCounts {
     TypeCounts {
         pid: cell.pid,
         at_ms: cell.now_ns() / 1_000_000,
-        types: cell.msg_types.read(),
+        types: cell.msg_types.read(&cell.meta.names()),
         senders,
         receivers,
         talk_window_ms,
@@ -218,7 +224,7 @@ mod tests {
         assert_eq!(types[0].kind, MsgKind::Call);
         assert!(!w.cell.msg_types.has_table(), "one type: no table");
         let hot = w.cell.msg_types.hottest(&mut last).expect("a count moved");
-        assert_eq!(w.cell.msg_types.slot_name(hot), "u64");
+        assert_eq!(w.cell.msg_types.slot_name(&names::<Worker>(), hot), "u64");
         assert_eq!(w.cell.msg_types.hottest(&mut last), None, "nothing new");
     }
 
@@ -255,7 +261,7 @@ mod tests {
         }
         w.call(0).await.unwrap();
         let hot = w.cell.msg_types.hottest(&mut last).unwrap();
-        assert_eq!(w.cell.msg_types.slot_name(hot), "Cmd#1");
+        assert_eq!(w.cell.msg_types.slot_name(&names::<Worker>(), hot), "Cmd#1");
     }
 
     #[allow(dead_code)]

@@ -95,15 +95,23 @@ pub(crate) struct SupervisorStats {
 /// Fixed facts about a process, known at spawn.
 pub(crate) struct Meta {
     pub kind: ProcessKind,
-    pub behaviour: &'static str,
-    pub parent: Option<Pid>,
+    /// The server's type name and its messages' names (one pointer for all; see
+    /// [`Meta::behaviour`], [`Meta::names`]).
+    pub(crate) server: fn() -> crate::msg_types::table::Names,
+    /// The parent's pid, 0 for none (pids start at 1): a word where `Option<Pid>` takes two,
+    /// in every process (see [`Meta::parent`]).
+    pub(crate) parent: u64,
     pub spawned_ns: u64,
     /// Name, child id and slot, boxed because most processes (pool workers, per-request
     /// processes) have none of them and every byte here is paid per process.
     pub place: Option<Box<Place>>,
-    pub capacity: Option<u64>,
+    /// The mailbox's capacity, [`UNBOUNDED`] for none (see [`Meta::capacity`]).
+    pub(crate) capacity: u64,
     pub inspectable: bool,
 }
+
+/// [`Meta::capacity`] of an unbounded mailbox (no bounded mailbox can hold that many).
+pub(crate) const UNBOUNDED: u64 = u64::MAX;
 
 /// Where a process sits: its registered name and, under a supervisor, its child slot.
 #[derive(Default)]
@@ -114,6 +122,24 @@ pub(crate) struct Place {
 }
 
 impl Meta {
+    /// The server's type name.
+    pub(crate) fn behaviour(&self) -> &'static str {
+        (self.server)().behaviour
+    }
+
+    /// How the server's messages are named.
+    pub(crate) fn names(&self) -> crate::msg_types::table::Names {
+        (self.server)()
+    }
+
+    pub(crate) fn parent(&self) -> Option<Pid> {
+        (self.parent != 0).then_some(Pid(self.parent))
+    }
+
+    pub(crate) fn capacity(&self) -> Option<u64> {
+        (self.capacity != UNBOUNDED).then_some(self.capacity)
+    }
+
     pub(crate) fn name(&self) -> Option<&Name> {
         self.place.as_ref().and_then(|p| p.name.as_ref())
     }
@@ -158,10 +184,9 @@ pub struct ProcessCell {
     /// Boxed: only supervisors have it, and every process pays for the field's size.
     pub(crate) supervisor: Option<Box<SupervisorStats>>,
     /// Recent log lines emitted inside this process (see [`crate::logs`]).
-    /// Boxed on the first line: most processes never log, and an empty `VecDeque` inline is
-    /// four words per process where the box is one.
-    #[allow(clippy::box_collection)]
-    pub(crate) logs: Mutex<Option<Box<VecDeque<String>>>>,
+    /// Boxed with its lock on the first line: most processes never log, and an empty
+    /// `VecDeque` inline is four words per process where the box is one.
+    pub(crate) logs: once_cell::race::OnceBox<Mutex<VecDeque<String>>>,
     /// Keys it holds in key/value registries, rendered for the observer; one pointer, allocated
     /// on the first registration (see `key_registry/shown.rs`).
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
@@ -277,9 +302,9 @@ impl ProcessCell {
             target.relations().monitored_by.retain(|(r, _)| *r != mref);
         }
         if reason.is_abnormal() {
-            tracing::warn!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour, %reason, "process exited");
+            tracing::warn!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour(), %reason, "process exited");
         } else {
-            tracing::debug!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour, %reason, "process exited");
+            tracing::debug!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour(), %reason, "process exited");
         }
         shared.table.on_exit(self.pid, shared.instrument);
         self.mark_dirty();

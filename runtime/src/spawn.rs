@@ -194,8 +194,8 @@ fn new_cell<S: GenServer>(
         shared: shared.clone(),
         meta: Meta {
             kind,
-            behaviour: std::any::type_name::<S>(),
-            parent: opts.parent.or(spawner),
+            server: crate::msg_types::names::<S>,
+            parent: opts.parent.or(spawner).map_or(0, |p| p.0),
             spawned_ns: shared.now_ns(),
             place: placed.then(|| {
                 Box::new(Place {
@@ -204,7 +204,7 @@ fn new_cell<S: GenServer>(
                     slot: opts.slot.clone(),
                 })
             }),
-            capacity: opts.mailbox.capacity(),
+            capacity: opts.mailbox.capacity().unwrap_or(crate::process::UNBOUNDED),
             inspectable: S::INSPECTABLE,
         },
         stats: Stats::default(),
@@ -216,9 +216,9 @@ fn new_cell<S: GenServer>(
         trap_exit: AtomicBool::new(false),
         traced: AtomicBool::new(false),
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
-        logs: Mutex::new(None),
+        logs: Default::default(),
         keys: Default::default(),
-        msg_types: crate::msg_types::new::<S>(Arc::downgrade(&queue)),
+        msg_types: crate::msg_types::new(Arc::downgrade(&queue)),
         talkers: Default::default(),
         #[cfg(feature = "otlp")]
         span: Default::default(),
@@ -265,7 +265,7 @@ fn enrol<S: GenServer>(
     cell.mark_dirty();
     cell.stats
         .set_status(StatusCode::Starting, cell.meta.spawned_ns);
-    tracing::debug!(pid = %cell.pid, name = opts.name.as_ref().map(tracing::field::display), behaviour = cell.meta.behaviour, "process spawned");
+    tracing::debug!(pid = %cell.pid, name = opts.name.as_ref().map(tracing::field::display), behaviour = cell.meta.behaviour(), "process spawned");
     Ok(())
 }
 

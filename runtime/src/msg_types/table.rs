@@ -49,10 +49,12 @@ struct Slot {
     max_ns: AtomicU64,
 }
 
-/// What the table needs to know of a server's message types to name them: their short names,
-/// variant names and inline sizes (call, cast, info). Built on demand (read side only) by a
-/// function the process's cell keeps as one pointer, so a process pays one word for it.
+/// What a server is called and how its messages are named: its type's name, its message
+/// types' short names, variant names and inline sizes (call, cast, info). Built on demand
+/// (read side only) by a function the process's cell keeps as one pointer (`Meta::server`),
+/// so a process pays one word for all of it.
 pub(crate) struct Names {
+    pub(crate) behaviour: &'static str,
     pub(crate) types: [&'static str; 3],
     pub(crate) variants: VariantNames,
     pub(crate) sizes: [u64; 3],
@@ -67,8 +69,6 @@ pub(crate) struct MsgTypes {
     first: Slot,
     /// Every other type, from the second type's first message.
     more: OnceBox<TypeTable>,
-    /// How to name the server's messages.
-    names: fn() -> Names,
     /// The mailbox, for the queue peek (weak: queued messages may hold handles to this cell).
     pub(crate) queue: Weak<dyn Peekable>,
 }
@@ -234,12 +234,11 @@ const FIRST: usize = 0;
 const OTHER: usize = TABLE + 1;
 
 impl MsgTypes {
-    /// Nothing counted yet, for a server named by `names` whose mailbox is `queue`.
-    pub(crate) fn new(names: fn() -> Names, queue: Weak<dyn Peekable>) -> Self {
+    /// Nothing counted yet, for a server whose mailbox is `queue`.
+    pub(crate) fn new(queue: Weak<dyn Peekable>) -> Self {
         MsgTypes {
             first: Slot::default(),
             more: OnceBox::new(),
-            names,
             queue,
         }
     }
@@ -326,9 +325,8 @@ impl MsgTypes {
     }
 
     /// The name of a message of `kind` and `variant`, as the observer shows it.
-    pub(crate) fn name(&self, kind: MsgKind, variant: u32) -> String {
+    pub(crate) fn name(&self, names: &Names, kind: MsgKind, variant: u32) -> String {
         let k = kind_index(kind);
-        let names = (self.names)();
         let list = match kind {
             MsgKind::Call => names.variants.call,
             MsgKind::Cast => names.variants.cast,
@@ -343,12 +341,12 @@ impl MsgTypes {
     }
 
     /// The inline size of a message of `kind`.
-    pub(crate) fn size(&self, kind: MsgKind) -> u64 {
-        (self.names)().sizes[kind_index(kind)]
+    pub(crate) fn size(names: &Names, kind: MsgKind) -> u64 {
+        names.sizes[kind_index(kind)]
     }
 
     /// What the counters say now: the first type, then the table's, `other` last.
-    pub(crate) fn read(&self) -> Vec<TypeCount> {
+    pub(crate) fn read(&self, names: &Names) -> Vec<TypeCount> {
         let mut out = Vec::new();
         for (i, s) in self.slots() {
             let count = s.count.load(Relaxed);
@@ -360,7 +358,7 @@ impl MsgTypes {
                 ("other".to_string(), MsgKind::Info)
             } else {
                 let kind = kind_of((key - 1) >> 24);
-                (self.name(kind, (key - 1) & 0x00FF_FFFF), kind)
+                (self.name(names, kind, (key - 1) & 0x00FF_FFFF), kind)
             };
             out.push(TypeCount {
                 name,
@@ -411,7 +409,7 @@ impl MsgTypes {
     }
 
     /// The name of the type counted in `slot` (from [`MsgTypes::hottest`]), as `read` names it.
-    pub(crate) fn slot_name(&self, slot: usize) -> String {
+    pub(crate) fn slot_name(&self, names: &Names, slot: usize) -> String {
         let s = match slot {
             FIRST => &self.first,
             OTHER.. => return "other".to_string(),
@@ -421,7 +419,7 @@ impl MsgTypes {
             },
         };
         let key = s.key.load(Relaxed).saturating_sub(1);
-        self.name(kind_of(key >> 24), key & 0x00FF_FFFF)
+        self.name(names, kind_of(key >> 24), key & 0x00FF_FFFF)
     }
 }
 
