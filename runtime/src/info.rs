@@ -72,7 +72,7 @@ impl ProcessInfo {
         ProcessInfo {
             pid: cell.pid,
             name: cell.meta.name().cloned(),
-            kind: cell.meta.kind,
+            kind: cell.kind,
             behaviour: cell.meta.behaviour(),
             parent: cell.meta.parent(),
             child_id: cell.meta.child_id().cloned(),

@@ -46,6 +46,7 @@ use table::{Names, Peekable};
 pub(crate) fn names<S: GenServer>() -> Names {
     Names {
         behaviour: std::any::type_name::<S>(),
+        inspectable: S::INSPECTABLE,
         types: [
             std::any::type_name::<S::Call>(),
             std::any::type_name::<S::Cast>(),

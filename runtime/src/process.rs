@@ -93,8 +93,11 @@ pub(crate) struct SupervisorStats {
 }
 
 /// Fixed facts about a process, known at spawn.
+///
+/// Every byte here is paid per process: what most processes lack is boxed in [`Place`], what
+/// is the same for every process of a server is behind [`Meta::server`], and the process's kind
+/// sits in the cell beside its flags (a byte here would cost a word of padding).
 pub(crate) struct Meta {
-    pub kind: ProcessKind,
     /// The server's type name and its messages' names (one pointer for all; see
     /// [`Meta::behaviour`], [`Meta::names`]).
     pub(crate) server: fn() -> crate::msg_types::table::Names,
@@ -102,23 +105,19 @@ pub(crate) struct Meta {
     /// in every process (see [`Meta::parent`]).
     pub(crate) parent: u64,
     pub spawned_ns: u64,
-    /// Name, child id and slot, boxed because most processes (pool workers, per-request
-    /// processes) have none of them and every byte here is paid per process.
+    /// Name, child id, slot and a bounded mailbox's capacity, boxed because most processes
+    /// (pool workers, per-request processes) have none of them.
     pub place: Option<Box<Place>>,
-    /// The mailbox's capacity, [`UNBOUNDED`] for none (see [`Meta::capacity`]).
-    pub(crate) capacity: u64,
-    pub inspectable: bool,
 }
 
-/// [`Meta::capacity`] of an unbounded mailbox (no bounded mailbox can hold that many).
-pub(crate) const UNBOUNDED: u64 = u64::MAX;
-
-/// Where a process sits: its registered name and, under a supervisor, its child slot.
+/// Where a process sits: its registered name and, under a supervisor, its child slot; and its
+/// mailbox's capacity if bounded (mailboxes are unbounded unless asked).
 #[derive(Default)]
 pub(crate) struct Place {
     pub name: Option<Name>,
     pub child_id: Option<String>,
     pub slot: Option<Arc<SlotInfo>>,
+    pub capacity: Option<u64>,
 }
 
 impl Meta {
@@ -136,8 +135,14 @@ impl Meta {
         (self.parent != 0).then_some(Pid(self.parent))
     }
 
+    /// The mailbox's capacity, `None` when unbounded.
     pub(crate) fn capacity(&self) -> Option<u64> {
-        (self.capacity != UNBOUNDED).then_some(self.capacity)
+        self.place.as_ref().and_then(|p| p.capacity)
+    }
+
+    /// Whether the server lets observers render its state (`GenServer::INSPECTABLE`).
+    pub(crate) fn inspectable(&self) -> bool {
+        (self.server)().inspectable
     }
 
     pub(crate) fn name(&self) -> Option<&Name> {
@@ -163,7 +168,6 @@ pub(crate) struct Relations {
     pub monitors: ThinVec<(MonitorRef, Arc<ProcessCell>)>,
     /// Processes monitoring this one.
     pub monitored_by: ThinVec<(MonitorRef, Arc<ProcessCell>)>,
-    pub exited: bool,
 }
 
 /// The shared record of one process.
@@ -171,10 +175,17 @@ pub struct ProcessCell {
     pub(crate) pid: Pid,
     pub(crate) shared: Arc<Shared>,
     pub(crate) meta: Meta,
+    /// What it is (server, supervisor, …); here beside the flags rather than in [`Meta`],
+    /// where its byte would cost a word of padding.
+    pub(crate) kind: ProcessKind,
     pub(crate) stats: Stats,
     /// System messages (exit signals, stop, down, inspect), handled before the mailbox.
     pub(crate) sys: Queue<Sys>,
     pub(crate) relations: Mutex<Relations>,
+    /// Set when the process exits and its relations are taken: no link or monitor is added
+    /// after that. Read and written only while holding `relations`' lock, which orders it (so
+    /// relaxed); kept outside the lock's data, where it would cost a word of padding.
+    pub(crate) relations_closed: AtomicBool,
     pub(crate) exit: OnceLock<ExitReason>,
     pub(crate) exited: Notify,
     pub(crate) abort: OnceLock<AbortHandle>,
@@ -280,7 +291,7 @@ impl ProcessCell {
         let rel = {
             let mut rel = self.relations();
             let taken = std::mem::take(&mut *rel);
-            rel.exited = true;
+            self.relations_closed.store(true, Relaxed);
             taken
         };
         for link in rel.links {
@@ -360,7 +371,8 @@ impl ProcessCell {
         };
         let mut a = first.relations();
         let mut b = second.relations();
-        if a.exited || b.exited {
+        let closed = |c: &ProcessCell| c.relations_closed.load(Relaxed);
+        if closed(first) || closed(second) {
             drop((a, b));
             if other.has_exited() {
                 self.exit_signal(other.pid, ExitReason::NoProcess);
@@ -387,7 +399,7 @@ impl ProcessCell {
         let mref = self.shared.next_ref();
         {
             let mut t = target.relations();
-            if !t.exited {
+            if !target.relations_closed.load(Relaxed) {
                 t.monitored_by.push((mref, self.clone()));
                 drop(t);
                 self.relations().monitors.push((mref, target.clone()));
@@ -418,5 +430,18 @@ impl ProcessCell {
     /// Forget a monitor that has fired (its down message is being delivered).
     pub(crate) fn monitor_fired(&self, mref: MonitorRef) {
         self.relations().monitors.retain(|(r, _)| *r != mref);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every process pays for its cell, allocated in an `Arc` (two counters) with glibc's
+    /// malloc (8 bytes of header, rounded up to 16): at 504 bytes it takes a 528-byte chunk,
+    /// 8 bytes more would take 544, and the RSS per idle process (issue 15: at most 1.25x a
+    /// raw tokio task, met by a few bytes) grows by that much at every scale.
+    #[cfg(not(feature = "otlp"))]
+    #[test]
+    fn a_process_cell_stays_in_its_allocation_class() {
+        assert!(std::mem::size_of::<super::ProcessCell>() <= 504);
     }
 }

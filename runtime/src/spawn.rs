@@ -188,12 +188,14 @@ fn new_cell<S: GenServer>(
 ) -> Arc<ProcessCell> {
     let queue: Arc<dyn crate::msg_types::table::Peekable> = rx.queue().clone();
     let kind = opts.kind.unwrap_or(ProcessKind::Server);
-    let placed = opts.name.is_some() || opts.child_id.is_some() || opts.slot.is_some();
+    let capacity = opts.mailbox.capacity();
+    let placed =
+        opts.name.is_some() || opts.child_id.is_some() || opts.slot.is_some() || capacity.is_some();
     Arc::new(ProcessCell {
         pid: Pid(shared.next_pid.fetch_add(1, Relaxed)),
         shared: shared.clone(),
+        kind,
         meta: Meta {
-            kind,
             server: crate::msg_types::names::<S>,
             parent: opts.parent.or(spawner).map_or(0, |p| p.0),
             spawned_ns: shared.now_ns(),
@@ -202,14 +204,14 @@ fn new_cell<S: GenServer>(
                     name: opts.name.clone(),
                     child_id: opts.child_id.clone(),
                     slot: opts.slot.clone(),
+                    capacity,
                 })
             }),
-            capacity: opts.mailbox.capacity().unwrap_or(crate::process::UNBOUNDED),
-            inspectable: S::INSPECTABLE,
         },
         stats: Stats::default(),
         sys: Default::default(),
         relations: Mutex::new(Relations::default()),
+        relations_closed: AtomicBool::new(false),
         exit: OnceLock::new(),
         exited: Notify::new(),
         abort: OnceLock::new(),

@@ -55,6 +55,8 @@ struct Slot {
 /// so a process pays one word for all of it.
 pub(crate) struct Names {
     pub(crate) behaviour: &'static str,
+    /// `GenServer::INSPECTABLE`.
+    pub(crate) inspectable: bool,
     pub(crate) types: [&'static str; 3],
     pub(crate) variants: VariantNames,
     pub(crate) sizes: [u64; 3],

@@ -110,7 +110,7 @@ async fn render_state(shared: &Shared, pid: Pid) -> ControlReply {
         Ok(cell) => cell,
         Err(e) => return e,
     };
-    if !cell.meta.inspectable {
+    if !cell.meta.inspectable() {
         return ControlReply::Error(format!(
             "{pid} does not allow its state to be shown (its GenServer sets INSPECTABLE = false)"
         ));

@@ -224,7 +224,7 @@ pub(crate) fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) ->
         name: meta.name().map(|n| n.to_string()),
         parent: meta.parent(),
         child_id: meta.child_id().cloned(),
-        kind: meta.kind,
+        kind: cell.kind,
         behaviour: meta.behaviour().to_string(),
         spawned_ms: meta.spawned_ns / 1_000_000,
         status,
@@ -250,7 +250,7 @@ pub(crate) fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) ->
         links,
         monitors,
         trap_exit: cell.trap_exit.load(Relaxed),
-        inspectable: meta.inspectable,
+        inspectable: meta.inspectable(),
         hibernations: s.hibernations.load(Relaxed),
         supervisor: cell.supervisor.as_ref().map(|sup| SupervisorInfo {
             strategy: sup.strategy.get().copied().unwrap_or("unknown").to_string(),
