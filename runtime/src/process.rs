@@ -203,7 +203,7 @@ pub struct ProcessCell {
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
     /// Messages by type (`msg_types.rs`): the first type counted in place, a table allocated
     /// only when a second type arrives.
-    pub(crate) msg_types: crate::msg_types::MsgTypes,
+    pub(crate) msg_types: crate::msg_types::table::MsgTypes,
     /// Its top senders and receivers (`talkers.rs`): one pointer until its first sampled message.
     pub(crate) talkers: crate::talkers::table::TalkersSlot,
     /// The `beamline.process` span its message spans follow from (feature `otlp`, only when
