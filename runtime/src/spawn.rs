@@ -161,7 +161,7 @@ pub(crate) async fn start<S: GenServer>(
     };
     #[cfg(not(feature = "otlp"))]
     let task = spawn_loop(rt, &cell, run::<S, Plain>(core));
-    let _ = cell.abort.set(task.abort_handle());
+    *cell.abort.lock() = Some(task.abort_handle());
     Ok(handle)
 }
 
@@ -214,7 +214,7 @@ fn new_cell<S: GenServer>(
         relations_closed: AtomicBool::new(false),
         exit: OnceLock::new(),
         exited: Notify::new(),
-        abort: OnceLock::new(),
+        abort: Default::default(),
         trap_exit: AtomicBool::new(false),
         traced: AtomicBool::new(false),
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
