@@ -22,7 +22,7 @@ use crate::{ExitReason, GenServer, InitError, Runtime, StartError, current};
 use beamline_wire::{Pid, ProcessKind};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use tokio::sync::Notify;
 
@@ -212,7 +212,7 @@ fn new_cell<S: GenServer>(
         sys: Default::default(),
         relations: Mutex::new(Relations::default()),
         relations_closed: AtomicBool::new(false),
-        exit: OnceLock::new(),
+        exit: Default::default(),
         exited: Notify::new(),
         abort: Default::default(),
         trap_exit: AtomicBool::new(false),
