@@ -1,6 +1,6 @@
 //! Messages by type (issue 19): each process counts the messages it handles per type (for an
-//! enum, per variant) with the time spent on them, in a small fixed table read by observers on
-//! demand ([`beamline_wire::ControlRequest::MessageTypes`]).
+//! enum, per variant) with the time spent on them, the first type in the process's cell and the others in a small
+//! fixed table, read by observers on demand ([`beamline_wire::ControlRequest::MessageTypes`]).
 //!
 //! **How a message's type is told.** Without user code: the variant is read with
 //! `std::mem::discriminant` (every Rust enum has one; a struct has a single one), so the key is
