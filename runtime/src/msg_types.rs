@@ -1,6 +1,7 @@
 //! Messages by type (issue 19): each process counts the messages it handles per type (for an
-//! enum, per variant) with the time spent on them, the first type in the process's cell and the others in a small
-//! fixed table, read by observers on demand ([`beamline_wire::ControlRequest::MessageTypes`]).
+//! enum, per variant) with the time spent on them, the first type in the process's cell and the
+//! others in a small fixed table, read by observers on demand
+//! ([`beamline_wire::ControlRequest::MessageTypes`]).
 //!
 //! **How a message's type is told.** Without user code: the variant is read with
 //! `std::mem::discriminant` (every Rust enum has one; a struct has a single one), so the key is
@@ -20,15 +21,16 @@
 //! allocates one. How the types are named is one function pointer per process, shared with the
 //! behaviour's name (`Meta::server`). Per message: the variant's number, one compare with the
 //! key of the run of messages of one type in progress ([`Run`], kept in the process's own
-//! `Core`) and a plain increment; no atomic, no `OnceLock`. A run is added to the table (its
-//! slot found by open addressing: a process with a few types nearly always finds its key in the
-//! home slot; the first type is compared first) and to the per-kind `handled_*` counters when a message of another type comes,
-//! every 8 messages of a batch, when the batch ends and when the process finishes, so readers
-//! see counts at most 7 messages behind (a batch of slow callbacks still shows a rate). A process that alternates types message by message pays the
-//! table update per message, as before runs. Per batch, the batch's time is shared among the
-//! types it handled (what each count gained) (the same batch mean as `max_handle_us`: the clock
-//! is read per batch, not per message). [`SLOTS`] types are told apart (the first
-//! slot and 15 in the table); more count together as `other`.
+//! `Core`) and a plain increment; no atomic, no `OnceLock`. A run is added to the counters (the
+//! first type's slot is compared first; another type's slot is found in the table by open
+//! addressing: a process with a few types nearly always finds its key in the home slot) and to
+//! the per-kind `handled_*` counters when a message of another type comes, every 8 messages of a
+//! batch, when the batch ends and when the process finishes, so readers see counts at most 7
+//! messages behind (a batch of slow callbacks still shows a rate). A process that alternates
+//! types message by message pays the table update per message, as before runs. Per batch, the
+//! batch's time is shared among the types it handled (what each count gained) (the same batch
+//! mean as `max_handle_us`: the clock is read per batch, not per message). [`SLOTS`] types are
+//! told apart (the first slot and 15 in the table); more count together as `other`.
 
 pub(crate) mod table;
 
