@@ -1,6 +1,7 @@
 //! Messages by type (issue 19): each process counts the messages it handles per type (for an
-//! enum, per variant) with the time spent on them, in a small fixed table read by observers on
-//! demand ([`beamline_wire::ControlRequest::MessageTypes`]).
+//! enum, per variant) with the time spent on them, the first type in the process's cell and the
+//! others in a small fixed table, read by observers on demand
+//! ([`beamline_wire::ControlRequest::MessageTypes`]).
 //!
 //! **How a message's type is told.** Without user code: the variant is read with
 //! `std::mem::discriminant` (every Rust enum has one; a struct has a single one), so the key is
@@ -13,48 +14,58 @@
 //! on `GenServer::Call`/`Cast`/`Info`, breaking every existing server, or specialization, which
 //! stable Rust lacks.)
 //!
-//! **Cost.** The table is allocated by the process on its first message (about 600 B; never for
-//! a process that receives nothing). Per message: the variant's number, one compare with the
+//! **Cost.** A process counts the first type it handles in a slot of its own, inside its cell
+//! ([`MsgTypes`], 56 B with the mailbox link the queue peek uses); the table for more types
+//! (about 520 B) is allocated only when a second type arrives, so a process that only ever
+//! handles one type (a pool's workers, per-request processes: most of a large system) never
+//! allocates one. How the types are named is one function pointer per process, shared with the
+//! behaviour's name (`Meta::server`). Per message: the variant's number, one compare with the
 //! key of the run of messages of one type in progress ([`Run`], kept in the process's own
-//! `Core`) and a plain increment; no atomic, no `OnceLock`. A run is added to the table (its
-//! slot found by open addressing: a process with a few types nearly always finds its key in the
-//! home slot) and to the per-kind `handled_*` counters when a message of another type comes,
-//! every 8 messages of a batch, when the batch ends and when the process finishes, so readers
-//! see counts at most 7 messages behind (a batch of slow callbacks still shows a rate). A process that alternates types message by message pays the
-//! table update per message, as before runs. Per batch, the batch's time is shared among the
-//! types it handled (what each count gained) (the same batch mean as `max_handle_us`: the clock
-//! is read per batch, not per message). The table has [`SLOTS`] slots; more types count together
-//! as `other`.
+//! `Core`) and a plain increment; no atomic, no `OnceLock`. A run is added to the counters (the
+//! first type's slot is compared first; another type's slot is found in the table by open
+//! addressing: a process with a few types nearly always finds its key in the home slot) and to
+//! the per-kind `handled_*` counters when a message of another type comes, every 8 messages of a
+//! batch, when the batch ends and when the process finishes, so readers see counts at most 7
+//! messages behind (a batch of slow callbacks still shows a rate). A process that alternates
+//! types message by message pays the table update per message, as before runs. Per batch, the
+//! batch's time is shared among the types it handled (what each count gained) (the same batch
+//! mean as `max_handle_us`: the clock is read per batch, not per message). [`SLOTS`] types are
+//! told apart (the first slot and 15 in the table); more count together as `other`.
 
 pub(crate) mod table;
 
-pub(crate) use table::{TypeTable, variant_of};
+pub(crate) use table::{MsgTypes, variant_of};
 
 use crate::handle::Envelope;
-use crate::mailbox::Rx;
 use crate::process::ProcessCell;
 use crate::server::GenServer;
 use crate::stats::bump;
 use beamline_wire::{MsgKind, TypeCounts};
-use std::sync::Arc;
-use table::Peekable;
+use table::{Names, Peekable};
 
-/// A table for server `S`'s messages, peeking at `queue`.
-fn new_table<S: GenServer>(queue: std::sync::Weak<dyn Peekable>) -> TypeTable {
-    TypeTable::with(
-        [
+/// What server `S` is called and how its messages are named (kept in its cell as this
+/// function's pointer, `Meta::server`).
+pub(crate) fn names<S: GenServer>() -> Names {
+    Names {
+        behaviour: std::any::type_name::<S>(),
+        inspectable: S::INSPECTABLE,
+        types: [
             std::any::type_name::<S::Call>(),
             std::any::type_name::<S::Cast>(),
             std::any::type_name::<S::Info>(),
         ],
-        S::MESSAGE_VARIANTS,
-        [
+        variants: S::MESSAGE_VARIANTS,
+        sizes: [
             std::mem::size_of::<S::Call>() as u64,
             std::mem::size_of::<S::Cast>() as u64,
             std::mem::size_of::<S::Info>() as u64,
         ],
-        queue,
-    )
+    }
+}
+
+/// The counters of a new process whose mailbox is `queue` (at spawn).
+pub(crate) fn new(queue: std::sync::Weak<dyn Peekable>) -> MsgTypes {
+    MsgTypes::new(queue)
 }
 
 /// The kind and variant of a queued message.
@@ -93,64 +104,48 @@ pub(crate) fn cast_key<M>(msg: &M) -> u32 {
     table::key(MsgKind::Cast, variant_of(msg))
 }
 
-/// Count a message taken from `S`'s mailbox, whose [`key`] is `key` (the process, before its
-/// callback): one more in the current run, or the run is added to the table and a new one
+/// Count a message taken from the mailbox, whose [`key`] is `key` (the process, before its
+/// callback): one more in the current run, or the run is added to the counters and a new one
 /// starts.
 #[inline(always)]
-pub(crate) fn note<S: GenServer>(
-    cell: &ProcessCell,
-    rx: &Rx<Envelope<S>>,
-    run: &mut Run,
-    key: u32,
-) {
+pub(crate) fn note(cell: &ProcessCell, run: &mut Run, key: u32) {
     if run.key == key {
         run.n += 1;
         return;
     }
-    switch(cell, rx, run, key);
+    switch(cell, run, key);
 }
 
 /// A message of another type than the run's (or the process's first message): the run goes
-/// into the table, allocated here on the first message (the queue peek reaches the mailbox
-/// through it while that message's callback runs), and a run of `key` starts, its slot taken
-/// at once (names tell variants apart by the keys seen).
+/// into the counters and a run of `key` starts, its slot taken at once (names tell variants
+/// apart by the keys seen; the table is allocated here when a second type arrives).
 #[inline(never)]
-fn switch<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, run: &mut Run, key: u32) {
-    let table = table(cell, rx);
-    add(cell, table, run);
-    table.note_n(key, 0);
+fn switch(cell: &ProcessCell, run: &mut Run, key: u32) {
+    add(cell, run);
+    cell.msg_types.note_n(key, 0);
     *run = Run { key, n: 1 };
 }
 
-/// The process's table, allocated on its first message.
+/// Add the run to the counters and to the per-kind handled counters (the process, at a
+/// batch's end and when it finishes); the run restarts at 0 with the same key, which the next
+/// batch often continues.
 #[inline]
-fn table<'a, S: GenServer>(cell: &'a ProcessCell, rx: &Rx<Envelope<S>>) -> &'a TypeTable {
-    cell.msg_types.get_or_init(|| {
-        let queue: Arc<dyn Peekable> = rx.queue().clone();
-        Box::new(new_table::<S>(Arc::downgrade(&queue)))
-    })
-}
-
-/// Add the run to the table and to the per-kind handled counters (the process, at a batch's
-/// end and when it finishes); the run restarts at 0 with the same key, which the next batch
-/// often continues.
-#[inline]
-pub(crate) fn flush<S: GenServer>(cell: &ProcessCell, rx: &Rx<Envelope<S>>, run: &mut Run) {
+pub(crate) fn flush(cell: &ProcessCell, run: &mut Run) {
     if run.n != 0 {
-        add(cell, table(cell, rx), run);
+        add(cell, run);
     }
 }
 
-/// [`flush`] into `table`.
+/// [`flush`], whether or not the run is empty.
 #[inline]
-fn add(cell: &ProcessCell, table: &TypeTable, run: &mut Run) {
+fn add(cell: &ProcessCell, run: &mut Run) {
     let n = run.n;
     if n == 0 {
         return;
     }
     run.n = 0;
     let stats = &cell.stats;
-    let handled = match table.note_n(run.key, n) {
+    let handled = match cell.msg_types.note_n(run.key, n) {
         MsgKind::Call => &stats.handled_call,
         MsgKind::Cast => &stats.handled_cast,
         MsgKind::Info => &stats.handled_info,
@@ -161,9 +156,7 @@ fn add(cell: &ProcessCell, table: &TypeTable, run: &mut Run) {
 /// A batch ended after `per` ns per event (the process, at the batch's end).
 #[inline]
 pub(crate) fn end_batch(cell: &ProcessCell, per: u64) {
-    if let Some(t) = cell.msg_types.get() {
-        t.end_batch(per);
-    }
+    cell.msg_types.end_batch(per);
 }
 
 /// The counters of `cell`, for [`beamline_wire::ControlRequest::MessageTypes`].
@@ -172,7 +165,7 @@ pub(crate) fn read(cell: &ProcessCell) -> TypeCounts {
     TypeCounts {
         pid: cell.pid,
         at_ms: cell.now_ns() / 1_000_000,
-        types: cell.msg_types.get().map(|t| t.read()).unwrap_or_default(),
+        types: cell.msg_types.read(&cell.meta.names()),
         senders,
         receivers,
         talk_window_ms,
@@ -183,7 +176,96 @@ pub(crate) fn read(cell: &ProcessCell) -> TypeCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use table::short_name;
+    use crate::{CallReply, Ctx, GenServer, InitError, Next, Runtime};
+    use std::time::Duration;
+    use table::{Counts, short_name};
+
+    /// A call with `ms` takes that long; casts are handled at once.
+    struct Worker;
+
+    impl GenServer for Worker {
+        type Args = ();
+        type Call = u64;
+        type Reply = ();
+        type Cast = Cmd;
+        type Info = ();
+
+        async fn init(_: (), _: &mut Ctx<Self>) -> Result<Self, InitError> {
+            Ok(Worker)
+        }
+
+        async fn handle_call(&mut self, ms: u64, _: &mut Ctx<Self>) -> CallReply<()> {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            CallReply::reply(())
+        }
+
+        async fn handle_cast(&mut self, _: Cmd, _: &mut Ctx<Self>) -> Next {
+            Next::noreply()
+        }
+    }
+
+    fn count(types: &[beamline_wire::TypeCount], name: &str) -> (u64, u64, u64) {
+        let t = types.iter().find(|t| t.name == name).expect(name);
+        (t.count, t.busy_ns, t.max_ns)
+    }
+
+    /// A process that only ever handled one type counts it in its cell, exactly, with no table
+    /// allocated; the sampler's hot type names it.
+    #[tokio::test(start_paused = true)]
+    async fn one_type_is_counted_in_place_without_a_table() {
+        let rt = Runtime::builder().observe_from_env(false).build();
+        let w = rt.start::<Worker>(()).await.unwrap();
+        assert!(read(&w.cell).types.is_empty(), "nothing handled yet");
+        let mut last: Counts = Default::default();
+        assert_eq!(w.cell.msg_types.hottest(&mut last), None);
+        for ms in [10, 20, 30] {
+            w.call(ms).await.unwrap();
+        }
+        let types = read(&w.cell).types;
+        assert_eq!(types.len(), 1);
+        assert_eq!(count(&types, "u64"), (3, 60_000_000, 30_000_000));
+        assert_eq!(types[0].kind, MsgKind::Call);
+        assert!(!w.cell.msg_types.has_table(), "one type: no table");
+        let hot = w.cell.msg_types.hottest(&mut last).expect("a count moved");
+        assert_eq!(w.cell.msg_types.slot_name(&names::<Worker>(), hot), "u64");
+        assert_eq!(w.cell.msg_types.hottest(&mut last), None, "nothing new");
+    }
+
+    /// A second type allocates the table; the first type's counts stay exact beside it, and
+    /// variants of the second are told apart as before.
+    #[tokio::test(start_paused = true)]
+    async fn a_second_type_allocates_the_table_and_both_stay_exact() {
+        let rt = Runtime::builder().observe_from_env(false).build();
+        let w = rt.start::<Worker>(()).await.unwrap();
+        w.call(10).await.unwrap();
+        w.cast(Cmd::A).await.unwrap();
+        w.cast(Cmd::B(1)).await.unwrap();
+        w.cast(Cmd::A).await.unwrap();
+        w.call(5).await.unwrap();
+        assert!(w.cell.msg_types.has_table());
+        let types = read(&w.cell).types;
+        // The casts and the second call came in one batch of 4 taking 5 ms: 1.25 ms each.
+        assert_eq!(count(&types, "u64"), (2, 11_250_000, 10_000_000));
+        assert_eq!(count(&types, "Cmd#0"), (2, 2_500_000, 1_250_000));
+        assert_eq!(count(&types, "Cmd#1").0, 1);
+        assert_eq!(types.len(), 3);
+        let stats = &w.cell.stats;
+        let handled =
+            |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            (handled(&stats.handled_call), handled(&stats.handled_cast)),
+            (2, 3)
+        );
+        // The hot type over the casts' interval is in the table.
+        let mut last: Counts = Default::default();
+        w.cell.msg_types.hottest(&mut last);
+        for _ in 0..4 {
+            w.cast(Cmd::B(2)).await.unwrap();
+        }
+        w.call(0).await.unwrap();
+        let hot = w.cell.msg_types.hottest(&mut last).unwrap();
+        assert_eq!(w.cell.msg_types.slot_name(&names::<Worker>(), hot), "Cmd#1");
+    }
 
     #[allow(dead_code)]
     enum Cmd {

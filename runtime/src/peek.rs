@@ -9,8 +9,9 @@
 //! its own (not behind the lock) and are only counted, as `in_batch`.
 
 use crate::handle::Envelope;
+use crate::msg_types::table::Names;
 pub(crate) use crate::msg_types::table::{Copied, Peekable};
-use crate::msg_types::{TypeTable, key_of};
+use crate::msg_types::{MsgTypes, key_of};
 use crate::process::ProcessCell;
 use crate::queue::Queue;
 use crate::server::GenServer;
@@ -68,16 +69,7 @@ fn cut(mut s: String) -> String {
 pub(crate) fn peek(cell: &ProcessCell, n: u32) -> QueuePeek {
     let now = cell.now_ns();
     let at_ms = now / 1_000_000;
-    let Some(table) = cell.msg_types.get() else {
-        // No message was ever taken: the mailbox is not known yet, and nothing waits in it
-        // long (the process's loop takes messages as they come) unless it is stuck in `init`.
-        return QueuePeek {
-            at_ms,
-            in_batch: 0,
-            queued: cell.stats.mailbox_len(),
-            messages: Vec::new(),
-        };
-    };
+    let table = &cell.msg_types;
     let Some(queue) = table.queue.upgrade() else {
         return QueuePeek {
             at_ms,
@@ -89,12 +81,18 @@ pub(crate) fn peek(cell: &ProcessCell, n: u32) -> QueuePeek {
         at_ms,
         in_batch: cell.stats.mailbox_len().saturating_sub(queued),
         queued,
-        messages: name(table, head, behind, now),
+        messages: name(table, &cell.meta.names(), head, behind, now),
     }
 }
 
 /// Name the copied messages and work out their ages, oldest first.
-fn name(table: &TypeTable, head: Vec<Copied>, behind: u64, now: u64) -> Vec<QueuedMessage> {
+fn name(
+    table: &MsgTypes,
+    names: &Names,
+    head: Vec<Copied>,
+    behind: u64,
+    now: u64,
+) -> Vec<QueuedMessage> {
     let age = |stamp: u64| now.saturating_sub(stamp) / 1_000;
     // Walk from the back: the nearest stamped message behind each one bounds its age.
     let mut bound = (behind != 0).then(|| age(behind));
@@ -107,9 +105,9 @@ fn name(table: &TypeTable, head: Vec<Copied>, behind: u64, now: u64) -> Vec<Queu
                 bound = Some(age(c.stamp));
             }
             QueuedMessage {
-                name: table.name(c.kind, c.variant),
+                name: table.name(names, c.kind, c.variant),
                 kind: c.kind,
-                bytes: table.size(c.kind),
+                bytes: MsgTypes::size(names, c.kind),
                 age_us: bound,
                 age_exact: exact,
                 text: c.text,

@@ -93,27 +93,58 @@ pub(crate) struct SupervisorStats {
 }
 
 /// Fixed facts about a process, known at spawn.
+///
+/// Every byte here is paid per process: what most processes lack is boxed in [`Place`], what
+/// is the same for every process of a server is behind [`Meta::server`], and the process's kind
+/// sits in the cell beside its flags (a byte here would cost a word of padding).
 pub(crate) struct Meta {
-    pub kind: ProcessKind,
-    pub behaviour: &'static str,
-    pub parent: Option<Pid>,
+    /// The server's type name and its messages' names (one pointer for all; see
+    /// [`Meta::behaviour`], [`Meta::names`]).
+    pub(crate) server: fn() -> crate::msg_types::table::Names,
+    /// The parent's pid, 0 for none (pids start at 1): a word where `Option<Pid>` takes two,
+    /// in every process (see [`Meta::parent`]).
+    pub(crate) parent: u64,
     pub spawned_ns: u64,
-    /// Name, child id and slot, boxed because most processes (pool workers, per-request
-    /// processes) have none of them and every byte here is paid per process.
+    /// Name, child id, slot and a bounded mailbox's capacity, boxed because most processes
+    /// (pool workers, per-request processes) have none of them.
     pub place: Option<Box<Place>>,
-    pub capacity: Option<u64>,
-    pub inspectable: bool,
 }
 
-/// Where a process sits: its registered name and, under a supervisor, its child slot.
+/// Where a process sits: its registered name and, under a supervisor, its child slot; and its
+/// mailbox's capacity if bounded (mailboxes are unbounded unless asked).
 #[derive(Default)]
 pub(crate) struct Place {
     pub name: Option<Name>,
     pub child_id: Option<String>,
     pub slot: Option<Arc<SlotInfo>>,
+    pub capacity: Option<u64>,
 }
 
 impl Meta {
+    /// The server's type name.
+    pub(crate) fn behaviour(&self) -> &'static str {
+        (self.server)().behaviour
+    }
+
+    /// How the server's messages are named.
+    pub(crate) fn names(&self) -> crate::msg_types::table::Names {
+        (self.server)()
+    }
+
+    pub(crate) fn parent(&self) -> Option<Pid> {
+        (self.parent != 0).then_some(Pid(self.parent))
+    }
+
+    /// The mailbox's capacity, `None` when unbounded.
+    pub(crate) fn capacity(&self) -> Option<u64> {
+        self.place.as_ref().and_then(|p| p.capacity)
+    }
+
+    /// Whether the server lets observers render its state (`GenServer::INSPECTABLE`).
+    pub(crate) fn inspectable(&self) -> bool {
+        (self.server)().inspectable
+    }
+
     pub(crate) fn name(&self) -> Option<&Name> {
         self.place.as_ref().and_then(|p| p.name.as_ref())
     }
@@ -137,7 +168,6 @@ pub(crate) struct Relations {
     pub monitors: ThinVec<(MonitorRef, Arc<ProcessCell>)>,
     /// Processes monitoring this one.
     pub monitored_by: ThinVec<(MonitorRef, Arc<ProcessCell>)>,
-    pub exited: bool,
 }
 
 /// The shared record of one process.
@@ -145,13 +175,24 @@ pub struct ProcessCell {
     pub(crate) pid: Pid,
     pub(crate) shared: Arc<Shared>,
     pub(crate) meta: Meta,
+    /// What it is (server, supervisor, …); here beside the flags rather than in [`Meta`],
+    /// where its byte would cost a word of padding.
+    pub(crate) kind: ProcessKind,
     pub(crate) stats: Stats,
     /// System messages (exit signals, stop, down, inspect), handled before the mailbox.
     pub(crate) sys: Queue<Sys>,
     pub(crate) relations: Mutex<Relations>,
-    pub(crate) exit: OnceLock<ExitReason>,
+    /// Set when the process exits and its relations are taken: no link or monitor is added
+    /// after that. Read and written only while holding `relations`' lock, which orders it (so
+    /// relaxed); kept outside the lock's data, where it would cost a word of padding.
+    pub(crate) relations_closed: AtomicBool,
+    /// Why it exited, once it has. Boxed at the exit (one small allocation per exit) rather
+    /// than inline: an inline reason took 40 bytes of every live process's cell.
+    pub(crate) exit: once_cell::race::OnceBox<ExitReason>,
     pub(crate) exited: Notify,
-    pub(crate) abort: OnceLock<AbortHandle>,
+    /// The task's abort handle, set once at spawn. A lock rather than a `OnceLock`, the same
+    /// size: a `OnceLock::set` cost about 80 instructions per spawn, an uncontended lock a few.
+    pub(crate) abort: parking_lot::Mutex<Option<AbortHandle>>,
     pub(crate) trap_exit: AtomicBool,
     /// Whether a message trace follows this process (`trace.rs`): read by the process once per
     /// batch and every 8 messages within one.
@@ -159,15 +200,15 @@ pub struct ProcessCell {
     /// Boxed: only supervisors have it, and every process pays for the field's size.
     pub(crate) supervisor: Option<Box<SupervisorStats>>,
     /// Recent log lines emitted inside this process (see [`crate::logs`]).
-    /// Boxed on the first line: most processes never log, and an empty `VecDeque` inline is
-    /// four words per process where the box is one.
-    #[allow(clippy::box_collection)]
-    pub(crate) logs: Mutex<Option<Box<VecDeque<String>>>>,
+    /// Boxed with its lock on the first line: most processes never log, and an empty
+    /// `VecDeque` inline is four words per process where the box is one.
+    pub(crate) logs: once_cell::race::OnceBox<Mutex<VecDeque<String>>>,
     /// Keys it holds in key/value registries, rendered for the observer; one pointer, allocated
     /// on the first registration (see `key_registry/shown.rs`).
     pub(crate) keys: crate::key_registry::shown::KeysSlot,
-    /// Messages by type (`msg_types.rs`), allocated by the process on its first message.
-    pub(crate) msg_types: OnceLock<Box<crate::msg_types::table::TypeTable>>,
+    /// Messages by type (`msg_types.rs`): the first type counted in place, a table allocated
+    /// only when a second type arrives.
+    pub(crate) msg_types: crate::msg_types::table::MsgTypes,
     /// Its top senders and receivers (`talkers.rs`): one pointer until its first sampled message.
     pub(crate) talkers: crate::talkers::table::TalkersSlot,
     /// The `beamline.process` span its message spans follow from (feature `otlp`, only when
@@ -240,7 +281,9 @@ impl ProcessCell {
 
     /// Brutal kill: abort the task; its exit bookkeeping runs as the task is dropped.
     pub(crate) fn kill(&self) {
-        match self.abort.get() {
+        // Cloned out of the lock: the abort may run the task's drop on this thread.
+        let handle = self.abort.lock().clone();
+        match handle {
             Some(h) => h.abort(),
             None => {
                 self.send_sys(Sys::Kill);
@@ -251,7 +294,7 @@ impl ProcessCell {
     /// Record the exit and tell everyone who needs to know. Runs exactly once per process,
     /// from the process's own task (or its drop when aborted).
     pub(crate) fn finish(self: &Arc<Self>, reason: ExitReason, dropped_in_mailbox: u64) {
-        if self.exit.set(reason.clone()).is_err() {
+        if self.exit.set(Box::new(reason.clone())).is_err() {
             return;
         }
         let now = self.now_ns();
@@ -272,7 +315,7 @@ impl ProcessCell {
         let rel = {
             let mut rel = self.relations();
             let taken = std::mem::take(&mut *rel);
-            rel.exited = true;
+            self.relations_closed.store(true, Relaxed);
             taken
         };
         for link in rel.links {
@@ -294,9 +337,9 @@ impl ProcessCell {
             target.relations().monitored_by.retain(|(r, _)| *r != mref);
         }
         if reason.is_abnormal() {
-            tracing::warn!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour, %reason, "process exited");
+            tracing::warn!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour(), %reason, "process exited");
         } else {
-            tracing::debug!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour, %reason, "process exited");
+            tracing::debug!(pid = %self.pid, name = self.meta.name().map(tracing::field::display), behaviour = self.meta.behaviour(), %reason, "process exited");
         }
         shared.table.on_exit(self.pid, shared.instrument);
         self.mark_dirty();
@@ -352,7 +395,8 @@ impl ProcessCell {
         };
         let mut a = first.relations();
         let mut b = second.relations();
-        if a.exited || b.exited {
+        let closed = |c: &ProcessCell| c.relations_closed.load(Relaxed);
+        if closed(first) || closed(second) {
             drop((a, b));
             if other.has_exited() {
                 self.exit_signal(other.pid, ExitReason::NoProcess);
@@ -379,7 +423,7 @@ impl ProcessCell {
         let mref = self.shared.next_ref();
         {
             let mut t = target.relations();
-            if !t.exited {
+            if !target.relations_closed.load(Relaxed) {
                 t.monitored_by.push((mref, self.clone()));
                 drop(t);
                 self.relations().monitors.push((mref, target.clone()));
@@ -410,5 +454,19 @@ impl ProcessCell {
     /// Forget a monitor that has fired (its down message is being delivered).
     pub(crate) fn monitor_fired(&self, mref: MonitorRef) {
         self.relations().monitors.retain(|(r, _)| *r != mref);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every process pays for its cell, allocated in an `Arc` (two counters) with glibc's
+    /// malloc (8 bytes of header, rounded up to 16): at 472 bytes it takes a 496-byte chunk,
+    /// 8 bytes more would take 512, and the RSS per idle process (issue 15: at most 1.25x a
+    /// raw tokio task) grows by that much at every scale.
+    #[cfg(not(feature = "otlp"))]
+    #[test]
+    fn a_process_cell_stays_in_its_allocation_class() {
+        let size = std::mem::size_of::<super::ProcessCell>();
+        assert!(size <= 472, "{size} bytes");
     }
 }

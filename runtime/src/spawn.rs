@@ -13,7 +13,7 @@ use self::core::Core;
 use self::dispatch::measure;
 use crate::ctx::Ctx;
 use crate::handle::{Envelope, ProcessRef, ServerRef};
-use crate::mailbox::Mailbox;
+use crate::mailbox::{Mailbox, Rx};
 use crate::panic::guarded;
 use crate::process::{Meta, Place, ProcessCell, Relations, Shared, SlotInfo, Sys};
 use crate::registry::{Entry, Name};
@@ -22,7 +22,7 @@ use crate::{ExitReason, GenServer, InitError, Runtime, StartError, current};
 use beamline_wire::{Pid, ProcessKind};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use tokio::sync::Notify;
 
@@ -136,7 +136,7 @@ pub(crate) async fn start<S: GenServer>(
     }
     let spawner = current::with(|c| c.clone());
     let (tx, rx) = opts.mailbox.channel::<Envelope<S>>();
-    let cell = new_cell::<S>(shared, &opts, spawner.as_ref().map(|c| c.pid));
+    let cell = new_cell::<S>(shared, &opts, spawner.as_ref().map(|c| c.pid), &rx);
     let handle = ServerRef {
         cell: cell.clone(),
         tx,
@@ -161,7 +161,7 @@ pub(crate) async fn start<S: GenServer>(
     };
     #[cfg(not(feature = "otlp"))]
     let task = spawn_loop(rt, &cell, run::<S, Plain>(core));
-    let _ = cell.abort.set(task.abort_handle());
+    *cell.abort.lock() = Some(task.abort_handle());
     Ok(handle)
 }
 
@@ -184,39 +184,43 @@ fn new_cell<S: GenServer>(
     shared: &Arc<Shared>,
     opts: &SpawnOpts,
     spawner: Option<Pid>,
+    rx: &Rx<Envelope<S>>,
 ) -> Arc<ProcessCell> {
+    let queue: Arc<dyn crate::msg_types::table::Peekable> = rx.queue().clone();
     let kind = opts.kind.unwrap_or(ProcessKind::Server);
-    let placed = opts.name.is_some() || opts.child_id.is_some() || opts.slot.is_some();
+    let capacity = opts.mailbox.capacity();
+    let placed =
+        opts.name.is_some() || opts.child_id.is_some() || opts.slot.is_some() || capacity.is_some();
     Arc::new(ProcessCell {
         pid: Pid(shared.next_pid.fetch_add(1, Relaxed)),
         shared: shared.clone(),
+        kind,
         meta: Meta {
-            kind,
-            behaviour: std::any::type_name::<S>(),
-            parent: opts.parent.or(spawner),
+            server: crate::msg_types::names::<S>,
+            parent: opts.parent.or(spawner).map_or(0, |p| p.0),
             spawned_ns: shared.now_ns(),
             place: placed.then(|| {
                 Box::new(Place {
                     name: opts.name.clone(),
                     child_id: opts.child_id.clone(),
                     slot: opts.slot.clone(),
+                    capacity,
                 })
             }),
-            capacity: opts.mailbox.capacity(),
-            inspectable: S::INSPECTABLE,
         },
         stats: Stats::default(),
         sys: Default::default(),
         relations: Mutex::new(Relations::default()),
-        exit: OnceLock::new(),
+        relations_closed: AtomicBool::new(false),
+        exit: Default::default(),
         exited: Notify::new(),
-        abort: OnceLock::new(),
+        abort: Default::default(),
         trap_exit: AtomicBool::new(false),
         traced: AtomicBool::new(false),
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
-        logs: Mutex::new(None),
+        logs: Default::default(),
         keys: Default::default(),
-        msg_types: OnceLock::new(),
+        msg_types: crate::msg_types::new(Arc::downgrade(&queue)),
         talkers: Default::default(),
         #[cfg(feature = "otlp")]
         span: Default::default(),
@@ -263,7 +267,7 @@ fn enrol<S: GenServer>(
     cell.mark_dirty();
     cell.stats
         .set_status(StatusCode::Starting, cell.meta.spawned_ns);
-    tracing::debug!(pid = %cell.pid, name = opts.name.as_ref().map(tracing::field::display), behaviour = cell.meta.behaviour, "process spawned");
+    tracing::debug!(pid = %cell.pid, name = opts.name.as_ref().map(tracing::field::display), behaviour = cell.meta.behaviour(), "process spawned");
     Ok(())
 }
 

@@ -67,7 +67,7 @@ pub(crate) async fn restart_process(shared: &Shared, pid: Pid) -> Result<(), Str
         .ok_or_else(|| format!("no process {pid}"))?;
     let parent = cell
         .meta
-        .parent
+        .parent()
         .ok_or_else(|| format!("{pid} has no supervisor"))?;
     let parent_cell = shared
         .table

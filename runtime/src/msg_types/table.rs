@@ -4,12 +4,16 @@
 
 use crate::stats::bump;
 use beamline_wire::{MsgKind, TypeCount};
+use once_cell::race::OnceBox;
 use std::hash::{Hash, Hasher};
 use std::sync::Weak;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 
 /// Slots per process; more types count together as `other`.
 pub const SLOTS: usize = 16;
+
+/// Slots in the table for the types after the first (the first has its own in [`MsgTypes`]).
+const TABLE: usize = SLOTS - 1;
 
 /// The names of a server's message variants, in declaration order, for
 /// [`crate::GenServer::MESSAGE_VARIANTS`]. Empty lists (the default) mean "number them".
@@ -45,24 +49,44 @@ struct Slot {
     max_ns: AtomicU64,
 }
 
-/// A process's table: [`SLOTS`] types and `other`, and how to name them.
-pub(crate) struct TypeTable {
-    slots: [Slot; SLOTS + 1],
-    /// Slots taken so far, one bit each (`other` not included).
-    used: AtomicU32,
-    /// The short names of `Call`, `Cast` and `Info`.
-    types: [&'static str; 3],
-    variants: VariantNames,
-    /// How big each kind's message is inline.
-    sizes: [u64; 3],
+/// What a server is called and how its messages are named: its type's name, its message
+/// types' short names, variant names and inline sizes (call, cast, info). Built on demand
+/// (read side only) by a function the process's cell keeps as one pointer (`Meta::server`),
+/// so a process pays one word for all of it.
+pub(crate) struct Names {
+    pub(crate) behaviour: &'static str,
+    /// `GenServer::INSPECTABLE`.
+    pub(crate) inspectable: bool,
+    pub(crate) types: [&'static str; 3],
+    pub(crate) variants: VariantNames,
+    pub(crate) sizes: [u64; 3],
+}
+
+/// A process's messages by type, kept in its cell. The first type it handles is counted in a
+/// slot of its own here; a table for more ([`TypeTable`], about 520 B) is allocated only when a
+/// second type arrives. Most processes (a pool's workers, per-request processes) only ever
+/// handle one type: they pay these few words and no allocation.
+pub(crate) struct MsgTypes {
+    /// The first type handled (its key is 0 until then).
+    first: Slot,
+    /// Every other type, from the second type's first message.
+    more: OnceBox<TypeTable>,
     /// The mailbox, for the queue peek (weak: queued messages may hold handles to this cell).
     pub(crate) queue: Weak<dyn Peekable>,
+}
+
+/// The other types' table: [`TABLE`] types and `other`.
+#[derive(Default)]
+pub(crate) struct TypeTable {
+    slots: [Slot; TABLE + 1],
+    /// Slots taken so far, one bit each (`other` not included).
+    used: AtomicU32,
 }
 
 /// Where a key's slot is looked for first.
 #[inline(always)]
 fn home(key: u32) -> usize {
-    ((key >> 24).wrapping_mul(5) ^ key) as usize % SLOTS
+    ((key >> 24).wrapping_mul(5) ^ key) as usize % TABLE
 }
 
 /// A message's key in the table: `kind << 24 | variant`, plus one (0 marks a free slot).
@@ -148,47 +172,27 @@ pub(crate) fn variant_of<T>(value: &T) -> u32 {
 }
 
 impl TypeTable {
-    /// A table for a server whose message types have these short names, variant names and
-    /// inline sizes (call, cast, info).
-    pub(crate) fn with(
-        types: [&'static str; 3],
-        variants: VariantNames,
-        sizes: [u64; 3],
-        queue: Weak<dyn Peekable>,
-    ) -> Self {
-        TypeTable {
-            queue,
-            slots: Default::default(),
-            used: AtomicU32::new(0),
-            types,
-            variants,
-            sizes,
-        }
-    }
-
-    /// Count `n` messages of `key` (see [`key`]; the process, for a run of messages of one
-    /// type, `msg_types::flush`): the slot is found by open addressing (a process with a few
-    /// types nearly always hits its key's home slot, one index and one compare), then one
-    /// counter goes up. Returns the messages' kind.
+    /// Count `n` messages of `key` (see [`key`]): the slot is found by open addressing (a
+    /// process with a few types nearly always hits its key's home slot, one index and one
+    /// compare), then one counter goes up.
     #[inline]
-    pub(crate) fn note_n(&self, key: u32, n: u32) -> MsgKind {
+    fn note_n(&self, key: u32, n: u32) {
         let home = &self.slots[home(key)];
         if home.key.load(Relaxed) == key {
             bump(&home.count, u64::from(n));
         } else {
             self.note_slow(key, n);
         }
-        kind_of((key - 1) >> 24)
     }
 
-    /// [`TypeTable::note`] away from the home slot: probe on, claim a free slot, or count the
-    /// message as `other` once all [`SLOTS`] are taken.
+    /// [`TypeTable::note_n`] away from the home slot: probe on, claim a free slot, or count
+    /// the message as `other` once all [`TABLE`] are taken.
     #[inline(never)]
     fn note_slow(&self, key: u32, n: u32) {
         let start = home(key);
-        let mut slot = SLOTS;
-        for step in 0..SLOTS {
-            let i = (start + step) % SLOTS;
+        let mut slot = TABLE;
+        for step in 0..TABLE {
+            let i = (start + step) % TABLE;
             let k = self.slots[i].key.load(Relaxed);
             if k == key {
                 slot = i;
@@ -205,50 +209,133 @@ impl TypeTable {
         }
         bump(&self.slots[slot].count, u64::from(n));
     }
+}
+
+impl Slot {
+    /// A batch ended, `per` ns per event: charge this type for its messages in the batch (what
+    /// its count gained since the last batch ended).
+    #[inline]
+    fn charge(&self, per: u64) {
+        let low = self.count.load(Relaxed) as u32;
+        let n = low.wrapping_sub(self.charged.load(Relaxed));
+        if n == 0 {
+            return;
+        }
+        self.charged.store(low, Relaxed);
+        bump(&self.busy_ns, per * u64::from(n));
+        if per > self.max_ns.load(Relaxed) {
+            self.max_ns.store(per, Relaxed);
+        }
+    }
+}
+
+/// Where [`MsgTypes`]' slots are numbered for [`MsgTypes::hottest`] and
+/// [`MsgTypes::slot_name`]: the first type's slot, then the table's (`other` last).
+const FIRST: usize = 0;
+/// The number of `other` in that numbering.
+const OTHER: usize = TABLE + 1;
+
+impl MsgTypes {
+    /// Nothing counted yet, for a server whose mailbox is `queue`.
+    pub(crate) fn new(queue: Weak<dyn Peekable>) -> Self {
+        MsgTypes {
+            first: Slot::default(),
+            more: OnceBox::new(),
+            queue,
+        }
+    }
+
+    /// Count `n` messages of `key` (see [`key`]; the process, for a run of messages of one
+    /// type, `msg_types::flush`): the first type's slot is compared first (one load, one
+    /// compare), then the table. Returns the messages' kind.
+    #[inline]
+    pub(crate) fn note_n(&self, key: u32, n: u32) -> MsgKind {
+        if self.first.key.load(Relaxed) == key {
+            bump(&self.first.count, u64::from(n));
+        } else {
+            self.note_other(key, n);
+        }
+        kind_of((key - 1) >> 24)
+    }
+
+    /// [`MsgTypes::note_n`] for a key not in the first slot: the first type ever seen takes
+    /// it; any other goes to the table, allocated here on the second type's first message.
+    #[inline(never)]
+    fn note_other(&self, key: u32, n: u32) {
+        if self.first.key.load(Relaxed) == 0 {
+            // Only the process writes keys. A reader seeing the key before the count skips the
+            // slot, as it skips any slot with nothing counted.
+            self.first.key.store(key, Relaxed);
+            bump(&self.first.count, u64::from(n));
+        } else {
+            self.more.get_or_init(Box::default).note_n(key, n);
+        }
+    }
+
+    /// Whether the process handled a message yet (a type was seen).
+    pub(crate) fn any(&self) -> bool {
+        self.first.key.load(Relaxed) != 0
+    }
+
+    /// Whether the table for a second type and more was allocated.
+    #[cfg(test)]
+    pub(crate) fn has_table(&self) -> bool {
+        self.more.get().is_some()
+    }
 
     /// A batch ended, `per` ns per event: charge each type for its messages in the batch (what
     /// its count gained since the last batch ended).
     #[inline]
     pub(crate) fn end_batch(&self, per: u64) {
+        self.first.charge(per);
+        let Some(table) = self.more.get() else {
+            return;
+        };
         // Slots taken, plus `other`.
-        let mut taken = self.used.load(Relaxed) | 1 << SLOTS;
+        let mut taken = table.used.load(Relaxed) | 1 << TABLE;
         while taken != 0 {
             let i = taken.trailing_zeros() as usize;
             taken &= taken - 1;
-            let s = &self.slots[i];
-            let low = s.count.load(Relaxed) as u32;
-            let n = low.wrapping_sub(s.charged.load(Relaxed));
-            if n == 0 {
-                continue;
-            }
-            s.charged.store(low, Relaxed);
-            bump(&s.busy_ns, per * u64::from(n));
-            if per > s.max_ns.load(Relaxed) {
-                s.max_ns.store(per, Relaxed);
-            }
+            table.slots[i].charge(per);
         }
+    }
+
+    /// Every slot in use, numbered as [`FIRST`] and [`OTHER`] say.
+    fn slots(&self) -> impl Iterator<Item = (usize, &Slot)> {
+        let first = std::iter::once((FIRST, &self.first));
+        let table = self.more.get().into_iter().flat_map(|t| {
+            let mut taken = t.used.load(Relaxed) | 1 << TABLE;
+            std::iter::from_fn(move || {
+                if taken == 0 {
+                    return None;
+                }
+                let i = taken.trailing_zeros() as usize;
+                taken &= taken - 1;
+                Some((i + 1, &t.slots[i]))
+            })
+        });
+        first.chain(table)
     }
 
     /// Whether a variant of the type of `kind` other than `variant` was seen.
     fn other_variant_seen(&self, kind: u32, variant: u32) -> bool {
-        self.slots[..SLOTS]
-            .iter()
-            .any(|s| match s.key.load(Relaxed) {
-                0 => false,
-                k => (k - 1) >> 24 == kind && (k - 1) & 0x00FF_FFFF != variant,
-            })
+        self.slots().any(|(i, s)| match s.key.load(Relaxed) {
+            0 => false,
+            _ if i == OTHER => false,
+            k => (k - 1) >> 24 == kind && (k - 1) & 0x00FF_FFFF != variant,
+        })
     }
 
     /// The name of a message of `kind` and `variant`, as the observer shows it.
-    pub(crate) fn name(&self, kind: MsgKind, variant: u32) -> String {
+    pub(crate) fn name(&self, names: &Names, kind: MsgKind, variant: u32) -> String {
         let k = kind_index(kind);
-        let names = match kind {
-            MsgKind::Call => self.variants.call,
-            MsgKind::Cast => self.variants.cast,
-            MsgKind::Info => self.variants.info,
+        let list = match kind {
+            MsgKind::Call => names.variants.call,
+            MsgKind::Cast => names.variants.cast,
+            MsgKind::Info => names.variants.info,
         };
-        let ty = short_name(self.types[k]);
-        match names.get(variant as usize) {
+        let ty = short_name(names.types[k]);
+        match list.get(variant as usize) {
             Some(v) => format!("{ty}::{v}"),
             None if self.other_variant_seen(k as u32, variant) => format!("{ty}#{variant}"),
             None => ty,
@@ -256,24 +343,24 @@ impl TypeTable {
     }
 
     /// The inline size of a message of `kind`.
-    pub(crate) fn size(&self, kind: MsgKind) -> u64 {
-        self.sizes[kind_index(kind)]
+    pub(crate) fn size(names: &Names, kind: MsgKind) -> u64 {
+        names.sizes[kind_index(kind)]
     }
 
-    /// What the table says now.
-    pub(crate) fn read(&self) -> Vec<TypeCount> {
+    /// What the counters say now: the first type, then the table's, `other` last.
+    pub(crate) fn read(&self, names: &Names) -> Vec<TypeCount> {
         let mut out = Vec::new();
-        for (i, s) in self.slots.iter().enumerate() {
+        for (i, s) in self.slots() {
             let count = s.count.load(Relaxed);
             let key = s.key.load(Relaxed);
-            if count == 0 || (key == 0 && i < SLOTS) {
+            if count == 0 || (key == 0 && i != OTHER) {
                 continue;
             }
-            let (name, kind) = if i == SLOTS {
+            let (name, kind) = if i == OTHER {
                 ("other".to_string(), MsgKind::Info)
             } else {
                 let kind = kind_of((key - 1) >> 24);
-                (self.name(kind, (key - 1) & 0x00FF_FFFF), kind)
+                (self.name(names, kind, (key - 1) & 0x00FF_FFFF), kind)
             };
             out.push(TypeCount {
                 name,
@@ -287,22 +374,18 @@ impl TypeTable {
     }
 }
 
-/// What [`TypeTable::hottest`] remembers between two readings: the low 32 bits of each slot's
+/// What [`MsgTypes::hottest`] remembers between two readings: the low 32 bits of each slot's
 /// count (68 bytes; what a type gains in one interval stays far below 2^32).
 pub(crate) type Counts = [u32; SLOTS + 1];
 
-impl TypeTable {
+impl MsgTypes {
     /// The slot of the type whose count gained the most since `last` (the sampler's previous
     /// reading, updated here), `None` when no count moved. Ties go to the type with more busy
     /// time in total, then to the lower slot. Read side only: the sampler calls it once per
     /// sampled process, so its cost is per sample, never per message.
     pub(crate) fn hottest(&self, last: &mut Counts) -> Option<usize> {
         let mut best: Option<(u64, u64, usize)> = None;
-        let mut taken = self.used.load(Relaxed) | 1 << SLOTS;
-        while taken != 0 {
-            let i = taken.trailing_zeros() as usize;
-            taken &= taken - 1;
-            let s = &self.slots[i];
+        for (i, s) in self.slots() {
             let count = s.count.load(Relaxed) as u32;
             let gained = u64::from(count.wrapping_sub(last[i]));
             last[i] = count;
@@ -322,16 +405,23 @@ impl TypeTable {
     /// becomes `Cmd#0` once a second variant arrives), so a name kept for a slot is good while
     /// this stays the same.
     pub(crate) fn taken(&self) -> u32 {
-        self.used.load(Relaxed)
+        let first = u32::from(self.any());
+        let table = self.more.get().map_or(0, |t| t.used.load(Relaxed));
+        first | table << 1
     }
 
-    /// The name of the type counted in `slot` (from [`TypeTable::hottest`]), as `read` names it.
-    pub(crate) fn slot_name(&self, slot: usize) -> String {
-        if slot >= SLOTS {
-            return "other".to_string();
-        }
-        let key = self.slots[slot].key.load(Relaxed).saturating_sub(1);
-        self.name(kind_of(key >> 24), key & 0x00FF_FFFF)
+    /// The name of the type counted in `slot` (from [`MsgTypes::hottest`]), as `read` names it.
+    pub(crate) fn slot_name(&self, names: &Names, slot: usize) -> String {
+        let s = match slot {
+            FIRST => &self.first,
+            OTHER.. => return "other".to_string(),
+            i => match self.more.get() {
+                Some(t) => &t.slots[i - 1],
+                None => return "other".to_string(),
+            },
+        };
+        let key = s.key.load(Relaxed).saturating_sub(1);
+        self.name(names, kind_of(key >> 24), key & 0x00FF_FFFF)
     }
 }
 

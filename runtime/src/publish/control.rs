@@ -110,7 +110,7 @@ async fn render_state(shared: &Shared, pid: Pid) -> ControlReply {
         Ok(cell) => cell,
         Err(e) => return e,
     };
-    if !cell.meta.inspectable {
+    if !cell.meta.inspectable() {
         return ControlReply::Error(format!(
             "{pid} does not allow its state to be shown (its GenServer sets INSPECTABLE = false)"
         ));
@@ -134,8 +134,11 @@ async fn render_state(shared: &Shared, pid: Pid) -> ControlReply {
 fn logs(shared: &Shared, pid: Pid) -> ControlReply {
     match shared.table.get(pid) {
         Some(cell) => {
-            let logs = cell.logs.lock().unwrap_or_else(|p| p.into_inner());
-            ControlReply::Logs(logs.iter().flat_map(|l| l.iter().cloned()).collect())
+            let lines = cell.logs.get().map(|l| {
+                let l = l.lock().unwrap_or_else(|p| p.into_inner());
+                l.iter().cloned().collect()
+            });
+            ControlReply::Logs(lines.unwrap_or_default())
         }
         None => ControlReply::Error(format!("no such process: {pid}")),
     }

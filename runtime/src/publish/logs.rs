@@ -94,8 +94,8 @@ impl<S: Subscriber> Layer<S> for ProcessLogs {
                 line.fields
             );
             let text = super::to_wire::cut(&text, MAX_LINE);
-            let mut logs = cell.logs.lock().unwrap_or_else(|p| p.into_inner());
-            let logs = logs.get_or_insert_default();
+            let logs = cell.logs.get_or_init(Box::default);
+            let mut logs = logs.lock().unwrap_or_else(|p| p.into_inner());
             while logs.len() >= self.lines {
                 logs.pop_front();
             }

@@ -27,7 +27,7 @@ use super::slice::Slicer;
 use super::stream;
 use super::to_wire::{self, Base};
 use super::type_names::TypeNames;
-use crate::msg_types::table::{Counts, TypeTable};
+use crate::msg_types::table::{Counts, MsgTypes, Names};
 use crate::process::ProcessCell;
 use beamline_wire::{Pid, SystemSample};
 use std::collections::HashMap;
@@ -65,8 +65,8 @@ struct Prev {
     exit_reported: bool,
     /// The tick that last saw it; entries not seen by a full scan are removed.
     seen: u64,
-    /// What it needs for its hottest type (80 bytes, only for a process that has a type
-    /// table: 8 bytes otherwise).
+    /// What it needs for its hottest type (80 bytes, only for a process that handled a
+    /// message: 8 bytes otherwise).
     types: Option<Box<TypeMemory>>,
 }
 
@@ -82,14 +82,20 @@ struct TypeMemory {
 impl TypeMemory {
     /// The id of the type in `slot` of `table`, named and interned only when it is not the one
     /// named last time (or a new slot may have renamed it).
-    fn id(&mut self, table: &TypeTable, slot: usize, names: &TypeNames) -> Option<u32> {
+    fn id(
+        &mut self,
+        table: &MsgTypes,
+        server: fn() -> Names,
+        slot: usize,
+        names: &TypeNames,
+    ) -> Option<u32> {
         let taken = table.taken();
         if let Some((s, t, id)) = self.named
             && (s, t) == (slot, taken)
         {
             return Some(id);
         }
-        let id = names.intern(table.slot_name(slot))?;
+        let id = names.intern(table.slot_name(&server(), slot))?;
         self.named = Some((slot, taken, id));
         Some(id)
     }
@@ -493,7 +499,7 @@ impl Scan {
         let r = to_wire::take_reading(cell, self.now, monitor);
         // Read every visit, so that the next gain starts from here.
         let mut types = self.prev.get_mut(pid).and_then(|p| p.types.take());
-        let table = cell.msg_types.get().map(|t| &**t);
+        let table = Some(&cell.msg_types).filter(|t| t.any());
         let mut hot = table.and_then(|t| t.hottest(&mut types.get_or_insert_default().counts));
         // Counts land every 8 messages and at a batch's end: a process in a batch of slow
         // callbacks may gain nothing this interval yet still be busy with the type last named.
@@ -524,7 +530,7 @@ impl Scan {
                 let dt_ns = self.now.saturating_sub(from).max(1_000_000);
                 let mut s = to_wire::sample(cell, &r, &old, dt_ns);
                 if let (Some(slot), Some(table), Some(memory)) = (hot, table, types.as_mut()) {
-                    s.hot_type = memory.id(table, slot, &self.publish.type_names);
+                    s.hot_type = memory.id(table, cell.meta.server, slot, &self.publish.type_names);
                 }
                 self.found.built.push(s);
                 in_built = true;

@@ -147,7 +147,7 @@ pub(crate) fn approx_size(cell: &ProcessCell) -> usize {
         exits.iter().map(|e| e.len().min(MAX_TEXT + 4) + 2).sum()
     });
     let exit_reason = if cell.has_exited() { MAX_TEXT + 4 } else { 0 };
-    256 + meta.behaviour.len()
+    256 + meta.behaviour().len()
         + meta.name().map_or(0, |n| match n {
             crate::registry::Name::Global(n) => n.len(),
             crate::registry::Name::Via { registry, key } => registry.len() + key.len() + 1,
@@ -222,15 +222,15 @@ pub(crate) fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) ->
     ProcessSample {
         id: cell.pid,
         name: meta.name().map(|n| n.to_string()),
-        parent: meta.parent,
+        parent: meta.parent(),
         child_id: meta.child_id().cloned(),
-        kind: meta.kind,
-        behaviour: meta.behaviour.to_string(),
+        kind: cell.kind,
+        behaviour: meta.behaviour().to_string(),
         spawned_ms: meta.spawned_ns / 1_000_000,
         status,
         mailbox_len: r.len,
         mailbox_peak: r.peak,
-        mailbox_capacity: meta.capacity,
+        mailbox_capacity: meta.capacity(),
         in_per_s: per_s(b.received, old.received),
         out_per_s: per_s(b.sent, old.sent),
         call_per_s: per_s(b.call, old.call),
@@ -250,7 +250,7 @@ pub(crate) fn sample(cell: &ProcessCell, r: &Reading, old: &Base, dt_ns: u64) ->
         links,
         monitors,
         trap_exit: cell.trap_exit.load(Relaxed),
-        inspectable: meta.inspectable,
+        inspectable: meta.inspectable(),
         hibernations: s.hibernations.load(Relaxed),
         supervisor: cell.supervisor.as_ref().map(|sup| SupervisorInfo {
             strategy: sup.strategy.get().copied().unwrap_or("unknown").to_string(),

@@ -49,7 +49,7 @@ impl<S: GenServer> Core<S> {
         self.finished = true;
         // A batch cut short (an aborted task) still adds up what it handled.
         if self.cell.shared.instrument {
-            crate::msg_types::flush(&self.cell, &self.rx, &mut self.run);
+            crate::msg_types::flush(&self.cell, &mut self.run);
         }
         // Close first and count what is really queued, holding it until the exit is recorded
         // (so callers whose requests are dropped see why). Reading the mailbox length instead

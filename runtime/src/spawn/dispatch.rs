@@ -48,7 +48,7 @@ pub(super) fn cast<S: GenServer>(
     };
     if cell.shared.instrument {
         let key = crate::msg_types::cast_key(&msg);
-        crate::msg_types::note(cell, &core.rx, &mut core.run, key);
+        crate::msg_types::note(cell, &mut core.run, key);
         taken(cell, StatusCode::HandlingCast, stamp);
     }
     let state = core.state.as_mut().expect("state is set after init");
@@ -67,7 +67,7 @@ pub(super) fn settle(cell: &ProcessCell, outcome: Outcome) -> Flow {
 /// A callback panicked: log it; the process stops with the panic as its reason.
 #[cold]
 fn crashed(cell: &ProcessCell, panic: String) -> Flow {
-    tracing::error!(pid = %cell.pid, name = cell.meta.name().map(tracing::field::display), behaviour = cell.meta.behaviour, panic = %panic, "process crashed");
+    tracing::error!(pid = %cell.pid, name = cell.meta.name().map(tracing::field::display), behaviour = cell.meta.behaviour(), panic = %panic, "process crashed");
     Flow::Continue(Next::stop(ExitReason::Panic(panic)))
 }
 
@@ -88,7 +88,7 @@ pub(super) fn handle<S: GenServer>(
                 let ctx = &mut core.ctx;
                 if instrument {
                     let key = crate::msg_types::key(&env);
-                    crate::msg_types::note(cell, &core.rx, &mut core.run, key);
+                    crate::msg_types::note(cell, &mut core.run, key);
                 }
                 match env {
                     Envelope::Call(msg, reply, stamp) => {
@@ -188,7 +188,7 @@ fn system<S: GenServer>(
                     // The parent's exit ends a trapping process whatever `handle_info`
                     // does, as in OTP's gen_server; `handle_info` may pick its own reason.
                     // (Boxed: held across the callback, in every process's future.)
-                    let parent = (cell.meta.parent == Some(from)).then(|| reason.clone());
+                    let parent = (cell.meta.parent == from.0).then(|| reason.clone());
                     let reason = *reason;
                     let r = guarded(state.handle_info(Info::Exit { from, reason }, ctx)).await;
                     r.map(|next| match parent {

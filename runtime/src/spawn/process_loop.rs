@@ -112,7 +112,7 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 // A trace switched on during the batch starts here too, not 128 messages (five
                 // seconds of 40 ms calls) later.
                 if instrument && handled.is_multiple_of(8) {
-                    crate::msg_types::flush(&cell, &core.rx, &mut core.run);
+                    crate::msg_types::flush(&cell, &mut core.run);
                     traced = cell.traced.load(Relaxed);
                 }
                 match &flow {
@@ -130,7 +130,7 @@ pub(super) fn run<S: GenServer, H: Handler>(mut core: Core<S>) -> impl Future<Ou
                 }
             };
             if instrument {
-                crate::msg_types::flush(&cell, &core.rx, &mut core.run);
+                crate::msg_types::flush(&cell, &mut core.run);
                 end_batch(&cell, start, handled);
             }
             // Only what the next round needs stays live across these awaits (a stop leaves the

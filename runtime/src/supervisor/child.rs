@@ -119,7 +119,7 @@ where
             let _ = me.send(restart_request(pid, tx));
         }));
     }
-    cell.meta.parent
+    cell.meta.parent()
 }
 
 /// A restart refused because it would exceed the restart intensity.
