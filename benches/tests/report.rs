@@ -106,8 +106,10 @@ fn tables_show_median_range_and_per_round_ratio() {
 #[test]
 fn verdicts_decide_on_the_median_per_round_ratio() {
     let mut r = synthetic();
-    r.extra
-        .insert(attach_key("endpoint", "ct", 100_000, "stall_us"), 500_000.0);
+    r.extra.insert(
+        attach_key("endpoint", "ct", 100_000, "stall_cpu_us"),
+        500_000.0,
+    );
     r.extra
         .insert(attach_key("endpoint", "ct", 100_000, "first_ms"), 80.0);
     r.extra.insert(
@@ -170,6 +172,12 @@ fn a_timed_median_within_the_target_is_not_met_when_the_instructions_are_not() {
         v.measured.contains("instructions cast ct 1.64×"),
         "{}",
         v.measured
+    );
+    assert_eq!(v.split, Some("met in time, missed in instructions"));
+    let table = beamline_benches::verdict::verdict_table(&[v]);
+    assert!(
+        table.contains("| **missed** (met in time, missed in instructions) |"),
+        "{table}"
     );
 }
 

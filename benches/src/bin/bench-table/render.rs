@@ -115,12 +115,17 @@ pub fn render(r: &Results, cfg: &Config, minutes: f64, before: &str, after: &str
 fn attach_table(out: &mut String, r: &Results, cfg: &Config) {
     out.push_str(
         "\n### 10. Attaching an observer (one run each)\n\n\
-         A task sleeping 1 ms records its worst overshoot: before attaching (500 ms), while \
-         attaching (until the observer holds a complete snapshot), and in the 1.5 s after. \
-         `observe` = in-process `Runtime::observe`; `endpoint` = Unix socket, read by another \
-         process; `kameo-console` = `kameo::console::serve`, one snapshot requested.\n\n\
-         | observer | rt | processes | worst tick overshoot: before / attaching / after | first complete snapshot | bytes per process | peak RSS growth (per process) |\n\
-         |---|---|---:|---:|---:|---:|---:|\n",
+         A task per worker sleeping 1 ms records its worst overshoot: before attaching (500 ms), \
+         while attaching (until the observer holds a complete snapshot), and in the 1.5 s after; \
+         in wall time (which also counts the worker being descheduled by the machine, and has a \
+         floor of about 1 ms from tokio's timer) and as *CPU over*, the CPU time its worker \
+         spent on other tasks during the sleep beyond the sleep's 1 ms (how long the worker was \
+         blocked). The endpoint and kameo's console are served from the start and settle 2 s \
+         before the observer attaches. `observe` = in-process `Runtime::observe`; `endpoint` = \
+         Unix socket, read by another process; `kameo-console` = `kameo::console::serve`, one \
+         snapshot requested.\n\n\
+         | observer | rt | processes | worst overshoot, wall: before / attaching / after | CPU over: before / attaching / after | first complete snapshot | bytes per process | peak RSS growth (per process) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for &n in &cfg.attach_ns {
         for fl in ["ct", "mt"] {
@@ -136,11 +141,14 @@ fn attach_table(out: &mut String, r: &Results, cfg: &Config) {
                 let rss = g("rss_growth").unwrap_or(0.0);
                 let _ = writeln!(
                     out,
-                    "| {via} | {fl} | {} | {} / {} / {} | {:.0} ms | {bytes} | {:.1} MB ({:.0} B) |",
+                    "| {via} | {fl} | {} | {} / {} / {} | {} / {} / {} | {:.0} ms | {bytes} | {:.1} MB ({:.0} B) |",
                     thousands(n),
                     ms(g("before_us")),
                     ms(Some(stall)),
                     ms(g("after_us")),
+                    ms(g("before_cpu_us")),
+                    ms(g("stall_cpu_us")),
+                    ms(g("after_cpu_us")),
                     g("first_ms").unwrap_or(f64::NAN),
                     rss / 1e6,
                     rss / n as f64,
