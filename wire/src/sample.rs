@@ -359,7 +359,8 @@ pub struct SystemSample {
     pub local_queue_depth: u64,
     /// Alive tokio tasks (includes non-process tasks).
     pub alive_tasks: u64,
-    /// How long the last sample took to produce, microseconds.
+    /// How long the last sample took to produce, microseconds: the sampler's own work (its
+    /// wall time minus the time it had yielded its worker to other tasks).
     pub sample_cost_us: u64,
     /// Updates the local channel dropped for slow subscribers since start.
     pub missed_updates: u64,

@@ -255,6 +255,7 @@ fn publish(n: usize) -> serde_json::Value {
         "snapshot_bytes_v3": out.snapshot_bytes_v3,
         "delta_bytes_v3": median(&out.delta_bytes_v3[SKIP..]),
         "delta_changed": median(&out.delta_changed[SKIP..]),
+        "delta_changed_all": out.delta_changed,
     })
 }
 

@@ -23,7 +23,7 @@
 use super::frames::{self, Deferred, Found, Header, Rates, Tick};
 use super::hub::{Hub, Publish};
 use super::prev::ShardedMap;
-use super::slice::Slicer;
+use super::slice::{self, Slicer};
 use super::stream;
 use super::to_wire::{self, Base};
 use super::type_names::TypeNames;
@@ -256,16 +256,19 @@ impl Sampler {
             gone: Default::default(),
             publish: self.publish.clone(),
         };
+        // Time the walks gave their worker back (yields): other tasks' time, not the tick's.
+        let mut waited = Duration::ZERO;
         if full {
-            self.scan_all(&mut scan).await;
+            slice::counting_waits(self.scan_all(&mut scan), &mut waited).await;
         } else {
-            self.scan_changed(&mut scan).await;
+            slice::counting_waits(self.scan_changed(&mut scan), &mut waited).await;
         }
         self.release_reported_exits(&scan.found.removed);
         if full {
             scan.drop_unseen();
         } else if want_snapshot {
-            scan.found.snapshot = Some(self.list_all(&mut scan).await);
+            let listed = slice::counting_waits(self.list_all(&mut scan), &mut waited).await;
+            scan.found.snapshot = Some(listed);
         }
         #[cfg(test)]
         self.hub.reads.fetch_add(scan.remembered as u64, Relaxed);
@@ -274,7 +277,7 @@ impl Sampler {
         self.primed = true;
         let last_ns = std::mem::replace(&mut self.last_ns, now);
         let mut system = self.system_sample(last_ns, now, scan.handled);
-        system.sample_cost_us = cost.elapsed().as_micros() as u64;
+        system.sample_cost_us = cost.elapsed().saturating_sub(waited).as_micros() as u64;
         let header = Header {
             first_seq: self.seq + 1,
             at_ms: now / 1_000_000,
