@@ -13,7 +13,7 @@ use beamline_wire::table::diff;
 use beamline_wire::{ControlReply, ControlRequest, Pid, ServerMsg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 
 /// A state that has seen `samples` samples of the small fixture.
 pub(crate) fn state_with(samples: u64) -> State {
@@ -491,4 +491,45 @@ fn a_paused_tree_marks_growth_from_its_own_sample() {
     assert!(!stage_3(&s).contains('↑'), "paused: {}", stage_3(&s));
     s.handle(Action::Pause);
     assert!(stage_3(&s).contains('↑'), "live: {}", stage_3(&s));
+}
+
+/// A path too long for the facts column is cut one column short of the right-hand side, so it
+/// never runs into the text beside it ("…stage_3Batch" read as one word at 80 columns).
+#[test]
+fn a_long_path_in_detail_stops_short_of_the_text_beside_it() {
+    let mut model = Model::new(Thresholds::default());
+    model.apply(SourceEvent::Conn(ConnState::Connected));
+    model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
+    let mut snap = fixture::small(0);
+    for p in &mut snap.processes {
+        if let Some(name) = p.name.as_mut() {
+            name.push_str("_with_a_long_name");
+        }
+    }
+    model.apply(SourceEvent::Msg(ServerMsg::Snapshot(snap)));
+    let settings = Settings {
+        target: "127.0.0.1:7420".into(),
+        theme: Theme::new(false),
+        replay: false,
+        interval_ms: None,
+    };
+    let mut s = State::new(model, settings, Rect::new(0, 0, 80, 24));
+    s.handle(Action::View(ViewId::Processes));
+    s.handle(Action::Open);
+    let screen = screen(&s);
+    let buf = screen.buffer();
+    let row = (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .find(|r| r.starts_with("path"))
+        .expect("a path row");
+    // The facts take 55% of the width; the column at their edge stays blank.
+    let [facts, _] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)])
+        .areas(Rect::new(0, 0, 80, 1));
+    let edge = row.chars().nth(facts.width as usize - 1);
+    assert_eq!(edge, Some(' '), "{row:?}");
+    assert!(row.contains("app_sup_with_a_long_name"), "{row:?}");
 }
