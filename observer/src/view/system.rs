@@ -16,16 +16,28 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let facts = facts(state);
-    // The figures take what their longest line needs (at most half); the charts the rest.
-    let w = facts.iter().map(Line::width).max().unwrap_or(0) as u16 + 1;
+    // The figures take what their longest line needs (at most half); the charts the rest. The
+    // history line grows as the observer runs: room for its widest form is kept from the start,
+    // so the charts do not move (paused, they must not move at all).
+    let widest = facts.iter().map(Line::width).max().unwrap_or(0);
+    let w = widest.max(HISTORY_ROOM) as u16 + 1;
     let [left, right] = Layout::horizontal([
         Constraint::Length(w.min(inner.width / 2)),
         Constraint::Fill(1),
     ])
     .areas(inner);
-    Paragraph::new(facts).render(left, buf);
+    // One blank column before the charts even when the figures are cut at half the width.
+    let figures = Rect {
+        width: left.width.saturating_sub(1),
+        ..left
+    };
+    Paragraph::new(facts).render(figures, buf);
     charts(state, right, buf);
 }
+
+/// Columns the "history kept" line takes at its widest ("history kept" and its padding, then
+/// "999k pts · 99.9k samples").
+const HISTORY_ROOM: usize = 18 + 24;
 
 /// The figures column: the shown sample's totals, then the observer's own.
 fn facts(state: &State) -> Vec<Line<'static>> {
@@ -74,7 +86,7 @@ fn facts(state: &State) -> Vec<Line<'static>> {
         row(
             "history kept",
             format!(
-                "{} points · {} moments",
+                "{} pts · {} samples",
                 fmt::count(m.history.total_points() as u64),
                 m.kept()
             ),
