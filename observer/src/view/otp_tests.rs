@@ -1,18 +1,16 @@
 //! OTP states the observer shows: a supervisor's children stuck restarting (Tree and Detail) and
 //! the keys a process holds in a `beamline::Registry` (Detail, and the `/` filter).
 
+use super::tests::{state_over, welcomed};
 use crate::fixture;
 use crate::input::Action;
-use crate::model::Model;
 use crate::model::diagnosis::Thresholds;
-use crate::source::{ConnState, SourceEvent};
-use crate::state::{Rows, Settings, State};
-use crate::theme::Theme;
+use crate::source::SourceEvent;
+use crate::state::{Rows, State};
 use crate::vocab::ViewId;
 use beamline_wire::{Pid, RegisteredKeys, ServerMsg};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::layout::Rect;
 
 /// The small fixture with `pipeline_sup` retrying 2 children and `stage_2` holding 5 keys, on an
 /// 80x24 screen.
@@ -39,17 +37,9 @@ fn state_sized(width: u16, height: u16) -> State {
             _ => {}
         }
     }
-    let mut model = Model::new(Thresholds::default());
-    model.apply(SourceEvent::Conn(ConnState::Connected));
-    model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
+    let mut model = welcomed(Thresholds::default());
     model.apply(SourceEvent::Msg(ServerMsg::Snapshot(snap)));
-    let settings = Settings {
-        target: "127.0.0.1:7420".into(),
-        theme: Theme::new(false),
-        replay: false,
-        interval_ms: None,
-    };
-    State::new(model, settings, Rect::new(0, 0, width, height))
+    state_over(model, width, height)
 }
 
 fn screen(state: &State) -> TestBackend {

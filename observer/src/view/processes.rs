@@ -117,23 +117,19 @@ fn cell(c: Column, p: &ProcessSample, marks: Marks, th: &Thresholds, t: &Theme) 
 mod tests {
     use crate::fixture;
     use crate::input::Action;
-    use crate::model::Model;
     use crate::model::diagnosis::Thresholds;
-    use crate::source::{ConnState, SourceEvent};
-    use crate::state::{Rows, Settings, State};
-    use crate::theme::Theme;
+    use crate::source::SourceEvent;
+    use crate::state::{Rows, State};
+    use crate::view::tests::{state_over, welcomed};
     use crate::vocab::{Column, ViewId};
     use beamline_wire::{ServerMsg, TypeNames};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    use ratatui::layout::Rect;
 
     /// The small fixture's Processes view, `width` columns wide, after a runtime named two
     /// types (its ids 0 and 1) and gave the stages and accounts a hot type.
     fn state(width: u16) -> State {
-        let mut model = Model::new(Thresholds::default());
-        model.apply(SourceEvent::Conn(ConnState::Connected));
-        model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
+        let mut model = welcomed(Thresholds::default());
         model.apply(SourceEvent::Msg(ServerMsg::TypeNames(TypeNames {
             first: 0,
             names: vec!["Batch::Push".into(), "Cmd::Deposit".into()],
@@ -150,13 +146,7 @@ mod tests {
             };
         }
         model.apply(SourceEvent::Msg(ServerMsg::Snapshot(snap)));
-        let settings = Settings {
-            target: "127.0.0.1:7420".into(),
-            theme: Theme::new(false),
-            replay: false,
-            interval_ms: None,
-        };
-        let mut s = State::new(model, settings, Rect::new(0, 0, width, 24));
+        let mut s = state_over(model, width, 24);
         s.handle(Action::View(ViewId::Processes));
         s
     }

@@ -22,21 +22,32 @@ pub(crate) fn state_with(samples: u64) -> State {
 
 /// [`state_with`], diagnosed (and its mailbox bars drawn) by `thresholds`.
 pub(crate) fn state_judged_by(samples: u64, thresholds: Thresholds) -> State {
-    let mut model = Model::new(thresholds);
-    model.apply(SourceEvent::Conn(ConnState::Connected));
-    model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
+    let mut model = welcomed(thresholds);
     model.apply(SourceEvent::Msg(ServerMsg::Snapshot(fixture::small(0))));
     for seq in 1..samples {
         let d = diff(&fixture::small(seq - 1), &fixture::small(seq));
         model.apply(SourceEvent::Msg(ServerMsg::Delta(d)));
     }
+    state_over(model, 80, 24)
+}
+
+/// A model connected to the fixture's runtime and welcomed by it, before any sample.
+pub(crate) fn welcomed(thresholds: Thresholds) -> Model {
+    let mut model = Model::new(thresholds);
+    model.apply(SourceEvent::Conn(ConnState::Connected));
+    model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
+    model
+}
+
+/// The UI over `model` on a `width` × `height` terminal, attached to the fixture's address.
+pub(crate) fn state_over(model: Model, width: u16, height: u16) -> State {
     let settings = Settings {
         target: "127.0.0.1:7420".into(),
         theme: Theme::new(false),
         replay: false,
         interval_ms: None,
     };
-    State::new(model, settings, Rect::new(0, 0, 80, 24))
+    State::new(model, settings, Rect::new(0, 0, width, height))
 }
 
 fn screen(state: &State) -> TestBackend {
@@ -497,9 +508,7 @@ fn a_paused_tree_marks_growth_from_its_own_sample() {
 /// never runs into the text beside it ("…stage_3Batch" read as one word at 80 columns).
 #[test]
 fn a_long_path_in_detail_stops_short_of_the_text_beside_it() {
-    let mut model = Model::new(Thresholds::default());
-    model.apply(SourceEvent::Conn(ConnState::Connected));
-    model.apply(SourceEvent::Msg(ServerMsg::Welcome(fixture::welcome(0x2a))));
+    let mut model = welcomed(Thresholds::default());
     let mut snap = fixture::small(0);
     for p in &mut snap.processes {
         if let Some(name) = p.name.as_mut() {
@@ -507,13 +516,7 @@ fn a_long_path_in_detail_stops_short_of_the_text_beside_it() {
         }
     }
     model.apply(SourceEvent::Msg(ServerMsg::Snapshot(snap)));
-    let settings = Settings {
-        target: "127.0.0.1:7420".into(),
-        theme: Theme::new(false),
-        replay: false,
-        interval_ms: None,
-    };
-    let mut s = State::new(model, settings, Rect::new(0, 0, 80, 24));
+    let mut s = state_over(model, 80, 24);
     s.handle(Action::View(ViewId::Processes));
     s.handle(Action::Open);
     let screen = screen(&s);
