@@ -29,7 +29,9 @@
 //! messages behind (a batch of slow callbacks still shows a rate). A process that alternates
 //! types message by message pays the table update per message, as before runs. Per batch, the
 //! batch's time is shared among the types it handled (what each count gained) (the same batch
-//! mean as `max_handle_us`: the clock is read per batch, not per message). [`SLOTS`] types are
+//! mean as `max_handle_us`: the clock is read per batch, not per message); within a batch, 8
+//! messages that took a millisecond or more are charged at once (`process_loop::charge_part`),
+//! so a batch of slow callbacks keeps its types' busy time level with their counts. [`SLOTS`] types are
 //! told apart (the first slot and 15 in the table); more count together as `other`.
 
 pub(crate) mod table;
@@ -41,7 +43,7 @@ use crate::process::ProcessCell;
 use crate::server::GenServer;
 use crate::stats::bump;
 use beamline_wire::{MsgKind, TypeCounts};
-use table::{Names, Peekable};
+use table::Names;
 
 /// What server `S` is called and how its messages are named (kept in its cell as this
 /// function's pointer, `Meta::server`).
@@ -61,11 +63,6 @@ pub(crate) fn names<S: GenServer>() -> Names {
             std::mem::size_of::<S::Info>() as u64,
         ],
     }
-}
-
-/// The counters of a new process whose mailbox is `queue` (at spawn).
-pub(crate) fn new(queue: std::sync::Weak<dyn Peekable>) -> MsgTypes {
-    MsgTypes::new(queue)
 }
 
 /// The kind and variant of a queued message.
@@ -121,24 +118,16 @@ pub(crate) fn note(cell: &ProcessCell, run: &mut Run, key: u32) {
 /// apart by the keys seen; the table is allocated here when a second type arrives).
 #[inline(never)]
 fn switch(cell: &ProcessCell, run: &mut Run, key: u32) {
-    add(cell, run);
+    flush(cell, run);
     cell.msg_types.note_n(key, 0);
     *run = Run { key, n: 1 };
 }
 
-/// Add the run to the counters and to the per-kind handled counters (the process, at a
-/// batch's end and when it finishes); the run restarts at 0 with the same key, which the next
-/// batch often continues.
+/// Add the run to the counters and to the per-kind handled counters (the process, every 8
+/// messages, at a batch's end and when it finishes); the run restarts at 0 with the same key,
+/// which the next batch often continues. Nothing to do for an empty run.
 #[inline]
 pub(crate) fn flush(cell: &ProcessCell, run: &mut Run) {
-    if run.n != 0 {
-        add(cell, run);
-    }
-}
-
-/// [`flush`], whether or not the run is empty.
-#[inline]
-fn add(cell: &ProcessCell, run: &mut Run) {
     let n = run.n;
     if n == 0 {
         return;
@@ -153,10 +142,11 @@ fn add(cell: &ProcessCell, run: &mut Run) {
     bump(handled, u64::from(n));
 }
 
-/// A batch ended after `per` ns per event (the process, at the batch's end).
+/// The messages counted since the last charge took `per` ns each (the process, at a batch's
+/// end, and within a long batch every 8 messages: `process_loop::charge_part`).
 #[inline]
-pub(crate) fn end_batch(cell: &ProcessCell, per: u64) {
-    cell.msg_types.end_batch(per);
+pub(crate) fn charge(cell: &ProcessCell, per: u64) {
+    cell.msg_types.charge(per);
 }
 
 /// The counters of `cell`, for [`beamline_wire::ControlRequest::MessageTypes`].

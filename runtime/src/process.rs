@@ -238,13 +238,8 @@ impl ProcessCell {
     #[cold]
     #[inline(never)]
     pub(crate) fn callback_pended(&self) {
-        let stats = &self.stats;
-        if self.shared.instrument
-            && stats.is_handling()
-            && stats.batch_start_ns.load(Relaxed) != 0
-            && stats.since_is_stale()
-        {
-            stats.status_since_ns.store(self.now_ns(), Relaxed);
+        if self.shared.instrument && self.stats.first_wait_of_message() {
+            self.stats.status_since_ns.store(self.now_ns(), Relaxed);
         }
     }
 

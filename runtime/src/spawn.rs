@@ -220,7 +220,7 @@ fn new_cell<S: GenServer>(
         supervisor: (kind == ProcessKind::Supervisor).then(Box::default),
         logs: Default::default(),
         keys: Default::default(),
-        msg_types: crate::msg_types::new(Arc::downgrade(&queue)),
+        msg_types: crate::msg_types::MsgTypes::new(Arc::downgrade(&queue)),
         talkers: Default::default(),
         #[cfg(feature = "otlp")]
         span: Default::default(),

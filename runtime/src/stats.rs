@@ -202,6 +202,14 @@ impl Stats {
         true
     }
 
+    /// Whether the process, inside a batch, has just begun waiting for the first time in the
+    /// message it handles (a callback's first `Pending`, or a call it makes): that message's
+    /// start is then the caller's to stamp ([`Stats::since_is_stale`] records which message).
+    #[inline]
+    pub(crate) fn first_wait_of_message(&self) -> bool {
+        self.is_handling() && self.batch_start_ns.load(Relaxed) != 0 && self.since_is_stale()
+    }
+
     /// Whether the process is in a callback for a message (or a timeout, exit or down).
     pub(crate) fn is_handling(&self) -> bool {
         matches!(

@@ -38,10 +38,7 @@ impl WaitEdge {
         // The status restored after the wait counts from the start of the message being
         // handled: a call is its first await if nothing before it was (`since_is_stale`).
         let stats = &me.stats;
-        let prev_since = if stats.is_handling()
-            && stats.batch_start_ns.load(Relaxed) != 0
-            && stats.since_is_stale()
-        {
+        let prev_since = if stats.first_wait_of_message() {
             since
         } else {
             stats.status_since_ns.load(Relaxed)

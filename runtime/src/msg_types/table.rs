@@ -212,8 +212,8 @@ impl TypeTable {
 }
 
 impl Slot {
-    /// A batch ended, `per` ns per event: charge this type for its messages in the batch (what
-    /// its count gained since the last batch ended).
+    /// Its messages counted since the last charge took `per` ns each: add that to its busy
+    /// time, and to its longest handling if longer.
     #[inline]
     fn charge(&self, per: u64) {
         let low = self.count.load(Relaxed) as u32;
@@ -283,10 +283,10 @@ impl MsgTypes {
         self.more.get().is_some()
     }
 
-    /// A batch ended, `per` ns per event: charge each type for its messages in the batch (what
-    /// its count gained since the last batch ended).
+    /// The messages counted since the last charge took `per` ns each: charge each type for its
+    /// own (what its count gained since then).
     #[inline]
-    pub(crate) fn end_batch(&self, per: u64) {
+    pub(crate) fn charge(&self, per: u64) {
         self.first.charge(per);
         let Some(table) = self.more.get() else {
             return;

@@ -246,7 +246,7 @@ const PART_MIN_NS: u64 = 1_000_000;
 /// The per-type busy time and the longest handling, for events that took `per` ns each.
 #[inline]
 fn charge(cell: &ProcessCell, per: u64) {
-    crate::msg_types::end_batch(cell, per);
+    crate::msg_types::charge(cell, per);
     let stats = &cell.stats;
     if per > stats.max_handle_ns.load(Relaxed) {
         stats.max_handle_ns.store(per, Relaxed);
