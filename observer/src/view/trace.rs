@@ -12,10 +12,22 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-/// Column widths before the free-width text: time, direction, kind, type, bytes, peer, handle.
+/// Column widths before the free-width text at 80 columns: time, direction, kind, type, bytes,
+/// peer, handle.
 const WIDTHS: [usize; 7] = [9, 4, 6, 14, 6, 16, 8];
 /// The PEER column's index in [`WIDTHS`].
 const PEER: usize = 5;
+/// The widest the PEER column grows on a wide terminal.
+const PEER_MAX: usize = 40;
+
+/// [`WIDTHS`] for a view `width` columns wide: PEER takes half of every column beyond 80 (up to
+/// [`PEER_MAX`]), so that peers' names are whole on a wide terminal (`bottleneck/clerk-13`,
+/// not `…eneck/clerk-13`); the text keeps the rest.
+fn widths(width: usize) -> [usize; 7] {
+    let mut w = WIDTHS;
+    w[PEER] = (WIDTHS[PEER] + width.saturating_sub(80) / 2).min(PEER_MAX);
+    w
+}
 
 /// Render the Trace view of `t` into `area`.
 pub fn render(state: &State, t: &TraceState, area: Rect, buf: &mut Buffer) {
@@ -27,7 +39,7 @@ pub fn render(state: &State, t: &TraceState, area: Rect, buf: &mut Buffer) {
     block.render(area, buf);
     let needle = state.query().needle();
     let shown = t.shown(&needle);
-    let mut lines = vec![header(state)];
+    let mut lines = vec![header(state, inner.width as usize)];
     let rows = inner.height.saturating_sub(2) as usize;
     if shown.is_empty() {
         let why = if needle.is_empty() {
@@ -65,10 +77,10 @@ fn cell(text: &str, width: usize) -> String {
     format!("{:<width$}", fmt::clip(text, width - 1))
 }
 
-fn header(state: &State) -> Line<'static> {
+fn header(state: &State, width: usize) -> Line<'static> {
     let titles = ["TIME", "DIR", "KIND", "TYPE", "BYTES", "PEER", "HANDLE"];
     let mut s = String::from(" ");
-    for (t, w) in titles.iter().zip(WIDTHS) {
+    for (t, w) in titles.iter().zip(widths(width)) {
         s.push_str(&cell(t, w));
     }
     s.push_str("TEXT");
@@ -94,7 +106,8 @@ fn row(state: &State, e: &TraceEvent, width: usize) -> Line<'static> {
         handle,
     ];
     let mut spans = vec![Span::raw(" ")];
-    for (i, (c, w)) in cells.iter().zip(WIDTHS).enumerate() {
+    let widths = widths(width);
+    for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
         let style = if i == 1 && e.direction == Direction::Out {
             th.warn()
         } else {
@@ -108,7 +121,7 @@ fn row(state: &State, e: &TraceEvent, width: usize) -> Line<'static> {
         };
         spans.push(Span::styled(text, style));
     }
-    let used: usize = 1 + WIDTHS.iter().sum::<usize>();
+    let used: usize = 1 + widths.iter().sum::<usize>();
     let text = e.text.as_deref().unwrap_or("");
     if width > used + 1 && !text.is_empty() {
         spans.push(Span::styled(fmt::clip(text, width - used), th.dim()));
