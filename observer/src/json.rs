@@ -230,12 +230,11 @@ pub struct JsonTalker {
 
 impl JsonTalker {
     fn list(c: &beamline_wire::TypeCounts, talkers: &[beamline_wire::Talker]) -> Vec<Self> {
-        let secs = (c.talk_window_ms as f64 / 1000.0).max(0.001);
         (talkers.iter())
             .map(|t| JsonTalker {
                 pid: t.pid.map(|p| ids::local(p).0),
                 sampled: t.sampled,
-                per_s: t.sampled as f64 * f64::from(c.talk_every) / secs,
+                per_s: c.per_s(t),
                 share: f64::from(t.share),
             })
             .collect()

@@ -81,13 +81,13 @@ pub const WIDE: u16 = 100;
 pub fn process_columns(width: u16, nodes: bool) -> Vec<(Column, u16)> {
     let wide = width >= WIDE;
     // TYPE (the hottest message type) right after STATUS, first to go when narrow.
-    let cols: Vec<Column> = (nodes.then_some(Column::Node).into_iter())
-        .chain(Column::ALL.into_iter().flat_map(|c| match c {
-            Column::Status => vec![c, Column::Type],
-            c => vec![c],
-        }))
-        .filter(|c| wide || !matches!(c, Column::Peak | Column::Out | Column::Type))
-        .collect();
+    let cols: Vec<Column> =
+        (nodes.then_some(Column::Node).into_iter())
+            .chain(Column::ALL.into_iter().flat_map(|c| {
+                std::iter::once(c).chain((c == Column::Status).then_some(Column::Type))
+            }))
+            .filter(|c| wide || !matches!(c, Column::Peak | Column::Out | Column::Type))
+            .collect();
     let fixed = |c: Column| -> u16 {
         match c {
             Column::Pid => 11,

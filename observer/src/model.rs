@@ -39,7 +39,7 @@ const MOMENT_BUDGET: usize = 3_000_000;
 /// A changed sample weighs this many pointer units.
 const OWNED_SAMPLE_COST: usize = 20;
 /// Never keep more moments than this, however small the runtime.
-const MAX_MOMENTS: usize = 300;
+pub(crate) const MAX_MOMENTS: usize = 300;
 
 /// What applying an event changed, so the caller knows what to recompute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -192,7 +192,10 @@ impl Column {
             Column::Node => (a.id.0 >> 56).cmp(&(b.id.0 >> 56)),
             // Named types first, by name; then the processes that handled nothing.
             Column::Type => {
-                let k = |p| (type_names::hot_type(p).is_none(), type_names::hot_type(p));
+                let k = |p| {
+                    let name = type_names::hot_type(p);
+                    (name.is_none(), name)
+                };
                 k(a).cmp(&k(b))
             }
         }

@@ -162,7 +162,7 @@ impl Stats {
     /// figure rather than zero.
     pub(crate) fn take_max_handle_ns(&self) -> u64 {
         let max = self.max_handle_ns.load(Relaxed);
-        if max == 0 || self.batch_start_ns.load(Relaxed) != 0 {
+        if max == 0 || self.in_batch() {
             return max;
         }
         self.max_handle_ns.swap(0, Relaxed)
@@ -207,7 +207,14 @@ impl Stats {
     /// start is then the caller's to stamp ([`Stats::since_is_stale`] records which message).
     #[inline]
     pub(crate) fn first_wait_of_message(&self) -> bool {
-        self.is_handling() && self.batch_start_ns.load(Relaxed) != 0 && self.since_is_stale()
+        self.is_handling() && self.in_batch() && self.since_is_stale()
+    }
+
+    /// Whether the process is inside a batch of messages (between the batch's first clock read
+    /// and its end): its busy time is running.
+    #[inline]
+    pub(crate) fn in_batch(&self) -> bool {
+        self.batch_start_ns.load(Relaxed) != 0
     }
 
     /// Whether the process is in a callback for a message (or a timeout, exit or down).

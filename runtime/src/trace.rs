@@ -293,14 +293,13 @@ pub(crate) fn received(
         return stamp;
     }
     let peer = cell.shared.table.get(Pid(stamp & !FROM_BIT));
-    let stamp = 0;
     let mut ev = event(cell, Direction::In, seen, peer.as_deref());
     ev.text = text();
     session.begin(Handling {
         event: ev,
         started_ns: cell.now_ns(),
     });
-    stamp
+    0
 }
 
 /// The traced process's callback for the message noted by [`received`] returned.

@@ -65,7 +65,7 @@ impl Drop for WaitEdge {
         let stats = &self.me.stats;
         // Time blocked here is not busy time, if it was counted as busy at all (inside a batch
         // of callbacks).
-        if stats.batch_start_ns.load(Relaxed) != 0 {
+        if stats.in_batch() {
             bump(
                 &stats.call_wait_ns,
                 self.me.now_ns().saturating_sub(self.since),

@@ -241,6 +241,15 @@ pub struct TypeCounts {
     pub talk_every: u32,
 }
 
+impl TypeCounts {
+    /// About how many messages per second `t` (one of `senders` or `receivers`) stands for: its
+    /// sampled messages times the sampling rate, over the window.
+    pub fn per_s(&self, t: &Talker) -> f64 {
+        let secs = (self.talk_window_ms as f64 / 1000.0).max(0.001);
+        t.sampled as f64 * f64::from(self.talk_every.max(1)) / secs
+    }
+}
+
 /// The most entries in [`TypeCounts::senders`] and [`TypeCounts::receivers`].
 pub const MAX_TALKERS: usize = 8;
 

@@ -33,6 +33,7 @@
 
 use beamline::wire::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, frame};
 use beamline::{EndpointConfig, Runtime};
+use beamline_benches::attach::thread_cpu_us;
 use beamline_benches::flavor::Flavor;
 use beamline_benches::peers::beamline::Beamline;
 use beamline_benches::publishing::{Churn, idle_processes};
@@ -178,17 +179,6 @@ async fn attach_once(
 struct Stall {
     worst_us: Arc<AtomicU64>,
     worst_cpu_us: Arc<AtomicU64>,
-}
-
-/// CPU time of the calling thread, in microseconds.
-fn thread_cpu_us() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
 }
 
 impl Stall {

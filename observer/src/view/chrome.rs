@@ -22,6 +22,15 @@ pub fn waiting(state: &State, area: Rect, buf: &mut Buffer) {
 }
 
 /// A view's frame: one line on top carrying the title, no side borders (80 columns are precious).
+/// `area` less its last column: a column's text stops one short of whatever is drawn beside it,
+/// so a cut line never runs into its neighbour.
+pub fn gutter(area: Rect) -> Rect {
+    Rect {
+        width: area.width.saturating_sub(1),
+        ..area
+    }
+}
+
 pub fn title_block<'a>(state: &State, title: impl Into<Line<'a>>) -> Block<'a> {
     let t = state.theme();
     Block::new()

@@ -57,10 +57,7 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
         Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(top);
     // The facts stop one column short of the right-hand side, so that a fact cut at its edge
     // (a long path) does not run into the table beside it.
-    let facts = Rect {
-        width: left.width.saturating_sub(1),
-        ..left
-    };
+    let facts = super::chrome::gutter(left);
     Paragraph::new(info(state, m, p, facts.width)).render(facts, buf);
     // Messages by type and the queue above the charts, which keep at least 4 rows.
     let (types_h, queue_h) = inside::heights(d);

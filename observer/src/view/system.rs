@@ -2,8 +2,10 @@
 //! missed, and charts of each over time.
 
 use super::chart::{self, Scale, Series};
-use super::chrome::title_block;
+use super::chrome::{gutter, title_block};
 use super::fmt;
+use crate::model::MAX_MOMENTS;
+use crate::model::history::POINT_BUDGET;
 use crate::state::State;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -20,31 +22,32 @@ pub fn render(state: &State, area: Rect, buf: &mut Buffer) {
     // history line grows as the observer runs: room for its widest form is kept from the start,
     // so the charts do not move (paused, they must not move at all).
     let widest = facts.iter().map(Line::width).max().unwrap_or(0);
-    let w = widest.max(HISTORY_ROOM) as u16 + 1;
+    let room = LABEL + history(POINT_BUDGET, MAX_MOMENTS + 1).chars().count();
+    let w = widest.max(room) as u16 + 1;
     let [left, right] = Layout::horizontal([
         Constraint::Length(w.min(inner.width / 2)),
         Constraint::Fill(1),
     ])
     .areas(inner);
     // One blank column before the charts even when the figures are cut at half the width.
-    let figures = Rect {
-        width: left.width.saturating_sub(1),
-        ..left
-    };
-    Paragraph::new(facts).render(figures, buf);
+    Paragraph::new(facts).render(gutter(left), buf);
     charts(state, right, buf);
 }
 
-/// Columns the "history kept" line takes at its widest ("history kept" and its padding, then
-/// "999k pts · 99.9k samples").
-const HISTORY_ROOM: usize = 18 + 24;
+/// Columns a figure's label takes, with its padding.
+const LABEL: usize = 18;
+
+/// The "history kept" figure: `points` chart points over `kept` samples.
+fn history(points: usize, kept: usize) -> String {
+    format!("{} pts · {kept} samples", fmt::count(points as u64))
+}
 
 /// The figures column: the shown sample's totals, then the observer's own.
 fn facts(state: &State) -> Vec<Line<'static>> {
     let t = state.theme();
     let row = |k: &str, v: String| {
         Line::from(vec![
-            Span::styled(format!("{k:<18}"), t.heading()),
+            Span::styled(format!("{k:<LABEL$}"), t.heading()),
             Span::raw(v),
         ])
     };
@@ -83,14 +86,7 @@ fn facts(state: &State) -> Vec<Line<'static>> {
     }
     lines.extend([
         row("observer missed", fmt::count(state.missed())),
-        row(
-            "history kept",
-            format!(
-                "{} pts · {} samples",
-                fmt::count(m.history.total_points() as u64),
-                m.kept()
-            ),
-        ),
+        row("history kept", history(m.history.total_points(), m.kept())),
     ]);
     lines
 }

@@ -70,6 +70,26 @@ struct Prev {
     types: Option<Box<TypeMemory>>,
 }
 
+/// What [`Sampler::visit`] needs of a process's last reading (copied out of its [`Prev`]).
+#[derive(Clone, Copy)]
+struct Last {
+    base: Base,
+    sig: u64,
+    active: bool,
+    exit_reported: bool,
+}
+
+impl Last {
+    fn of(p: &Prev) -> Last {
+        Last {
+            base: p.base,
+            sig: p.sig,
+            active: p.active,
+            exit_reported: p.exit_reported,
+        }
+    }
+}
+
 /// A process's per-type counts at the last reading, and the id its hottest type was last given,
 /// so that a process busy with the same type tick after tick is not named again.
 #[derive(Default)]
@@ -488,7 +508,12 @@ impl Scan {
     fn visit(&mut self, cell: &Arc<ProcessCell>, was_dirty: bool) {
         let pid = cell.pid.0;
         let exited = cell.has_exited();
-        let before = self.prev.get(pid);
+        // One lookup: what the last reading left, and its type memory taken out (put back with
+        // the new reading below).
+        let (before, mut types) = match self.prev.get_mut(pid) {
+            Some(p) => (Some(Last::of(p)), p.types.take()),
+            None => (None, None),
+        };
         if exited && before.is_some_and(|p| p.exit_reported) {
             self.prev.remove(pid);
             self.gone.insert(pid);
@@ -501,24 +526,16 @@ impl Scan {
         let monitor = self.monitors.as_ref().and_then(|m| m.get(&pid));
         let r = to_wire::take_reading(cell, self.now, monitor);
         // Read every visit, so that the next gain starts from here.
-        let mut types = self.prev.get_mut(pid).and_then(|p| p.types.take());
         let table = Some(&cell.msg_types).filter(|t| t.any());
         let mut hot = table.and_then(|t| t.hottest(&mut types.get_or_insert_default().counts));
         // Counts land every 8 messages and at a batch's end: a process in a batch of slow
         // callbacks may gain nothing this interval yet still be busy with the type last named.
-        if hot.is_none()
-            && cell
-                .stats
-                .batch_start_ns
-                .load(std::sync::atomic::Ordering::Relaxed)
-                != 0
-        {
+        if hot.is_none() && cell.stats.in_batch() {
             hot = types
                 .as_ref()
                 .and_then(|m| m.named)
                 .map(|(slot, _, _)| slot);
         }
-        let before = self.prev.get(pid);
         let from = match before {
             None if self.last_ns == 0 => cell.meta.spawned_ns,
             _ => self.last_ns,

@@ -78,12 +78,12 @@ impl Table {
         if g == self.generation {
             return;
         }
+        let current = std::mem::take(&mut self.current);
         self.previous = if g == self.generation + 1 {
-            std::mem::take(&mut self.current)
+            current
         } else {
             Counts::default()
         };
-        self.current = Counts::default();
         self.generation = g;
     }
 

@@ -42,13 +42,11 @@ pub fn line(m: &ProcessTable, c: &TypeCounts, talkers: &[Talker], width: usize) 
     if talkers.is_empty() {
         return "none sampled".into();
     }
-    let secs = (c.talk_window_ms as f64 / 1000.0).max(0.001);
-    let every = f64::from(c.talk_every.max(1));
     let window = format!(" (sampled, {})", fmt::duration_ms(c.talk_window_ms));
     let entry = |t: &Talker, rate: bool| {
         let share = fmt::percent(f64::from(t.share));
         if rate {
-            let per_s = fmt::si(t.sampled as f64 * every / secs);
+            let per_s = fmt::si(c.per_s(t));
             format!("{} {per_s}/s {share}", who(m, t.pid))
         } else {
             format!("{} {share}", who(m, t.pid))
