@@ -66,6 +66,9 @@ pub fn thread_cpu_us() -> u64 {
 /// - **CPU over**: the CPU time the sleeping task's worker thread spent running *other tasks*
 ///   during the sleep, beyond the sleep's own 1 ms (when the sleep woke on the thread it began
 ///   on). That is what blocking a worker means; descheduling does not inflate it.
+///   On a multi-thread runtime a sleep that woke on another worker is not counted, and a ticker
+///   whose worker is held is usually run by another: there the figure can miss a held worker
+///   (the current-thread runtime, where one thread runs everything, has no such gap).
 pub struct Ticker {
     worst_us: Arc<AtomicU64>,
     worst_cpu_us: Arc<AtomicU64>,
